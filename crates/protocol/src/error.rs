@@ -1,0 +1,42 @@
+use std::borrow::Cow;
+
+/// An error as AWS puts it on the wire: a code from the service model, AWS's message, the
+/// HTTP status and whether the fault is the caller's (`Sender`) or the service's
+/// (`Receiver`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsError {
+    pub code: Cow<'static, str>,
+    pub message: String,
+    pub status: u16,
+    pub sender: bool,
+}
+
+impl AwsError {
+    pub fn new(code: impl Into<Cow<'static, str>>, status: u16, message: impl Into<String>) -> Self {
+        Self { code: code.into(), message: message.into(), status, sender: status < 500 }
+    }
+
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::new("ValidationError", 400, message)
+    }
+
+    pub fn invalid_input(message: impl Into<String>) -> Self {
+        Self::new("InvalidInput", 400, message)
+    }
+
+    pub fn internal() -> Self {
+        Self::new(
+            "ServiceFailure",
+            500,
+            "The request processing has failed because of an unknown error, exception or failure.",
+        )
+    }
+}
+
+impl std::fmt::Display for AwsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for AwsError {}

@@ -1,0 +1,400 @@
+//! botocore's service model, loaded at start, drives input validation: required members,
+//! lengths, patterns, numeric ranges, enums and list sizes, with AWS's `ValidationError`
+//! wording. Handlers then see only inputs that satisfy the model.
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use fancy_regex::Regex;
+use serde_json::Value;
+
+use crate::{AwsError, QueryParams};
+
+#[derive(Debug)]
+enum Shape {
+    String {
+        min: Option<i64>,
+        max: Option<i64>,
+        pattern: Option<(String, Regex)>,
+        enum_values: Vec<String>,
+        sensitive: bool,
+    },
+    Integer {
+        min: Option<i64>,
+        max: Option<i64>,
+    },
+    Boolean,
+    List {
+        member: String,
+        min: Option<i64>,
+        max: Option<i64>,
+    },
+    Structure {
+        members: Vec<(String, String)>,
+        required: Vec<String>,
+    },
+    Other,
+}
+
+#[derive(Debug, Clone)]
+pub struct OperationSpec {
+    pub name: String,
+    pub input: Option<String>,
+    pub has_output: bool,
+}
+
+#[derive(Debug)]
+pub struct ServiceModel {
+    pub api_version: String,
+    /// STS still echoes the offending value in validation messages; IAM no longer does.
+    echo_values: bool,
+    operations: HashMap<String, OperationSpec>,
+    shapes: HashMap<String, Shape>,
+}
+
+/// botocore patterns are Java regular expressions matched against the whole value.
+fn java_to_rust_pattern(p: &str) -> String {
+    let mut out = String::with_capacity(p.len() + 16);
+    let mut in_class = false;
+    let mut chars = p.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some('u') => {
+                    let hex: String = chars.by_ref().take(4).collect();
+                    out.push_str(&format!("\\x{{{hex}}}"));
+                }
+                Some('w') => out.push_str(if in_class { "A-Za-z0-9_" } else { "[A-Za-z0-9_]" }),
+                Some('d') => out.push_str(if in_class { "0-9" } else { "[0-9]" }),
+                Some(other) => {
+                    out.push('\\');
+                    out.push(other);
+                }
+                None => out.push('\\'),
+            },
+            '[' => {
+                in_class = true;
+                out.push(c);
+            }
+            ']' => {
+                in_class = false;
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    format!("^(?:{out})$")
+}
+
+fn int(v: &Value, key: &str) -> Option<i64> {
+    v.get(key).and_then(Value::as_i64)
+}
+
+fn lower_first(name: &str) -> String {
+    let mut c = name.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+impl ServiceModel {
+    /// Loads a gzipped botocore `service-2.json`.
+    pub fn load_gz(gz: &[u8]) -> Result<Self, String> {
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(gz).read_to_string(&mut text).map_err(|e| e.to_string())?;
+        let json: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+        Self::from_json(&json)
+    }
+
+    fn from_json(json: &Value) -> Result<Self, String> {
+        let api_version = json["metadata"]["apiVersion"].as_str().unwrap_or_default().to_owned();
+        let mut operations = HashMap::new();
+        for (name, op) in json["operations"].as_object().ok_or("no operations")? {
+            operations.insert(
+                name.clone(),
+                OperationSpec {
+                    name: name.clone(),
+                    input: op["input"]["shape"].as_str().map(str::to_owned),
+                    has_output: op.get("output").is_some(),
+                },
+            );
+        }
+        let mut shapes = HashMap::new();
+        for (name, s) in json["shapes"].as_object().ok_or("no shapes")? {
+            let shape = match s["type"].as_str().unwrap_or_default() {
+                "string" => Shape::String {
+                    min: int(s, "min"),
+                    max: int(s, "max"),
+                    pattern: match s["pattern"].as_str() {
+                        Some(p) => Some((
+                            p.to_owned(),
+                            Regex::new(&java_to_rust_pattern(p)).map_err(|e| format!("{name}: {e}"))?,
+                        )),
+                        None => None,
+                    },
+                    enum_values: s["enum"]
+                        .as_array()
+                        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                        .unwrap_or_default(),
+                    sensitive: s["sensitive"].as_bool().unwrap_or(false),
+                },
+                "integer" | "long" => Shape::Integer { min: int(s, "min"), max: int(s, "max") },
+                "boolean" => Shape::Boolean,
+                "list" => Shape::List {
+                    member: s["member"]["shape"].as_str().unwrap_or_default().to_owned(),
+                    min: int(s, "min"),
+                    max: int(s, "max"),
+                },
+                "structure" => Shape::Structure {
+                    members: s["members"]
+                        .as_object()
+                        .map(|m| {
+                            m.iter()
+                                .map(|(k, v)| (k.clone(), v["shape"].as_str().unwrap_or_default().to_owned()))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    required: s["required"]
+                        .as_array()
+                        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                        .unwrap_or_default(),
+                },
+                _ => Shape::Other,
+            };
+            shapes.insert(name.clone(), shape);
+        }
+        let echo_values = api_version != "2010-05-08";
+        Ok(Self { api_version, echo_values, operations, shapes })
+    }
+
+    pub fn operation(&self, name: &str) -> Option<&OperationSpec> {
+        self.operations.get(name)
+    }
+
+    pub fn operation_names(&self) -> impl Iterator<Item = &str> {
+        self.operations.keys().map(String::as_str)
+    }
+
+    /// Checks the request's parameters against the operation's input shape.
+    pub fn validate(&self, op: &OperationSpec, params: &QueryParams) -> Result<(), AwsError> {
+        let mut errors = Vec::new();
+        if let Some(input) = &op.input {
+            self.check_struct(input, "", "", params, &mut errors);
+        }
+        // IAM words name and path pattern failures in its own sentence, which stands alone.
+        if let Some(special) = errors.iter().find(|e| e.starts_with("The specified value")) {
+            return Err(AwsError::validation(special.clone()));
+        }
+        match errors.len() {
+            0 => Ok(()),
+            1 => Err(AwsError::validation(format!("1 validation error detected: {}", errors[0]))),
+            n => Err(AwsError::validation(format!(
+                "{n} validation errors detected: {}",
+                errors.join("; ")
+            ))),
+        }
+    }
+
+    fn check_struct(&self, shape: &str, wire: &str, label: &str, params: &QueryParams, errors: &mut Vec<String>) {
+        let Some(Shape::Structure { members, required }) = self.shapes.get(shape) else { return };
+        for (member, member_shape) in members {
+            let wire_key = if wire.is_empty() { member.clone() } else { format!("{wire}.{member}") };
+            let label_key =
+                if label.is_empty() { lower_first(member) } else { format!("{label}.{}", lower_first(member)) };
+            let present = self.is_present(member_shape, &wire_key, params);
+            if !present {
+                if required.contains(member) {
+                    let null = if self.echo_values { " null" } else { "" };
+                    errors.push(format!(
+                        "Value{null} at '{label_key}' failed to satisfy constraint: Member must not be null"
+                    ));
+                }
+                continue;
+            }
+            self.check_value(member_shape, &wire_key, &label_key, params, errors);
+        }
+    }
+
+    fn iam_pattern_message(&self, pattern: &str, label: &str) -> Option<String> {
+        if self.echo_values {
+            return None;
+        }
+        let member = label.rsplit('.').next().unwrap_or(label);
+        match pattern {
+            "[\\w+=,.@-]+" | "[\\w+=,.@-]*" => Some(format!(
+                "The specified value for {member} is invalid. It must contain only alphanumeric characters and/or the following: +=,.@_-"
+            )),
+            "(\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)" => Some(format!(
+                "The specified value for {member} is invalid. It must begin and end with / and contain only alphanumeric characters and/or / characters."
+            )),
+            "\\u002F[\\u0021-\\u007F]*" => Some(format!(
+                "The specified value for {member} is invalid. It must begin with the / character and contain only alphanumeric characters and/or / characters."
+            )),
+            _ => None,
+        }
+    }
+
+    fn is_present(&self, shape: &str, wire_key: &str, params: &QueryParams) -> bool {
+        match self.shapes.get(shape) {
+            Some(Shape::List { .. }) => params.contains(wire_key) || !params.member_prefixes(wire_key).is_empty(),
+            Some(Shape::Structure { members, .. }) => members
+                .iter()
+                .any(|(m, s)| self.is_present(s, &format!("{wire_key}.{m}"), params)),
+            _ => params.contains(wire_key),
+        }
+    }
+
+    fn check_value(&self, shape: &str, wire_key: &str, label: &str, params: &QueryParams, errors: &mut Vec<String>) {
+        match self.shapes.get(shape) {
+            Some(Shape::String { min, max, pattern, enum_values, sensitive }) => {
+                let v = params.get(wire_key).unwrap_or_default();
+                let shown = if *sensitive || !self.echo_values { String::new() } else { format!(" '{v}'") };
+                let len = i64::try_from(v.chars().count()).unwrap_or(i64::MAX);
+                if let Some(max) = max.filter(|m| len > *m) {
+                    errors.push(format!(
+                        "Value{shown} at '{label}' failed to satisfy constraint: Member must have length less than or equal to {max}"
+                    ));
+                }
+                if let Some(min) = min.filter(|m| len < *m) {
+                    errors.push(format!(
+                        "Value{shown} at '{label}' failed to satisfy constraint: Member must have length greater than or equal to {min}"
+                    ));
+                }
+                if let Some((src, re)) = pattern {
+                    if len > 0 && !re.is_match(v).unwrap_or(false) {
+                        if let Some(special) = self.iam_pattern_message(src, label) {
+                            errors.push(special);
+                            return;
+                        }
+                        errors.push(format!(
+                            "Value{shown} at '{label}' failed to satisfy constraint: Member must satisfy regular expression pattern: {src}"
+                        ));
+                    }
+                }
+                if !enum_values.is_empty() && !enum_values.iter().any(|e| e == v) {
+                    errors.push(format!(
+                        "Value{shown} at '{label}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+                        enum_values.join(", ")
+                    ));
+                }
+            }
+            Some(Shape::Integer { min, max }) => {
+                let raw = params.get(wire_key).unwrap_or_default();
+                let shown = if self.echo_values { format!(" '{raw}'") } else { String::new() };
+                match raw.trim().parse::<i64>() {
+                    Err(_) => errors.push(format!(
+                        "Value{shown} at '{label}' failed to satisfy constraint: Member must be a number"
+                    )),
+                    Ok(n) => {
+                        if let Some(max) = max.filter(|m| n > *m) {
+                            errors.push(format!(
+                                "Value{shown} at '{label}' failed to satisfy constraint: Member must have value less than or equal to {max}"
+                            ));
+                        }
+                        if let Some(min) = min.filter(|m| n < *m) {
+                            errors.push(format!(
+                                "Value{shown} at '{label}' failed to satisfy constraint: Member must have value greater than or equal to {min}"
+                            ));
+                        }
+                    }
+                }
+            }
+            Some(Shape::Boolean) => {
+                let raw = params.get(wire_key).unwrap_or_default();
+                if !raw.eq_ignore_ascii_case("true") && !raw.eq_ignore_ascii_case("false") {
+                    let shown = if self.echo_values { format!(" '{raw}'") } else { String::new() };
+                    errors.push(format!(
+                        "Value{shown} at '{label}' failed to satisfy constraint: Member must be a boolean"
+                    ));
+                }
+            }
+            Some(Shape::List { member, min, max }) => {
+                let items = params.member_prefixes(wire_key);
+                let n = i64::try_from(items.len()).unwrap_or(i64::MAX);
+                if let Some(max) = max.filter(|m| n > *m) {
+                    errors.push(format!(
+                        "Value at '{label}' failed to satisfy constraint: Member must have length less than or equal to {max}"
+                    ));
+                }
+                if let Some(min) = min.filter(|m| n < *m) {
+                    errors.push(format!(
+                        "Value at '{label}' failed to satisfy constraint: Member must have length greater than or equal to {min}"
+                    ));
+                }
+                for (i, item) in items.iter().enumerate() {
+                    let item_label = format!("{label}.{}.member", i + 1);
+                    match self.shapes.get(member) {
+                        Some(Shape::Structure { .. }) => {
+                            self.check_struct(member, item, &item_label, params, errors)
+                        }
+                        _ => self.check_value(member, item, &item_label, params, errors),
+                    }
+                }
+            }
+            Some(Shape::Structure { .. }) => self.check_struct(shape, wire_key, label, params, errors),
+            Some(Shape::Other) | None => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const IAM: &[u8] = include_bytes!("../models/iam-2010-05-08.json.gz");
+
+    fn iam() -> ServiceModel {
+        ServiceModel::load_gz(IAM).unwrap()
+    }
+
+    fn check(op: &str, body: &str) -> Result<(), AwsError> {
+        let m = iam();
+        let spec = m.operation(op).unwrap().clone();
+        m.validate(&spec, &QueryParams::parse("", body.as_bytes()))
+    }
+
+    #[test]
+    fn loads_every_pattern() {
+        let m = iam();
+        assert_eq!(m.api_version, "2010-05-08");
+        assert!(m.operation("CreateUser").is_some());
+    }
+
+    #[test]
+    fn user_name_rules() {
+        assert!(check("CreateUser", "UserName=alice").is_ok());
+        let e = check("CreateUser", "UserName=bad%20name!").unwrap_err();
+        assert_eq!(e.code, "ValidationError");
+        assert_eq!(
+            e.message,
+            "The specified value for userName is invalid. It must contain only alphanumeric characters and/or the following: +=,.@_-"
+        );
+        let e = check("CreateUser", "").unwrap_err();
+        assert_eq!(
+            e.message,
+            "1 validation error detected: Value at 'userName' failed to satisfy constraint: Member must not be null"
+        );
+        let long = "a".repeat(65);
+        assert!(check("CreateUser", &format!("UserName={long}")).is_err());
+    }
+
+    #[test]
+    fn nested_lists_and_ranges() {
+        let e = check("TagUser", "UserName=a&Tags.member.1.Key=&Tags.member.1.Value=v").unwrap_err();
+        assert!(e.message.contains("'tags.1.member.key'"), "{}", e.message);
+        let e = check("ListUsers", "MaxItems=0").unwrap_err();
+        assert!(e.message.contains("greater than or equal to 1"), "{}", e.message);
+        assert!(check("ListUsers", "MaxItems=1000").is_ok());
+        assert!(check("CreateAccountAlias", "AccountAlias=my-alias").is_ok());
+        assert!(check("CreateAccountAlias", "AccountAlias=my--alias").is_err());
+        assert!(check("CreateUser", "UserName=a&Path=/x/").is_ok());
+        assert!(check("CreateUser", "UserName=a&Path=x").is_err());
+    }
+
+    #[test]
+    fn sensitive_values_are_not_echoed() {
+        let e = check("CreateLoginProfile", &format!("UserName=a&Password={}", "p".repeat(200))).unwrap_err();
+        assert!(!e.message.contains("ppp"), "{}", e.message);
+    }
+}

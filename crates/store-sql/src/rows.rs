@@ -1,0 +1,110 @@
+//! Row → record mapping. Column lists are kept beside the mappers so they cannot drift.
+
+use portcullis_store::*;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+pub const USER_COLS: &str = "account_id, user_id, name, path, created_at, permissions_boundary, password_last_used";
+pub const GROUP_COLS: &str = "account_id, group_id, name, path, created_at";
+pub const ROLE_COLS: &str = "account_id, role_id, name, path, created_at, assume_role_policy, description, max_session_duration, permissions_boundary, last_used_at, last_used_region";
+pub const POLICY_COLS: &str = "account_id, policy_id, name, path, arn, description, default_version, next_version, created_at, updated_at";
+pub const VERSION_COLS: &str = "policy_id, version_id, document, created_at";
+pub const KEY_COLS: &str = "access_key_id, account_id, user_id, secret_sealed, status, created_at, last_used_at, last_used_service, last_used_region";
+pub const ACCOUNT_COLS: &str = "account_id, created_at, root_email, root_password_hash, alias";
+
+pub fn account(r: &AnyRow) -> Result<AccountRecord, sqlx::Error> {
+    Ok(AccountRecord {
+        account_id: r.try_get(0)?,
+        created_at: r.try_get(1)?,
+        root_email: r.try_get(2)?,
+        root_password_hash: r.try_get(3)?,
+        alias: r.try_get(4)?,
+    })
+}
+
+pub fn user(r: &AnyRow) -> Result<UserRecord, sqlx::Error> {
+    Ok(UserRecord {
+        account_id: r.try_get(0)?,
+        user_id: r.try_get(1)?,
+        name: r.try_get(2)?,
+        path: r.try_get(3)?,
+        created_at: r.try_get(4)?,
+        permissions_boundary: r.try_get(5)?,
+        password_last_used: r.try_get(6)?,
+    })
+}
+
+pub fn group(r: &AnyRow) -> Result<GroupRecord, sqlx::Error> {
+    Ok(GroupRecord {
+        account_id: r.try_get(0)?,
+        group_id: r.try_get(1)?,
+        name: r.try_get(2)?,
+        path: r.try_get(3)?,
+        created_at: r.try_get(4)?,
+    })
+}
+
+pub fn role(r: &AnyRow) -> Result<RoleRecord, sqlx::Error> {
+    Ok(RoleRecord {
+        account_id: r.try_get(0)?,
+        role_id: r.try_get(1)?,
+        name: r.try_get(2)?,
+        path: r.try_get(3)?,
+        created_at: r.try_get(4)?,
+        assume_role_policy: r.try_get(5)?,
+        description: r.try_get(6)?,
+        max_session_duration: r.try_get(7)?,
+        permissions_boundary: r.try_get(8)?,
+        last_used_at: r.try_get(9)?,
+        last_used_region: r.try_get(10)?,
+    })
+}
+
+pub fn policy(r: &AnyRow) -> Result<PolicyRecord, sqlx::Error> {
+    Ok(PolicyRecord {
+        account_id: r.try_get(0)?,
+        policy_id: r.try_get(1)?,
+        name: r.try_get(2)?,
+        path: r.try_get(3)?,
+        arn: r.try_get(4)?,
+        description: r.try_get(5)?,
+        default_version: r.try_get(6)?,
+        next_version: r.try_get(7)?,
+        created_at: r.try_get(8)?,
+        updated_at: r.try_get(9)?,
+    })
+}
+
+pub fn version(r: &AnyRow) -> Result<PolicyVersionRecord, sqlx::Error> {
+    Ok(PolicyVersionRecord {
+        policy_id: r.try_get(0)?,
+        version_id: r.try_get(1)?,
+        document: r.try_get(2)?,
+        created_at: r.try_get(3)?,
+    })
+}
+
+pub fn access_key(r: &AnyRow) -> Result<AccessKeyRecord, sqlx::Error> {
+    Ok(AccessKeyRecord {
+        access_key_id: r.try_get(0)?,
+        account_id: r.try_get(1)?,
+        user_id: r.try_get(2)?,
+        secret_sealed: r.try_get(3)?,
+        status: r.try_get(4)?,
+        created_at: r.try_get(5)?,
+        last_used_at: r.try_get(6)?,
+        last_used_service: r.try_get(7)?,
+        last_used_region: r.try_get(8)?,
+    })
+}
+
+pub fn login_profile(r: &AnyRow) -> Result<LoginProfileRecord, sqlx::Error> {
+    let reset: i64 = r.try_get(2)?;
+    Ok(LoginProfileRecord {
+        user_id: r.try_get(0)?,
+        password_hash: r.try_get(1)?,
+        reset_required: reset != 0,
+        created_at: r.try_get(3)?,
+        password_changed_at: r.try_get(4)?,
+    })
+}

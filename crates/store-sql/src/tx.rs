@@ -1,0 +1,469 @@
+use async_trait::async_trait;
+use portcullis_store::*;
+use sqlx::{Any, Transaction};
+
+use crate::{backend, rows};
+
+pub struct SqlTx {
+    tx: Transaction<'static, Any>,
+}
+
+impl SqlTx {
+    pub(crate) fn new(tx: Transaction<'static, Any>) -> Self {
+        Self { tx }
+    }
+
+    async fn exec<'q>(&mut self, q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>) -> StoreResult<u64> {
+        q.execute(&mut *self.tx).await.map(|r| r.rows_affected()).map_err(backend)
+    }
+
+    async fn count(&mut self, sql: &str, id: &str) -> StoreResult<i64> {
+        let row: (i64,) = sqlx::query_as(sql).bind(id).fetch_one(&mut *self.tx).await.map_err(backend)?;
+        Ok(row.0)
+    }
+}
+
+macro_rules! fetch_opt {
+    ($self:ident, $sql:expr, $map:path, $($arg:expr),*) => {{
+        let sql = $sql;
+        let row = sqlx::query(&sql)$(.bind($arg))*.fetch_optional(&mut *$self.tx).await.map_err(backend)?;
+        row.as_ref().map($map).transpose().map_err(backend)
+    }};
+}
+
+macro_rules! fetch_all {
+    ($self:ident, $sql:expr, $map:path, $($arg:expr),*) => {{
+        let sql = $sql;
+        let rows = sqlx::query(&sql)$(.bind($arg))*.fetch_all(&mut *$self.tx).await.map_err(backend)?;
+        rows.iter().map($map).collect::<Result<Vec<_>, _>>().map_err(backend)
+    }};
+}
+
+/// Keyset page over a table with `account_id`, `path` and `name_lower` columns.
+fn page_sql(cols: &str, table: &str) -> String {
+    format!(
+        "SELECT {cols} FROM {table} WHERE account_id = $1 \
+         AND ($2 IS NULL OR substr(path, 1, length($2)) = $2) \
+         AND ($3 IS NULL OR name_lower > $3) ORDER BY name_lower LIMIT $4"
+    )
+}
+
+#[async_trait]
+impl Tx for SqlTx {
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        self.tx.commit().await.map_err(backend)
+    }
+
+    async fn first_account(&mut self) -> StoreResult<Option<AccountRecord>> {
+        fetch_opt!(self, format!("SELECT {} FROM accounts ORDER BY created_at LIMIT 1", rows::ACCOUNT_COLS), rows::account,)
+    }
+
+    async fn get_account(&mut self, account_id: &str) -> StoreResult<Option<AccountRecord>> {
+        fetch_opt!(self, format!("SELECT {} FROM accounts WHERE account_id = $1", rows::ACCOUNT_COLS), rows::account, account_id)
+    }
+
+    async fn insert_account(&mut self, rec: &AccountRecord) -> StoreResult<()> {
+        let q = sqlx::query("INSERT INTO accounts (account_id, created_at, root_email, root_password_hash, alias) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&rec.account_id)
+            .bind(rec.created_at)
+            .bind(&rec.root_email)
+            .bind(&rec.root_password_hash)
+            .bind(&rec.alias);
+        self.exec(q).await.map(|_| ())
+    }
+
+    async fn set_account_alias(&mut self, account_id: &str, alias: Option<&str>) -> StoreResult<()> {
+        let q = sqlx::query("UPDATE accounts SET alias = $1 WHERE account_id = $2").bind(alias).bind(account_id);
+        self.exec(q).await.map(|_| ())
+    }
+
+    async fn insert_user(&mut self, rec: &UserRecord) -> StoreResult<()> {
+        let q = sqlx::query("INSERT INTO users (user_id, account_id, name, name_lower, path, created_at, permissions_boundary, password_last_used) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+            .bind(&rec.user_id)
+            .bind(&rec.account_id)
+            .bind(&rec.name)
+            .bind(rec.name.to_lowercase())
+            .bind(&rec.path)
+            .bind(rec.created_at)
+            .bind(&rec.permissions_boundary)
+            .bind(rec.password_last_used);
+        self.exec(q).await.map(|_| ())
+    }
+
+    async fn get_user(&mut self, account_id: &str, name: &str) -> StoreResult<Option<UserRecord>> {
+        fetch_opt!(self, format!("SELECT {} FROM users WHERE account_id = $1 AND name_lower = $2", rows::USER_COLS), rows::user, account_id, name.to_lowercase())
+    }
+
+    async fn get_user_by_id(&mut self, user_id: &str) -> StoreResult<Option<UserRecord>> {
+        fetch_opt!(self, format!("SELECT {} FROM users WHERE user_id = $1", rows::USER_COLS), rows::user, user_id)
+    }
+
+    async fn list_users(&mut self, account_id: &str, page: &PageQuery<'_>) -> StoreResult<Vec<UserRecord>> {
+        fetch_all!(self, page_sql(rows::USER_COLS, "users"), rows::user, account_id, page.path_prefix, page.after, page.limit)
+    }
+
+    async fn update_user(&mut self, rec: &UserRecord) -> StoreResult<()> {
+        let q = sqlx::query("UPDATE users SET name = $1, name_lower = $2, path = $3, permissions_boundary = $4, password_last_used = $5 WHERE user_id = $6")
+            .bind(&rec.name)
+            .bind(rec.name.to_lowercase())
+            .bind(&rec.path)
+            .bind(&rec.permissions_boundary)
+            .bind(rec.password_last_used)
+            .bind(&rec.user_id);
+        self.exec(q).await.map(|_| ())
+    }
+
+    async fn delete_user(&mut self, user_id: &str) -> StoreResult<()> {
+        self.exec(sqlx::query("DELETE FROM tags WHERE target_kind = 'user' AND target_id = $1").bind(user_id)).await?;
+        self.exec(sqlx::query("DELETE FROM users WHERE user_id = $1").bind(user_id)).await.map(|_| ())
+    }
+
+    async fn count_users(&mut self, account_id: &str) -> StoreResult<i64> {
+        self.count("SELECT COUNT(*) FROM users WHERE account_id = $1", account_id).await
+    }
+
+    async fn insert_group(&mut self, rec: &GroupRecord) -> StoreResult<()> {
+        let q = sqlx::query("INSERT INTO iam_groups (group_id, account_id, name, name_lower, path, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&rec.group_id)
+            .bind(&rec.account_id)
+            .bind(&rec.name)
+            .bind(rec.name.to_lowercase())
+            .bind(&rec.path)
+            .bind(rec.created_at);
+        self.exec(q).await.map(|_| ())
+    }
+
+    async fn get_group(&mut self, account_id: &str, name: &str) -> StoreResult<Option<GroupRecord>> {
+        fetch_opt!(self, format!("SELECT {} FROM iam_groups WHERE account_id = $1 AND name_lower = $2", rows::GROUP_COLS), rows::group, account_id, name.to_lowercase())
+    }
+
+    async fn list_groups(&mut self, account_id: &str, page: &PageQuery<'_>) -> StoreResult<Vec<GroupRecord>> {
+        fetch_all!(self, page_sql(rows::GROUP_COLS, "iam_groups"), rows::group, account_id, page.path_prefix, page.after, page.limit)
+    }
+
+    async fn update_group(&mut self, rec: &GroupRecord) -> StoreResult<()> {
+        let q = sqlx::query("UPDATE iam_groups SET name = $1, name_lower = $2, path = $3 WHERE group_id = $4")
+            .bind(&rec.name)
+            .bind(rec.name.to_lowercase())
+            .bind(&rec.path)
+            .bind(&rec.group_id);
+        self.exec(q).await.map(|_| ())
+    }
+
+    async fn delete_group(&mut self, group_id: &str) -> StoreResult<()> {
+        self.exec(sqlx::query("DELETE FROM iam_groups WHERE group_id = $1").bind(group_id)).await.map(|_| ())
+    }
+
+    async fn count_groups(&mut self, account_id: &str) -> StoreResult<i64> {
+        self.count("SELECT COUNT(*) FROM iam_groups WHERE account_id = $1", account_id).await
+    }
+
+    async fn add_group_member(&mut self, group_id: &str, user_id: &str, at: i64) -> StoreResult<bool> {
+        let q = sqlx::query("INSERT INTO group_members (group_id, user_id, added_at) VALUES ($1, $2, $3) ON CONFLICT (group_id, user_id) DO NOTHING")
+            .bind(group_id)
+            .bind(user_id)
+            .bind(at);
+        self.exec(q).await.map(|n| n > 0)
+    }
+
+    async fn remove_group_member(&mut self, group_id: &str, user_id: &str) -> StoreResult<bool> {
+        let q = sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2").bind(group_id).bind(user_id);
+        self.exec(q).await.map(|n| n > 0)
+    }
+
+    async fn group_members(&mut self, group_id: &str, page: &PageQuery<'_>) -> StoreResult<Vec<UserRecord>> {
+        let cols = rows::USER_COLS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ");
+        fetch_all!(
+            self,
+            format!("SELECT {cols} FROM users u JOIN group_members m ON m.user_id = u.user_id WHERE m.group_id = $1 AND ($2 IS NULL OR u.name_lower > $2) ORDER BY u.name_lower LIMIT $3"),
+            rows::user,
+            group_id,
+            page.after,
+            page.limit
+        )
+    }
+
+    async fn groups_for_user(&mut self, user_id: &str) -> StoreResult<Vec<GroupRecord>> {
+        let cols = rows::GROUP_COLS.split(", ").map(|c| format!("g.{c}")).collect::<Vec<_>>().join(", ");
+        fetch_all!(
+            self,
+            format!("SELECT {cols} FROM iam_groups g JOIN group_members m ON m.group_id = g.group_id WHERE m.user_id = $1 ORDER BY g.name_lower"),
+            rows::group,
+            user_id
+        )
+    }
+
+    async fn insert_role(&mut self, rec: &RoleRecord) -> StoreResult<()> {
+        let q = sqlx::query("INSERT INTO roles (role_id, account_id, name, name_lower, path, created_at, assume_role_policy, description, max_session_duration, permissions_boundary, last_used_at, last_used_region) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
+            .bind(&rec.role_id)
+            .bind(&rec.account_id)
+            .bind(&rec.name)
+            .bind(rec.name.to_lowercase())
+            .bind(&rec.path)
+            .bind(rec.created_at)
+            .bind(&rec.assume_role_policy)
+            .bind(&rec.description)
+            .bind(rec.max_session_duration)
+            .bind(&rec.permissions_boundary)
+            .bind(rec.last_used_at)
+            .bind(&rec.last_used_region);
+        self.exec(q).await.map(|_| ())
+    }
+
+    async fn get_role(&mut self, account_id: &str, name: &str) -> StoreResult<Option<RoleRecord>> {
+        fetch_opt!(self, format!("SELECT {} FROM roles WHERE account_id = $1 AND name_lower = $2", rows::ROLE_COLS), rows::role, account_id, name.to_lowercase())
+    }
+
+    async fn list_roles(&mut self, account_id: &str, page: &PageQuery<'_>) -> StoreResult<Vec<RoleRecord>> {
+        fetch_all!(self, page_sql(rows::ROLE_COLS, "roles"), rows::role, account_id, page.path_prefix, page.after, page.limit)
+    }
+
+    async fn update_role(&mut self, rec: &RoleRecord) -> StoreResult<()> {
+        let q = sqlx::query("UPDATE roles SET assume_role_policy = $1, description = $2, max_session_duration = $3, permissions_boundary = $4, last_used_at = $5, last_used_region = $6 WHERE role_id = $7")
+            .bind(&rec.assume_role_policy)
+            .bind(&rec.description)
+            .bind(rec.max_session_duration)
+            .bind(&rec.permissions_boundary)
+            .bind(rec.last_used_at)
+            .bind(&rec.last_used_region)
+            .bind(&rec.role_id);
+        self.exec(q).await.map(|_| ())
+    }
+
+    async fn delete_role(&mut self, role_id: &str) -> StoreResult<()> {
+        self.exec(sqlx::query("DELETE FROM tags WHERE target_kind = 'role' AND target_id = $1").bind(role_id)).await?;
+        self.exec(sqlx::query("DELETE FROM roles WHERE role_id = $1").bind(role_id)).await.map(|_| ())
+    }
+
+    async fn count_roles(&mut self, account_id: &str) -> StoreResult<i64> {
+        self.count("SELECT COUNT(*) FROM roles WHERE account_id = $1", account_id).await
+    }
+
+    async fn insert_policy(&mut self, rec: &PolicyRecord) -> StoreResult<()> {
+        let q = sqlx::query("INSERT INTO policies (policy_id, account_id, name, name_lower, path, arn, description, default_version, next_version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+            .bind(&rec.policy_id)
+            .bind(&rec.account_id)
+            .bind(&rec.name)
+            .bind(rec.name.to_lowercase())
+            .bind(&rec.path)
+            .bind(&rec.arn)
+            .bind(&rec.description)
+            .bind(&rec.default_version)
+            .bind(rec.next_version)
+            .bind(rec.created_at)
+            .bind(rec.updated_at);
+        self.exec(q).await.map(|_| ())
+    }
+
+    async fn get_policy(&mut self, arn: &str) -> StoreResult<Option<PolicyRecord>> {
+        fetch_opt!(self, format!("SELECT {} FROM policies WHERE arn = $1", rows::POLICY_COLS), rows::policy, arn)
+    }
+
+    async fn list_policies(&mut self, account_id: &str) -> StoreResult<Vec<PolicyRecord>> {
+        fetch_all!(self, format!("SELECT {} FROM policies WHERE account_id = $1 ORDER BY name_lower", rows::POLICY_COLS), rows::policy, account_id)
+    }
+
+    async fn update_policy(&mut self, rec: &PolicyRecord) -> StoreResult<()> {
+        let q = sqlx::query("UPDATE policies SET default_version = $1, next_version = $2, updated_at = $3, description = $4 WHERE policy_id = $5")
+            .bind(&rec.default_version)
+            .bind(rec.next_version)
+            .bind(rec.updated_at)
+            .bind(&rec.description)
+            .bind(&rec.policy_id);
+        self.exec(q).await.map(|_| ())
+    }
+
+    async fn delete_policy(&mut self, policy_id: &str) -> StoreResult<()> {
+        self.exec(sqlx::query("DELETE FROM policy_versions WHERE policy_id = $1").bind(policy_id)).await?;
+        self.exec(sqlx::query("DELETE FROM tags WHERE target_kind = 'policy' AND target_id = $1").bind(policy_id)).await?;
+        self.exec(sqlx::query("DELETE FROM policies WHERE policy_id = $1").bind(policy_id)).await.map(|_| ())
+    }
+
+    async fn insert_policy_version(&mut self, rec: &PolicyVersionRecord) -> StoreResult<()> {
+        let num: i64 = rec.version_id.trim_start_matches('v').parse().unwrap_or(0);
+        let q = sqlx::query("INSERT INTO policy_versions (policy_id, version_id, version_num, document, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&rec.policy_id)
+            .bind(&rec.version_id)
+            .bind(num)
+            .bind(&rec.document)
+            .bind(rec.created_at);
+        self.exec(q).await.map(|_| ())
+    }
+
+    async fn get_policy_version(&mut self, policy_id: &str, version_id: &str) -> StoreResult<Option<PolicyVersionRecord>> {
+        fetch_opt!(self, format!("SELECT {} FROM policy_versions WHERE policy_id = $1 AND version_id = $2", rows::VERSION_COLS), rows::version, policy_id, version_id)
+    }
+
+    async fn list_policy_versions(&mut self, policy_id: &str) -> StoreResult<Vec<PolicyVersionRecord>> {
+        fetch_all!(self, format!("SELECT {} FROM policy_versions WHERE policy_id = $1 ORDER BY version_num DESC", rows::VERSION_COLS), rows::version, policy_id)
+    }
+
+    async fn delete_policy_version(&mut self, policy_id: &str, version_id: &str) -> StoreResult<()> {
+        let q = sqlx::query("DELETE FROM policy_versions WHERE policy_id = $1 AND version_id = $2").bind(policy_id).bind(version_id);
+        self.exec(q).await.map(|_| ())
+    }
+
+    async fn attach_policy(&mut self, account_id: &str, kind: PrincipalKind, principal_id: &str, arn: &str, at: i64) -> StoreResult<bool> {
+        let q = sqlx::query("INSERT INTO policy_attachments (account_id, principal_kind, principal_id, policy_arn, attached_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (principal_kind, principal_id, policy_arn) DO NOTHING")
+            .bind(account_id)
+            .bind(kind.as_str())
+            .bind(principal_id)
+            .bind(arn)
+            .bind(at);
+        self.exec(q).await.map(|n| n > 0)
+    }
+
+    async fn detach_policy(&mut self, kind: PrincipalKind, principal_id: &str, arn: &str) -> StoreResult<bool> {
+        let q = sqlx::query("DELETE FROM policy_attachments WHERE principal_kind = $1 AND principal_id = $2 AND policy_arn = $3")
+            .bind(kind.as_str())
+            .bind(principal_id)
+            .bind(arn);
+        self.exec(q).await.map(|n| n > 0)
+    }
+
+    async fn attached_policies(&mut self, kind: PrincipalKind, principal_id: &str) -> StoreResult<Vec<String>> {
+        let rows: Vec<(String,)> = sqlx::query_as("SELECT policy_arn FROM policy_attachments WHERE principal_kind = $1 AND principal_id = $2 ORDER BY attached_at, policy_arn")
+            .bind(kind.as_str())
+            .bind(principal_id)
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(backend)?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    async fn account_attachments(&mut self, account_id: &str) -> StoreResult<Vec<(String, PrincipalKind, String)>> {
+        let rows: Vec<(String, String, String)> = sqlx::query_as("SELECT policy_arn, principal_kind, principal_id FROM policy_attachments WHERE account_id = $1 ORDER BY attached_at")
+            .bind(account_id)
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(backend)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(arn, kind, id)| PrincipalKind::parse(&kind).map(|k| (arn, k, id)))
+            .collect())
+    }
+
+    async fn put_inline_policy(&mut self, kind: PrincipalKind, principal_id: &str, name: &str, document: &str) -> StoreResult<()> {
+        let q = sqlx::query("INSERT INTO inline_policies (principal_kind, principal_id, policy_name, document) VALUES ($1, $2, $3, $4) ON CONFLICT (principal_kind, principal_id, policy_name) DO UPDATE SET document = excluded.document")
+            .bind(kind.as_str())
+            .bind(principal_id)
+            .bind(name)
+            .bind(document);
+        self.exec(q).await.map(|_| ())
+    }
+
+    async fn get_inline_policy(&mut self, kind: PrincipalKind, principal_id: &str, name: &str) -> StoreResult<Option<String>> {
+        let row: Option<(String,)> = sqlx::query_as("SELECT document FROM inline_policies WHERE principal_kind = $1 AND principal_id = $2 AND policy_name = $3")
+            .bind(kind.as_str())
+            .bind(principal_id)
+            .bind(name)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(backend)?;
+        Ok(row.map(|r| r.0))
+    }
+
+    async fn inline_policy_names(&mut self, kind: PrincipalKind, principal_id: &str) -> StoreResult<Vec<String>> {
+        let rows: Vec<(String,)> = sqlx::query_as("SELECT policy_name FROM inline_policies WHERE principal_kind = $1 AND principal_id = $2 ORDER BY policy_name")
+            .bind(kind.as_str())
+            .bind(principal_id)
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(backend)?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    async fn delete_inline_policy(&mut self, kind: PrincipalKind, principal_id: &str, name: &str) -> StoreResult<bool> {
+        let q = sqlx::query("DELETE FROM inline_policies WHERE principal_kind = $1 AND principal_id = $2 AND policy_name = $3")
+            .bind(kind.as_str())
+            .bind(principal_id)
+            .bind(name);
+        self.exec(q).await.map(|n| n > 0)
+    }
+
+    async fn tags(&mut self, kind: TagTarget, id: &str) -> StoreResult<Vec<Tag>> {
+        let rows: Vec<(String, String)> = sqlx::query_as("SELECT tag_key, tag_value FROM tags WHERE target_kind = $1 AND target_id = $2 ORDER BY position")
+            .bind(kind.as_str())
+            .bind(id)
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(backend)?;
+        Ok(rows.into_iter().map(|(key, value)| Tag { key, value }).collect())
+    }
+
+    async fn set_tags(&mut self, kind: TagTarget, id: &str, tags: &[Tag]) -> StoreResult<()> {
+        self.exec(sqlx::query("DELETE FROM tags WHERE target_kind = $1 AND target_id = $2").bind(kind.as_str()).bind(id)).await?;
+        for (i, t) in tags.iter().enumerate() {
+            let q = sqlx::query("INSERT INTO tags (target_kind, target_id, position, tag_key, tag_value) VALUES ($1, $2, $3, $4, $5)")
+                .bind(kind.as_str())
+                .bind(id)
+                .bind(i64::try_from(i).unwrap_or(i64::MAX))
+                .bind(&t.key)
+                .bind(&t.value);
+            self.exec(q).await?;
+        }
+        Ok(())
+    }
+
+    async fn insert_access_key(&mut self, rec: &AccessKeyRecord) -> StoreResult<()> {
+        let q = sqlx::query("INSERT INTO access_keys (access_key_id, account_id, user_id, secret_sealed, status, created_at, last_used_at, last_used_service, last_used_region) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+            .bind(&rec.access_key_id)
+            .bind(&rec.account_id)
+            .bind(&rec.user_id)
+            .bind(&rec.secret_sealed)
+            .bind(&rec.status)
+            .bind(rec.created_at)
+            .bind(rec.last_used_at)
+            .bind(&rec.last_used_service)
+            .bind(&rec.last_used_region);
+        self.exec(q).await.map(|_| ())
+    }
+
+    async fn get_access_key(&mut self, access_key_id: &str) -> StoreResult<Option<AccessKeyRecord>> {
+        fetch_opt!(self, format!("SELECT {} FROM access_keys WHERE access_key_id = $1", rows::KEY_COLS), rows::access_key, access_key_id)
+    }
+
+    async fn access_keys_for(&mut self, account_id: &str, user_id: Option<&str>) -> StoreResult<Vec<AccessKeyRecord>> {
+        match user_id {
+            Some(uid) => fetch_all!(self, format!("SELECT {} FROM access_keys WHERE account_id = $1 AND user_id = $2 ORDER BY created_at, access_key_id", rows::KEY_COLS), rows::access_key, account_id, uid),
+            None => fetch_all!(self, format!("SELECT {} FROM access_keys WHERE account_id = $1 AND user_id IS NULL ORDER BY created_at, access_key_id", rows::KEY_COLS), rows::access_key, account_id),
+        }
+    }
+
+    async fn set_access_key_status(&mut self, access_key_id: &str, status: &str) -> StoreResult<()> {
+        let q = sqlx::query("UPDATE access_keys SET status = $1 WHERE access_key_id = $2").bind(status).bind(access_key_id);
+        self.exec(q).await.map(|_| ())
+    }
+
+    async fn delete_access_key(&mut self, access_key_id: &str) -> StoreResult<()> {
+        self.exec(sqlx::query("DELETE FROM access_keys WHERE access_key_id = $1").bind(access_key_id)).await.map(|_| ())
+    }
+
+    async fn record_access_key_use(&mut self, access_key_id: &str, at: i64, service: &str, region: &str) -> StoreResult<()> {
+        let q = sqlx::query("UPDATE access_keys SET last_used_at = $1, last_used_service = $2, last_used_region = $3 WHERE access_key_id = $4")
+            .bind(at)
+            .bind(service)
+            .bind(region)
+            .bind(access_key_id);
+        self.exec(q).await.map(|_| ())
+    }
+
+    async fn upsert_login_profile(&mut self, rec: &LoginProfileRecord) -> StoreResult<()> {
+        let q = sqlx::query("INSERT INTO login_profiles (user_id, password_hash, reset_required, created_at, password_changed_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id) DO UPDATE SET password_hash = excluded.password_hash, reset_required = excluded.reset_required, password_changed_at = excluded.password_changed_at")
+            .bind(&rec.user_id)
+            .bind(&rec.password_hash)
+            .bind(i64::from(rec.reset_required))
+            .bind(rec.created_at)
+            .bind(rec.password_changed_at);
+        self.exec(q).await.map(|_| ())
+    }
+
+    async fn get_login_profile(&mut self, user_id: &str) -> StoreResult<Option<LoginProfileRecord>> {
+        fetch_opt!(self, "SELECT user_id, password_hash, reset_required, created_at, password_changed_at FROM login_profiles WHERE user_id = $1".to_owned(), rows::login_profile, user_id)
+    }
+
+    async fn delete_login_profile(&mut self, user_id: &str) -> StoreResult<bool> {
+        let q = sqlx::query("DELETE FROM login_profiles WHERE user_id = $1").bind(user_id);
+        self.exec(q).await.map(|n| n > 0)
+    }
+}

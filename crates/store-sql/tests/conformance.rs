@@ -1,0 +1,160 @@
+//! One conformance suite, run against every backend: SQLite always, PostgreSQL when
+//! `PORTCULLIS_TEST_DATABASE_URL` names a server (each run uses a fresh schema-less database).
+
+use portcullis_store::*;
+use portcullis_store_sql::SqlStore;
+
+fn account(id: &str) -> AccountRecord {
+    AccountRecord { account_id: id.into(), created_at: 1, root_email: "root@example.com".into(), root_password_hash: None, alias: None }
+}
+
+fn user(account: &str, id: &str, name: &str, path: &str) -> UserRecord {
+    UserRecord {
+        account_id: account.into(),
+        user_id: id.into(),
+        name: name.into(),
+        path: path.into(),
+        created_at: 10,
+        permissions_boundary: None,
+        password_last_used: None,
+    }
+}
+
+async fn suite(store: &dyn Store) {
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_account(&account("111111111111")).await.unwrap();
+    tx.commit().await.unwrap();
+
+    // Names are unique ignoring case, keep their case, and a failed transaction changes nothing.
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_user(&user("111111111111", "AIDA1", "Alice", "/")).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_user(&user("111111111111", "AIDA2", "bob", "/x/")).await.unwrap();
+    match tx.insert_user(&user("111111111111", "AIDA3", "ALICE", "/")).await {
+        Err(StoreError::Conflict(_)) => {}
+        other => panic!("expected conflict, got {other:?}"),
+    }
+    drop(tx); // rolled back: bob must not exist either
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.get_user("111111111111", "bob").await.unwrap().is_none());
+    let alice = tx.get_user("111111111111", "aLiCe").await.unwrap().unwrap();
+    assert_eq!(alice.name, "Alice");
+    for (i, n) in ["carol", "dave", "erin"].iter().enumerate() {
+        tx.insert_user(&user("111111111111", &format!("AIDAU{i}"), n, "/team/")).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    // Keyset pages, ordered by name ignoring case, filtered by path prefix.
+    let mut tx = store.begin().await.unwrap();
+    let page = tx.list_users("111111111111", &PageQuery { path_prefix: None, after: None, limit: 2 }).await.unwrap();
+    assert_eq!(page.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["Alice", "carol"]);
+    let page = tx.list_users("111111111111", &PageQuery { path_prefix: None, after: Some("carol"), limit: 10 }).await.unwrap();
+    assert_eq!(page.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["dave", "erin"]);
+    let page = tx.list_users("111111111111", &PageQuery { path_prefix: Some("/team/"), after: None, limit: 10 }).await.unwrap();
+    assert_eq!(page.len(), 3);
+    assert_eq!(tx.count_users("111111111111").await.unwrap(), 4);
+
+    // Groups, membership, attachments, inline policies, tags, keys, login profiles.
+    let g = GroupRecord { account_id: "111111111111".into(), group_id: "AGPA1".into(), name: "Admins".into(), path: "/".into(), created_at: 5 };
+    tx.insert_group(&g).await.unwrap();
+    assert!(tx.add_group_member("AGPA1", "AIDA1", 6).await.unwrap());
+    assert!(!tx.add_group_member("AGPA1", "AIDA1", 7).await.unwrap());
+    assert_eq!(tx.groups_for_user("AIDA1").await.unwrap()[0].name, "Admins");
+    assert_eq!(tx.group_members("AGPA1", &PageQuery { limit: 10, ..Default::default() }).await.unwrap().len(), 1);
+    let arn = "arn:aws:iam::aws:policy/AdministratorAccess";
+    assert!(tx.attach_policy("111111111111", PrincipalKind::Group, "AGPA1", arn, 8).await.unwrap());
+    assert!(!tx.attach_policy("111111111111", PrincipalKind::Group, "AGPA1", arn, 9).await.unwrap());
+    assert_eq!(tx.attached_policies(PrincipalKind::Group, "AGPA1").await.unwrap(), vec![arn.to_owned()]);
+    assert_eq!(tx.account_attachments("111111111111").await.unwrap().len(), 1);
+    tx.put_inline_policy(PrincipalKind::User, "AIDA1", "b", "{}").await.unwrap();
+    tx.put_inline_policy(PrincipalKind::User, "AIDA1", "a", "{\"x\":1}").await.unwrap();
+    tx.put_inline_policy(PrincipalKind::User, "AIDA1", "a", "{\"x\":2}").await.unwrap();
+    assert_eq!(tx.inline_policy_names(PrincipalKind::User, "AIDA1").await.unwrap(), ["a", "b"]);
+    assert_eq!(tx.get_inline_policy(PrincipalKind::User, "AIDA1", "a").await.unwrap().unwrap(), "{\"x\":2}");
+    let tags = vec![Tag { key: "z".into(), value: "1".into() }, Tag { key: "a".into(), value: "".into() }];
+    tx.set_tags(TagTarget::User, "AIDA1", &tags).await.unwrap();
+    assert_eq!(tx.tags(TagTarget::User, "AIDA1").await.unwrap(), tags);
+    let key = AccessKeyRecord {
+        access_key_id: "AKIAEXAMPLE".into(),
+        account_id: "111111111111".into(),
+        user_id: Some("AIDA1".into()),
+        secret_sealed: "sealed".into(),
+        status: "Active".into(),
+        created_at: 3,
+        last_used_at: None,
+        last_used_service: None,
+        last_used_region: None,
+    };
+    tx.insert_access_key(&key).await.unwrap();
+    tx.record_access_key_use("AKIAEXAMPLE", 99, "iam", "us-east-1").await.unwrap();
+    let got = tx.get_access_key("AKIAEXAMPLE").await.unwrap().unwrap();
+    assert_eq!(got.last_used_at, Some(99));
+    assert_eq!(tx.access_keys_for("111111111111", Some("AIDA1")).await.unwrap().len(), 1);
+    assert!(tx.access_keys_for("111111111111", None).await.unwrap().is_empty());
+    let lp = LoginProfileRecord { user_id: "AIDA1".into(), password_hash: "$argon2id$x".into(), reset_required: true, created_at: 4, password_changed_at: 4 };
+    tx.upsert_login_profile(&lp).await.unwrap();
+    assert!(tx.get_login_profile("AIDA1").await.unwrap().unwrap().reset_required);
+    assert!(tx.delete_login_profile("AIDA1").await.unwrap());
+    tx.set_account_alias("111111111111", Some("my-alias")).await.unwrap();
+    tx.commit().await.unwrap();
+
+    // Policies and versions.
+    let mut tx = store.begin().await.unwrap();
+    let p = PolicyRecord {
+        account_id: "111111111111".into(),
+        policy_id: "ANPA1".into(),
+        name: "P".into(),
+        path: "/".into(),
+        arn: "arn:aws:iam::111111111111:policy/P".into(),
+        description: None,
+        default_version: "v1".into(),
+        next_version: 2,
+        created_at: 1,
+        updated_at: 1,
+    };
+    tx.insert_policy(&p).await.unwrap();
+    for v in ["v1", "v2", "v10"] {
+        tx.insert_policy_version(&PolicyVersionRecord { policy_id: "ANPA1".into(), version_id: v.into(), document: "{}".into(), created_at: 1 }).await.unwrap();
+    }
+    let versions = tx.list_policy_versions("ANPA1").await.unwrap();
+    assert_eq!(versions.iter().map(|v| v.version_id.as_str()).collect::<Vec<_>>(), ["v10", "v2", "v1"]);
+    tx.delete_policy("ANPA1").await.unwrap();
+    assert!(tx.get_policy(&p.arn).await.unwrap().is_none());
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn sqlite_conformance() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqlStore::connect(&SqlStore::sqlite_url(dir.path())).await.unwrap();
+    suite(&store).await;
+    // Reopening sees the committed state (durability across restarts).
+    store.close().await;
+    let store = SqlStore::connect(&SqlStore::sqlite_url(dir.path())).await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.count_users("111111111111").await.unwrap(), 4);
+    assert_eq!(tx.get_account("111111111111").await.unwrap().unwrap().alias.as_deref(), Some("my-alias"));
+}
+
+#[tokio::test]
+async fn postgres_conformance() {
+    let Ok(base) = std::env::var("PORTCULLIS_TEST_DATABASE_URL") else {
+        eprintln!("PORTCULLIS_TEST_DATABASE_URL not set: PostgreSQL conformance skipped");
+        return;
+    };
+    let db = format!("portcullis_conf_{}_{}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() % 1_000_000_000);
+    use sqlx::Connection;
+    let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
+    sqlx::Executor::execute(&mut admin, format!("CREATE DATABASE {db}").as_str()).await.unwrap();
+    let url = match base.rfind('/') {
+        Some(i) => format!("{}/{db}", &base[..i]),
+        None => panic!("bad url"),
+    };
+    {
+        let store = SqlStore::connect(&url).await.unwrap();
+        suite(&store).await;
+        store.close().await;
+    }
+    sqlx::Executor::execute(&mut admin, format!("DROP DATABASE {db}").as_str()).await.unwrap();
+}

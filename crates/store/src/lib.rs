@@ -1,0 +1,114 @@
+//! Storage interface of Portcullis: plain records and a transactional repository trait.
+//! Backends (`portcullis-store-sql` for SQLite and PostgreSQL) implement it; the domain
+//! (`portcullis-core`) depends only on this crate, never on a backend.
+
+mod records;
+
+use async_trait::async_trait;
+pub use records::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness constraint refused the write (a name or alias already taken).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The backend failed (I/O, connection, corruption); the transaction is rolled back.
+    #[error("storage backend error: {0}")]
+    Backend(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Entry point of a backend: hands out transactions.
+#[async_trait]
+pub trait Store: Send + Sync {
+    async fn begin(&self) -> StoreResult<Box<dyn Tx>>;
+    /// A short name for logs and the start banner ("sqlite", "postgres").
+    fn backend_name(&self) -> &'static str;
+}
+
+/// One unit of work. Dropping it without `commit` rolls everything back, so a failed
+/// request changes nothing.
+#[async_trait]
+pub trait Tx: Send {
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
+
+    // Account
+    async fn first_account(&mut self) -> StoreResult<Option<AccountRecord>>;
+    async fn get_account(&mut self, account_id: &str) -> StoreResult<Option<AccountRecord>>;
+    async fn insert_account(&mut self, rec: &AccountRecord) -> StoreResult<()>;
+    async fn set_account_alias(&mut self, account_id: &str, alias: Option<&str>) -> StoreResult<()>;
+
+    // Users
+    async fn insert_user(&mut self, rec: &UserRecord) -> StoreResult<()>;
+    async fn get_user(&mut self, account_id: &str, name: &str) -> StoreResult<Option<UserRecord>>;
+    async fn get_user_by_id(&mut self, user_id: &str) -> StoreResult<Option<UserRecord>>;
+    async fn list_users(&mut self, account_id: &str, page: &PageQuery<'_>) -> StoreResult<Vec<UserRecord>>;
+    async fn update_user(&mut self, rec: &UserRecord) -> StoreResult<()>;
+    async fn delete_user(&mut self, user_id: &str) -> StoreResult<()>;
+    async fn count_users(&mut self, account_id: &str) -> StoreResult<i64>;
+
+    // Groups and membership
+    async fn insert_group(&mut self, rec: &GroupRecord) -> StoreResult<()>;
+    async fn get_group(&mut self, account_id: &str, name: &str) -> StoreResult<Option<GroupRecord>>;
+    async fn list_groups(&mut self, account_id: &str, page: &PageQuery<'_>) -> StoreResult<Vec<GroupRecord>>;
+    async fn update_group(&mut self, rec: &GroupRecord) -> StoreResult<()>;
+    async fn delete_group(&mut self, group_id: &str) -> StoreResult<()>;
+    async fn count_groups(&mut self, account_id: &str) -> StoreResult<i64>;
+    /// Returns false when the user already was a member.
+    async fn add_group_member(&mut self, group_id: &str, user_id: &str, at: i64) -> StoreResult<bool>;
+    async fn remove_group_member(&mut self, group_id: &str, user_id: &str) -> StoreResult<bool>;
+    async fn group_members(&mut self, group_id: &str, page: &PageQuery<'_>) -> StoreResult<Vec<UserRecord>>;
+    async fn groups_for_user(&mut self, user_id: &str) -> StoreResult<Vec<GroupRecord>>;
+
+    // Roles
+    async fn insert_role(&mut self, rec: &RoleRecord) -> StoreResult<()>;
+    async fn get_role(&mut self, account_id: &str, name: &str) -> StoreResult<Option<RoleRecord>>;
+    async fn list_roles(&mut self, account_id: &str, page: &PageQuery<'_>) -> StoreResult<Vec<RoleRecord>>;
+    async fn update_role(&mut self, rec: &RoleRecord) -> StoreResult<()>;
+    async fn delete_role(&mut self, role_id: &str) -> StoreResult<()>;
+    async fn count_roles(&mut self, account_id: &str) -> StoreResult<i64>;
+
+    // Customer-managed policies (the AWS-managed catalog is not stored per account)
+    async fn insert_policy(&mut self, rec: &PolicyRecord) -> StoreResult<()>;
+    async fn get_policy(&mut self, arn: &str) -> StoreResult<Option<PolicyRecord>>;
+    async fn list_policies(&mut self, account_id: &str) -> StoreResult<Vec<PolicyRecord>>;
+    async fn update_policy(&mut self, rec: &PolicyRecord) -> StoreResult<()>;
+    async fn delete_policy(&mut self, policy_id: &str) -> StoreResult<()>;
+    async fn insert_policy_version(&mut self, rec: &PolicyVersionRecord) -> StoreResult<()>;
+    async fn get_policy_version(&mut self, policy_id: &str, version_id: &str) -> StoreResult<Option<PolicyVersionRecord>>;
+    /// Newest first.
+    async fn list_policy_versions(&mut self, policy_id: &str) -> StoreResult<Vec<PolicyVersionRecord>>;
+    async fn delete_policy_version(&mut self, policy_id: &str, version_id: &str) -> StoreResult<()>;
+
+    // Managed-policy attachments (by policy ARN, so AWS-managed and customer-managed alike)
+    async fn attach_policy(&mut self, account_id: &str, kind: PrincipalKind, principal_id: &str, arn: &str, at: i64) -> StoreResult<bool>;
+    async fn detach_policy(&mut self, kind: PrincipalKind, principal_id: &str, arn: &str) -> StoreResult<bool>;
+    async fn attached_policies(&mut self, kind: PrincipalKind, principal_id: &str) -> StoreResult<Vec<String>>;
+    /// Every attachment of the account: (policy ARN, principal kind, principal id).
+    async fn account_attachments(&mut self, account_id: &str) -> StoreResult<Vec<(String, PrincipalKind, String)>>;
+
+    // Inline policies
+    async fn put_inline_policy(&mut self, kind: PrincipalKind, principal_id: &str, name: &str, document: &str) -> StoreResult<()>;
+    async fn get_inline_policy(&mut self, kind: PrincipalKind, principal_id: &str, name: &str) -> StoreResult<Option<String>>;
+    /// Names in AWS's order (alphabetical).
+    async fn inline_policy_names(&mut self, kind: PrincipalKind, principal_id: &str) -> StoreResult<Vec<String>>;
+    async fn delete_inline_policy(&mut self, kind: PrincipalKind, principal_id: &str, name: &str) -> StoreResult<bool>;
+
+    // Tags, in the order they were added
+    async fn tags(&mut self, kind: TagTarget, id: &str) -> StoreResult<Vec<Tag>>;
+    async fn set_tags(&mut self, kind: TagTarget, id: &str, tags: &[Tag]) -> StoreResult<()>;
+
+    // Access keys (user_id None = the root user)
+    async fn insert_access_key(&mut self, rec: &AccessKeyRecord) -> StoreResult<()>;
+    async fn get_access_key(&mut self, access_key_id: &str) -> StoreResult<Option<AccessKeyRecord>>;
+    async fn access_keys_for(&mut self, account_id: &str, user_id: Option<&str>) -> StoreResult<Vec<AccessKeyRecord>>;
+    async fn set_access_key_status(&mut self, access_key_id: &str, status: &str) -> StoreResult<()>;
+    async fn delete_access_key(&mut self, access_key_id: &str) -> StoreResult<()>;
+    async fn record_access_key_use(&mut self, access_key_id: &str, at: i64, service: &str, region: &str) -> StoreResult<()>;
+
+    // Login profiles
+    async fn upsert_login_profile(&mut self, rec: &LoginProfileRecord) -> StoreResult<()>;
+    async fn get_login_profile(&mut self, user_id: &str) -> StoreResult<Option<LoginProfileRecord>>;
+    async fn delete_login_profile(&mut self, user_id: &str) -> StoreResult<bool>;
+}

@@ -1,0 +1,162 @@
+//! Rows as the domain sees them. Times are Unix seconds (AWS reports whole seconds).
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRecord {
+    pub account_id: String,
+    pub created_at: i64,
+    pub root_email: String,
+    pub root_password_hash: Option<String>,
+    pub alias: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub account_id: String,
+    pub user_id: String,
+    pub name: String,
+    pub path: String,
+    pub created_at: i64,
+    pub permissions_boundary: Option<String>,
+    pub password_last_used: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupRecord {
+    pub account_id: String,
+    pub group_id: String,
+    pub name: String,
+    pub path: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleRecord {
+    pub account_id: String,
+    pub role_id: String,
+    pub name: String,
+    pub path: String,
+    pub created_at: i64,
+    pub assume_role_policy: String,
+    pub description: Option<String>,
+    pub max_session_duration: i64,
+    pub permissions_boundary: Option<String>,
+    pub last_used_at: Option<i64>,
+    pub last_used_region: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyRecord {
+    pub account_id: String,
+    pub policy_id: String,
+    pub name: String,
+    pub path: String,
+    pub arn: String,
+    pub description: Option<String>,
+    pub default_version: String,
+    /// The number the next CreatePolicyVersion gets (AWS never reuses version ids).
+    pub next_version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyVersionRecord {
+    pub policy_id: String,
+    pub version_id: String,
+    pub document: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessKeyRecord {
+    pub access_key_id: String,
+    pub account_id: String,
+    /// None for the root user's keys.
+    pub user_id: Option<String>,
+    /// The secret access key, encrypted with the master key (see `SecretBox`).
+    pub secret_sealed: String,
+    pub status: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub last_used_service: Option<String>,
+    pub last_used_region: Option<String>,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct LoginProfileRecord {
+    pub user_id: String,
+    /// argon2id PHC string; never the password itself.
+    pub password_hash: String,
+    pub reset_required: bool,
+    pub created_at: i64,
+    pub password_changed_at: i64,
+}
+
+impl std::fmt::Debug for LoginProfileRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginProfileRecord")
+            .field("user_id", &self.user_id)
+            .field("reset_required", &self.reset_required)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PrincipalKind {
+    User,
+    Group,
+    Role,
+}
+
+impl PrincipalKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Group => "group",
+            Self::Role => "role",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "user" => Some(Self::User),
+            "group" => Some(Self::Group),
+            "role" => Some(Self::Role),
+            _ => None,
+        }
+    }
+}
+
+/// What a tag hangs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagTarget {
+    User,
+    Role,
+    Policy,
+}
+
+impl TagTarget {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Role => "role",
+            Self::Policy => "policy",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+/// Keyset pagination over a name-sorted listing: entries whose lowercase name sorts after
+/// `after`, filtered by path prefix, at most `limit` (callers ask one more than they show
+/// to learn whether the listing is truncated).
+#[derive(Debug, Clone, Default)]
+pub struct PageQuery<'a> {
+    pub path_prefix: Option<&'a str>,
+    pub after: Option<&'a str>,
+    pub limit: i64,
+}

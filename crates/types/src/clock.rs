@@ -1,0 +1,28 @@
+use time::OffsetDateTime;
+
+/// The source of "now". Pure crates never read the system clock themselves, so tests can
+/// pin time (TOTP windows, SigV4 skew, credential expiry) exactly.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> OffsetDateTime;
+}
+
+/// The real wall clock, truncated to whole seconds as AWS reports timestamps.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        let now = OffsetDateTime::now_utc();
+        now.replace_nanosecond(0).unwrap_or(now)
+    }
+}
+
+/// A clock that always answers the same instant (tests).
+#[derive(Debug, Clone, Copy)]
+pub struct FixedClock(pub OffsetDateTime);
+
+impl Clock for FixedClock {
+    fn now(&self) -> OffsetDateTime {
+        self.0
+    }
+}

@@ -1,0 +1,10 @@
+//! Pure value types shared by every Portcullis crate: account ids, ARNs, IAM paths and
+//! names, and the `Clock` that every time-dependent decision takes as an argument.
+
+mod arn;
+mod clock;
+mod names;
+
+pub use arn::Arn;
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use names::{AccountId, IamPath, NameError};
