@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from botocore.exceptions import ClientError
 
 from compat_helpers import (
     ADMIN_POLICY_ARN,
@@ -115,6 +116,20 @@ def test_invalid_user_name_not_created(iam):
         iam.create_user(UserName="bad name!")
     with expect_error("ValidationError", 400):
         iam.get_user(UserName="bad name!")
+
+
+@pytest.mark.parametrize("max_items", [0, 1001])
+def test_list_users_max_items_out_of_range(server, max_items):
+    # botocore would refuse 0 client-side; turn its validation off to reach the server.
+    client = server.client(parameter_validation=False)
+    with expect_error("ValidationError", 400):
+        client.list_users(MaxItems=max_items)
+
+
+def test_list_users_bogus_marker_is_a_client_error(iam):
+    with pytest.raises(ClientError) as excinfo:
+        iam.list_users(Marker="not-a-real-marker")
+    assert 400 <= excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] < 500
 
 
 def test_update_user_rename_and_path(iam, new_user, uniq, account_id, cleanup):

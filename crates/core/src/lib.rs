@@ -1,1 +1,68 @@
+//! The domain of Portcullis: who is calling (authentication), whether they may (the
+//! authorization seam), and the IAM operations themselves, each run inside one store
+//! transaction. Depends on the store *traits* only; knows nothing of HTTP or SQL.
 
+mod access_keys;
+mod account;
+mod auth;
+mod catalog;
+mod error;
+mod groups;
+mod inline;
+mod login_profiles;
+mod page;
+mod policies;
+mod roles;
+mod tags;
+mod users;
+
+use std::sync::Arc;
+
+use portcullis_credentials::SecretBox;
+use portcullis_store::Store;
+use portcullis_types::Clock;
+
+pub use account::{AccountSummary, AuthorizationDetails, BootstrapKey, GroupDetail, PolicyDetail, RoleDetail, UserDetail};
+pub use auth::{Authorized, Caller, Principal};
+pub use catalog::{Catalog, ManagedPolicy};
+pub use error::IamError;
+pub use page::{Page, PageRequest};
+pub use policies::{ManagedPolicyView, PolicyFilter, PolicyEntities};
+pub use access_keys::{AccessKeyLastUsed, NewAccessKey};
+pub use roles::{NewRole, RoleView};
+pub use users::UserView;
+pub use groups::group_arn;
+
+pub type IamResult<T> = Result<T, IamError>;
+
+/// The IAM service: shared by every request, cheap to clone.
+#[derive(Clone)]
+pub struct Iam {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    secrets: Arc<SecretBox>,
+    catalog: Arc<Catalog>,
+}
+
+impl Iam {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, secrets: Arc<SecretBox>) -> IamResult<Self> {
+        Ok(Self { store, clock, secrets, catalog: Catalog::embedded()? })
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now().unix_timestamp()
+    }
+
+    pub fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+}
+
+/// ARNs of IAM entities: `arn:aws:iam::ACCOUNT:KIND/PATHNAME`.
+pub fn iam_arn(account: &str, kind: &str, path: &str, name: &str) -> String {
+    format!("arn:aws:iam::{account}:{kind}{path}{name}")
+}

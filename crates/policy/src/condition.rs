@@ -213,7 +213,7 @@ impl Condition {
         })
     }
 
-    pub(crate) fn key(&self) -> &str {
+    pub(crate) fn key_as_written(&self) -> &str {
         &self.key_display
     }
 
@@ -223,7 +223,7 @@ impl Condition {
         let present = ctx.get_lower(&self.key).filter(|v| !v.is_empty());
         if let Values::Null(wants) = &self.values {
             let absent = present.is_none();
-            return wants.iter().any(|&want_absent| want_absent == absent);
+            return wants.contains(&absent);
         }
         let Some(request_values) = present else {
             missing(&self.key_display);
@@ -264,7 +264,7 @@ impl Condition {
                 Ok(ip) => cs.iter().any(|c| resolve(c, ctx, Cidr::parse).is_some_and(|c| c.contains(ip))),
                 Err(_) => false,
             },
-            (Values::Binary(bs), _) => decode_base64(r).is_some_and(|x| bs.iter().any(|b| *b == x)),
+            (Values::Binary(bs), _) => decode_base64(r).is_some_and(|x| bs.contains(&x)),
             _ => false,
         }
     }

@@ -208,6 +208,9 @@ fn statement<'a>(
     })
 }
 
+/// (operator, key, values as text) before compiling.
+type RawCondition<'a> = (&'a str, &'a str, Vec<String>);
+
 /// A string or a list of strings, as `Action` and `Resource` take.
 fn string_list(v: &Value) -> Result<Vec<&str>, PolicyError> {
     match v {
@@ -223,7 +226,7 @@ fn string_list(v: &Value) -> Result<Vec<&str>, PolicyError> {
 /// Checks the shape of a `Condition` block and flattens it to
 /// (operator, key, values). Unknown operators are a syntax error unless their
 /// block is empty, which AWS ignores.
-fn condition_structure(c: &Value) -> Result<Vec<(&str, &str, Vec<String>)>, PolicyError> {
+fn condition_structure(c: &Value) -> Result<Vec<RawCondition<'_>>, PolicyError> {
     let ops = c.as_object().ok_or_else(PolicyError::syntax)?;
     let mut out = Vec::new();
     for (op, block) in ops {

@@ -107,7 +107,7 @@ impl Statement {
     }
     /// Context keys this statement's conditions read, as written in the policy.
     pub fn condition_keys(&self) -> impl Iterator<Item = &str> {
-        self.conditions.iter().map(Condition::key)
+        self.conditions.iter().map(Condition::key_as_written)
     }
 
     pub(crate) fn action_matches(&self, action: &str) -> bool {

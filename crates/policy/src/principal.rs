@@ -207,7 +207,7 @@ impl PrincipalSpec {
 
     /// How strongly one identity is named by this element, if at all.
     fn names(&self, id: Ident<'_>, p: &RequestPrincipal) -> Option<PrincipalMatch> {
-        let any = self.aws.iter().any(|e| *e == AwsEntry::Any);
+        let any = self.aws.contains(&AwsEntry::Any);
         match id {
             _ if any => Some(PrincipalMatch::Direct),
             Ident::Anonymous => None,

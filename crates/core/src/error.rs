@@ -1,0 +1,91 @@
+use portcullis_store::StoreError;
+
+/// IAM's error vocabulary: each variant is a wire code from the service model; the message
+/// is AWS's wording. `ServiceFailure` keeps its cause for the log only.
+#[derive(Debug, thiserror::Error)]
+pub enum IamError {
+    #[error("{0}")]
+    NoSuchEntity(String),
+    #[error("{0}")]
+    EntityAlreadyExists(String),
+    #[error("{0}")]
+    DeleteConflict(String),
+    #[error("{0}")]
+    LimitExceeded(String),
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("{0}")]
+    Validation(String),
+    #[error("{0}")]
+    MalformedPolicyDocument(String),
+    #[error("{0}")]
+    PasswordPolicyViolation(String),
+    #[error("{0}")]
+    PolicyNotAttachable(String),
+    #[error("{0}")]
+    UnmodifiableEntity(String),
+    #[error("{0}")]
+    AccessDenied(String),
+    #[error("{0}")]
+    InvalidClientTokenId(String),
+    #[error("internal failure: {0}")]
+    ServiceFailure(String),
+}
+
+impl IamError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NoSuchEntity(_) => "NoSuchEntity",
+            Self::EntityAlreadyExists(_) => "EntityAlreadyExists",
+            Self::DeleteConflict(_) => "DeleteConflict",
+            Self::LimitExceeded(_) => "LimitExceeded",
+            Self::InvalidInput(_) => "InvalidInput",
+            Self::Validation(_) => "ValidationError",
+            Self::MalformedPolicyDocument(_) => "MalformedPolicyDocument",
+            Self::PasswordPolicyViolation(_) => "PasswordPolicyViolation",
+            Self::PolicyNotAttachable(_) => "PolicyNotAttachable",
+            Self::UnmodifiableEntity(_) => "UnmodifiableEntity",
+            Self::AccessDenied(_) => "AccessDenied",
+            Self::InvalidClientTokenId(_) => "InvalidClientTokenId",
+            Self::ServiceFailure(_) => "ServiceFailure",
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::NoSuchEntity(_) => 404,
+            Self::EntityAlreadyExists(_) | Self::DeleteConflict(_) | Self::LimitExceeded(_) => 409,
+            Self::AccessDenied(_) | Self::InvalidClientTokenId(_) => 403,
+            Self::ServiceFailure(_) => 500,
+            _ => 400,
+        }
+    }
+
+    /// What the client is told. Internal failures never reveal their cause.
+    pub fn public_message(&self) -> String {
+        match self {
+            Self::ServiceFailure(_) => {
+                "The request processing has failed because of an unknown error, exception or failure.".to_owned()
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+impl From<StoreError> for IamError {
+    fn from(e: StoreError) -> Self {
+        Self::ServiceFailure(e.to_string())
+    }
+}
+
+impl From<portcullis_credentials::CredentialError> for IamError {
+    fn from(e: portcullis_credentials::CredentialError) -> Self {
+        Self::ServiceFailure(e.to_string())
+    }
+}
+
+impl From<portcullis_credentials::SecretBoxError> for IamError {
+    fn from(e: portcullis_credentials::SecretBoxError) -> Self {
+        Self::ServiceFailure(e.to_string())
+    }
+}

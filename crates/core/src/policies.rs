@@ -1,0 +1,480 @@
+//! Managed policies (customer-managed in the store, AWS-managed from the catalog), their
+//! versions, and their attachment to users, groups and roles.
+
+use std::collections::HashMap;
+
+use portcullis_credentials::new_unique_id;
+use portcullis_policy::PolicyKind;
+use portcullis_store::{PolicyRecord, PolicyVersionRecord, PrincipalKind, Tag, TagTarget, Tx};
+
+use crate::catalog::ManagedPolicy;
+use crate::groups::load_group;
+use crate::roles::load_role;
+use crate::users::{conflict_or, load_user};
+use crate::{iam_arn, tags, Authorized, Iam, IamError, IamResult, Page, PageRequest};
+
+const MANAGED_POLICY_SIZE: usize = 6144;
+const VERSIONS_PER_POLICY: usize = 5;
+const ATTACHED_PER_PRINCIPAL: usize = 10;
+
+#[derive(Debug, Clone)]
+pub struct ManagedPolicyView {
+    pub name: String,
+    pub policy_id: String,
+    pub arn: String,
+    pub path: String,
+    pub default_version: String,
+    pub attachment_count: i64,
+    pub boundary_usage_count: i64,
+    pub is_attachable: bool,
+    pub description: Option<String>,
+    pub create_date: i64,
+    pub update_date: i64,
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PolicyFilter<'a> {
+    /// `All` (default), `AWS` or `Local`.
+    pub scope: Option<&'a str>,
+    pub only_attached: bool,
+    pub path_prefix: Option<&'a str>,
+    /// `PermissionsPolicy` or `PermissionsBoundary`.
+    pub usage: Option<&'a str>,
+}
+
+/// ListEntitiesForPolicy's three lists: (name, id) of groups, users and roles.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyEntities {
+    pub groups: Vec<(String, String)>,
+    pub users: Vec<(String, String)>,
+    pub roles: Vec<(String, String)>,
+}
+
+/// Parses a document as `kind`; AWS's validation message becomes MalformedPolicyDocument.
+pub(crate) fn check_document(doc: &str, kind: PolicyKind) -> IamResult<()> {
+    portcullis_policy::parse(doc, kind).map(|_| ()).map_err(|e| IamError::MalformedPolicyDocument(e.message))
+}
+
+fn check_managed_document(doc: &str) -> IamResult<()> {
+    check_document(doc, PolicyKind::Identity)?;
+    if portcullis_policy::policy_size(doc) > MANAGED_POLICY_SIZE {
+        return Err(IamError::LimitExceeded(format!("Cannot exceed quota for PolicySize: {MANAGED_POLICY_SIZE}")));
+    }
+    Ok(())
+}
+
+fn policy_not_found(arn: &str) -> IamError {
+    IamError::NoSuchEntity(format!("Policy {arn} was not found."))
+}
+
+fn not_attachable(arn: &str) -> IamError {
+    IamError::NoSuchEntity(format!("Policy {arn} does not exist or is not attachable."))
+}
+
+fn is_aws_managed(arn: &str) -> bool {
+    arn.starts_with("arn:aws:iam::aws:policy/")
+}
+
+/// A principal named in a request, resolved to its kind and id.
+pub(crate) async fn principal_id(tx: &mut Box<dyn Tx>, account: &str, kind: PrincipalKind, name: &str) -> IamResult<String> {
+    Ok(match kind {
+        PrincipalKind::User => load_user(tx, account, name).await?.user_id,
+        PrincipalKind::Group => load_group(tx, account, name).await?.group_id,
+        PrincipalKind::Role => load_role(tx, account, name).await?.role_id,
+    })
+}
+
+impl Iam {
+    fn aws_view(&self, p: &ManagedPolicy, counts: &HashMap<String, i64>) -> ManagedPolicyView {
+        ManagedPolicyView {
+            name: p.name.clone(),
+            policy_id: p.policy_id.clone(),
+            arn: p.arn.clone(),
+            path: p.path.clone(),
+            default_version: p.default_version.clone(),
+            attachment_count: counts.get(&p.arn).copied().unwrap_or(0),
+            boundary_usage_count: 0,
+            is_attachable: true,
+            description: None,
+            create_date: p.create_date,
+            update_date: p.update_date,
+            tags: Vec::new(),
+        }
+    }
+
+    fn local_view(&self, p: PolicyRecord, counts: &HashMap<String, i64>, tags: Vec<Tag>) -> ManagedPolicyView {
+        ManagedPolicyView {
+            attachment_count: counts.get(&p.arn).copied().unwrap_or(0),
+            name: p.name,
+            policy_id: p.policy_id,
+            arn: p.arn,
+            path: p.path,
+            default_version: p.default_version,
+            boundary_usage_count: 0,
+            is_attachable: true,
+            description: p.description,
+            create_date: p.created_at,
+            update_date: p.updated_at,
+            tags,
+        }
+    }
+
+    async fn attachment_counts(&self, tx: &mut Box<dyn Tx>, account: &str) -> IamResult<HashMap<String, i64>> {
+        let mut counts = HashMap::new();
+        for (arn, _, _) in tx.account_attachments(account).await? {
+            *counts.entry(arn).or_insert(0) += 1;
+        }
+        Ok(counts)
+    }
+
+    /// A customer-managed policy of the caller's account.
+    async fn load_local_policy(&self, tx: &mut Box<dyn Tx>, account: &str, arn: &str) -> IamResult<PolicyRecord> {
+        tx.get_policy(arn).await?.filter(|p| p.account_id == account).ok_or_else(|| policy_not_found(arn))
+    }
+
+    pub(crate) async fn require_boundary_policy(&self, tx: &mut Box<dyn Tx>, arn: &str) -> IamResult<()> {
+        let exists = self.catalog.get(arn).is_some() || tx.get_policy(arn).await?.is_some();
+        if exists {
+            Ok(())
+        } else {
+            Err(IamError::NoSuchEntity(format!("Scope ARN: {arn} does not exist or is not attachable.")))
+        }
+    }
+
+    pub async fn create_policy(
+        &self,
+        auth: &Authorized<'_>,
+        name: &str,
+        path: Option<&str>,
+        document: &str,
+        description: Option<&str>,
+        new_tags: &[Tag],
+    ) -> IamResult<ManagedPolicyView> {
+        check_managed_document(document)?;
+        let tags = tags::merge(Vec::new(), new_tags, false)?;
+        let account = auth.account();
+        let path = path.unwrap_or("/");
+        let exists = || IamError::EntityAlreadyExists(format!("A policy called {name} already exists. Duplicate names are not allowed."));
+        let mut tx = self.store.begin().await?;
+        if tx.list_policies(account).await?.iter().any(|p| p.name.eq_ignore_ascii_case(name)) {
+            return Err(exists());
+        }
+        let now = self.now();
+        let rec = PolicyRecord {
+            account_id: account.to_owned(),
+            policy_id: new_unique_id("ANPA")?,
+            name: name.to_owned(),
+            path: path.to_owned(),
+            arn: iam_arn(account, "policy", path, name),
+            description: description.map(str::to_owned),
+            default_version: "v1".to_owned(),
+            next_version: 2,
+            created_at: now,
+            updated_at: now,
+        };
+        tx.insert_policy(&rec).await.map_err(|e| conflict_or(e, exists))?;
+        tx.insert_policy_version(&PolicyVersionRecord {
+            policy_id: rec.policy_id.clone(),
+            version_id: "v1".to_owned(),
+            document: document.to_owned(),
+            created_at: now,
+        })
+        .await?;
+        tx.set_tags(TagTarget::Policy, &rec.policy_id, &tags).await?;
+        tx.commit().await?;
+        Ok(self.local_view(rec, &HashMap::new(), tags))
+    }
+
+    pub async fn get_policy(&self, auth: &Authorized<'_>, arn: &str) -> IamResult<ManagedPolicyView> {
+        let mut tx = self.store.begin().await?;
+        let counts = self.attachment_counts(&mut tx, auth.account()).await?;
+        if let Some(p) = self.catalog.get(arn) {
+            return Ok(self.aws_view(p, &counts));
+        }
+        let rec = self.load_local_policy(&mut tx, auth.account(), arn).await?;
+        let tags = tx.tags(TagTarget::Policy, &rec.policy_id).await?;
+        Ok(self.local_view(rec, &counts, tags))
+    }
+
+    pub async fn list_policies(&self, auth: &Authorized<'_>, filter: &PolicyFilter<'_>, page: &PageRequest) -> IamResult<Page<ManagedPolicyView>> {
+        let mut tx = self.store.begin().await?;
+        let counts = self.attachment_counts(&mut tx, auth.account()).await?;
+        let scope = filter.scope.unwrap_or("All");
+        let mut all = Vec::new();
+        if scope != "Local" {
+            all.extend(self.catalog.all().iter().map(|p| self.aws_view(p, &counts)));
+        }
+        if scope != "AWS" {
+            all.extend(tx.list_policies(auth.account()).await?.into_iter().map(|p| self.local_view(p, &counts, Vec::new())));
+        }
+        all.retain(|p| {
+            (!filter.only_attached || p.attachment_count > 0)
+                && filter.path_prefix.is_none_or(|pre| p.path.starts_with(pre))
+                && filter.usage != Some("PermissionsBoundary")
+        });
+        all.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        Page::from_all(all, page)
+    }
+
+    pub async fn delete_policy(&self, auth: &Authorized<'_>, arn: &str) -> IamResult<()> {
+        let mut tx = self.store.begin().await?;
+        if is_aws_managed(arn) {
+            return Err(if self.catalog.get(arn).is_some() {
+                IamError::InvalidInput("Cannot delete an AWS managed policy.".to_owned())
+            } else {
+                policy_not_found(arn)
+            });
+        }
+        let rec = self.load_local_policy(&mut tx, auth.account(), arn).await?;
+        if tx.account_attachments(auth.account()).await?.iter().any(|(a, _, _)| a == arn) {
+            return Err(IamError::DeleteConflict("Cannot delete a policy attached to entities.".to_owned()));
+        }
+        if tx.list_policy_versions(&rec.policy_id).await?.len() > 1 {
+            return Err(IamError::DeleteConflict(
+                "This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.".to_owned(),
+            ));
+        }
+        tx.delete_policy(&rec.policy_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn create_policy_version(&self, auth: &Authorized<'_>, arn: &str, document: &str, set_as_default: bool) -> IamResult<(PolicyVersionRecord, bool)> {
+        let mut tx = self.store.begin().await?;
+        if is_aws_managed(arn) {
+            return Err(policy_not_found(arn));
+        }
+        let mut rec = self.load_local_policy(&mut tx, auth.account(), arn).await?;
+        check_managed_document(document)?;
+        if tx.list_policy_versions(&rec.policy_id).await?.len() >= VERSIONS_PER_POLICY {
+            return Err(IamError::LimitExceeded(
+                "A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version.".to_owned(),
+            ));
+        }
+        let now = self.now();
+        let version = PolicyVersionRecord {
+            policy_id: rec.policy_id.clone(),
+            version_id: format!("v{}", rec.next_version),
+            document: document.to_owned(),
+            created_at: now,
+        };
+        tx.insert_policy_version(&version).await?;
+        rec.next_version += 1;
+        rec.updated_at = now;
+        if set_as_default {
+            rec.default_version = version.version_id.clone();
+        }
+        tx.update_policy(&rec).await?;
+        tx.commit().await?;
+        Ok((version, set_as_default))
+    }
+
+    /// (version, is default) of an AWS-managed or customer-managed policy.
+    pub async fn get_policy_version(&self, auth: &Authorized<'_>, arn: &str, version_id: &str) -> IamResult<(PolicyVersionRecord, bool)> {
+        let missing = || IamError::NoSuchEntity(format!("Policy {arn} version {version_id} does not exist or is not attachable."));
+        if let Some(p) = self.catalog.get(arn) {
+            // Only the default version of AWS-managed policies is shipped.
+            if p.default_version != version_id {
+                return Err(missing());
+            }
+            let v = PolicyVersionRecord {
+                policy_id: p.policy_id.clone(),
+                version_id: p.default_version.clone(),
+                document: p.document.clone(),
+                created_at: p.update_date,
+            };
+            return Ok((v, true));
+        }
+        let mut tx = self.store.begin().await?;
+        let rec = self.load_local_policy(&mut tx, auth.account(), arn).await?;
+        let v = tx.get_policy_version(&rec.policy_id, version_id).await?.ok_or_else(missing)?;
+        let is_default = v.version_id == rec.default_version;
+        Ok((v, is_default))
+    }
+
+    pub async fn list_policy_versions(&self, auth: &Authorized<'_>, arn: &str, page: &PageRequest) -> IamResult<Page<(PolicyVersionRecord, bool)>> {
+        if let Some(p) = self.catalog.get(arn) {
+            let v = PolicyVersionRecord {
+                policy_id: p.policy_id.clone(),
+                version_id: p.default_version.clone(),
+                document: p.document.clone(),
+                created_at: p.update_date,
+            };
+            return Page::from_all(vec![(v, true)], page);
+        }
+        let mut tx = self.store.begin().await?;
+        let rec = self.load_local_policy(&mut tx, auth.account(), arn).await?;
+        let versions = tx.list_policy_versions(&rec.policy_id).await?;
+        let all = versions
+            .into_iter()
+            .map(|v| {
+                let d = v.version_id == rec.default_version;
+                (v, d)
+            })
+            .collect();
+        Page::from_all(all, page)
+    }
+
+    pub async fn set_default_policy_version(&self, auth: &Authorized<'_>, arn: &str, version_id: &str) -> IamResult<()> {
+        let mut tx = self.store.begin().await?;
+        if is_aws_managed(arn) {
+            return Err(policy_not_found(arn));
+        }
+        let mut rec = self.load_local_policy(&mut tx, auth.account(), arn).await?;
+        if tx.get_policy_version(&rec.policy_id, version_id).await?.is_none() {
+            return Err(IamError::NoSuchEntity(format!("Policy {arn} version {version_id} does not exist or is not attachable.")));
+        }
+        rec.default_version = version_id.to_owned();
+        rec.updated_at = self.now();
+        tx.update_policy(&rec).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn delete_policy_version(&self, auth: &Authorized<'_>, arn: &str, version_id: &str) -> IamResult<()> {
+        let mut tx = self.store.begin().await?;
+        if is_aws_managed(arn) {
+            return Err(policy_not_found(arn));
+        }
+        let rec = self.load_local_policy(&mut tx, auth.account(), arn).await?;
+        if tx.get_policy_version(&rec.policy_id, version_id).await?.is_none() {
+            return Err(IamError::NoSuchEntity(format!("Policy {arn} version {version_id} does not exist or is not attachable.")));
+        }
+        if rec.default_version == version_id {
+            return Err(IamError::DeleteConflict("Cannot delete the default version of a policy.".to_owned()));
+        }
+        tx.delete_policy_version(&rec.policy_id, version_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn attach_policy(&self, auth: &Authorized<'_>, kind: PrincipalKind, name: &str, arn: &str) -> IamResult<()> {
+        let account = auth.account();
+        let mut tx = self.store.begin().await?;
+        let id = principal_id(&mut tx, account, kind, name).await?;
+        match self.catalog.get(arn) {
+            Some(p) if p.is_service_role_policy() => {
+                return Err(IamError::PolicyNotAttachable("Cannot attach a Service Role Policy to a Customer Role.".to_owned()))
+            }
+            Some(_) => {}
+            None => {
+                tx.get_policy(arn).await?.filter(|p| p.account_id == account).ok_or_else(|| not_attachable(arn))?;
+            }
+        }
+        let attached = tx.attached_policies(kind, &id).await?;
+        if attached.iter().any(|a| a == arn) {
+            return Ok(());
+        }
+        if attached.len() >= ATTACHED_PER_PRINCIPAL {
+            let quota = match kind {
+                PrincipalKind::User => "PoliciesPerUser",
+                PrincipalKind::Group => "PoliciesPerGroup",
+                PrincipalKind::Role => "PoliciesPerRole",
+            };
+            return Err(IamError::LimitExceeded(format!("Cannot exceed quota for {quota}: {ATTACHED_PER_PRINCIPAL}")));
+        }
+        tx.attach_policy(account, kind, &id, arn, self.now()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn detach_policy(&self, auth: &Authorized<'_>, kind: PrincipalKind, name: &str, arn: &str) -> IamResult<()> {
+        let mut tx = self.store.begin().await?;
+        let id = principal_id(&mut tx, auth.account(), kind, name).await?;
+        if !tx.detach_policy(kind, &id, arn).await? {
+            return Err(policy_not_found(arn));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// (policy name, policy ARN) attached to a user, group or role.
+    pub async fn list_attached_policies(&self, auth: &Authorized<'_>, kind: PrincipalKind, name: &str, path_prefix: Option<&str>, page: &PageRequest) -> IamResult<Page<(String, String)>> {
+        let mut tx = self.store.begin().await?;
+        let id = principal_id(&mut tx, auth.account(), kind, name).await?;
+        let mut out = Vec::new();
+        for arn in tx.attached_policies(kind, &id).await? {
+            let (pname, ppath) = match self.catalog.get(&arn) {
+                Some(p) => (p.name.clone(), p.path.clone()),
+                None => match tx.get_policy(&arn).await? {
+                    Some(p) => (p.name, p.path),
+                    None => continue,
+                },
+            };
+            if path_prefix.is_none_or(|pre| ppath.starts_with(pre)) {
+                out.push((pname, arn));
+            }
+        }
+        Page::from_all(out, page)
+    }
+
+    pub async fn list_entities_for_policy(&self, auth: &Authorized<'_>, arn: &str, entity_filter: Option<&str>, path_prefix: Option<&str>) -> IamResult<PolicyEntities> {
+        let account = auth.account();
+        let mut tx = self.store.begin().await?;
+        if self.catalog.get(arn).is_none() {
+            tx.get_policy(arn).await?.filter(|p| p.account_id == account).ok_or_else(|| not_attachable(arn))?;
+        }
+        let mut out = PolicyEntities::default();
+        for (a, kind, id) in tx.account_attachments(account).await? {
+            if a != arn {
+                continue;
+            }
+            let wanted = |k: &str| entity_filter.is_none_or(|f| f == k || f == "LocalManagedPolicy" || f == "AWSManagedPolicy");
+            let keep_path = |p: &str| path_prefix.is_none_or(|pre| p.starts_with(pre));
+            match kind {
+                PrincipalKind::User if wanted("User") => {
+                    if let Some(u) = tx.get_user_by_id(&id).await?.filter(|u| keep_path(&u.path)) {
+                        out.users.push((u.name, u.user_id));
+                    }
+                }
+                PrincipalKind::Group if wanted("Group") => {
+                    if let Some(g) = self.group_by_id(&mut tx, account, &id).await?.filter(|g| keep_path(&g.path)) {
+                        out.groups.push((g.name, g.group_id));
+                    }
+                }
+                PrincipalKind::Role if wanted("Role") => {
+                    if let Some(r) = self.role_by_id(&mut tx, account, &id).await?.filter(|r| keep_path(&r.path)) {
+                        out.roles.push((r.name, r.role_id));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+
+    async fn group_by_id(&self, tx: &mut Box<dyn Tx>, account: &str, id: &str) -> IamResult<Option<portcullis_store::GroupRecord>> {
+        let all = tx.list_groups(account, &portcullis_store::PageQuery { path_prefix: None, after: None, limit: i64::MAX }).await?;
+        Ok(all.into_iter().find(|g| g.group_id == id))
+    }
+
+    async fn role_by_id(&self, tx: &mut Box<dyn Tx>, account: &str, id: &str) -> IamResult<Option<portcullis_store::RoleRecord>> {
+        let all = tx.list_roles(account, &portcullis_store::PageQuery { path_prefix: None, after: None, limit: i64::MAX }).await?;
+        Ok(all.into_iter().find(|r| r.role_id == id))
+    }
+
+    pub async fn tag_policy(&self, auth: &Authorized<'_>, arn: &str, new_tags: &[Tag]) -> IamResult<()> {
+        let mut tx = self.store.begin().await?;
+        let rec = self.load_local_policy(&mut tx, auth.account(), arn).await?;
+        let merged = tags::merge(tx.tags(TagTarget::Policy, &rec.policy_id).await?, new_tags, false)?;
+        tx.set_tags(TagTarget::Policy, &rec.policy_id, &merged).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn untag_policy(&self, auth: &Authorized<'_>, arn: &str, keys: &[String]) -> IamResult<()> {
+        let mut tx = self.store.begin().await?;
+        let rec = self.load_local_policy(&mut tx, auth.account(), arn).await?;
+        let kept = tags::remove(tx.tags(TagTarget::Policy, &rec.policy_id).await?, keys, false);
+        tx.set_tags(TagTarget::Policy, &rec.policy_id, &kept).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn list_policy_tags(&self, auth: &Authorized<'_>, arn: &str, page: &PageRequest) -> IamResult<Page<Tag>> {
+        let mut tx = self.store.begin().await?;
+        let rec = self.load_local_policy(&mut tx, auth.account(), arn).await?;
+        Page::from_all(tx.tags(TagTarget::Policy, &rec.policy_id).await?, page)
+    }
+}

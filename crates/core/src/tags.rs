@@ -1,0 +1,70 @@
+//! Tag rules shared by users, roles and policies.
+
+use portcullis_store::Tag;
+
+use crate::IamError;
+
+pub const MAX_TAGS: usize = 50;
+
+/// Merges `new` into `existing`: a key already present gets the new value but keeps its
+/// original spelling. Keys compare ignoring case for users and roles, exactly for policies.
+pub fn merge(existing: Vec<Tag>, new: &[Tag], case_insensitive: bool) -> Result<Vec<Tag>, IamError> {
+    let same = |a: &str, b: &str| if case_insensitive { a.eq_ignore_ascii_case(b) } else { a == b };
+    for (i, t) in new.iter().enumerate() {
+        if t.key.to_ascii_lowercase().starts_with("aws:") {
+            return Err(IamError::InvalidInput(
+                "User-defined tag keys can't start with \"aws:\". This prefix is reserved for AWS use.".to_owned(),
+            ));
+        }
+        if new[..i].iter().any(|o| same(&o.key, &t.key)) {
+            return Err(IamError::InvalidInput(if case_insensitive {
+                "Duplicate tag keys found. Please note that Tag keys are case insensitive.".to_owned()
+            } else {
+                "Duplicate tag keys found.".to_owned()
+            }));
+        }
+    }
+    let mut out = existing;
+    for t in new {
+        match out.iter_mut().find(|o| same(&o.key, &t.key)) {
+            Some(o) => o.value = t.value.clone(),
+            None => out.push(t.clone()),
+        }
+    }
+    if out.len() > MAX_TAGS {
+        return Err(IamError::LimitExceeded(format!(
+            "Cannot exceed quota for TagsPerResource: {MAX_TAGS}"
+        )));
+    }
+    Ok(out)
+}
+
+pub fn remove(existing: Vec<Tag>, keys: &[String], case_insensitive: bool) -> Vec<Tag> {
+    existing
+        .into_iter()
+        .filter(|t| {
+            !keys.iter().any(|k| if case_insensitive { k.eq_ignore_ascii_case(&t.key) } else { *k == t.key })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tag(k: &str, v: &str) -> Tag {
+        Tag { key: k.into(), value: v.into() }
+    }
+
+    #[test]
+    fn merge_rules() {
+        let merged = merge(vec![tag("Env", "dev")], &[tag("env", "prod"), tag("team", "a")], true).unwrap();
+        assert_eq!(merged, vec![tag("Env", "prod"), tag("team", "a")]);
+        assert!(merge(vec![], &[tag("a", "1"), tag("A", "2")], true).is_err());
+        assert!(merge(vec![], &[tag("a", "1"), tag("A", "2")], false).is_ok());
+        assert!(merge(vec![], &[tag("aws:x", "1")], true).is_err());
+        let many: Vec<Tag> = (0..51).map(|i| tag(&format!("k{i}"), "")).collect();
+        assert!(matches!(merge(vec![], &many, true), Err(IamError::LimitExceeded(_))));
+        assert_eq!(remove(vec![tag("Env", "1"), tag("b", "2")], &["env".into()], true), vec![tag("b", "2")]);
+    }
+}

@@ -1,0 +1,182 @@
+use portcullis_credentials::new_unique_id;
+use portcullis_store::{PageQuery, PrincipalKind, Tag, TagTarget, Tx, UserRecord};
+
+use crate::{iam_arn, tags, Authorized, Iam, IamError, IamResult, Page, PageRequest, Principal};
+
+#[derive(Debug, Clone)]
+pub struct UserView {
+    pub user: UserRecord,
+    pub arn: String,
+    pub tags: Vec<Tag>,
+}
+
+pub(crate) fn no_such_user(name: &str) -> IamError {
+    IamError::NoSuchEntity(format!("The user with name {name} cannot be found."))
+}
+
+pub(crate) async fn load_user(tx: &mut Box<dyn Tx>, account: &str, name: &str) -> IamResult<UserRecord> {
+    tx.get_user(account, name).await?.ok_or_else(|| no_such_user(name))
+}
+
+impl Iam {
+    pub async fn create_user(
+        &self,
+        auth: &Authorized<'_>,
+        name: &str,
+        path: Option<&str>,
+        permissions_boundary: Option<&str>,
+        new_tags: &[Tag],
+    ) -> IamResult<UserView> {
+        let account = auth.account();
+        let mut tx = self.store.begin().await?;
+        if tx.get_user(account, name).await?.is_some() {
+            return Err(user_exists(name));
+        }
+        if let Some(b) = permissions_boundary {
+            self.require_boundary_policy(&mut tx, b).await?;
+        }
+        let tags = tags::merge(Vec::new(), new_tags, true)?;
+        let user = UserRecord {
+            account_id: account.to_owned(),
+            user_id: new_unique_id("AIDA")?,
+            name: name.to_owned(),
+            path: path.unwrap_or("/").to_owned(),
+            created_at: self.now(),
+            permissions_boundary: permissions_boundary.map(str::to_owned),
+            password_last_used: None,
+        };
+        tx.insert_user(&user).await.map_err(|e| conflict_or(e, || user_exists(name)))?;
+        tx.set_tags(TagTarget::User, &user.user_id, &tags).await?;
+        tx.commit().await?;
+        Ok(self.user_view(account, user, tags))
+    }
+
+    fn user_view(&self, account: &str, user: UserRecord, tags: Vec<Tag>) -> UserView {
+        let arn = iam_arn(account, "user", &user.path, &user.name);
+        UserView { user, arn, tags }
+    }
+
+    /// GetUser: a named user, or the caller itself when no name is given.
+    pub async fn get_user(&self, auth: &Authorized<'_>, name: Option<&str>) -> IamResult<UserView> {
+        let account = auth.account();
+        let mut tx = self.store.begin().await?;
+        let user = match (name, &auth.caller().principal) {
+            (Some(n), _) => load_user(&mut tx, account, n).await?,
+            (None, Principal::User(u)) => {
+                tx.get_user_by_id(&u.user_id).await?.ok_or_else(|| no_such_user(&u.name))?
+            }
+            (None, Principal::Root) => {
+                let acct = tx.get_account(account).await?;
+                let root = UserRecord {
+                    account_id: account.to_owned(),
+                    user_id: account.to_owned(),
+                    name: String::new(),
+                    path: String::new(),
+                    created_at: acct.map_or(0, |a| a.created_at),
+                    permissions_boundary: None,
+                    password_last_used: None,
+                };
+                let arn = format!("arn:aws:iam::{account}:root");
+                return Ok(UserView { user: root, arn, tags: Vec::new() });
+            }
+        };
+        let tags = tx.tags(TagTarget::User, &user.user_id).await?;
+        Ok(self.user_view(account, user, tags))
+    }
+
+    pub async fn list_users(&self, auth: &Authorized<'_>, path_prefix: Option<&str>, page: &PageRequest) -> IamResult<Page<UserView>> {
+        let account = auth.account();
+        let after = page.after_key()?;
+        let mut tx = self.store.begin().await?;
+        let rows = tx
+            .list_users(account, &PageQuery { path_prefix, after: after.as_deref(), limit: page.limit() + 1 })
+            .await?;
+        let page = Page::from_keyset(rows, page, |u| u.name.to_lowercase());
+        Ok(Page {
+            items: page.items.into_iter().map(|u| self.user_view(account, u, Vec::new())).collect(),
+            marker: page.marker,
+        })
+    }
+
+    pub async fn update_user(&self, auth: &Authorized<'_>, name: &str, new_name: Option<&str>, new_path: Option<&str>) -> IamResult<()> {
+        let account = auth.account();
+        let mut tx = self.store.begin().await?;
+        let mut user = load_user(&mut tx, account, name).await?;
+        if let Some(n) = new_name {
+            if !n.eq_ignore_ascii_case(&user.name) && tx.get_user(account, n).await?.is_some() {
+                return Err(user_exists(n));
+            }
+            user.name = n.to_owned();
+        }
+        if let Some(p) = new_path {
+            user.path = p.to_owned();
+        }
+        tx.update_user(&user).await.map_err(|e| conflict_or(e, || user_exists(&user.name)))?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// DeleteUser refuses while anything still hangs on the user, as AWS does.
+    pub async fn delete_user(&self, auth: &Authorized<'_>, name: &str) -> IamResult<()> {
+        let account = auth.account();
+        let mut tx = self.store.begin().await?;
+        let user = load_user(&mut tx, account, name).await?;
+        let conflict = |what: &str| Err(IamError::DeleteConflict(format!("Cannot delete entity, must {what} first.")));
+        if tx.get_login_profile(&user.user_id).await?.is_some() {
+            return conflict("delete login profile");
+        }
+        if !tx.access_keys_for(account, Some(&user.user_id)).await?.is_empty() {
+            return conflict("delete access keys");
+        }
+        if !tx.inline_policy_names(PrincipalKind::User, &user.user_id).await?.is_empty() {
+            return conflict("delete policies");
+        }
+        if !tx.attached_policies(PrincipalKind::User, &user.user_id).await?.is_empty() {
+            return conflict("detach all policies");
+        }
+        if !tx.groups_for_user(&user.user_id).await?.is_empty() {
+            return conflict("remove users from group");
+        }
+        tx.delete_user(&user.user_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn tag_user(&self, auth: &Authorized<'_>, name: &str, new_tags: &[Tag]) -> IamResult<()> {
+        let mut tx = self.store.begin().await?;
+        let user = load_user(&mut tx, auth.account(), name).await?;
+        let existing = tx.tags(TagTarget::User, &user.user_id).await?;
+        let merged = tags::merge(existing, new_tags, true)?;
+        tx.set_tags(TagTarget::User, &user.user_id, &merged).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn untag_user(&self, auth: &Authorized<'_>, name: &str, keys: &[String]) -> IamResult<()> {
+        let mut tx = self.store.begin().await?;
+        let user = load_user(&mut tx, auth.account(), name).await?;
+        let existing = tx.tags(TagTarget::User, &user.user_id).await?;
+        tx.set_tags(TagTarget::User, &user.user_id, &tags::remove(existing, keys, true)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn list_user_tags(&self, auth: &Authorized<'_>, name: &str, page: &PageRequest) -> IamResult<Page<Tag>> {
+        let mut tx = self.store.begin().await?;
+        let user = load_user(&mut tx, auth.account(), name).await?;
+        Page::from_all(tx.tags(TagTarget::User, &user.user_id).await?, page)
+    }
+}
+
+fn user_exists(name: &str) -> IamError {
+    IamError::EntityAlreadyExists(format!("User with name {name} already exists."))
+}
+
+/// A unique-constraint refusal becomes the domain's "already exists" error; any other
+/// store failure stays internal.
+pub(crate) fn conflict_or(e: portcullis_store::StoreError, already: impl FnOnce() -> IamError) -> IamError {
+    match e {
+        portcullis_store::StoreError::Conflict(_) => already(),
+        other => other.into(),
+    }
+}
