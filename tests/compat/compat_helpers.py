@@ -155,12 +155,17 @@ def expect_error(code: str, status: int | None = None):
         )
 
 
-def assert_tz_aware(value, what: str = "date"):
+def assert_tz_aware(value, what: str = "date", recent: bool = True):
+    """The server sent an explicit offset (AWS sends ISO 8601 UTC with 'Z');
+    botocore leaves a timestamp without one naive."""
     assert isinstance(value, _dt.datetime), f"{what} is not a datetime: {value!r}"
-    assert value.tzinfo is not None and value.utcoffset() is not None, f"{what} is naive: {value!r}"
-    # Sanity: the server's clock is "now"-ish (within a day).
-    now = _dt.datetime.now(_dt.timezone.utc)
-    assert abs((now - value).total_seconds()) < 86400, f"{what} far from now: {value!r}"
+    assert value.tzinfo is not None and value.utcoffset() is not None, (
+        f"{what} was sent without a UTC offset (AWS sends e.g. 2026-01-02T03:04:05Z): {value!r}"
+    )
+    if recent:
+        # Sanity: the server's clock is "now"-ish (within a day).
+        now = _dt.datetime.now(_dt.timezone.utc)
+        assert abs((now - value).total_seconds()) < 86400, f"{what} far from now: {value!r}"
 
 
 def statements(doc: dict) -> list[dict]:

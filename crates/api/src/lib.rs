@@ -1,1 +1,156 @@
+//! The HTTP face of Portcullis: one axum router that serves every AWS API on one port.
+//! A request flows decode → authenticate (SigV4) → validate (service model) → authorize
+//! and run (core) → encode (AWS XML), and every failure leaves as AWS's error envelope.
 
+mod authenticate;
+mod encode;
+mod iam;
+mod sts;
+
+use std::sync::Arc;
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use portcullis_core::{Caller, Iam, IamError};
+use portcullis_protocol::{query_error_body, query_response_body, AwsError, QueryParams, ServiceModel};
+
+const IAM_MODEL: &[u8] = include_bytes!("../../protocol/models/iam-2010-05-08.json.gz");
+const STS_MODEL: &[u8] = include_bytes!("../../protocol/models/sts-2011-06-15.json.gz");
+const IAM_NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
+const STS_NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+/// AWS caps query-protocol requests well below this; anything larger is refused unread.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    iam: Iam,
+    iam_model: Arc<ServiceModel>,
+    sts_model: Arc<ServiceModel>,
+}
+
+impl AppState {
+    pub fn new(iam: Iam) -> Result<Self, String> {
+        Ok(Self {
+            iam,
+            iam_model: Arc::new(ServiceModel::load_gz(IAM_MODEL)?),
+            sts_model: Arc::new(ServiceModel::load_gz(STS_MODEL)?),
+        })
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new().fallback(handle).with_state(state)
+}
+
+/// Which query-protocol service a request is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Service {
+    Iam,
+    Sts,
+}
+
+impl Service {
+    fn namespace(self) -> &'static str {
+        match self {
+            Self::Iam => IAM_NS,
+            Self::Sts => STS_NS,
+        }
+    }
+}
+
+struct Reply {
+    status: StatusCode,
+    body: String,
+}
+
+async fn handle(State(state): State<AppState>, req: Request) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let reply = match process(&state, req, &request_id).await {
+        Ok(r) => r,
+        Err((service, err)) => {
+            if err.status >= 500 {
+                tracing::error!(request_id, code = %err.code, "request failed");
+            } else {
+                tracing::debug!(request_id, code = %err.code, message = %err.message, "request refused");
+            }
+            Reply {
+                status: StatusCode::from_u16(err.status).unwrap_or(StatusCode::BAD_REQUEST),
+                body: query_error_body(service.namespace(), &err, &request_id),
+            }
+        }
+    };
+    let mut resp = (reply.status, reply.body).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        h.insert("x-amzn-RequestId", v);
+    }
+    resp
+}
+
+fn iam_error(e: IamError) -> AwsError {
+    if let IamError::ServiceFailure(cause) = &e {
+        tracing::error!(cause = %cause, "internal failure");
+    }
+    AwsError::new(e.code(), e.status(), e.public_message())
+}
+
+async fn process(state: &AppState, req: Request, request_id: &str) -> Result<Reply, (Service, AwsError)> {
+    let (parts, body) = req.into_parts();
+    // Until the request names its service, errors are worded as IAM's.
+    let early = |e: AwsError| (Service::Iam, e);
+    if parts.method != Method::POST && parts.method != Method::GET {
+        return Err(early(AwsError::new("InvalidAction", 400, format!("The HTTP method {} is not supported.", parts.method))));
+    }
+    let body = to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| early(AwsError::new("RequestEntityTooLarge", 413, "Request body is larger than the service accepts.")))?;
+    let query = parts.uri.query().unwrap_or_default();
+    let form_body: &[u8] = if is_form(&parts.headers) || parts.method == Method::GET { &body } else { b"" };
+    let params = QueryParams::parse(query, form_body);
+    let service = match (params.get("Version"), authenticate::scope_service(&parts.headers, query)) {
+        (Some("2011-06-15"), _) | (None, Some("sts")) => Service::Sts,
+        _ => Service::Iam,
+    };
+    let fail = |e: AwsError| (service, e);
+
+    let caller: Caller = authenticate::authenticate(&state.iam, &parts, query, &body).await.map_err(fail)?;
+
+    let model = match service {
+        Service::Iam => &state.iam_model,
+        Service::Sts => &state.sts_model,
+    };
+    let action = params
+        .get("Action")
+        .ok_or_else(|| fail(AwsError::new("MissingAction", 400, "Missing Action")))?;
+    let version = params.get("Version").unwrap_or("NO_VERSION_SPECIFIED");
+    let op = model.operation(action).filter(|_| version == model.api_version).ok_or_else(|| {
+        fail(AwsError::new("InvalidAction", 400, format!("Could not find operation {action} for version {version}")))
+    })?;
+    model.validate(op, &params).map_err(fail)?;
+
+    let result = match service {
+        Service::Iam => iam::dispatch(&state.iam, &caller, action, &params).await,
+        Service::Sts => sts::dispatch(&state.iam, &caller, action, &params).await,
+    }
+    .map_err(|e| fail(iam_error(e)))?;
+    Ok(Reply {
+        status: StatusCode::OK,
+        body: query_response_body(action, service.namespace(), request_id, result.filter(|_| op.has_output)),
+    })
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"))
+}
+
+/// Lets the binary build a plain body for tests of the router without a socket.
+pub fn empty_body() -> Body {
+    Body::empty()
+}

@@ -28,6 +28,8 @@ pub enum IamError {
     AccessDenied(String),
     #[error("{0}")]
     InvalidClientTokenId(String),
+    #[error("{0}")]
+    InvalidAction(String),
     #[error("internal failure: {0}")]
     ServiceFailure(String),
 }
@@ -47,6 +49,7 @@ impl IamError {
             Self::UnmodifiableEntity(_) => "UnmodifiableEntity",
             Self::AccessDenied(_) => "AccessDenied",
             Self::InvalidClientTokenId(_) => "InvalidClientTokenId",
+            Self::InvalidAction(_) => "InvalidAction",
             Self::ServiceFailure(_) => "ServiceFailure",
         }
     }

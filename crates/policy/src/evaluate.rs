@@ -12,6 +12,10 @@
 //!    permissions boundary and the session policies when there are any.
 //! 6. Otherwise: implicit deny.
 //!
+//! A role's trust policy differs from other resource-based policies in one
+//! way: it must always allow. Identity permissions for `sts:AssumeRole`
+//! cannot stand in for a trust policy that does not name the caller.
+//!
 //! Cost is proportional to the statements of the policies in the set, so
 //! policies not attached to the caller cost nothing; evaluation allocates only
 //! for matched statements and missing keys it reports.
@@ -187,6 +191,7 @@ pub fn evaluate(set: &PolicySet<'_>, ctx: &RequestContext) -> Decision {
         scps_allow &= scan.union(level, ctx).is_some();
     }
     let resource_allow = scan.union(&set.resource, ctx);
+    let trust_required = set.resource.iter().any(|(_, p)| p.kind == PolicyKind::Trust);
     // Identity-side policies do not exist for the root user; skip them so a
     // mistaken caller cannot restrict root with them.
     let (identity_allow, boundary_allows, session_allows) = if root {
@@ -203,7 +208,7 @@ pub fn evaluate(set: &PolicySet<'_>, ctx: &RequestContext) -> Decision {
 
     let effect = if scan.any_deny {
         EvalDecision::ExplicitDeny
-    } else if !scps_allow {
+    } else if !scps_allow || (trust_required && resource_allow.is_none()) {
         EvalDecision::ImplicitDeny
     } else if root {
         EvalDecision::Allowed

@@ -57,6 +57,12 @@ impl XmlWriter {
         self.end(name)
     }
 
+    /// Escaped text inside the current element (list members of strings).
+    pub fn text(&mut self, text: &str) -> &mut Self {
+        self.buf.push_str(&quick_xml::escape::escape(text));
+        self
+    }
+
     pub fn opt(&mut self, name: &str, text: Option<&str>) -> &mut Self {
         if let Some(t) = text {
             self.leaf(name, t);

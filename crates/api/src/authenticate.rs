@@ -1,0 +1,58 @@
+//! SigV4 authentication of a request: parse what it claims, look the key up, verify.
+
+use axum::http::request::Parts;
+use axum::http::HeaderMap;
+use portcullis_core::{Caller, Iam, IamError};
+use portcullis_protocol::AwsError;
+use portcullis_sigv4::{HttpRequest, SigError};
+
+use crate::iam_error;
+
+fn sig_error(e: SigError) -> AwsError {
+    AwsError::new(e.code(), e.http_status(), e.message())
+}
+
+/// The service named in the credential scope, if the request carries one (used to tell
+/// STS from IAM before parameters are read).
+pub fn scope_service<'a>(headers: &'a HeaderMap, query: &'a str) -> Option<&'a str> {
+    let from_header = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|a| a.split("Credential=").nth(1))
+        .and_then(|c| c.split('/').nth(3));
+    from_header.or_else(|| {
+        query.split('&').find_map(|kv| kv.strip_prefix("X-Amz-Credential=")).and_then(|c| {
+            // The credential is percent-encoded in presigned URLs: AKID%2Fdate%2Fregion%2Fservice…
+            c.split("%2F").nth(3)
+        })
+    })
+}
+
+pub async fn authenticate(iam: &Iam, parts: &Parts, query: &str, body: &[u8]) -> Result<Caller, AwsError> {
+    let headers: Vec<(&str, &str)> = parts
+        .headers
+        .iter()
+        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v)))
+        .collect();
+    let req = HttpRequest { method: parts.method.as_str(), path: parts.uri.path(), query, headers: &headers, body };
+    let signed = portcullis_sigv4::parse(&req).map_err(sig_error)?;
+    let (caller, secret) = iam.resolve_access_key(&signed.access_key_id).await.map_err(iam_error)?;
+    portcullis_sigv4::verify(&req, &signed, &secret, iam.clock().now()).map_err(sig_error)?;
+    if signed.security_token.is_some() {
+        // Long-term keys carry no session token; a token here belongs to nothing we issued.
+        return Err(iam_error(IamError::InvalidClientTokenId(
+            "The security token included in the request is invalid.".to_owned(),
+        )));
+    }
+    let iam2 = iam.clone();
+    let key = caller.access_key_id.clone();
+    let service = signed.service.clone();
+    let region = signed.region.clone();
+    // Last-used bookkeeping must not delay the answer.
+    tokio::spawn(async move {
+        if let Err(e) = iam2.record_key_use(&key, &service, &region).await {
+            tracing::warn!(error = %e, "could not record access key use");
+        }
+    });
+    Ok(caller)
+}

@@ -1,0 +1,181 @@
+//! XML encodings of IAM's shapes, member order as botocore's model defines it.
+
+use portcullis_core::{group_arn, ManagedPolicyView, RoleView, UserView};
+use portcullis_protocol::XmlWriter;
+use portcullis_store::{AccessKeyRecord, GroupRecord, PolicyVersionRecord, Tag};
+use time::OffsetDateTime;
+
+pub fn ts(secs: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+pub fn tags(w: &mut XmlWriter, name: &str, tags: &[Tag]) {
+    w.list(name, tags, |w, t| {
+        w.leaf("Key", &t.key).leaf("Value", &t.value);
+    });
+}
+
+fn boundary(w: &mut XmlWriter, arn: Option<&str>) {
+    if let Some(arn) = arn {
+        w.start("PermissionsBoundary")
+            .leaf("PermissionsBoundaryType", "PermissionsBoundaryPolicy")
+            .leaf("PermissionsBoundaryArn", arn)
+            .end("PermissionsBoundary");
+    }
+}
+
+/// The members of a `User` (without the wrapping element).
+pub fn user_members(w: &mut XmlWriter, u: &UserView, with_tags: bool) {
+    if !u.user.path.is_empty() {
+        w.leaf("Path", &u.user.path);
+    }
+    if !u.user.name.is_empty() {
+        w.leaf("UserName", &u.user.name);
+    }
+    w.leaf("UserId", &u.user.user_id).leaf("Arn", &u.arn).time("CreateDate", ts(u.user.created_at));
+    w.opt_time("PasswordLastUsed", u.user.password_last_used.map(ts));
+    boundary(w, u.user.permissions_boundary.as_deref());
+    if with_tags && !u.tags.is_empty() {
+        tags(w, "Tags", &u.tags);
+    }
+}
+
+pub fn user(w: &mut XmlWriter, name: &str, u: &UserView, with_tags: bool) {
+    w.start(name);
+    user_members(w, u, with_tags);
+    w.end(name);
+}
+
+pub fn group_members(w: &mut XmlWriter, g: &GroupRecord) {
+    w.leaf("Path", &g.path)
+        .leaf("GroupName", &g.name)
+        .leaf("GroupId", &g.group_id)
+        .leaf("Arn", &group_arn(g))
+        .time("CreateDate", ts(g.created_at));
+}
+
+pub fn role_members(w: &mut XmlWriter, r: &RoleView, with_tags: bool) {
+    let role = &r.role;
+    w.leaf("Path", &role.path)
+        .leaf("RoleName", &role.name)
+        .leaf("RoleId", &role.role_id)
+        .leaf("Arn", &r.arn)
+        .time("CreateDate", ts(role.created_at))
+        .document("AssumeRolePolicyDocument", &role.assume_role_policy)
+        .opt("Description", role.description.as_deref())
+        .num("MaxSessionDuration", role.max_session_duration);
+    boundary(w, role.permissions_boundary.as_deref());
+    if with_tags && !r.tags.is_empty() {
+        tags(w, "Tags", &r.tags);
+    }
+    if with_tags {
+        w.start("RoleLastUsed");
+        w.opt_time("LastUsedDate", role.last_used_at.map(ts));
+        w.opt("Region", role.last_used_region.as_deref());
+        w.end("RoleLastUsed");
+    }
+}
+
+pub fn policy_members(w: &mut XmlWriter, p: &ManagedPolicyView, with_description: bool) {
+    w.leaf("PolicyName", &p.name)
+        .leaf("PolicyId", &p.policy_id)
+        .leaf("Arn", &p.arn)
+        .leaf("Path", &p.path)
+        .leaf("DefaultVersionId", &p.default_version)
+        .num("AttachmentCount", p.attachment_count)
+        .num("PermissionsBoundaryUsageCount", p.boundary_usage_count)
+        .bool("IsAttachable", p.is_attachable);
+    if with_description {
+        w.opt("Description", p.description.as_deref());
+    }
+    w.time("CreateDate", ts(p.create_date)).time("UpdateDate", ts(p.update_date));
+    if !p.tags.is_empty() {
+        tags(w, "Tags", &p.tags);
+    }
+}
+
+pub fn policy_version_members(w: &mut XmlWriter, v: &PolicyVersionRecord, is_default: bool, with_document: bool) {
+    if with_document {
+        w.document("Document", &v.document);
+    }
+    w.leaf("VersionId", &v.version_id).bool("IsDefaultVersion", is_default).time("CreateDate", ts(v.created_at));
+}
+
+pub fn access_key_metadata(w: &mut XmlWriter, user_name: &str, k: &AccessKeyRecord) {
+    if !user_name.is_empty() {
+        w.leaf("UserName", user_name);
+    }
+    w.leaf("AccessKeyId", &k.access_key_id).leaf("Status", &k.status).time("CreateDate", ts(k.created_at));
+}
+
+pub fn attached(w: &mut XmlWriter, name: &str, items: &[(String, String)]) {
+    w.list(name, items, |w, (n, a)| {
+        w.leaf("PolicyName", n).leaf("PolicyArn", a);
+    });
+}
+
+pub fn truncation(w: &mut XmlWriter, marker: Option<&str>) {
+    w.bool("IsTruncated", marker.is_some());
+    w.opt("Marker", marker);
+}
+
+pub fn authorization_details(w: &mut XmlWriter, d: &portcullis_core::AuthorizationDetails) {
+    let inline = |w: &mut XmlWriter, name: &str, items: &[(String, String)]| {
+        w.list(name, items, |w, (n, doc)| {
+            w.leaf("PolicyName", n).document("PolicyDocument", doc);
+        });
+    };
+    w.list("UserDetailList", &d.users, |w, u| {
+        w.leaf("Path", &u.user.path)
+            .leaf("UserName", &u.user.name)
+            .leaf("UserId", &u.user.user_id)
+            .leaf("Arn", &u.arn)
+            .time("CreateDate", ts(u.user.created_at));
+        inline(w, "UserPolicyList", &u.inline);
+        w.list("GroupList", &u.groups, |w, g| {
+            w.text(g);
+        });
+        attached(w, "AttachedManagedPolicies", &u.attached);
+        boundary(w, u.user.permissions_boundary.as_deref());
+        tags(w, "Tags", &u.tags);
+    });
+    w.list("GroupDetailList", &d.groups, |w, g| {
+        group_members(w, &g.group);
+        inline(w, "GroupPolicyList", &g.inline);
+        attached(w, "AttachedManagedPolicies", &g.attached);
+    });
+    w.list("RoleDetailList", &d.roles, |w, r| {
+        let role = &r.role;
+        w.leaf("Path", &role.path)
+            .leaf("RoleName", &role.name)
+            .leaf("RoleId", &role.role_id)
+            .leaf("Arn", &r.arn)
+            .time("CreateDate", ts(role.created_at))
+            .document("AssumeRolePolicyDocument", &role.assume_role_policy);
+        w.start("InstanceProfileList").end("InstanceProfileList");
+        inline(w, "RolePolicyList", &r.inline);
+        attached(w, "AttachedManagedPolicies", &r.attached);
+        boundary(w, role.permissions_boundary.as_deref());
+        tags(w, "Tags", &r.tags);
+        w.start("RoleLastUsed");
+        w.opt_time("LastUsedDate", role.last_used_at.map(ts));
+        w.opt("Region", role.last_used_region.as_deref());
+        w.end("RoleLastUsed");
+    });
+    w.list("Policies", &d.policies, |w, pd| {
+        let p = &pd.policy;
+        w.leaf("PolicyName", &p.name)
+            .leaf("PolicyId", &p.policy_id)
+            .leaf("Arn", &p.arn)
+            .leaf("Path", &p.path)
+            .leaf("DefaultVersionId", &p.default_version)
+            .num("AttachmentCount", p.attachment_count)
+            .num("PermissionsBoundaryUsageCount", p.boundary_usage_count)
+            .bool("IsAttachable", p.is_attachable)
+            .opt("Description", p.description.as_deref())
+            .time("CreateDate", ts(p.create_date))
+            .time("UpdateDate", ts(p.update_date));
+        w.list("PolicyVersionList", &pd.versions, |w, (v, d)| policy_version_members(w, v, *d, true));
+    });
+    truncation(w, None);
+}

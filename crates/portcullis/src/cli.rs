@@ -1,0 +1,139 @@
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use crate::setup;
+
+#[derive(Debug, Parser)]
+#[command(name = "portcullis", version, about = "A self-hosted identity and access management server that speaks the AWS APIs")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (creates the account on first start).
+    Serve(ServeArgs),
+    /// Create an administrator user in the Admins group and print a new access key for it.
+    BootstrapAdmin(BootstrapArgs),
+}
+
+/// Where the state lives; shared by every subcommand.
+#[derive(Debug, Args, Clone)]
+pub struct StoreArgs {
+    /// Directory for the SQLite database and the master key file.
+    #[arg(long, env = "PORTCULLIS_DATA_DIR", default_value = "portcullis-data")]
+    pub data_dir: PathBuf,
+    /// `postgres://…` to keep the state in PostgreSQL instead of the embedded SQLite file.
+    #[arg(long, env = "PORTCULLIS_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Root user's e-mail address, used when the account is created.
+    #[arg(long, env = "PORTCULLIS_ROOT_EMAIL", default_value = "root@example.com")]
+    pub root_email: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "PORTCULLIS_LISTEN", default_value = "127.0.0.1:8700")]
+    pub listen: SocketAddr,
+}
+
+#[derive(Debug, Args)]
+pub struct BootstrapArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Name of the administrator user to create (or reuse).
+    #[arg(long)]
+    pub user_name: String,
+    /// Print AWS's credentials CSV instead of a credentials-file profile.
+    #[arg(long)]
+    pub csv: bool,
+    /// Base URL of this server, for the console sign-in link in the CSV.
+    #[arg(long, env = "PORTCULLIS_PUBLIC_URL", default_value = "http://127.0.0.1:8700")]
+    pub public_url: String,
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::BootstrapAdmin(args) => bootstrap(args).await,
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let env = setup::open(&args.store).await?;
+    let (account, one_time_password) = env.iam.ensure_account(&args.store.root_email, None).await?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    println!("Portcullis {}", env!("CARGO_PKG_VERSION"));
+    println!("account {} (state: {})", account.account_id, env.description);
+    if let Some(pw) = one_time_password {
+        println!("root user {} created; one-time root password (shown only now): {pw}", account.root_email);
+    }
+    println!("API endpoint: http://{addr}  (aws --endpoint-url http://{addr} iam list-users)");
+    println!(
+        "credentials: portcullis bootstrap-admin --user-name NAME --data-dir {}",
+        args.store.data_dir.display()
+    );
+    let state = portcullis_api::AppState::new(env.iam.clone()).map_err(anyhow::Error::msg)?;
+    let app = portcullis_api::router(state);
+    println!("listening on http://{addr}");
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    env.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+async fn bootstrap(args: BootstrapArgs) -> anyhow::Result<()> {
+    let env = setup::open(&args.store).await?;
+    let (account, one_time_password) = env.iam.ensure_account(&args.store.root_email, None).await?;
+    if let Some(pw) = one_time_password {
+        eprintln!("root user {} created; one-time root password (shown only now): {pw}", account.root_email);
+    }
+    let key = env.iam.bootstrap_admin(&args.user_name).await?;
+    if args.csv {
+        println!("User name,Password,Access key ID,Secret access key,Console login link");
+        println!(
+            "{},,{},{},{}/signin/{}",
+            key.user_name,
+            key.access_key_id,
+            key.secret_access_key,
+            args.public_url.trim_end_matches('/'),
+            key.account_id
+        );
+    } else {
+        println!("[default]");
+        println!("aws_access_key_id = {}", key.access_key_id);
+        println!("aws_secret_access_key = {}", key.secret_access_key);
+    }
+    env.close().await;
+    Ok(())
+}

@@ -1,0 +1,41 @@
+//! Opening the state: the store backend and the master key, then the domain on top.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use portcullis_core::Iam;
+use portcullis_credentials::SecretBox;
+use portcullis_store_sql::SqlStore;
+use portcullis_types::SystemClock;
+
+use crate::cli::StoreArgs;
+use crate::master_key;
+
+pub struct Env {
+    pub iam: Iam,
+    pub description: String,
+    store: Arc<SqlStore>,
+}
+
+impl Env {
+    pub async fn close(&self) {
+        self.store.close().await;
+    }
+}
+
+pub async fn open(args: &StoreArgs) -> anyhow::Result<Env> {
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("cannot create data directory {}", args.data_dir.display()))?;
+    let (url, description) = match &args.database_url {
+        Some(u) => (u.clone(), "postgres".to_owned()),
+        None => {
+            let url = SqlStore::sqlite_url(&args.data_dir);
+            (url, format!("sqlite {}", args.data_dir.join("portcullis.db").display()))
+        }
+    };
+    let store = Arc::new(SqlStore::connect(&url).await.context("cannot open the database")?);
+    let key = master_key::load_or_create(&args.data_dir)?;
+    let secrets = Arc::new(SecretBox::new(&key).map_err(|e| anyhow::anyhow!("{e}"))?);
+    let iam = Iam::new(store.clone(), Arc::new(SystemClock), secrets).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(Env { iam, description, store })
+}
