@@ -79,7 +79,6 @@ def test_update_access_key_status(iam, admin_user):
         iam.update_access_key(UserName=admin_user, AccessKeyId="AKIAAAAAAAAAAAAAAAAA", Status="Inactive")
 
 
-@pytest.mark.xfail(strict=False, reason="inactive keys are refused in a later issue")
 def test_inactive_key_is_refused(iam, make_iam, admin_user):
     k = iam.create_access_key(UserName=admin_user)["AccessKey"]
     client = make_iam(k["AccessKeyId"], k["SecretAccessKey"])

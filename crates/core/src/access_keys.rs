@@ -44,6 +44,7 @@ impl Iam {
     pub async fn create_access_key(&self, auth: &Authorized<'_>, user_name: Option<&str>) -> IamResult<NewAccessKey> {
         let mut tx = self.store.begin().await?;
         let owner = self.key_owner(&mut tx, auth, user_name).await?;
+        tx.lock(&match &owner { Some(u) => format!("user:{}", u.user_id), None => format!("root:{}", auth.account()) }).await?;
         let existing = tx.access_keys_for(auth.account(), owner.as_ref().map(|u| u.user_id.as_str())).await?;
         if existing.len() >= KEYS_PER_USER {
             return Err(IamError::LimitExceeded(format!("Cannot exceed quota for AccessKeysPerUser: {KEYS_PER_USER}")));

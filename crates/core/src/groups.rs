@@ -109,6 +109,7 @@ impl Iam {
         let mut tx = self.store.begin().await?;
         let group = load_group(&mut tx, auth.account(), group_name).await?;
         let user = load_user(&mut tx, auth.account(), user_name).await?;
+        tx.lock(&format!("user:{}", user.user_id)).await?;
         let current = tx.groups_for_user(&user.user_id).await?;
         if current.iter().any(|g| g.group_id == group.group_id) {
             return Ok(());

@@ -20,6 +20,7 @@ impl Iam {
         check_document(document, PolicyKind::Identity)?;
         let mut tx = self.store.begin().await?;
         let id = principal_id(&mut tx, auth.account(), kind, principal).await?;
+        tx.lock(&format!("{}:{id}", kind.as_str())).await?;
         // The quota covers all of the principal's inline policies together.
         let mut total = portcullis_policy::policy_size(document);
         for other in tx.inline_policy_names(kind, &id).await? {

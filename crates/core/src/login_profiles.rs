@@ -34,6 +34,7 @@ impl Iam {
         check_default_password_rules(password)?;
         let mut tx = self.store.begin().await?;
         let user = load_user(&mut tx, auth.account(), user_name).await?;
+        tx.lock(&format!("user:{}", user.user_id)).await?;
         if tx.get_login_profile(&user.user_id).await?.is_some() {
             return Err(IamError::EntityAlreadyExists(format!("Login Profile for user {} already exists.", user.name)));
         }

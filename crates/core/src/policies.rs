@@ -247,6 +247,9 @@ impl Iam {
         }
         let mut rec = self.load_local_policy(&mut tx, auth.account(), arn).await?;
         check_managed_document(document)?;
+        tx.lock(&format!("policy:{}", rec.policy_id)).await?;
+        // Re-read under the lock: another version may have been created meanwhile.
+        rec = self.load_local_policy(&mut tx, auth.account(), arn).await?;
         if tx.list_policy_versions(&rec.policy_id).await?.len() >= VERSIONS_PER_POLICY {
             return Err(IamError::LimitExceeded(
                 "A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version.".to_owned(),
@@ -353,6 +356,7 @@ impl Iam {
         let account = auth.account();
         let mut tx = self.store.begin().await?;
         let id = principal_id(&mut tx, account, kind, name).await?;
+        tx.lock(&format!("{}:{id}", kind.as_str())).await?;
         match self.catalog.get(arn) {
             Some(p) if p.is_service_role_policy() => {
                 return Err(IamError::PolicyNotAttachable("Cannot attach a Service Role Policy to a Customer Role.".to_owned()))

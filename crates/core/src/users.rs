@@ -121,6 +121,7 @@ impl Iam {
         let account = auth.account();
         let mut tx = self.store.begin().await?;
         let user = load_user(&mut tx, account, name).await?;
+        tx.lock(&format!("user:{}", user.user_id)).await?;
         let conflict = |what: &str| Err(IamError::DeleteConflict(format!("Cannot delete entity, must {what} first.")));
         if tx.get_login_profile(&user.user_id).await?.is_some() {
             return conflict("delete login profile");

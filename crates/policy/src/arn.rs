@@ -128,7 +128,7 @@ mod tests {
 
     struct NoVars;
     impl VarSource for NoVars {
-        fn single_value(&self, _: &str) -> Option<&str> {
+        fn single_value(&self, _: &crate::keys::KeyName) -> Option<&str> {
             None
         }
     }

@@ -17,10 +17,11 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use crate::arn::ArnPattern;
-use crate::context::RequestContext;
+use crate::context::{parse_number, RequestContext, Slot};
 use crate::datetime::{self, Millis};
 use crate::error::PolicyError;
 use crate::ip::Cidr;
+use crate::keys::KeyName;
 use crate::matcher::Case;
 use crate::variables::{Syntax, Template};
 
@@ -92,8 +93,7 @@ pub(crate) struct Condition {
     family: Family,
     negated: bool,
     if_exists: bool,
-    /// Lower-cased for lookup.
-    key: Box<str>,
+    key: KeyName,
     /// As written, for reporting missing keys.
     key_display: Box<str>,
     values: Values,
@@ -207,7 +207,7 @@ impl Condition {
             family,
             negated,
             if_exists,
-            key: key.to_lowercase().into_boxed_str(),
+            key: KeyName::new(key),
             key_display: key.into(),
             values,
         })
@@ -220,12 +220,12 @@ impl Condition {
     /// Evaluates against the request; reports the key through `missing` when the
     /// request does not have it.
     pub(crate) fn holds(&self, ctx: &RequestContext, missing: &mut dyn FnMut(&str)) -> bool {
-        let present = ctx.get_lower(&self.key).filter(|v| !v.is_empty());
+        let present = ctx.slot(&self.key);
         if let Values::Null(wants) = &self.values {
             let absent = present.is_none();
             return wants.contains(&absent);
         }
-        let Some(request_values) = present else {
+        let Some(slot) = present else {
             missing(&self.key_display);
             if self.if_exists {
                 return true;
@@ -236,33 +236,35 @@ impl Condition {
                 Qualifier::Single => self.negated,
             };
         };
-        let passes = |r: &String| self.matches_any(r, ctx) != self.negated;
+        let passes = |i: usize| self.matches_any(slot, i, ctx) != self.negated;
+        let mut indexes = 0..slot.values.len();
         match self.qualifier {
-            Qualifier::ForAnyValue => request_values.iter().any(passes),
-            Qualifier::ForAllValues => request_values.iter().all(passes),
-            Qualifier::Single if self.negated => request_values.iter().all(passes),
-            Qualifier::Single => request_values.iter().any(passes),
+            Qualifier::ForAnyValue => indexes.any(passes),
+            Qualifier::ForAllValues => indexes.all(passes),
+            Qualifier::Single if self.negated => indexes.all(passes),
+            Qualifier::Single => indexes.any(passes),
         }
     }
 
-    /// Whether one request value matches any of the policy's values.
-    fn matches_any(&self, r: &str, ctx: &RequestContext) -> bool {
+    /// Whether the request's `i`th value of the key matches any of the policy's values.
+    fn matches_any(&self, slot: &Slot, i: usize, ctx: &RequestContext) -> bool {
+        let r = slot.values.get(i).map_or("", String::as_str);
         match (&self.values, self.family) {
             (Values::Text(ts), Family::StringEquals) => ts.iter().any(|t| t.matches(r, ctx, Case::Sensitive) == Some(true)),
             (Values::Text(ts), Family::StringLike) => ts.iter().any(|t| t.matches(r, ctx, Case::Sensitive) == Some(true)),
             (Values::Text(ts), _) => ts.iter().any(|t| t.matches(r, ctx, Case::Insensitive) == Some(true)),
             (Values::Arn(ps), _) => ps.iter().any(|p| p.matches(r, ctx) == Some(true)),
-            (Values::Num(ns), Family::Numeric(cmp)) => match parse_number(r) {
+            (Values::Num(ns), Family::Numeric(cmp)) => match slot.numbers().get(i).copied().flatten() {
                 Some(x) => ns.iter().any(|n| resolve(n, ctx, parse_number).is_some_and(|n| cmp.holds(x, n))),
                 None => false,
             },
-            (Values::Date(ds), Family::Date(cmp)) => match datetime::parse(r) {
+            (Values::Date(ds), Family::Date(cmp)) => match slot.dates().get(i).copied().flatten() {
                 Some(x) => ds.iter().any(|d| resolve(d, ctx, datetime::parse).is_some_and(|d| cmp.holds(x, d))),
                 None => false,
             },
-            (Values::Ip(cs), _) => match r.trim().parse() {
-                Ok(ip) => cs.iter().any(|c| resolve(c, ctx, Cidr::parse).is_some_and(|c| c.contains(ip))),
-                Err(_) => false,
+            (Values::Ip(cs), _) => match slot.ips().get(i).copied().flatten() {
+                Some(ip) => cs.iter().any(|c| resolve(c, ctx, Cidr::parse).is_some_and(|c| c.contains(ip))),
+                None => false,
             },
             (Values::Binary(bs), _) => decode_base64(r).is_some_and(|x| bs.contains(&x)),
             _ => false,
@@ -275,10 +277,6 @@ fn resolve<T: Copy>(p: &Parsed<T>, ctx: &RequestContext, parse: fn(&str) -> Opti
         Parsed::Ready(v) => *v,
         Parsed::Late(t) => t.render(ctx).and_then(|s| parse(&s)),
     }
-}
-
-fn parse_number(s: &str) -> Option<f64> {
-    s.trim().parse::<f64>().ok().filter(|f| f.is_finite())
 }
 
 fn decode_base64(s: &str) -> Option<Vec<u8>> {

@@ -1,13 +1,44 @@
 //! The request being authorized: action, resource, caller and context keys.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::OnceLock;
 
+use crate::datetime::{self, Millis};
+use crate::keys::{KeyName, Prehashed};
 use crate::principal::{PrincipalType, RequestPrincipal};
 use crate::variables::VarSource;
 
-/// Everything a policy can look at. Context key names are case-insensitive
-/// (stored lower-cased); values are lists of strings, since some keys
-/// (`aws:TagKeys`, `aws:CalledVia`) are multivalued.
+/// One context key's values, with their parsed forms computed on first use
+/// (and then shared by every condition that reads the key).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Slot {
+    key: String,
+    pub(crate) values: Vec<String>,
+    ips: OnceLock<Vec<Option<IpAddr>>>,
+    numbers: OnceLock<Vec<Option<f64>>>,
+    dates: OnceLock<Vec<Option<Millis>>>,
+}
+
+impl Slot {
+    pub(crate) fn ips(&self) -> &[Option<IpAddr>] {
+        self.ips.get_or_init(|| self.values.iter().map(|v| v.trim().parse().ok()).collect())
+    }
+    pub(crate) fn numbers(&self) -> &[Option<f64>] {
+        self.numbers.get_or_init(|| self.values.iter().map(|v| parse_number(v)).collect())
+    }
+    pub(crate) fn dates(&self) -> &[Option<Millis>] {
+        self.dates.get_or_init(|| self.values.iter().map(|v| datetime::parse(v)).collect())
+    }
+}
+
+pub(crate) fn parse_number(s: &str) -> Option<f64> {
+    s.trim().parse::<f64>().ok().filter(|f| f.is_finite())
+}
+
+/// Everything a policy can look at. Context key names are case-insensitive;
+/// values are lists of strings, since some keys (`aws:TagKeys`,
+/// `aws:CalledVia`) are multivalued. An empty list counts as absent.
 ///
 /// Time is not read from the clock: set `aws:CurrentTime`/`aws:EpochTime`
 /// with [`RequestContext::set_time`].
@@ -18,7 +49,8 @@ pub struct RequestContext {
     /// The resource ARN, or `*` for actions that have no resource.
     pub resource: String,
     pub principal: RequestPrincipal,
-    keys: HashMap<String, Vec<String>>,
+    slots: Vec<Slot>,
+    index: HashMap<u64, usize, Prehashed>,
 }
 
 impl RequestContext {
@@ -27,13 +59,27 @@ impl RequestContext {
             action: action.to_string(),
             resource: resource.to_string(),
             principal,
-            keys: HashMap::new(),
+            ..Default::default()
         }
     }
 
     /// Sets a context key (replacing earlier values).
     pub fn set(&mut self, key: &str, values: Vec<String>) -> &mut Self {
-        self.keys.insert(key.to_lowercase(), values);
+        let name = KeyName::new(key);
+        let slot = Slot {
+            key: name.lower().to_string(),
+            values,
+            ..Default::default()
+        };
+        match self.find(&name) {
+            Some(i) => self.slots[i] = slot,
+            None => {
+                self.slots.push(slot);
+                // On a (vanishingly unlikely) hash collision the first key keeps
+                // the index entry and the other is found by the linear fallback.
+                self.index.entry(name.hash()).or_insert(self.slots.len() - 1);
+            }
+        }
         self
     }
 
@@ -42,36 +88,41 @@ impl RequestContext {
         self.set(key, vec![value.to_string()])
     }
 
+    /// Makes a key absent.
     pub fn remove(&mut self, key: &str) -> &mut Self {
-        self.keys.remove(&key.to_lowercase());
-        self
+        self.set(key, Vec::new())
     }
 
-    /// Values of a key, looked up case-insensitively.
+    /// Values of a key, looked up case-insensitively; `None` when absent.
     pub fn get(&self, key: &str) -> Option<&[String]> {
-        if key.bytes().any(|b| b.is_ascii_uppercase()) {
-            self.keys.get(&key.to_lowercase()).map(Vec::as_slice)
-        } else {
-            self.get_lower(key)
+        self.slot(&KeyName::new(key)).map(|s| s.values.as_slice())
+    }
+
+    fn find(&self, name: &KeyName) -> Option<usize> {
+        match self.index.get(&name.hash()) {
+            Some(&i) if self.slots.get(i).is_some_and(|s| s.key == name.lower()) => Some(i),
+            Some(_) => self.slots.iter().position(|s| s.key == name.lower()),
+            None => None,
         }
     }
 
-    /// Lookup by an already lower-cased key (compiled policies store them so).
-    pub(crate) fn get_lower(&self, key: &str) -> Option<&[String]> {
-        self.keys.get(key).map(Vec::as_slice)
+    /// The key's slot when it has at least one value.
+    pub(crate) fn slot(&self, name: &KeyName) -> Option<&Slot> {
+        self.find(name).and_then(|i| self.slots.get(i)).filter(|s| !s.values.is_empty())
     }
 
     /// Sets `aws:CurrentTime` (ISO 8601, UTC) and `aws:EpochTime` from seconds
     /// since the Unix epoch.
     pub fn set_time(&mut self, unix_seconds: i64) -> &mut Self {
-        let iso = crate::datetime::format_iso8601(unix_seconds);
+        let iso = datetime::format_iso8601(unix_seconds);
         self.set_one("aws:CurrentTime", &iso);
         self.set_one("aws:EpochTime", &unix_seconds.to_string())
     }
 
     /// Fills the principal keys AWS adds to every authenticated request:
-    /// `aws:PrincipalArn`, `aws:PrincipalAccount`, `aws:PrincipalType`,
-    /// `aws:userid`, `aws:username` (IAM users only) and `aws:PrincipalTag/KEY`.
+    /// `aws:PrincipalArn` (the role's ARN for role sessions),
+    /// `aws:PrincipalAccount`, `aws:PrincipalType`, `aws:userid`,
+    /// `aws:username` (pass it for IAM users only) and `aws:PrincipalTag/KEY`.
     pub fn set_principal_keys(&mut self, user_name: Option<&str>, user_id: &str, tags: &[(&str, &str)]) -> &mut Self {
         let p = self.principal.clone();
         let type_name = match p.principal_type {
@@ -83,7 +134,6 @@ impl RequestContext {
             PrincipalType::Anonymous => "Anonymous",
         };
         if p.principal_type != PrincipalType::Anonymous && p.principal_type != PrincipalType::Service {
-            // For role sessions aws:PrincipalArn is the role, not the session.
             let principal_arn = p.role_arn.as_deref().unwrap_or(&p.arn);
             self.set_one("aws:PrincipalArn", principal_arn);
             self.set_one("aws:PrincipalAccount", &p.account_id);
@@ -99,15 +149,18 @@ impl RequestContext {
         self
     }
 
-    /// Iterates all keys (lower-cased) and values.
+    /// All present keys (lower-cased) and their values.
     pub fn keys(&self) -> impl Iterator<Item = (&str, &[String])> {
-        self.keys.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
+        self.slots
+            .iter()
+            .filter(|s| !s.values.is_empty())
+            .map(|s| (s.key.as_str(), s.values.as_slice()))
     }
 }
 
 impl VarSource for RequestContext {
-    fn single_value(&self, key_lower: &str) -> Option<&str> {
-        match self.get_lower(key_lower) {
+    fn single_value(&self, key: &KeyName) -> Option<&str> {
+        match self.slot(key).map(|s| s.values.as_slice()) {
             Some([one]) => Some(one.as_str()),
             _ => None,
         }

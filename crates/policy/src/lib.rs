@@ -48,6 +48,7 @@ mod datetime;
 pub mod error;
 mod evaluate;
 mod ip;
+mod keys;
 mod kind;
 mod matcher;
 mod parse;

@@ -41,7 +41,13 @@ pub(crate) enum Case {
 }
 
 pub(crate) fn chars_eq(a: char, b: char, case: Case) -> bool {
-    a == b || (case == Case::Insensitive && a.to_lowercase().eq(b.to_lowercase()))
+    a == b
+        || (case == Case::Insensitive
+            && if a.is_ascii() && b.is_ascii() {
+                a.eq_ignore_ascii_case(&b)
+            } else {
+                a.to_lowercase().eq(b.to_lowercase())
+            })
 }
 
 /// Compares two strings without allocating, optionally ignoring case.

@@ -5,12 +5,13 @@
 //! variable references. Variables only exist in `2012-10-17` policies; in older
 //! ones `${...}` is plain text, as AWS documents.
 
+use crate::keys::KeyName;
 use crate::matcher::{self, Case, Seg, Segments};
 
 /// Where variable values come from: the request context. A key resolves only
 /// when it has exactly one value; AWS does not substitute multivalued keys.
 pub(crate) trait VarSource {
-    fn single_value(&self, key_lower: &str) -> Option<&str>;
+    fn single_value(&self, key: &KeyName) -> Option<&str>;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,8 +21,7 @@ pub(crate) enum Token {
     Star,
     One,
     Var {
-        /// Lower-cased, because context key names are case-insensitive.
-        key: Box<str>,
+        key: KeyName,
         default: Option<Box<str>>,
     },
 }
@@ -194,7 +194,7 @@ fn parse_var(inner: &str) -> Token {
         None => (inner, None),
     };
     Token::Var {
-        key: key.trim().to_lowercase().into_boxed_str(),
+        key: KeyName::new(key),
         default,
     }
 }
@@ -206,8 +206,8 @@ mod tests {
 
     struct Map(HashMap<&'static str, &'static str>);
     impl VarSource for Map {
-        fn single_value(&self, key: &str) -> Option<&str> {
-            self.0.get(key).copied()
+        fn single_value(&self, key: &KeyName) -> Option<&str> {
+            self.0.get(key.lower()).copied()
         }
     }
 

@@ -98,7 +98,7 @@ impl SqlStore {
 impl Store for SqlStore {
     async fn begin(&self) -> StoreResult<Box<dyn Tx>> {
         let tx = self.pool.begin().await.map_err(backend)?;
-        Ok(Box::new(SqlTx::new(tx)))
+        Ok(Box::new(SqlTx::new(tx, self.dialect)))
     }
 
     fn backend_name(&self) -> &'static str {

@@ -2,15 +2,16 @@ use async_trait::async_trait;
 use portcullis_store::*;
 use sqlx::{Any, Transaction};
 
-use crate::{backend, rows};
+use crate::{backend, rows, Dialect};
 
 pub struct SqlTx {
     tx: Transaction<'static, Any>,
+    dialect: Dialect,
 }
 
 impl SqlTx {
-    pub(crate) fn new(tx: Transaction<'static, Any>) -> Self {
-        Self { tx }
+    pub(crate) fn new(tx: Transaction<'static, Any>, dialect: Dialect) -> Self {
+        Self { tx, dialect }
     }
 
     async fn exec<'q>(&mut self, q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>) -> StoreResult<u64> {
@@ -52,6 +53,17 @@ fn page_sql(cols: &str, table: &str) -> String {
 impl Tx for SqlTx {
     async fn commit(self: Box<Self>) -> StoreResult<()> {
         self.tx.commit().await.map_err(backend)
+    }
+
+    async fn lock(&mut self, key: &str) -> StoreResult<()> {
+        match self.dialect {
+            // The SQLite pool has one connection, so transactions never overlap.
+            Dialect::Sqlite => Ok(()),
+            Dialect::Postgres => {
+                let q = sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))::text").bind(key);
+                q.fetch_one(&mut *self.tx).await.map(|_| ()).map_err(backend)
+            }
+        }
     }
 
     async fn first_account(&mut self) -> StoreResult<Option<AccountRecord>> {

@@ -33,6 +33,10 @@ pub trait Store: Send + Sync {
 pub trait Tx: Send {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 
+    /// Serialises transactions that check a quota and then write (two concurrent
+    /// CreateAccessKey calls must not both see one key). Held until the transaction ends.
+    async fn lock(&mut self, key: &str) -> StoreResult<()>;
+
     // Account
     async fn first_account(&mut self) -> StoreResult<Option<AccountRecord>>;
     async fn get_account(&mut self, account_id: &str) -> StoreResult<Option<AccountRecord>>;
