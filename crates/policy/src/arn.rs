@@ -6,11 +6,20 @@
 //! `*` run on past the colons ("arn:aws:s3:*" matches every S3 ARN).
 
 use crate::matcher::Case;
-use crate::variables::{Syntax, Template, Token, VarSource};
+use crate::variables::{Shape, Syntax, Template, Token, VarSource};
 
 /// A compiled `Resource`/`NotResource` entry or `Arn...` condition value.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum ArnPattern {
+pub(crate) struct ArnPattern {
+    /// Literal text before the first wildcard or variable: a text that does
+    /// not start with it cannot match, whichever part the text falls in.
+    head: Box<str>,
+    shape: Shape,
+    form: Form,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Form {
     /// `"*"`: everything, ARN or not.
     Any,
     /// Starts with `arn:`; one template per part.
@@ -28,21 +37,37 @@ impl ArnPattern {
                 variables,
             },
         );
-        if t.is_lone_star() {
-            return ArnPattern::Any;
+        let (head, shape) = t.head();
+        let form = if t.is_lone_star() {
+            Form::Any
+        } else if !raw.starts_with("arn:") {
+            Form::Other(t)
+        } else {
+            Form::Arn(split_parts(t.tokens()))
+        };
+        ArnPattern {
+            head: head.into_boxed_str(),
+            shape,
+            form,
         }
-        if !raw.starts_with("arn:") {
-            return ArnPattern::Other(t);
-        }
-        ArnPattern::Arn(split_parts(t.tokens()))
     }
 
     /// `None` when a variable cannot be resolved (then nothing matches).
     pub(crate) fn matches<V: VarSource + ?Sized>(&self, text: &str, vars: &V) -> Option<bool> {
-        match self {
-            ArnPattern::Any => Some(true),
-            ArnPattern::Other(t) => t.matches(text, vars, Case::Sensitive),
-            ArnPattern::Arn(parts) => match_parts(parts, text, vars),
+        if let Form::Any = self.form {
+            return Some(true);
+        }
+        if !text.starts_with(&*self.head) {
+            return Some(false);
+        }
+        match (self.shape, &self.form) {
+            // Part-wise equality of literal parts is string equality, and a
+            // final `*` takes everything after the head, colons included.
+            (Shape::Exact, _) => Some(text.len() == self.head.len()),
+            (Shape::PrefixStar, _) => Some(true),
+            (Shape::General, Form::Other(t)) => t.matches(text, vars, Case::Sensitive),
+            (Shape::General, Form::Arn(parts)) => match_parts(parts, text, vars),
+            (Shape::General, Form::Any) => Some(true),
         }
     }
 }
@@ -152,5 +177,33 @@ mod tests {
         assert!(m("arn:aws:s3:::b?", "arn:aws:s3:::b1"));
         assert!(!m("arn:aws:s3:::b", "arn:aws:s3:::B"));
         assert!(!m("arn:aws:s3:::b", "b"));
+    }
+}
+
+#[cfg(test)]
+mod fast_path {
+    use super::*;
+    use proptest::prelude::*;
+
+    struct NoVars;
+    impl VarSource for NoVars {
+        fn single_value(&self, _: &crate::keys::KeyName) -> Option<&str> {
+            None
+        }
+    }
+
+    proptest! {
+        /// The head/shape shortcut gives the same answers as part-wise matching.
+        #[test]
+        fn shortcut_agrees_with_parts(p in "[ab:*?]{0,10}", t in "[ab:]{0,12}") {
+            let (p, t) = (format!("arn:{p}"), format!("arn:{t}"));
+            let pattern = ArnPattern::compile(&p, false);
+            let full = match &pattern.form {
+                Form::Arn(parts) => match_parts(parts, &t, &NoVars),
+                Form::Any => Some(true),
+                Form::Other(_) => None,
+            };
+            prop_assert_eq!(pattern.matches(&t, &NoVars), full, "{} vs {}", p, t);
+        }
     }
 }

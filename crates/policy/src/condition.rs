@@ -217,33 +217,32 @@ impl Condition {
         &self.key_display
     }
 
-    /// Evaluates against the request; reports the key through `missing` when the
-    /// request does not have it.
-    pub(crate) fn holds(&self, ctx: &RequestContext, missing: &mut dyn FnMut(&str)) -> bool {
+    /// Evaluates against the request: whether the condition holds, and whether
+    /// it needed a key the request does not have (`Null` needs none).
+    pub(crate) fn holds(&self, ctx: &RequestContext) -> (bool, bool) {
         let present = ctx.slot(&self.key);
         if let Values::Null(wants) = &self.values {
             let absent = present.is_none();
-            return wants.contains(&absent);
+            return (wants.contains(&absent), false);
         }
         let Some(slot) = present else {
-            missing(&self.key_display);
-            if self.if_exists {
-                return true;
-            }
-            return match self.qualifier {
-                Qualifier::ForAllValues => true,
-                Qualifier::ForAnyValue => false,
-                Qualifier::Single => self.negated,
-            };
+            let result = self.if_exists
+                || match self.qualifier {
+                    Qualifier::ForAllValues => true,
+                    Qualifier::ForAnyValue => false,
+                    Qualifier::Single => self.negated,
+                };
+            return (result, true);
         };
         let passes = |i: usize| self.matches_any(slot, i, ctx) != self.negated;
         let mut indexes = 0..slot.values.len();
-        match self.qualifier {
+        let result = match self.qualifier {
             Qualifier::ForAnyValue => indexes.any(passes),
             Qualifier::ForAllValues => indexes.all(passes),
             Qualifier::Single if self.negated => indexes.all(passes),
             Qualifier::Single => indexes.any(passes),
-        }
+        };
+        (result, false)
     }
 
     /// Whether the request's `i`th value of the key matches any of the policy's values.
@@ -299,7 +298,7 @@ mod tests {
     fn holds(op: &str, key: &str, vals: &[&str], c: &RequestContext) -> bool {
         let raw: Vec<String> = vals.iter().map(|v| v.to_string()).collect();
         match Condition::compile(op, key, &raw, true) {
-            Ok(cond) => cond.holds(c, &mut |_| {}),
+            Ok(cond) => cond.holds(c).0,
             Err(e) => panic!("{op}: {e}"),
         }
     }

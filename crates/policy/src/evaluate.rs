@@ -1,31 +1,11 @@
-//! AWS's policy evaluation logic for requests within one account.
-//!
-//! 1. A matching `Deny` in any applicable policy decides: explicit deny.
-//! 2. When the account is in an organization, every SCP level must allow.
-//! 3. The root user is then allowed (identity policies do not apply to it).
-//! 4. A resource-based policy that names the caller itself (or `*`, a service,
-//!    a federated provider) allows on its own. One that names a role session
-//!    through its role's ARN still needs the permissions boundary and session
-//!    policies to allow. One that names only the account delegates to the
-//!    account's identity policies.
-//! 5. Otherwise identity-based policies must allow, and so must the
-//!    permissions boundary and the session policies when there are any.
-//! 6. Otherwise: implicit deny.
-//!
-//! A role's trust policy differs from other resource-based policies in one
-//! way: it must always allow. Identity permissions for `sts:AssumeRole`
-//! cannot stand in for a trust policy that does not name the caller.
-//!
-//! Cost is proportional to the statements of the policies in the set, so
-//! policies not attached to the caller cost nothing; evaluation allocates only
-//! for matched statements and missing keys it reports.
+//! AWS's policy evaluation logic for requests within one account; see [`evaluate`].
 
 use crate::context::RequestContext;
 use crate::kind::PolicyKind;
 use crate::policy::{Effect, Policy};
 use crate::principal::{PrincipalMatch, PrincipalType};
 
-/// A policy together with the caller's name for it (ARN, or `user/NAME/inline/POLICY`).
+/// A policy together with the caller's name for it (an ARN, `user/NAME/inline/POLICY`, ...).
 pub type AttachedPolicy<'a> = (&'a str, &'a Policy);
 
 /// The policies that bear on one request.
@@ -34,13 +14,14 @@ pub struct PolicySet<'a> {
     /// The caller's identity-based policies: a user's inline and attached
     /// policies and those of its groups, or a role's.
     pub identity: Vec<AttachedPolicy<'a>>,
-    /// Resource-based policies of the target resource (for `sts:AssumeRole`, the role's trust policy).
+    /// Resource-based policies of the target resource (for `sts:AssumeRole`,
+    /// the role's trust policy).
     pub resource: Vec<AttachedPolicy<'a>>,
     pub boundary: Option<AttachedPolicy<'a>>,
     /// SCPs by level of the organization (root, each OU, the account); each
     /// level must allow. Empty when the account is not in an organization.
     pub scps: Vec<Vec<AttachedPolicy<'a>>>,
-    /// Session policies of a role or federated session; when non-empty they must allow.
+    /// Session policies of a role or federated session; when there are any, one must allow.
     pub session: Vec<AttachedPolicy<'a>>,
 }
 
@@ -63,126 +44,113 @@ impl EvalDecision {
     }
 }
 
-/// A statement that decided the outcome.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MatchedStatement {
-    pub policy_id: String,
+/// A statement that decided the outcome. Borrows from the [`PolicySet`] and
+/// its policies so that evaluation does not copy strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MatchedStatement<'a> {
+    pub policy_id: &'a str,
     pub policy_kind: PolicyKind,
     /// Zero-based position in the policy's `Statement` list.
     pub statement_index: usize,
-    pub sid: Option<String>,
+    pub sid: Option<&'a str>,
     pub effect: Effect,
 }
 
 /// The result of [`evaluate`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decision {
+pub struct Decision<'a> {
     pub effect: EvalDecision,
     /// For `ExplicitDeny` the matching `Deny` statements; for `Allowed` the
-    /// matching `Allow` statements of every policy consulted; empty for `ImplicitDeny`.
-    pub matched: Vec<MatchedStatement>,
-    /// Context keys read by conditions of otherwise-matching statements but
-    /// absent from the request, as written in the policies, without duplicates.
-    pub missing_context_keys: Vec<String>,
+    /// matching `Allow` statements of every policy consulted; empty for
+    /// `ImplicitDeny`. In set order (SCP levels, resource, identity,
+    /// boundary, session), then statement order.
+    pub matched: Vec<MatchedStatement<'a>>,
+    /// Context keys read by conditions of statements whose action, resource
+    /// and principal matched, but absent from the request; as written in the
+    /// policies, each once.
+    pub missing_context_keys: Vec<&'a str>,
 }
 
-impl Decision {
+impl Decision<'_> {
     pub fn is_allowed(&self) -> bool {
         self.effect == EvalDecision::Allowed
     }
 }
 
-struct Hit<'a> {
-    id: &'a str,
-    policy: &'a Policy,
-    index: usize,
-    effect: Effect,
-}
-
 #[derive(Default)]
 struct Scan<'a> {
-    hits: Vec<Hit<'a>>,
-    missing: Vec<String>,
-    any_deny: bool,
-}
-
-/// What one policy says about the request.
-#[derive(Default, Clone, Copy)]
-struct Outcome {
-    /// The strongest way an `Allow` statement named the caller.
-    allow: Option<PrincipalMatch>,
+    allows: Vec<MatchedStatement<'a>>,
+    denies: Vec<MatchedStatement<'a>>,
+    missing: Vec<&'a str>,
 }
 
 impl<'a> Scan<'a> {
-    fn policy(&mut self, (id, policy): AttachedPolicy<'a>, ctx: &RequestContext) -> Outcome {
-        let mut out = Outcome::default();
-        for (index, st) in policy.statements.iter().enumerate() {
+    /// Scans one policy; returns how strongly an `Allow` of it named the caller.
+    fn policy(&mut self, (id, policy): AttachedPolicy<'a>, ctx: &RequestContext) -> Option<PrincipalMatch> {
+        let mut allow = None;
+        for index in policy.index.candidates(&ctx.action) {
+            let Some(st) = policy.statements.get(index) else {
+                continue;
+            };
             if !st.action_matches(&ctx.action) || !st.resource_matches(ctx) {
                 continue;
             }
             let Some(named) = st.principal_applies(ctx) else {
                 continue;
             };
-            let missing = &mut self.missing;
-            let holds = st.conditions_hold(ctx, &mut |key| {
-                if !missing.iter().any(|k| k.eq_ignore_ascii_case(key)) {
-                    missing.push(key.to_string());
-                }
-            });
-            if !holds {
+            if !st.conditions_hold(ctx, &mut self.missing) {
                 continue;
             }
-            self.hits.push(Hit {
-                id,
-                policy,
-                index,
+            let hit = MatchedStatement {
+                policy_id: id,
+                policy_kind: policy.kind,
+                statement_index: index,
+                sid: st.sid.as_deref(),
                 effect: st.effect,
-            });
+            };
             match st.effect {
-                Effect::Deny => self.any_deny = true,
-                Effect::Allow => out.allow = out.allow.max(Some(named)),
+                Effect::Deny => self.denies.push(hit),
+                Effect::Allow => {
+                    self.allows.push(hit);
+                    allow = allow.max(Some(named));
+                }
             }
         }
-        out
+        allow
     }
 
     /// Scans several policies; `Some` when any of them allows.
     fn union(&mut self, policies: &[AttachedPolicy<'a>], ctx: &RequestContext) -> Option<PrincipalMatch> {
         let mut allow = None;
         for &p in policies {
-            allow = allow.max(self.policy(p, ctx).allow);
+            allow = allow.max(self.policy(p, ctx));
         }
         allow
     }
-
-    fn finish(self, effect: EvalDecision) -> Decision {
-        let wanted = match effect {
-            EvalDecision::Allowed => Some(Effect::Allow),
-            EvalDecision::ExplicitDeny => Some(Effect::Deny),
-            EvalDecision::ImplicitDeny => None,
-        };
-        let matched = self
-            .hits
-            .iter()
-            .filter(|h| Some(h.effect) == wanted)
-            .map(|h| MatchedStatement {
-                policy_id: h.id.to_string(),
-                policy_kind: h.policy.kind,
-                statement_index: h.index,
-                sid: h.policy.statements.get(h.index).and_then(|s| s.sid.clone()),
-                effect: h.effect,
-            })
-            .collect();
-        Decision {
-            effect,
-            matched,
-            missing_context_keys: self.missing,
-        }
-    }
 }
 
-/// Decides a request against the policies that apply to it.
-pub fn evaluate(set: &PolicySet<'_>, ctx: &RequestContext) -> Decision {
+/// Decides a request against the policies that apply to it, following AWS's
+/// evaluation logic within one account:
+///
+/// 1. A matching `Deny` in any applicable policy decides: explicit deny.
+/// 2. When the account is in an organization, every SCP level must allow.
+/// 3. A role's trust policy must allow `sts:AssumeRole*` (identity
+///    permissions cannot stand in for it).
+/// 4. The root user is then allowed; identity policies do not apply to it.
+/// 5. A resource-based policy that names the caller itself (its user or
+///    session ARN, `*`, its service or federated provider) allows on its own.
+///    One that names a role session through its role's ARN still needs the
+///    permissions boundary and session policies to allow. One that names only
+///    the account delegates to the account's identity policies.
+/// 6. Otherwise identity-based policies must allow, and so must the
+///    permissions boundary and the session policies when there are any.
+/// 7. Otherwise: implicit deny.
+///
+/// Cost grows with the statements of the policies in the set that concern the
+/// request's service (a per-policy index skips the rest); policies not in the
+/// set cost nothing. It allocates only the `matched` and
+/// `missing_context_keys` vectors, when they are non-empty.
+pub fn evaluate<'a>(set: &PolicySet<'a>, ctx: &RequestContext) -> Decision<'a> {
     let mut scan = Scan::default();
     let root = ctx.principal.principal_type == PrincipalType::Root;
 
@@ -192,32 +160,28 @@ pub fn evaluate(set: &PolicySet<'_>, ctx: &RequestContext) -> Decision {
     }
     let resource_allow = scan.union(&set.resource, ctx);
     let trust_required = set.resource.iter().any(|(_, p)| p.kind == PolicyKind::Trust);
-    // Identity-side policies do not exist for the root user; skip them so a
-    // mistaken caller cannot restrict root with them.
-    let (identity_allow, boundary_allows, session_allows) = if root {
-        (false, true, true)
+    // Identity-side policies do not exist for the root user; skipping them
+    // means a caller's mistake cannot restrict root through them.
+    let (identity_allows, limits_allow) = if root {
+        (false, true)
     } else {
         let identity = scan.union(&set.identity, ctx).is_some();
-        let boundary = match set.boundary {
-            Some(b) => scan.policy(b, ctx).allow.is_some(),
-            None => true,
-        };
+        let boundary = set.boundary.is_none_or(|b| scan.policy(b, ctx).is_some());
         let session = set.session.is_empty() || scan.union(&set.session, ctx).is_some();
-        (identity, boundary, session)
+        (identity, boundary && session)
     };
 
-    let effect = if scan.any_deny {
+    let effect = if !scan.denies.is_empty() {
         EvalDecision::ExplicitDeny
     } else if !scps_allow || (trust_required && resource_allow.is_none()) {
         EvalDecision::ImplicitDeny
     } else if root {
         EvalDecision::Allowed
     } else {
-        let limits_allow = boundary_allows && session_allows;
         let allowed = match resource_allow {
             Some(PrincipalMatch::Direct) => true,
             Some(PrincipalMatch::Role) => limits_allow,
-            Some(PrincipalMatch::Account) | None => identity_allow && limits_allow,
+            Some(PrincipalMatch::Account) | None => identity_allows && limits_allow,
         };
         if allowed {
             EvalDecision::Allowed
@@ -225,5 +189,14 @@ pub fn evaluate(set: &PolicySet<'_>, ctx: &RequestContext) -> Decision {
             EvalDecision::ImplicitDeny
         }
     };
-    scan.finish(effect)
+    let matched = match effect {
+        EvalDecision::Allowed => scan.allows,
+        EvalDecision::ExplicitDeny => scan.denies,
+        EvalDecision::ImplicitDeny => Vec::new(),
+    };
+    Decision {
+        effect,
+        matched,
+        missing_context_keys: scan.missing,
+    }
 }

@@ -47,6 +47,7 @@ mod context;
 mod datetime;
 pub mod error;
 mod evaluate;
+mod index;
 mod ip;
 mod keys;
 mod kind;

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use crate::arn::ArnPattern;
 use crate::condition::{self, Condition};
 use crate::error::{self, PolicyError};
+use crate::index::ActionIndex;
 use crate::kind::PolicyKind;
 use crate::policy::{ActionPattern, Effect, Policy, PolicyVersion, Statement};
 use crate::principal::PrincipalSpec;
@@ -69,14 +70,23 @@ pub fn parse(document: &str, kind: PolicyKind) -> Result<Policy, PolicyError> {
 
     let mut sids: Vec<&str> = Vec::new();
     let mut statements = Vec::with_capacity(raw_statements.len());
-    for s in raw_statements {
+    for s in &raw_statements {
         statements.push(statement(s, kind, version, &mut sids)?);
     }
+    let index = ActionIndex::build(raw_statements.iter().map(|s| {
+        let (value, not_action) = match (s.get("Action"), s.get("NotAction")) {
+            (Some(a), _) => (a, false),
+            (None, Some(a)) => (a, true),
+            (None, None) => (&Value::Null, false),
+        };
+        (not_action, string_list(value).unwrap_or_default())
+    }));
     Ok(Policy {
         kind,
         version,
         id,
         statements,
+        index,
     })
 }
 

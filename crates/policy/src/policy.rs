@@ -3,9 +3,10 @@
 use crate::arn::ArnPattern;
 use crate::condition::Condition;
 use crate::context::RequestContext;
+use crate::index::ActionIndex;
 use crate::kind::PolicyKind;
 use crate::matcher::{self, Case};
-use crate::variables::{Syntax, Template};
+use crate::variables::{Shape, Syntax, Template};
 use crate::principal::{PrincipalMatch, PrincipalSpec};
 
 /// The policy language version (`Version` element).
@@ -40,6 +41,7 @@ pub struct Policy {
     pub(crate) version: PolicyVersion,
     pub(crate) id: Option<String>,
     pub(crate) statements: Vec<Statement>,
+    pub(crate) index: ActionIndex,
 }
 
 impl Policy {
@@ -59,27 +61,45 @@ impl Policy {
 }
 
 /// An action pattern (`ec2:Describe*`); actions hold no policy variables.
+/// Action names are ASCII, so case is ignored ASCII-wise on the fast path.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ActionPattern(Template);
+pub(crate) struct ActionPattern {
+    /// Literal text before the first wildcard.
+    head: Box<str>,
+    shape: Shape,
+    template: Template,
+}
 
 impl ActionPattern {
     pub(crate) fn new(raw: &str) -> Self {
-        ActionPattern(Template::compile(
+        let template = Template::compile(
             raw,
             Syntax {
                 wildcards: true,
                 variables: false,
             },
-        ))
+        );
+        let (head, mut shape) = template.head();
+        if !head.is_ascii() {
+            shape = Shape::General;
+        }
+        ActionPattern {
+            head: head.into_boxed_str(),
+            shape,
+            template,
+        }
     }
 
     fn matches(&self, action: &str) -> bool {
-        if self.0.is_lone_star() {
-            return true;
-        }
-        match self.0.as_literal() {
-            Some(lit) => matcher::str_eq(lit, action, Case::Insensitive),
-            None => matcher::glob(&self.0, action, Case::Insensitive),
+        let (h, a) = (self.head.as_bytes(), action.as_bytes());
+        match self.shape {
+            Shape::Exact => a.eq_ignore_ascii_case(h),
+            Shape::PrefixStar => a.len() >= h.len() && a[..h.len()].eq_ignore_ascii_case(h),
+            Shape::General => {
+                // The head is a cheap necessary condition before the full match.
+                (!self.head.is_ascii() || a.len() >= h.len() && a[..h.len()].eq_ignore_ascii_case(h))
+                    && matcher::glob(&self.template, action, Case::Insensitive)
+            }
         }
     }
 }
@@ -133,13 +153,17 @@ impl Statement {
         }
     }
 
-    pub(crate) fn conditions_hold(&self, ctx: &RequestContext, missing: &mut dyn FnMut(&str)) -> bool {
-        // Every condition is evaluated, even after one fails, so that all
-        // missing keys are reported.
+    /// Whether all conditions hold; adds keys they needed but the request
+    /// lacks to `missing` (once each). Every condition is evaluated, even after
+    /// one fails, so that all missing keys are reported.
+    pub(crate) fn conditions_hold<'a>(&'a self, ctx: &RequestContext, missing: &mut Vec<&'a str>) -> bool {
         let mut all = true;
         for c in &self.conditions {
-            if !c.holds(ctx, missing) {
-                all = false;
+            let (holds, lacked) = c.holds(ctx);
+            all &= holds;
+            let key = c.key_as_written();
+            if lacked && !missing.iter().any(|k| k.eq_ignore_ascii_case(key)) {
+                missing.push(key);
             }
         }
         all

@@ -33,6 +33,18 @@ pub(crate) struct Template {
     has_vars: bool,
 }
 
+/// What follows a template's literal head; lets matchers decide most cases
+/// with one prefix comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shape {
+    /// The template is all literal text.
+    Exact,
+    /// Literal text then a single final `*`.
+    PrefixStar,
+    /// Anything else (inner wildcards, variables).
+    General,
+}
+
 /// How a string is compiled.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Syntax {
@@ -81,6 +93,22 @@ impl Template {
         Template { tokens, has_vars }
     }
 
+    /// The literal text before the first wildcard or variable, and what follows it.
+    pub(crate) fn head(&self) -> (String, Shape) {
+        let mut head = String::new();
+        let mut rest = self.tokens.as_slice();
+        while let [Token::Lit(s), tail @ ..] = rest {
+            head.push_str(s);
+            rest = tail;
+        }
+        let shape = match rest {
+            [] => Shape::Exact,
+            [Token::Star] => Shape::PrefixStar,
+            _ => Shape::General,
+        };
+        (head, shape)
+    }
+
     pub(crate) fn tokens(&self) -> &[Token] {
         &self.tokens
     }
@@ -120,28 +148,29 @@ impl Template {
         if !self.has_vars {
             return Some(matcher::glob(self, text, case));
         }
-        let segs = self.resolve(vars)?;
-        Some(matcher::glob(segs.as_slice(), text, case))
+        self.with_resolved(vars, |segs| matcher::glob(segs, text, case))
+    }
+
+    /// Runs `f` on the segments with variables substituted, without
+    /// allocating for templates of up to 16 pieces.
+    pub(crate) fn with_resolved<V: VarSource + ?Sized, R>(&self, vars: &V, f: impl FnOnce(&[Seg<'_>]) -> R) -> Option<R> {
+        const INLINE: usize = 16;
+        if self.tokens.len() <= INLINE {
+            let mut buf = [Seg::Star; INLINE];
+            for (slot, t) in buf.iter_mut().zip(&self.tokens) {
+                *slot = resolve_token(t, vars)?;
+            }
+            Some(f(&buf[..self.tokens.len()]))
+        } else {
+            let segs = self.resolve(vars)?;
+            Some(f(&segs))
+        }
     }
 
     /// Substitutes variables, yielding segments that borrow from the template
     /// and the request.
     pub(crate) fn resolve<'a, V: VarSource + ?Sized>(&'a self, vars: &'a V) -> Option<Vec<Seg<'a>>> {
-        let mut out = Vec::with_capacity(self.tokens.len());
-        for t in &self.tokens {
-            out.push(match t {
-                Token::Lit(s) => Seg::Lit(s),
-                Token::Star => Seg::Star,
-                Token::One => Seg::One,
-                Token::Var { key, default } => {
-                    match vars.single_value(key).or(default.as_deref()) {
-                        Some(v) => Seg::Lit(v),
-                        None => return None,
-                    }
-                }
-            });
-        }
-        Some(out)
+        self.tokens.iter().map(|t| resolve_token(t, vars)).collect()
     }
 
     /// The string with variables substituted, for operators that parse values
@@ -172,6 +201,15 @@ impl Segments for Template {
             Token::Var { .. } => Seg::Lit(""),
         }
     }
+}
+
+fn resolve_token<'a, V: VarSource + ?Sized>(t: &'a Token, vars: &'a V) -> Option<Seg<'a>> {
+    Some(match t {
+        Token::Lit(s) => Seg::Lit(s),
+        Token::Star => Seg::Star,
+        Token::One => Seg::One,
+        Token::Var { key, default } => Seg::Lit(vars.single_value(key).or(default.as_deref())?),
+    })
 }
 
 fn flush(lit: &mut String, tokens: &mut Vec<Token>) {

@@ -37,7 +37,7 @@ impl IamPath {
     }
     pub fn parse(s: &str) -> Result<Self, NameError> {
         let ok = s == "/"
-            || (s.len() >= 2
+            || (s.len() >= 3
                 && s.len() <= 512
                 && s.starts_with('/')
                 && s.ends_with('/')
