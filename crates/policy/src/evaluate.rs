@@ -1,6 +1,7 @@
 //! AWS's policy evaluation logic for requests within one account; see [`evaluate`].
 
 use crate::context::RequestContext;
+use crate::index::service_of;
 use crate::kind::PolicyKind;
 use crate::policy::{Effect, Policy};
 use crate::principal::{PrincipalMatch, PrincipalType};
@@ -77,18 +78,21 @@ impl Decision<'_> {
     }
 }
 
-#[derive(Default)]
-struct Scan<'a> {
+struct Scan<'a, 'c> {
+    ctx: &'c RequestContext,
+    /// The request action's service, looked up in each policy's index.
+    service: &'c str,
     allows: Vec<MatchedStatement<'a>>,
     denies: Vec<MatchedStatement<'a>>,
     missing: Vec<&'a str>,
 }
 
-impl<'a> Scan<'a> {
+impl<'a> Scan<'a, '_> {
     /// Scans one policy; returns how strongly an `Allow` of it named the caller.
-    fn policy(&mut self, (id, policy): AttachedPolicy<'a>, ctx: &RequestContext) -> Option<PrincipalMatch> {
+    fn policy(&mut self, (id, policy): AttachedPolicy<'a>) -> Option<PrincipalMatch> {
+        let ctx = self.ctx;
         let mut allow = None;
-        for index in policy.index.candidates(&ctx.action) {
+        for index in policy.index.candidates(self.service) {
             let Some(st) = policy.statements.get(index) else {
                 continue;
             };
@@ -120,10 +124,10 @@ impl<'a> Scan<'a> {
     }
 
     /// Scans several policies; `Some` when any of them allows.
-    fn union(&mut self, policies: &[AttachedPolicy<'a>], ctx: &RequestContext) -> Option<PrincipalMatch> {
+    fn union(&mut self, policies: &[AttachedPolicy<'a>]) -> Option<PrincipalMatch> {
         let mut allow = None;
         for &p in policies {
-            allow = allow.max(self.policy(p, ctx));
+            allow = allow.max(self.policy(p));
         }
         allow
     }
@@ -151,23 +155,29 @@ impl<'a> Scan<'a> {
 /// set cost nothing. It allocates only the `matched` and
 /// `missing_context_keys` vectors, when they are non-empty.
 pub fn evaluate<'a>(set: &PolicySet<'a>, ctx: &RequestContext) -> Decision<'a> {
-    let mut scan = Scan::default();
+    let mut scan = Scan {
+        ctx,
+        service: service_of(&ctx.action),
+        allows: Vec::new(),
+        denies: Vec::new(),
+        missing: Vec::new(),
+    };
     let root = ctx.principal.principal_type == PrincipalType::Root;
 
     let mut scps_allow = true;
     for level in &set.scps {
-        scps_allow &= scan.union(level, ctx).is_some();
+        scps_allow &= scan.union(level).is_some();
     }
-    let resource_allow = scan.union(&set.resource, ctx);
+    let resource_allow = scan.union(&set.resource);
     let trust_required = set.resource.iter().any(|(_, p)| p.kind == PolicyKind::Trust);
     // Identity-side policies do not exist for the root user; skipping them
     // means a caller's mistake cannot restrict root through them.
     let (identity_allows, limits_allow) = if root {
         (false, true)
     } else {
-        let identity = scan.union(&set.identity, ctx).is_some();
-        let boundary = set.boundary.is_none_or(|b| scan.policy(b, ctx).is_some());
-        let session = set.session.is_empty() || scan.union(&set.session, ctx).is_some();
+        let identity = scan.union(&set.identity).is_some();
+        let boundary = set.boundary.is_none_or(|b| scan.policy(b).is_some());
+        let session = set.session.is_empty() || scan.union(&set.session).is_some();
         (identity, boundary && session)
     };
 

@@ -49,8 +49,7 @@ impl ActionIndex {
     }
 
     /// Statements that may match `action`, in ascending order.
-    pub(crate) fn candidates<'a>(&'a self, action: &str) -> Candidates<'a> {
-        let service = action.split_once(':').map_or(action, |(s, _)| s);
+    pub(crate) fn candidates<'a>(&'a self, service: &str) -> Candidates<'a> {
         let named = self
             .by_service
             .iter()
@@ -61,6 +60,11 @@ impl ActionIndex {
             b: &self.always,
         }
     }
+}
+
+/// The service prefix of an action (`s3` of `s3:GetObject`).
+pub(crate) fn service_of(action: &str) -> &str {
+    action.split_once(':').map_or(action, |(s, _)| s)
 }
 
 /// Merges two ascending lists of statement indexes.
@@ -107,8 +111,9 @@ mod tests {
             ]
             .into_iter(),
         );
-        assert_eq!(idx.candidates("s3:GetObject").collect::<Vec<_>>(), vec![0, 1, 2, 3]);
-        assert_eq!(idx.candidates("EC2:RunInstances").collect::<Vec<_>>(), vec![0, 1, 2, 4]);
-        assert_eq!(idx.candidates("sqs:SendMessage").collect::<Vec<_>>(), vec![1, 2]);
+        let c = |a: &str| idx.candidates(service_of(a)).collect::<Vec<_>>();
+        assert_eq!(c("s3:GetObject"), vec![0, 1, 2, 3]);
+        assert_eq!(c("EC2:RunInstances"), vec![0, 1, 2, 4]);
+        assert_eq!(c("sqs:SendMessage"), vec![1, 2]);
     }
 }

@@ -16,18 +16,30 @@
 //! # Evaluation
 //!
 //! Build a [`RequestContext`] (action, resource ARN, [`RequestPrincipal`],
-//! context keys with case-insensitive names and list values), gather the
-//! compiled policies that apply into a [`PolicySet`] (identity, resource-based,
-//! permissions boundary, SCP levels, session policies, each paired with an id
-//! string), and call [`evaluate`]. The [`Decision`] carries the
-//! [`EvalDecision`] (`allowed` / `explicitDeny` / `implicitDeny`), the
-//! [`MatchedStatement`]s that decided it and the context keys that conditions
-//! needed but the request lacked.
+//! context keys with case-insensitive names and list-of-string values;
+//! [`RequestContext::set_principal_keys`] and [`RequestContext::set_time`]
+//! fill the usual `aws:` keys), gather the compiled policies that apply into a
+//! [`PolicySet`] (identity, resource-based or trust, permissions boundary, SCP
+//! levels, session policies, each paired with an id string), and call
+//! [`evaluate`], whose docs list the decision rules. The [`Decision`] carries
+//! the [`EvalDecision`] (`allowed` / `explicitDeny` / `implicitDeny`), the
+//! [`MatchedStatement`]s that decided it (policy id, statement index, Sid) and
+//! the context keys that conditions needed but the request lacked; it borrows
+//! ids and Sids from the set and its policies.
 //!
-//! Compiling happens once in [`parse`]; [`evaluate`] walks only the policies
-//! in the set and does not allocate except for the statements and missing
-//! keys it reports (and for patterns that contain policy variables).
+//! Compiling happens once in [`parse`] (wildcard patterns pre-split, literal
+//! heads extracted, context keys lower-cased and hashed, a per-policy index by
+//! action service). [`evaluate`] looks only at the set's statements for the
+//! request's service and allocates only the `matched`/`missing` vectors.
 //!
+//! # Validation choices
+//!
+//! Messages follow AWS's `MalformedPolicyDocument` texts. IAM-validated kinds
+//! ([`PolicyKind::Identity`], [`PolicyKind::PermissionsBoundary`]) require
+//! `"Version": "2012-10-17"`; the others also accept `2008-10-17` or no
+//! `Version` (then `${...}` is literal text). A `Principal` in a kind that
+//! forbids it gives `"Policy document should not specify a principal."`.
+
 //! ```
 //! use portcullis_policy::*;
 //! let p = parse(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow",

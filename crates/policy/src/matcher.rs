@@ -76,10 +76,10 @@ enum Unit {
 }
 
 /// Reads the unit at `p`, skipping exhausted literals, and returns where the
-/// next unit starts.
-fn unit_at<S: Segments + ?Sized>(segs: &S, mut p: Pos) -> (Unit, Pos) {
+/// next unit starts; segments from `end` on are not part of the pattern.
+fn unit_at<S: Segments + ?Sized>(segs: &S, end: usize, mut p: Pos) -> (Unit, Pos) {
     loop {
-        if p.seg >= segs.count() {
+        if p.seg >= end {
             return (Unit::End, p);
         }
         match segs.seg(p.seg) {
@@ -105,12 +105,38 @@ fn unit_at<S: Segments + ?Sized>(segs: &S, mut p: Pos) -> (Unit, Pos) {
 /// single back-tracking point, which is sufficient because `*` is the only
 /// variable-length element.
 pub(crate) fn glob<S: Segments + ?Sized>(segs: &S, text: &str, case: Case) -> bool {
-    let mut p = Pos { seg: 0, off: 0 };
+    let (mut start, mut end, mut text) = (0, segs.count(), text);
+    if case == Case::Sensitive {
+        // Literal runs at either end are compared directly; only the middle,
+        // from the first wildcard to the last, needs the general walk.
+        while let Some(Seg::Lit(l)) = (start < end).then(|| segs.seg(start)) {
+            match text.strip_prefix(l) {
+                Some(rest) => text = rest,
+                None => return false,
+            }
+            start += 1;
+        }
+        while let Some(Seg::Lit(l)) = (start < end).then(|| segs.seg(end - 1)) {
+            match text.strip_suffix(l) {
+                Some(rest) => text = rest,
+                None => return false,
+            }
+            end -= 1;
+        }
+        if start == end {
+            return text.is_empty();
+        }
+    }
+    glob_range(segs, start, end, text, case)
+}
+
+fn glob_range<S: Segments + ?Sized>(segs: &S, start: usize, end: usize, text: &str, case: Case) -> bool {
+    let mut p = Pos { seg: start, off: 0 };
     let mut t = 0usize;
     // Pattern position just after the last `*`, and the text position it was tried at.
     let mut star: Option<(Pos, usize)> = None;
     loop {
-        let (unit, next) = unit_at(segs, p);
+        let (unit, next) = unit_at(segs, end, p);
         if let Unit::Star = unit {
             star = Some((next, t));
             p = next;

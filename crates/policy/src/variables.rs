@@ -145,6 +145,9 @@ impl Template {
         if let Some(lit) = self.as_literal() {
             return Some(matcher::str_eq(lit, text, case));
         }
+        if self.is_lone_star() {
+            return Some(true);
+        }
         if !self.has_vars {
             return Some(matcher::glob(self, text, case));
         }

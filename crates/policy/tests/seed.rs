@@ -110,7 +110,7 @@ fn group_with_ec2_full_access_and_force_mfa() {
         let d = evaluate(&set, &alice("ec2:DescribeInstances", "*", no_mfa));
         assert_eq!(d.effect, EvalDecision::ExplicitDeny, "{no_mfa:?}");
         assert_eq!(d.matched.len(), 1);
-        assert_eq!(d.matched[0].sid.as_deref(), Some("DenyAllExceptListedIfNoMFA"));
+        assert_eq!(d.matched[0].sid, Some("DenyAllExceptListedIfNoMFA"));
         assert_eq!(d.matched[0].statement_index, 8);
 
         assert!(evaluate(&set, &alice("iam:CreateVirtualMFADevice", mfa_device, no_mfa)).is_allowed());
