@@ -158,3 +158,25 @@ def test_huge_garbage_body_gets_error_xml(server, signed):
     assert err["Code"], err
     # The server is still healthy afterwards.
     assert signed_post(server, LIST_USERS).status_code == 200
+
+
+def test_credential_scoped_to_another_service_is_refused(server):
+    """A signature made for another service does not authenticate an IAM call."""
+    req = AWSRequest(method="POST", url=server.endpoint + "/", data=LIST_USERS,
+                     headers={"Content-Type": FORM})
+    SigV4Auth(Credentials(server.admin_key_id, server.admin_secret), "s3", REGION).add_auth(req)
+    prepared = req.prepare()
+    resp = requests.post(prepared.url, data=prepared.body, headers=dict(prepared.headers.items()), timeout=60)
+    err = assert_error(resp, 403, "SignatureDoesNotMatch")
+    assert "'iam'" in err["Message"]
+
+
+def test_sts_get_caller_identity_for_the_admin(server):
+    import boto3
+    sts = boto3.client("sts", endpoint_url=server.endpoint, region_name=REGION,
+                       aws_access_key_id=server.admin_key_id,
+                       aws_secret_access_key=server.admin_secret)
+    ident = sts.get_caller_identity()
+    assert ident["Account"] == server.account_id
+    assert ident["Arn"] == f"arn:aws:iam::{server.account_id}:user/John"
+    assert ident["UserId"].startswith("AIDA")

@@ -152,6 +152,34 @@ def test_attachment_count_tracks_attachments(iam, principals):
     assert iam.get_policy(PolicyArn=arn)["Policy"]["AttachmentCount"] == before
 
 
+def test_permissions_boundary_usage(iam, new_policy, uniq, cleanup):
+    """A policy set as a user's permissions boundary is counted and filtered as one."""
+    boundary = new_policy()
+    plain = new_policy()
+    user = uniq("bnd")
+    cleanup(delete_user_fully, iam, user)
+    created = iam.create_user(UserName=user, PermissionsBoundary=boundary["Arn"])["User"]
+    assert created["PermissionsBoundary"] == {
+        "PermissionsBoundaryType": "PermissionsBoundaryPolicy",
+        "PermissionsBoundaryArn": boundary["Arn"],
+    }
+    got = iam.get_policy(PolicyArn=boundary["Arn"])["Policy"]
+    assert got["PermissionsBoundaryUsageCount"] == 1
+    assert got["AttachmentCount"] == 0
+    used = {p["Arn"] for p in all_policies(iam, Scope="Local", OnlyAttached=True,
+                                             PolicyUsageFilter="PermissionsBoundary")}
+    assert boundary["Arn"] in used and plain["Arn"] not in used
+    as_permissions = {p["Arn"] for p in all_policies(iam, Scope="Local", OnlyAttached=True,
+                                                       PolicyUsageFilter="PermissionsPolicy")}
+    assert boundary["Arn"] not in as_permissions
+
+
+def test_boundary_must_exist(iam, uniq, account_id):
+    with expect_error("NoSuchEntity", 404):
+        iam.create_user(UserName=uniq("bnd"),
+                        PermissionsBoundary=f"arn:aws:iam::{account_id}:policy/does-not-exist")
+
+
 # ------------------------------------------------------- customer managed
 
 

@@ -28,7 +28,8 @@ pub fn scope_service<'a>(headers: &'a HeaderMap, query: &'a str) -> Option<&'a s
     })
 }
 
-pub async fn authenticate(iam: &Iam, parts: &Parts, query: &str, body: &[u8]) -> Result<Caller, AwsError> {
+/// Authenticates a request for `service` (the SigV4 signing name: `iam`, `sts`).
+pub async fn authenticate(iam: &Iam, parts: &Parts, query: &str, body: &[u8], service: &str) -> Result<Caller, AwsError> {
     let headers: Vec<(&str, &str)> = parts
         .headers
         .iter()
@@ -36,6 +37,13 @@ pub async fn authenticate(iam: &Iam, parts: &Parts, query: &str, body: &[u8]) ->
         .collect();
     let req = HttpRequest { method: parts.method.as_str(), path: parts.uri.path(), query, headers: &headers, body };
     let signed = portcullis_sigv4::parse(&req).map_err(sig_error)?;
+    if signed.service != service {
+        return Err(AwsError::new(
+            "SignatureDoesNotMatch",
+            403,
+            format!("Credential should be scoped to correct service: '{service}'. "),
+        ));
+    }
     let (caller, secret) = iam.resolve_access_key(&signed.access_key_id).await.map_err(iam_error)?;
     portcullis_sigv4::verify(&req, &signed, &secret, iam.clock().now()).map_err(sig_error)?;
     if signed.security_token.is_some() {

@@ -163,18 +163,8 @@ pub fn authorization_details(w: &mut XmlWriter, d: &portcullis_core::Authorizati
         w.end("RoleLastUsed");
     });
     w.list("Policies", &d.policies, |w, pd| {
-        let p = &pd.policy;
-        w.leaf("PolicyName", &p.name)
-            .leaf("PolicyId", &p.policy_id)
-            .leaf("Arn", &p.arn)
-            .leaf("Path", &p.path)
-            .leaf("DefaultVersionId", &p.default_version)
-            .num("AttachmentCount", p.attachment_count)
-            .num("PermissionsBoundaryUsageCount", p.boundary_usage_count)
-            .bool("IsAttachable", p.is_attachable)
-            .opt("Description", p.description.as_deref())
-            .time("CreateDate", ts(p.create_date))
-            .time("UpdateDate", ts(p.update_date));
+        // ManagedPolicyDetail is Policy's members (listings carry no tags) and the versions.
+        policy_members(w, &pd.policy, true);
         w.list("PolicyVersionList", &pd.versions, |w, (v, d)| policy_version_members(w, v, *d, true));
     });
     truncation(w, None);

@@ -53,6 +53,14 @@ enum Service {
 }
 
 impl Service {
+    /// The SigV4 signing name of the service.
+    fn signing_name(self) -> &'static str {
+        match self {
+            Self::Iam => "iam",
+            Self::Sts => "sts",
+        }
+    }
+
     fn namespace(self) -> &'static str {
         match self {
             Self::Iam => IAM_NS,
@@ -117,7 +125,7 @@ async fn process(state: &AppState, req: Request, request_id: &str) -> Result<Rep
     };
     let fail = |e: AwsError| (service, e);
 
-    let caller: Caller = authenticate::authenticate(&state.iam, &parts, query, &body).await.map_err(fail)?;
+    let caller: Caller = authenticate::authenticate(&state.iam, &parts, query, &body, service.signing_name()).await.map_err(fail)?;
 
     let model = match service {
         Service::Iam => &state.iam_model,

@@ -17,6 +17,18 @@ const MANAGED_POLICY_SIZE: usize = 6144;
 const VERSIONS_PER_POLICY: usize = 5;
 const ATTACHED_PER_PRINCIPAL: usize = 10;
 
+#[derive(Debug, Default)]
+struct Usage {
+    attached: HashMap<String, i64>,
+    boundary: HashMap<String, i64>,
+}
+
+impl Usage {
+    fn of(&self, arn: &str) -> (i64, i64) {
+        (self.attached.get(arn).copied().unwrap_or(0), self.boundary.get(arn).copied().unwrap_or(0))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ManagedPolicyView {
     pub name: String,
@@ -86,15 +98,16 @@ pub(crate) async fn principal_id(tx: &mut Box<dyn Tx>, account: &str, kind: Prin
 }
 
 impl Iam {
-    fn aws_view(&self, p: &ManagedPolicy, counts: &HashMap<String, i64>) -> ManagedPolicyView {
+    fn aws_view(&self, p: &ManagedPolicy, usage: &Usage) -> ManagedPolicyView {
+        let (attachment_count, boundary_usage_count) = usage.of(&p.arn);
         ManagedPolicyView {
             name: p.name.clone(),
             policy_id: p.policy_id.clone(),
             arn: p.arn.clone(),
             path: p.path.clone(),
             default_version: p.default_version.clone(),
-            attachment_count: counts.get(&p.arn).copied().unwrap_or(0),
-            boundary_usage_count: 0,
+            attachment_count,
+            boundary_usage_count,
             is_attachable: true,
             description: None,
             create_date: p.create_date,
@@ -103,15 +116,16 @@ impl Iam {
         }
     }
 
-    fn local_view(&self, p: PolicyRecord, counts: &HashMap<String, i64>, tags: Vec<Tag>) -> ManagedPolicyView {
+    fn local_view(&self, p: PolicyRecord, usage: &Usage, tags: Vec<Tag>) -> ManagedPolicyView {
+        let (attachment_count, boundary_usage_count) = usage.of(&p.arn);
         ManagedPolicyView {
-            attachment_count: counts.get(&p.arn).copied().unwrap_or(0),
+            attachment_count,
             name: p.name,
             policy_id: p.policy_id,
             arn: p.arn,
             path: p.path,
             default_version: p.default_version,
-            boundary_usage_count: 0,
+            boundary_usage_count,
             is_attachable: true,
             description: p.description,
             create_date: p.created_at,
@@ -120,12 +134,21 @@ impl Iam {
         }
     }
 
-    async fn attachment_counts(&self, tx: &mut Box<dyn Tx>, account: &str) -> IamResult<HashMap<String, i64>> {
-        let mut counts = HashMap::new();
+    /// How often each policy ARN is used in the account: attached as a permissions policy,
+    /// and set as a permissions boundary of a user or role.
+    async fn usage_counts(&self, tx: &mut Box<dyn Tx>, account: &str) -> IamResult<Usage> {
+        let mut usage = Usage::default();
         for (arn, _, _) in tx.account_attachments(account).await? {
-            *counts.entry(arn).or_insert(0) += 1;
+            *usage.attached.entry(arn).or_insert(0) += 1;
         }
-        Ok(counts)
+        let all = portcullis_store::PageQuery { path_prefix: None, after: None, limit: i64::MAX };
+        let user_boundaries = tx.list_users(account, &all).await?.into_iter().filter_map(|u| u.permissions_boundary);
+        let role_boundaries: Vec<String> =
+            tx.list_roles(account, &all).await?.into_iter().filter_map(|r| r.permissions_boundary).collect();
+        for arn in user_boundaries.collect::<Vec<_>>().into_iter().chain(role_boundaries) {
+            *usage.boundary.entry(arn).or_insert(0) += 1;
+        }
+        Ok(usage)
     }
 
     /// A customer-managed policy of the caller's account.
@@ -183,12 +206,12 @@ impl Iam {
         .await?;
         tx.set_tags(TagTarget::Policy, &rec.policy_id, &tags).await?;
         tx.commit().await?;
-        Ok(self.local_view(rec, &HashMap::new(), tags))
+        Ok(self.local_view(rec, &Usage::default(), tags))
     }
 
     pub async fn get_policy(&self, auth: &Authorized<'_>, arn: &str) -> IamResult<ManagedPolicyView> {
         let mut tx = self.store.begin().await?;
-        let counts = self.attachment_counts(&mut tx, auth.account()).await?;
+        let counts = self.usage_counts(&mut tx, auth.account()).await?;
         if let Some(p) = self.catalog.get(arn) {
             return Ok(self.aws_view(p, &counts));
         }
@@ -199,7 +222,7 @@ impl Iam {
 
     pub async fn list_policies(&self, auth: &Authorized<'_>, filter: &PolicyFilter<'_>, page: &PageRequest) -> IamResult<Page<ManagedPolicyView>> {
         let mut tx = self.store.begin().await?;
-        let counts = self.attachment_counts(&mut tx, auth.account()).await?;
+        let counts = self.usage_counts(&mut tx, auth.account()).await?;
         let scope = filter.scope.unwrap_or("All");
         let mut all = Vec::new();
         if scope != "Local" {
@@ -208,10 +231,15 @@ impl Iam {
         if scope != "AWS" {
             all.extend(tx.list_policies(auth.account()).await?.into_iter().map(|p| self.local_view(p, &counts, Vec::new())));
         }
+        // With OnlyAttached, PolicyUsageFilter says which use counts: attached as a
+        // permissions policy (the default) or set as a permissions boundary.
+        let in_use = |p: &ManagedPolicyView| match filter.usage {
+            Some("PermissionsBoundary") => p.boundary_usage_count > 0,
+            Some("PermissionsPolicy") => p.attachment_count > 0,
+            _ => p.attachment_count > 0 || p.boundary_usage_count > 0,
+        };
         all.retain(|p| {
-            (!filter.only_attached || p.attachment_count > 0)
-                && filter.path_prefix.is_none_or(|pre| p.path.starts_with(pre))
-                && filter.usage != Some("PermissionsBoundary")
+            (!filter.only_attached || in_use(p)) && filter.path_prefix.is_none_or(|pre| p.path.starts_with(pre))
         });
         all.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
         Page::from_all(all, page)
