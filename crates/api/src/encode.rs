@@ -169,3 +169,48 @@ pub fn authorization_details(w: &mut XmlWriter, d: &portcullis_core::Authorizati
     });
     truncation(w, None);
 }
+
+fn position(w: &mut XmlWriter, name: &str, p: Option<portcullis_policy::Position>) {
+    if let Some(p) = p {
+        w.start(name).num("Line", i64::from(p.line)).num("Column", i64::from(p.column)).end(name);
+    }
+}
+
+fn matched_statements(w: &mut XmlWriter, items: &[portcullis_core::SimStatement]) {
+    w.list("MatchedStatements", items, |w, s| {
+        w.leaf("SourcePolicyId", &s.source_policy_id).leaf("SourcePolicyType", s.source_policy_type);
+        position(w, "StartPosition", s.start);
+        position(w, "EndPosition", s.end);
+    });
+}
+
+fn boundary_detail(w: &mut XmlWriter, allowed: Option<bool>) {
+    if let Some(a) = allowed {
+        w.start("PermissionsBoundaryDecisionDetail").bool("AllowedByPermissionsBoundary", a).end("PermissionsBoundaryDecisionDetail");
+    }
+}
+
+/// SimulatePrincipalPolicy / SimulateCustomPolicy results. Within one account,
+/// EvalDecisionDetails is present but empty when resources were named, absent otherwise.
+pub fn evaluation_results(w: &mut XmlWriter, results: &[portcullis_core::EvaluationResult]) {
+    w.list("EvaluationResults", results, |w, r| {
+        w.leaf("EvalActionName", &r.action).leaf("EvalResourceName", &r.resource_name).leaf("EvalDecision", r.decision);
+        matched_statements(w, &r.matched);
+        w.list("MissingContextValues", &r.missing, |w, k| {
+            w.text(k);
+        });
+        boundary_detail(w, r.allowed_by_boundary);
+        if let Some(per) = &r.resource_results {
+            w.start("EvalDecisionDetails").end("EvalDecisionDetails");
+            w.list("ResourceSpecificResults", per, |w, rr| {
+                w.leaf("EvalResourceName", &rr.resource).leaf("EvalResourceDecision", rr.decision);
+                matched_statements(w, &rr.matched);
+                w.list("MissingContextValues", &rr.missing, |w, k| {
+                    w.text(k);
+                });
+                w.start("EvalDecisionDetails").end("EvalDecisionDetails");
+                boundary_detail(w, rr.allowed_by_boundary);
+            });
+        }
+    });
+}

@@ -1,7 +1,7 @@
 //! IAM operations: decode parameters (already validated against the model), authorize,
 //! call the domain, encode the result.
 
-use portcullis_core::{Authorized, Caller, Iam, IamError, IamResult, NewRole, PageRequest, PolicyFilter};
+use portcullis_core::{Authorized, Caller, ContextEntry, Iam, IamError, IamResult, NewRole, Page, PageRequest, PolicyFilter, SimulationInput};
 use portcullis_protocol::{QueryParams, XmlWriter};
 use portcullis_store::{PrincipalKind, Tag};
 
@@ -32,6 +32,25 @@ fn tags(p: &QueryParams) -> Vec<Tag> {
             value: p.get(&format!("{m}.Value")).unwrap_or_default().to_owned(),
         })
         .collect()
+}
+
+fn simulation_input(p: &QueryParams) -> SimulationInput {
+    SimulationInput {
+        policy_inputs: p.string_list("PolicyInputList"),
+        boundary_inputs: p.string_list("PermissionsBoundaryPolicyInputList"),
+        actions: p.string_list("ActionNames"),
+        resources: p.string_list("ResourceArns"),
+        resource_policy: opt(p, "ResourcePolicy").map(str::to_owned),
+        caller_arn: opt(p, "CallerArn").map(str::to_owned),
+        context: p
+            .member_prefixes("ContextEntries")
+            .iter()
+            .map(|m| ContextEntry {
+                key: p.get(&format!("{m}.ContextKeyName")).unwrap_or_default().to_owned(),
+                values: p.string_list(&format!("{m}.ContextKeyValues")),
+            })
+            .collect(),
+    }
 }
 
 fn page(p: &QueryParams) -> PageRequest {
@@ -370,6 +389,34 @@ async fn run(iam: &Iam, auth: &Authorized<'_>, op: &str, p: &QueryParams) -> Out
         "GetAccountAuthorizationDetails" => {
             let d = iam.authorization_details(auth, &p.string_list("Filter")).await?;
             crate::encode::authorization_details(&mut w, &d);
+        }
+
+        // The policy simulator
+        "SimulatePrincipalPolicy" => {
+            let input = simulation_input(p);
+            let results = iam.simulate_principal_policy(auth, req(p, "PolicySourceArn")?, &input).await?;
+            let page = Page::from_all(results, &page(p))?;
+            encode::evaluation_results(&mut w, &page.items);
+            encode::truncation(&mut w, page.marker.as_deref());
+        }
+        "SimulateCustomPolicy" => {
+            let input = simulation_input(p);
+            let results = iam.simulate_custom_policy(auth, &input)?;
+            let page = Page::from_all(results, &page(p))?;
+            encode::evaluation_results(&mut w, &page.items);
+            encode::truncation(&mut w, page.marker.as_deref());
+        }
+        "GetContextKeysForPrincipalPolicy" => {
+            let keys = iam.context_keys_for_principal(auth, req(p, "PolicySourceArn")?, &p.string_list("PolicyInputList")).await?;
+            w.list("ContextKeyNames", &keys, |w, k| {
+                w.text(k);
+            });
+        }
+        "GetContextKeysForCustomPolicy" => {
+            let keys = iam.context_keys_for_custom(&p.string_list("PolicyInputList"))?;
+            w.list("ContextKeyNames", &keys, |w, k| {
+                w.text(k);
+            });
         }
 
         // Listings Portcullis has nothing for yet, answered empty so tools that clean up

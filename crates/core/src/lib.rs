@@ -13,6 +13,7 @@ mod login_profiles;
 mod page;
 mod policies;
 mod roles;
+mod simulate;
 mod tags;
 mod users;
 
@@ -31,6 +32,7 @@ pub use policies::{ManagedPolicyView, PolicyFilter, PolicyEntities};
 pub use access_keys::{AccessKeyLastUsed, NewAccessKey};
 pub use roles::{NewRole, RoleView};
 pub use users::UserView;
+pub use simulate::{ContextEntry, EvaluationResult, ResourceResult, SimStatement, SimulationInput};
 pub use groups::group_arn;
 
 pub type IamResult<T> = Result<T, IamError>;

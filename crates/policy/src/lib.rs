@@ -68,6 +68,7 @@ mod parse;
 mod policy;
 mod principal;
 mod size;
+mod span;
 mod validate;
 mod variables;
 
@@ -80,3 +81,4 @@ pub use parse::parse;
 pub use policy::{Effect, Policy, PolicyVersion, Statement};
 pub use principal::{PrincipalType, RequestPrincipal};
 pub use size::policy_size;
+pub use span::{statement_spans, Position};

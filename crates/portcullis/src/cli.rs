@@ -19,6 +19,11 @@ pub enum Command {
     Serve(ServeArgs),
     /// Create an administrator user in the Admins group and print a new access key for it.
     BootstrapAdmin(BootstrapArgs),
+    /// Check and evaluate IAM policy documents offline.
+    Policy {
+        #[command(subcommand)]
+        command: crate::policy_cmd::PolicyCommand,
+    },
 }
 
 /// Where the state lives; shared by every subcommand.
@@ -59,10 +64,12 @@ pub struct BootstrapArgs {
     pub public_url: String,
 }
 
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
+    let ok = std::process::ExitCode::SUCCESS;
     match cli.command {
-        Command::Serve(args) => serve(args).await,
-        Command::BootstrapAdmin(args) => bootstrap(args).await,
+        Command::Serve(args) => serve(args).await.map(|()| ok),
+        Command::BootstrapAdmin(args) => bootstrap(args).await.map(|()| ok),
+        Command::Policy { command } => crate::policy_cmd::run(command),
     }
 }
 

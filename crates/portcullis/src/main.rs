@@ -3,6 +3,7 @@
 
 mod cli;
 mod master_key;
+mod policy_cmd;
 mod setup;
 
 use clap::Parser;
@@ -24,7 +25,7 @@ fn main() -> std::process::ExitCode {
         }
     };
     match runtime.block_on(cli::run(cli)) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE

@@ -1,0 +1,309 @@
+//! The policy simulator: SimulatePrincipalPolicy, SimulateCustomPolicy and the context-key
+//! listings. It runs the same evaluator that will authorize requests, on the policies of a
+//! user, group or role (or on policies given in the request).
+
+use portcullis_policy::{evaluate, statement_spans, EvalDecision, Policy, PolicyKind, PolicySet, Position, RequestContext, RequestPrincipal};
+use portcullis_store::{PrincipalKind, Tx};
+
+use crate::policies::principal_id;
+use crate::{Authorized, Iam, IamError, IamResult};
+
+#[derive(Debug, Clone)]
+pub struct ContextEntry {
+    pub key: String,
+    pub values: Vec<String>,
+}
+
+/// What a simulation request asks, beside the principal.
+#[derive(Debug, Clone, Default)]
+pub struct SimulationInput {
+    pub policy_inputs: Vec<String>,
+    pub boundary_inputs: Vec<String>,
+    pub actions: Vec<String>,
+    pub resources: Vec<String>,
+    pub resource_policy: Option<String>,
+    pub caller_arn: Option<String>,
+    pub context: Vec<ContextEntry>,
+}
+
+/// A statement that decided a result, located in its document.
+#[derive(Debug, Clone)]
+pub struct SimStatement {
+    pub source_policy_id: String,
+    /// `user`, `group`, `role`, `aws-managed`, `user-managed`, `resource` or `none`.
+    pub source_policy_type: &'static str,
+    pub start: Option<Position>,
+    pub end: Option<Position>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ResourceResult {
+    pub resource: String,
+    pub decision: &'static str,
+    pub matched: Vec<SimStatement>,
+    pub missing: Vec<String>,
+    pub allowed_by_boundary: Option<bool>,
+}
+
+#[derive(Debug, Clone)]
+pub struct EvaluationResult {
+    pub action: String,
+    pub resource_name: String,
+    pub decision: &'static str,
+    pub matched: Vec<SimStatement>,
+    pub missing: Vec<String>,
+    pub allowed_by_boundary: Option<bool>,
+    /// Present when the request named resources.
+    pub resource_results: Option<Vec<ResourceResult>>,
+}
+
+/// A parsed policy and where it came from.
+struct Source {
+    id: String,
+    kind: &'static str,
+    text: String,
+    policy: Policy,
+}
+
+fn parse_input(text: &str, kind: PolicyKind) -> IamResult<Policy> {
+    portcullis_policy::parse(text, kind).map_err(|e| IamError::InvalidInput(e.message))
+}
+
+/// Most restrictive first: any explicit deny, else any implicit deny, else allowed.
+fn restrictiveness(d: EvalDecision) -> u8 {
+    match d {
+        EvalDecision::ExplicitDeny => 2,
+        EvalDecision::ImplicitDeny => 1,
+        EvalDecision::Allowed => 0,
+    }
+}
+
+impl Iam {
+    /// The identity policies and permissions boundary of a user, group or role, given by ARN.
+    async fn principal_sources(&self, tx: &mut Box<dyn Tx>, account: &str, arn: &str) -> IamResult<(Vec<Source>, Option<Source>, Option<RequestPrincipal>)> {
+        let resource = arn.splitn(6, ':').nth(5).unwrap_or_default();
+        let name = resource.rsplit('/').next().unwrap_or_default();
+        let kind = match resource.split('/').next() {
+            Some("user") => PrincipalKind::User,
+            Some("group") => PrincipalKind::Group,
+            Some("role") => PrincipalKind::Role,
+            _ => return Err(IamError::InvalidInput(format!("Invalid ARN {arn}: it must name an IAM user, group or role."))),
+        };
+        let id = principal_id(tx, account, kind, name).await?;
+        let mut owners = vec![(kind, id.clone(), name.to_owned())];
+        let mut boundary_arn = None;
+        let mut principal = None;
+        match kind {
+            PrincipalKind::User => {
+                if let Some(u) = tx.get_user_by_id(&id).await? {
+                    boundary_arn = u.permissions_boundary.clone();
+                    principal = Some(RequestPrincipal::user(account, arn));
+                }
+                for g in tx.groups_for_user(&id).await? {
+                    owners.push((PrincipalKind::Group, g.group_id, g.name));
+                }
+            }
+            PrincipalKind::Role => {
+                boundary_arn = tx.get_role(account, name).await?.and_then(|r| r.permissions_boundary);
+            }
+            PrincipalKind::Group => {}
+        }
+        let mut sources = Vec::new();
+        for (k, pid, _) in &owners {
+            for pname in tx.inline_policy_names(*k, pid).await? {
+                if let Some(text) = tx.get_inline_policy(*k, pid, &pname).await? {
+                    if let Ok(policy) = portcullis_policy::parse(&text, PolicyKind::Identity) {
+                        sources.push(Source { id: pname, kind: k.as_str(), text, policy });
+                    }
+                }
+            }
+            for parn in tx.attached_policies(*k, pid).await? {
+                if let Some(s) = self.managed_source(tx, &parn, PolicyKind::Identity).await? {
+                    sources.push(s);
+                }
+            }
+        }
+        let boundary = match boundary_arn {
+            Some(b) => self.managed_source(tx, &b, PolicyKind::PermissionsBoundary).await?,
+            None => None,
+        };
+        Ok((sources, boundary, principal))
+    }
+
+    /// The default version of a managed policy (AWS catalog or customer), parsed.
+    async fn managed_source(&self, tx: &mut Box<dyn Tx>, arn: &str, kind: PolicyKind) -> IamResult<Option<Source>> {
+        if let Some(p) = self.catalog().get(arn) {
+            return Ok(portcullis_policy::parse(&p.document, kind)
+                .ok()
+                .map(|policy| Source { id: p.name.clone(), kind: "aws-managed", text: p.document.clone(), policy }));
+        }
+        let Some(rec) = tx.get_policy(arn).await? else { return Ok(None) };
+        let Some(v) = tx.get_policy_version(&rec.policy_id, &rec.default_version).await? else { return Ok(None) };
+        Ok(portcullis_policy::parse(&v.document, kind)
+            .ok()
+            .map(|policy| Source { id: rec.name, kind: "user-managed", text: v.document, policy }))
+    }
+
+    pub async fn simulate_principal_policy(&self, auth: &Authorized<'_>, source_arn: &str, input: &SimulationInput) -> IamResult<Vec<EvaluationResult>> {
+        let mut tx = self.store.begin().await?;
+        let (mut sources, boundary, principal) = self.principal_sources(&mut tx, auth.account(), source_arn).await?;
+        drop(tx);
+        for (i, text) in input.policy_inputs.iter().enumerate() {
+            let policy = parse_input(text, PolicyKind::Identity)?;
+            sources.push(Source { id: format!("PolicyInputList.{}", i + 1), kind: "none", text: text.clone(), policy });
+        }
+        let boundary = match input.boundary_inputs.first() {
+            Some(text) => Some(Source {
+                id: "PermissionsBoundaryPolicyInputList.1".to_owned(),
+                kind: "none",
+                text: text.clone(),
+                policy: parse_input(text, PolicyKind::PermissionsBoundary)?,
+            }),
+            None => boundary,
+        };
+        self.simulate(auth, &sources, boundary.as_ref(), principal, input)
+    }
+
+    pub fn simulate_custom_policy(&self, auth: &Authorized<'_>, input: &SimulationInput) -> IamResult<Vec<EvaluationResult>> {
+        let mut sources = Vec::new();
+        for (i, text) in input.policy_inputs.iter().enumerate() {
+            let policy = parse_input(text, PolicyKind::Identity)?;
+            sources.push(Source { id: format!("PolicyInputList.{}", i + 1), kind: "none", text: text.clone(), policy });
+        }
+        let boundary = match input.boundary_inputs.first() {
+            Some(text) => Some(Source {
+                id: "PermissionsBoundaryPolicyInputList.1".to_owned(),
+                kind: "none",
+                text: text.clone(),
+                policy: parse_input(text, PolicyKind::PermissionsBoundary)?,
+            }),
+            None => None,
+        };
+        self.simulate(auth, &sources, boundary.as_ref(), None, input)
+    }
+
+    fn simulate(&self, auth: &Authorized<'_>, sources: &[Source], boundary: Option<&Source>, principal: Option<RequestPrincipal>, input: &SimulationInput) -> IamResult<Vec<EvaluationResult>> {
+        let account = auth.account();
+        let resource_policy = match &input.resource_policy {
+            Some(text) => Some(Source {
+                id: "ResourcePolicy".to_owned(),
+                kind: "resource",
+                text: text.clone(),
+                policy: parse_input(text, PolicyKind::Resource)?,
+            }),
+            None => None,
+        };
+        let principal = match (&input.caller_arn, principal) {
+            (Some(caller), _) => RequestPrincipal::user(caller.splitn(6, ':').nth(4).unwrap_or(account), caller),
+            (None, Some(p)) => p,
+            (None, None) => RequestPrincipal::user(account, &format!("arn:aws:iam::{account}:user/simulated")),
+        };
+        let mut set = PolicySet::default();
+        set.identity = sources.iter().map(|s| (s.id.as_str(), &s.policy)).collect();
+        set.resource = resource_policy.iter().map(|s| (s.id.as_str(), &s.policy)).collect();
+        set.boundary = boundary.map(|b| (b.id.as_str(), &b.policy));
+        let boundary_only = boundary.map(|b| PolicySet { identity: vec![(b.id.as_str(), &b.policy)], ..Default::default() });
+        let all: Vec<&Source> = sources.iter().chain(resource_policy.iter()).chain(boundary).collect();
+
+        let resources: Vec<String> = if input.resources.is_empty() { vec!["*".to_owned()] } else { input.resources.clone() };
+        let mut results = Vec::new();
+        for action in &input.actions {
+            let mut per_resource = Vec::new();
+            let mut worst = EvalDecision::Allowed;
+            for resource in &resources {
+                let mut ctx = RequestContext::new(action, resource, principal.clone());
+                for e in &input.context {
+                    ctx.set(&e.key, e.values.clone());
+                }
+                let d = evaluate(&set, &ctx);
+                if restrictiveness(d.effect) > restrictiveness(worst) {
+                    worst = d.effect;
+                }
+                let matched = d
+                    .matched
+                    .iter()
+                    .filter_map(|m| {
+                        // Ids may repeat (a user's and a group's inline policy of one name): match the very string.
+                        let src = all.iter().find(|s| std::ptr::eq(s.id.as_ptr(), m.policy_id.as_ptr()))?;
+                        let span = statement_spans(&src.text).get(m.statement_index).copied();
+                        Some(SimStatement {
+                            source_policy_id: src.id.clone(),
+                            source_policy_type: src.kind,
+                            start: span.map(|s| s.0),
+                            end: span.map(|s| s.1),
+                        })
+                    })
+                    .collect();
+                let allowed_by_boundary = boundary_only.as_ref().map(|b| evaluate(b, &ctx).is_allowed());
+                per_resource.push(ResourceResult {
+                    resource: resource.clone(),
+                    decision: d.effect.as_str(),
+                    matched,
+                    missing: d.missing_context_keys.iter().map(|k| (*k).to_owned()).collect(),
+                    allowed_by_boundary,
+                });
+            }
+            let decision = worst.as_str();
+            let deciding: Vec<&ResourceResult> = per_resource.iter().filter(|r| r.decision == decision).collect();
+            let mut matched: Vec<SimStatement> = Vec::new();
+            let mut missing: Vec<String> = Vec::new();
+            for r in &deciding {
+                for m in &r.matched {
+                    if !matched.iter().any(|x| x.source_policy_id == m.source_policy_id && x.start == m.start) {
+                        matched.push(m.clone());
+                    }
+                }
+            }
+            for r in &per_resource {
+                for k in &r.missing {
+                    if !missing.contains(k) {
+                        missing.push(k.clone());
+                    }
+                }
+            }
+            let allowed_by_boundary = deciding.first().and_then(|r| r.allowed_by_boundary);
+            let named = !input.resources.is_empty();
+            results.push(EvaluationResult {
+                action: action.clone(),
+                resource_name: if input.resources.len() == 1 { input.resources[0].clone() } else { "*".to_owned() },
+                decision,
+                matched,
+                missing,
+                allowed_by_boundary,
+                resource_results: named.then_some(per_resource),
+            });
+        }
+        Ok(results)
+    }
+
+    /// GetContextKeysForPrincipalPolicy: every condition key the principal's policies use.
+    pub async fn context_keys_for_principal(&self, auth: &Authorized<'_>, source_arn: &str, extra: &[String]) -> IamResult<Vec<String>> {
+        let mut tx = self.store.begin().await?;
+        let (sources, _, _) = self.principal_sources(&mut tx, auth.account(), source_arn).await?;
+        let mut policies: Vec<Policy> = sources.into_iter().map(|s| s.policy).collect();
+        for text in extra {
+            policies.push(parse_input(text, PolicyKind::Identity)?);
+        }
+        Ok(context_keys(&policies))
+    }
+
+    /// GetContextKeysForCustomPolicy.
+    pub fn context_keys_for_custom(&self, texts: &[String]) -> IamResult<Vec<String>> {
+        let policies = texts.iter().map(|t| parse_input(t, PolicyKind::Identity)).collect::<IamResult<Vec<_>>>()?;
+        Ok(context_keys(&policies))
+    }
+}
+
+fn context_keys(policies: &[Policy]) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    for p in policies {
+        for s in p.statements() {
+            for k in s.condition_keys() {
+                if !keys.iter().any(|x| x.eq_ignore_ascii_case(k)) {
+                    keys.push(k.to_owned());
+                }
+            }
+        }
+    }
+    keys
+}
