@@ -2,7 +2,7 @@
 
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
-use portcullis_core::{Caller, Iam, IamError};
+use portcullis_core::{Caller, Iam, IamError, RequestFacts};
 use portcullis_protocol::AwsError;
 use portcullis_sigv4::{HttpRequest, SigError};
 
@@ -44,7 +44,16 @@ pub async fn authenticate(iam: &Iam, parts: &Parts, query: &str, body: &[u8], se
             format!("Credential should be scoped to correct service: '{service}'. "),
         ));
     }
-    let (caller, secret) = iam.resolve_access_key(&signed.access_key_id).await.map_err(iam_error)?;
+    let facts = RequestFacts {
+        source_ip: parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string()),
+        secure_transport: false,
+        region: signed.region.clone(),
+        user_agent: parts.headers.get("user-agent").and_then(|v| v.to_str().ok()).map(str::to_owned),
+    };
+    let (caller, secret) = iam.resolve_access_key(&signed.access_key_id, facts).await.map_err(iam_error)?;
     portcullis_sigv4::verify(&req, &signed, &secret, iam.clock().now()).map_err(sig_error)?;
     if signed.security_token.is_some() {
         // Long-term keys carry no session token; a token here belongs to nothing we issued.

@@ -57,10 +57,6 @@ fn page(p: &QueryParams) -> PageRequest {
     PageRequest { marker: p.get("Marker").map(str::to_owned), max_items: int(p, "MaxItems") }
 }
 
-fn arn(caller: &Caller, kind: &str, name: &str) -> String {
-    format!("arn:aws:iam::{}:{kind}/{name}", caller.account_id)
-}
-
 fn kind_of(op: &str) -> PrincipalKind {
     if op.contains("Group") {
         PrincipalKind::Group
@@ -83,16 +79,13 @@ fn principal_param(kind: PrincipalKind) -> &'static str {
 type Out = IamResult<Option<XmlWriter>>;
 
 pub async fn dispatch(iam: &Iam, caller: &Caller, op: &str, p: &QueryParams) -> Out {
-    // The resource the action is on, as the authorizer will need it.
-    let resource = match op {
-        _ if op.contains("Policy") && p.contains("PolicyArn") => p.get("PolicyArn").unwrap_or_default().to_owned(),
-        _ if p.contains("UserName") => arn(caller, "user", p.get("UserName").unwrap_or_default()),
-        _ if p.contains("GroupName") => arn(caller, "group", p.get("GroupName").unwrap_or_default()),
-        _ if p.contains("RoleName") => arn(caller, "role", p.get("RoleName").unwrap_or_default()),
-        _ => "*".to_owned(),
-    };
-    let auth = iam.authorize(caller, &format!("iam:{op}"), &[resource])?;
-    run(iam, &auth, op, p).await
+    let request = crate::target::iam_target(iam, caller, op, p).await?;
+    let auth = iam.authorize(caller, &request).await?;
+    let out = run(iam, &auth, op, p).await;
+    if out.is_ok() && !crate::target::is_read_only(op) {
+        iam.invalidate_authorization_cache();
+    }
+    out
 }
 
 async fn run(iam: &Iam, auth: &Authorized<'_>, op: &str, p: &QueryParams) -> Out {
@@ -116,6 +109,10 @@ async fn run(iam: &Iam, auth: &Authorized<'_>, op: &str, p: &QueryParams) -> Out
             iam.update_user(auth, req(p, "UserName")?, opt(p, "NewUserName"), opt(p, "NewPath")).await?;
         }
         "DeleteUser" => iam.delete_user(auth, req(p, "UserName")?).await?,
+        "PutUserPermissionsBoundary" => iam.set_user_boundary(auth, req(p, "UserName")?, Some(req(p, "PermissionsBoundary")?)).await?,
+        "DeleteUserPermissionsBoundary" => iam.set_user_boundary(auth, req(p, "UserName")?, None).await?,
+        "PutRolePermissionsBoundary" => iam.set_role_boundary(auth, req(p, "RoleName")?, Some(req(p, "PermissionsBoundary")?)).await?,
+        "DeleteRolePermissionsBoundary" => iam.set_role_boundary(auth, req(p, "RoleName")?, None).await?,
         "TagUser" => iam.tag_user(auth, req(p, "UserName")?, &tags(p)).await?,
         "UntagUser" => iam.untag_user(auth, req(p, "UserName")?, &p.string_list("TagKeys")).await?,
         "ListUserTags" => {

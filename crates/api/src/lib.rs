@@ -6,6 +6,7 @@ mod authenticate;
 mod encode;
 mod iam;
 mod sts;
+mod target;
 
 use std::sync::Arc;
 

@@ -38,6 +38,9 @@ impl Iam {
             (Some(n), _) => Ok(Some(load_user(tx, auth.account(), n).await?)),
             (None, Principal::User(u)) => Ok(Some(u.clone())),
             (None, Principal::Root) => Ok(None),
+            (None, Principal::AssumedRole { .. }) => {
+                Err(IamError::Validation("Must specify userName when calling with non-User credentials".to_owned()))
+            }
         }
     }
 

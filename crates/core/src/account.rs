@@ -97,14 +97,14 @@ impl Iam {
     pub async fn root_caller(&self) -> IamResult<Caller> {
         let mut tx = self.store.begin().await?;
         let acct = tx.first_account().await?.ok_or_else(|| IamError::ServiceFailure("no account: start the server once first".to_owned()))?;
-        Ok(Caller { account_id: acct.account_id, principal: Principal::Root, access_key_id: String::new() })
+        Ok(Caller { account_id: acct.account_id, principal: Principal::Root, access_key_id: String::new(), session: None, request: Default::default() })
     }
 
     /// The tutorial's first step: user NAME in group Admins with AdministratorAccess, and a
     /// new access key for it. Idempotent for the user, the group and the attachment.
     pub async fn bootstrap_admin(&self, user_name: &str) -> IamResult<BootstrapKey> {
         let root = self.root_caller().await?;
-        let auth = self.authorize(&root, "iam:CreateUser", &[])?;
+        let auth = self.authorize(&root, &crate::AuthzRequest::new("iam:CreateUser", "*")).await?;
         let account = auth.account().to_owned();
         let mut tx = self.store.begin().await?;
         let needs_user = tx.get_user(&account, user_name).await?.is_none();

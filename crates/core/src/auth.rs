@@ -1,6 +1,6 @@
 //! Who is calling, and the capability that proves a call was authorized.
 
-use portcullis_store::UserRecord;
+use portcullis_store::{RoleRecord, UserRecord};
 
 use crate::{iam_arn, Iam, IamError, IamResult};
 
@@ -9,6 +9,31 @@ pub enum Principal {
     /// The account's root user.
     Root,
     User(UserRecord),
+    /// A role session from AssumeRole.
+    AssumedRole { role: RoleRecord, session_name: String },
+}
+
+/// Facts about the request itself that policies may test (`aws:SourceIp`, …).
+#[derive(Debug, Clone, Default)]
+pub struct RequestFacts {
+    pub source_ip: Option<String>,
+    pub secure_transport: bool,
+    /// The region of the SigV4 credential scope (`aws:RequestedRegion`).
+    pub region: String,
+    pub user_agent: Option<String>,
+}
+
+/// A temporary-credential session (GetSessionToken or AssumeRole).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Session {
+    pub issued_at: i64,
+    pub expires_at: i64,
+    /// When the MFA code was checked, for `aws:MultiFactorAuthPresent`/`Age`.
+    pub mfa_authenticated_at: Option<i64>,
+    /// Session policies (inline and the documents of PolicyArns), as JSON text.
+    pub policies: Vec<String>,
+    pub source_identity: Option<String>,
+    pub tags: Vec<(String, String)>,
 }
 
 /// An authenticated caller.
@@ -17,6 +42,8 @@ pub struct Caller {
     pub account_id: String,
     pub principal: Principal,
     pub access_key_id: String,
+    pub session: Option<Session>,
+    pub request: RequestFacts,
 }
 
 impl Caller {
@@ -24,14 +51,27 @@ impl Caller {
         match &self.principal {
             Principal::Root => format!("arn:aws:iam::{}:root", self.account_id),
             Principal::User(u) => iam_arn(&self.account_id, "user", &u.path, &u.name),
+            Principal::AssumedRole { role, session_name } => {
+                format!("arn:aws:sts::{}:assumed-role/{}/{session_name}", self.account_id, role.name)
+            }
         }
     }
 
-    /// The `UserId` AWS reports for the caller (the account id for root).
-    pub fn user_id(&self) -> &str {
+    /// The `UserId` AWS reports for the caller: the account id for root, `AROA…:session`
+    /// for a role session.
+    pub fn user_id(&self) -> String {
         match &self.principal {
-            Principal::Root => &self.account_id,
-            Principal::User(u) => &u.user_id,
+            Principal::Root => self.account_id.clone(),
+            Principal::User(u) => u.user_id.clone(),
+            Principal::AssumedRole { role, session_name } => format!("{}:{session_name}", role.role_id),
+        }
+    }
+
+    /// The caller as an owner of its own things (access keys, MFA devices): None for root.
+    pub fn user(&self) -> Option<&UserRecord> {
+        match &self.principal {
+            Principal::User(u) => Some(u),
+            _ => None,
         }
     }
 }
@@ -51,14 +91,18 @@ impl<'a> Authorized<'a> {
     pub fn account(&self) -> &'a str {
         &self.caller.account_id
     }
+
+    pub(crate) fn new(caller: &'a Caller) -> Self {
+        Self { caller }
+    }
 }
 
-const INVALID_TOKEN: &str = "The security token included in the request is invalid.";
+pub(crate) const INVALID_TOKEN: &str = "The security token included in the request is invalid.";
 
 impl Iam {
-    /// Resolves an access key id to its caller and its secret (for SigV4 verification).
-    /// Unknown and inactive keys, and keys of deleted users, are refused alike.
-    pub async fn resolve_access_key(&self, access_key_id: &str) -> IamResult<(Caller, String)> {
+    /// Resolves a long-term access key id to its caller and its secret (for SigV4
+    /// verification). Unknown and inactive keys, and keys of deleted users, are refused alike.
+    pub async fn resolve_access_key(&self, access_key_id: &str, request: RequestFacts) -> IamResult<(Caller, String)> {
         let mut tx = self.store.begin().await?;
         let key = tx
             .get_access_key(access_key_id)
@@ -75,7 +119,8 @@ impl Iam {
         };
         let secret = self.secrets.open(&key.secret_sealed, &secret_aad(&key.access_key_id))?;
         let secret = String::from_utf8(secret).map_err(|e| IamError::ServiceFailure(e.to_string()))?;
-        Ok((Caller { account_id: key.account_id, principal, access_key_id: key.access_key_id }, secret))
+        let caller = Caller { account_id: key.account_id, principal, access_key_id: key.access_key_id, session: None, request };
+        Ok((caller, secret))
     }
 
     /// Notes when, where and for which service a key was last used.
@@ -84,12 +129,6 @@ impl Iam {
         tx.record_access_key_use(access_key_id, self.now(), service, region).await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    /// The authorization seam. Every authenticated principal is allowed for now; the policy
-    /// evaluator takes this place (action and resource ARNs are already passed in).
-    pub fn authorize<'a>(&self, caller: &'a Caller, _action: &str, _resources: &[String]) -> IamResult<Authorized<'a>> {
-        Ok(Authorized { caller })
     }
 }
 

@@ -5,6 +5,7 @@
 mod access_keys;
 mod account;
 mod auth;
+mod authorize;
 mod catalog;
 mod error;
 mod groups;
@@ -24,7 +25,8 @@ use portcullis_store::Store;
 use portcullis_types::Clock;
 
 pub use account::{AccountSummary, AuthorizationDetails, BootstrapKey, GroupDetail, PolicyDetail, RoleDetail, UserDetail};
-pub use auth::{Authorized, Caller, Principal};
+pub use auth::{Authorized, Caller, Principal, RequestFacts, Session};
+pub use authorize::{AuthzRequest, ResourceKind};
 pub use catalog::{Catalog, ManagedPolicy};
 pub use error::IamError;
 pub use page::{Page, PageRequest};
@@ -44,11 +46,12 @@ pub struct Iam {
     clock: Arc<dyn Clock>,
     secrets: Arc<SecretBox>,
     catalog: Arc<Catalog>,
+    cache: Arc<authorize::PolicyCache>,
 }
 
 impl Iam {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, secrets: Arc<SecretBox>) -> IamResult<Self> {
-        Ok(Self { store, clock, secrets, catalog: Catalog::embedded()? })
+        Ok(Self { store, clock, secrets, catalog: Catalog::embedded()?, cache: Arc::default() })
     }
 
     pub fn catalog(&self) -> &Catalog {

@@ -162,3 +162,18 @@ impl Iam {
         Page::from_all(tx.tags(TagTarget::Role, &role.role_id).await?, page)
     }
 }
+
+impl Iam {
+    /// Put/DeleteRolePermissionsBoundary (None deletes).
+    pub async fn set_role_boundary(&self, auth: &Authorized<'_>, name: &str, boundary: Option<&str>) -> IamResult<()> {
+        let mut tx = self.store.begin().await?;
+        let mut role = load_role(&mut tx, auth.account(), name).await?;
+        if let Some(b) = boundary {
+            self.require_boundary_policy(&mut tx, b).await?;
+        }
+        role.permissions_boundary = boundary.map(str::to_owned);
+        tx.update_role(&role).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -65,6 +65,11 @@ impl Iam {
             (None, Principal::User(u)) => {
                 tx.get_user_by_id(&u.user_id).await?.ok_or_else(|| no_such_user(&u.name))?
             }
+            (None, Principal::AssumedRole { .. }) => {
+                return Err(IamError::Validation(
+                    "Must specify userName when calling with non-User credentials".to_owned(),
+                ));
+            }
             (None, Principal::Root) => {
                 let acct = tx.get_account(account).await?;
                 let root = UserRecord {
@@ -179,5 +184,20 @@ pub(crate) fn conflict_or(e: portcullis_store::StoreError, already: impl FnOnce(
     match e {
         portcullis_store::StoreError::Conflict(_) => already(),
         other => other.into(),
+    }
+}
+
+impl Iam {
+    /// Put/DeleteUserPermissionsBoundary (None deletes).
+    pub async fn set_user_boundary(&self, auth: &Authorized<'_>, name: &str, boundary: Option<&str>) -> IamResult<()> {
+        let mut tx = self.store.begin().await?;
+        let mut user = load_user(&mut tx, auth.account(), name).await?;
+        if let Some(b) = boundary {
+            self.require_boundary_policy(&mut tx, b).await?;
+        }
+        user.permissions_boundary = boundary.map(str::to_owned);
+        tx.update_user(&user).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

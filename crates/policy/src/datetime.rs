@@ -146,7 +146,7 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 }
 
 /// `YYYY-MM-DDThh:mm:ssZ`, the form AWS uses for `aws:CurrentTime`.
-pub(crate) fn format_iso8601(unix_seconds: i64) -> String {
+pub fn format_iso8601(unix_seconds: i64) -> String {
     let days = unix_seconds.div_euclid(86_400);
     let secs = unix_seconds.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);

@@ -80,5 +80,6 @@ pub use matcher::wildcard_match;
 pub use parse::parse;
 pub use policy::{Effect, Policy, PolicyVersion, Statement};
 pub use principal::{PrincipalType, RequestPrincipal};
+pub use datetime::format_iso8601;
 pub use size::policy_size;
 pub use span::{statement_spans, Position};

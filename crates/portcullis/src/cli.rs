@@ -93,7 +93,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let state = portcullis_api::AppState::new(env.iam.clone()).map_err(anyhow::Error::msg)?;
     let app = portcullis_api::router(state);
     println!("listening on http://{addr}");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     env.close().await;
     Ok(())
 }

@@ -1,0 +1,323 @@
+//! Authorization of every request: the caller's policies (cached per principal), the
+//! request's context keys, and AWS's evaluation logic from `portcullis-policy`.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use portcullis_policy::{evaluate, EvalDecision, Policy, PolicyKind, PolicySet, RequestContext, RequestPrincipal};
+use portcullis_store::{PrincipalKind, TagTarget, Tx};
+
+use crate::{Authorized, Caller, Iam, IamError, IamResult, Principal};
+
+/// How long a cached policy set may be used without re-reading the store. Writes through
+/// this node invalidate at once; this bounds staleness from other nodes sharing PostgreSQL.
+const CACHE_TTL: Duration = Duration::from_secs(5);
+
+/// What the authorizer is asked: an action on a resource, with request-specific context
+/// keys (`aws:RequestTag/…`, `iam:PolicyARN`, …).
+#[derive(Debug, Clone, Default)]
+pub struct AuthzRequest {
+    pub action: String,
+    pub resource: String,
+    pub context: Vec<(String, Vec<String>)>,
+}
+
+impl AuthzRequest {
+    pub fn new(action: impl Into<String>, resource: impl Into<String>) -> Self {
+        Self { action: action.into(), resource: resource.into(), context: Vec::new() }
+    }
+
+    pub fn with(mut self, key: &str, values: Vec<String>) -> Self {
+        self.context.push((key.to_owned(), values));
+        self
+    }
+}
+
+/// A principal's identity-based policies, parsed once.
+#[derive(Debug, Default)]
+pub(crate) struct PrincipalPolicies {
+    pub identity: Vec<(String, Arc<Policy>)>,
+    pub boundary: Option<(String, Arc<Policy>)>,
+    pub tags: Vec<(String, String)>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct PolicyCache {
+    generation: AtomicU64,
+    entries: RwLock<HashMap<String, (u64, Instant, Arc<PrincipalPolicies>)>>,
+    /// AWS-managed documents parsed once per process.
+    managed: RwLock<HashMap<String, Arc<Policy>>>,
+}
+
+impl PolicyCache {
+    /// Called after any write that may change who may do what.
+    pub(crate) fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn get(&self, key: &str) -> Option<Arc<PrincipalPolicies>> {
+        let generation = self.generation.load(Ordering::Acquire);
+        let entries = self.entries.read().ok()?;
+        let (g, at, p) = entries.get(key)?;
+        (*g == generation && at.elapsed() < CACHE_TTL).then(|| p.clone())
+    }
+
+    fn put(&self, key: String, generation: u64, p: Arc<PrincipalPolicies>) {
+        if let Ok(mut entries) = self.entries.write() {
+            if entries.len() > 100_000 {
+                entries.clear();
+            }
+            entries.insert(key, (generation, Instant::now(), p));
+        }
+    }
+}
+
+fn deny_message(caller: &Caller, req: &AuthzRequest, why: &str) -> IamError {
+    IamError::AccessDenied(format!(
+        "User: {} is not authorized to perform: {} on resource: {} {why}",
+        caller.arn(),
+        req.action,
+        req.resource
+    ))
+}
+
+impl Iam {
+    /// Marks cached authorization data stale (after IAM writes).
+    pub fn invalidate_authorization_cache(&self) {
+        self.cache.invalidate();
+    }
+
+    async fn managed_policy(&self, tx: &mut Box<dyn Tx>, arn: &str, kind: PolicyKind) -> IamResult<Option<(String, Arc<Policy>)>> {
+        if let Some(p) = self.catalog().get(arn) {
+            if let Some(hit) = self.cache.managed.read().ok().and_then(|m| m.get(arn).cloned()) {
+                if hit.kind() == kind {
+                    return Ok(Some((p.name.clone(), hit)));
+                }
+            }
+            let Ok(parsed) = portcullis_policy::parse(&p.document, kind) else { return Ok(None) };
+            let parsed = Arc::new(parsed);
+            if let Ok(mut m) = self.cache.managed.write() {
+                m.insert(arn.to_owned(), parsed.clone());
+            }
+            return Ok(Some((p.name.clone(), parsed)));
+        }
+        let Some(rec) = tx.get_policy(arn).await? else { return Ok(None) };
+        let Some(v) = tx.get_policy_version(&rec.policy_id, &rec.default_version).await? else { return Ok(None) };
+        Ok(portcullis_policy::parse(&v.document, kind).ok().map(|p| (rec.name, Arc::new(p))))
+    }
+
+    /// Loads the identity policies of a user (its own and its groups') or a role.
+    async fn load_principal_policies(&self, kind: PrincipalKind, id: &str, boundary_arn: Option<&str>) -> IamResult<PrincipalPolicies> {
+        let mut tx = self.store.begin().await?;
+        let mut owners = vec![(kind, id.to_owned())];
+        if kind == PrincipalKind::User {
+            for g in tx.groups_for_user(id).await? {
+                owners.push((PrincipalKind::Group, g.group_id));
+            }
+        }
+        let mut out = PrincipalPolicies::default();
+        for (k, pid) in &owners {
+            for name in tx.inline_policy_names(*k, pid).await? {
+                if let Some(doc) = tx.get_inline_policy(*k, pid, &name).await? {
+                    if let Ok(p) = portcullis_policy::parse(&doc, PolicyKind::Identity) {
+                        out.identity.push((name, Arc::new(p)));
+                    }
+                }
+            }
+            for arn in tx.attached_policies(*k, pid).await? {
+                if let Some(p) = self.managed_policy(&mut tx, &arn, PolicyKind::Identity).await? {
+                    out.identity.push(p);
+                }
+            }
+        }
+        if let Some(b) = boundary_arn {
+            out.boundary = self.managed_policy(&mut tx, b, PolicyKind::PermissionsBoundary).await?;
+        }
+        let target = if kind == PrincipalKind::Role { TagTarget::Role } else { TagTarget::User };
+        out.tags = tx.tags(target, id).await?.into_iter().map(|t| (t.key, t.value)).collect();
+        Ok(out)
+    }
+
+    async fn principal_policies(&self, caller: &Caller) -> IamResult<Arc<PrincipalPolicies>> {
+        let (kind, id, boundary) = match &caller.principal {
+            Principal::Root => return Ok(Arc::new(PrincipalPolicies::default())),
+            Principal::User(u) => (PrincipalKind::User, u.user_id.clone(), u.permissions_boundary.clone()),
+            Principal::AssumedRole { role, .. } => (PrincipalKind::Role, role.role_id.clone(), role.permissions_boundary.clone()),
+        };
+        if let Some(hit) = self.cache.get(&id) {
+            return Ok(hit);
+        }
+        let generation = self.cache.generation.load(Ordering::Acquire);
+        let loaded = Arc::new(self.load_principal_policies(kind, &id, boundary.as_deref()).await?);
+        self.cache.put(id, generation, loaded.clone());
+        Ok(loaded)
+    }
+
+    /// The request context AWS would build for this caller and request.
+    fn request_context(&self, caller: &Caller, req: &AuthzRequest, tags: &[(String, String)]) -> RequestContext {
+        let account = &caller.account_id;
+        let principal = match &caller.principal {
+            Principal::Root => RequestPrincipal::root(account),
+            Principal::User(_) => RequestPrincipal::user(account, &caller.arn()),
+            Principal::AssumedRole { role, .. } => {
+                RequestPrincipal::assumed_role(account, &crate::iam_arn(account, "role", &role.path, &role.name), &caller.arn())
+            }
+        };
+        let mut ctx = RequestContext::new(&req.action, &req.resource, principal);
+        let now = self.now();
+        ctx.set_time(now);
+        let user_name = match &caller.principal {
+            Principal::User(u) => Some(u.name.as_str()),
+            _ => None,
+        };
+        let tag_refs: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        ctx.set_principal_keys(user_name, &caller.user_id(), &tag_refs);
+        let facts = &caller.request;
+        if let Some(ip) = &facts.source_ip {
+            ctx.set_one("aws:SourceIp", ip);
+        }
+        ctx.set_one("aws:SecureTransport", if facts.secure_transport { "true" } else { "false" });
+        if !facts.region.is_empty() {
+            ctx.set_one("aws:RequestedRegion", &facts.region);
+        }
+        if let Some(ua) = &facts.user_agent {
+            ctx.set_one("aws:UserAgent", ua);
+        }
+        // Long-term credentials carry no MFA keys at all (hence BoolIfExists in policies).
+        if let Some(s) = &caller.session {
+            ctx.set_one("aws:TokenIssueTime", &portcullis_policy::format_iso8601(s.issued_at));
+            match s.mfa_authenticated_at {
+                Some(at) => {
+                    ctx.set_one("aws:MultiFactorAuthPresent", "true");
+                    ctx.set_one("aws:MultiFactorAuthAge", &(now - at).max(0).to_string());
+                }
+                None => {
+                    ctx.set_one("aws:MultiFactorAuthPresent", "false");
+                }
+            }
+            if let Some(si) = &s.source_identity {
+                ctx.set_one("aws:SourceIdentity", si);
+            }
+            for (k, v) in &s.tags {
+                ctx.set_one(&format!("aws:PrincipalTag/{k}"), v);
+            }
+        }
+        for (k, v) in &req.context {
+            ctx.set(k, v.clone());
+        }
+        ctx
+    }
+
+    /// Decides a request with AWS's evaluation logic. The root user may do everything (no
+    /// service control policies exist yet); everyone else needs an identity-based Allow,
+    /// within the permissions boundary and session policies, and no explicit Deny.
+    pub async fn authorize<'a>(&self, caller: &'a Caller, req: &AuthzRequest) -> IamResult<Authorized<'a>> {
+        if matches!(caller.principal, Principal::Root) {
+            return Ok(Authorized::new(caller));
+        }
+        let policies = self.principal_policies(caller).await?;
+        let session_policies: Vec<(String, Policy)> = match &caller.session {
+            Some(s) => s
+                .policies
+                .iter()
+                .enumerate()
+                .filter_map(|(i, doc)| portcullis_policy::parse(doc, PolicyKind::Session).ok().map(|p| (format!("session-{i}"), p)))
+                .collect(),
+            None => Vec::new(),
+        };
+        let session_listed = caller.session.as_ref().is_some_and(|s| !s.policies.is_empty());
+        let ctx = self.request_context(caller, req, &policies.tags);
+        let set = PolicySet {
+            identity: policies.identity.iter().map(|(n, p)| (n.as_str(), p.as_ref())).collect(),
+            boundary: policies.boundary.as_ref().map(|(n, p)| (n.as_str(), p.as_ref())),
+            session: if session_listed {
+                session_policies.iter().map(|(n, p)| (n.as_str(), p)).collect()
+            } else {
+                Vec::new()
+            },
+            ..Default::default()
+        };
+        let decision = evaluate(&set, &ctx);
+        match decision.effect {
+            EvalDecision::Allowed => Ok(Authorized::new(caller)),
+            EvalDecision::ExplicitDeny => {
+                let kind = decision.matched.first().map(|m| m.policy_kind);
+                let where_ = match kind {
+                    Some(PolicyKind::PermissionsBoundary) => "a permissions boundary",
+                    Some(PolicyKind::Session) => "a session policy",
+                    Some(PolicyKind::Resource) | Some(PolicyKind::Trust) => "a resource-based policy",
+                    Some(PolicyKind::Scp) => "a service control policy",
+                    _ => "an identity-based policy",
+                };
+                Err(deny_message(caller, req, &format!("with an explicit deny in {where_}")))
+            }
+            EvalDecision::ImplicitDeny => {
+                // Say which layer withheld the Allow, as AWS's messages do.
+                let identity_only = PolicySet { identity: set.identity.clone(), ..Default::default() };
+                let why = if !evaluate(&identity_only, &ctx).is_allowed() {
+                    "no identity-based policy allows"
+                } else if set.boundary.is_some_and(|b| !evaluate(&PolicySet { identity: vec![b], ..Default::default() }, &ctx).is_allowed()) {
+                    "no permissions boundary allows"
+                } else {
+                    "no session policy allows"
+                };
+                Err(deny_message(caller, req, &format!("because {why} the {} action", req.action)))
+            }
+        }
+    }
+}
+
+/// Kinds of IAM resources a request can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourceKind {
+    User,
+    Group,
+    Role,
+}
+
+impl Iam {
+    /// The ARN of a named user, group or role, with its path when it exists (AWS authorizes
+    /// against the full ARN), and its tags for `iam:ResourceTag/…`. A name that does not
+    /// exist yields the path-less ARN; the operation itself then answers NoSuchEntity.
+    pub async fn resource_arn(&self, account: &str, kind: ResourceKind, name: &str) -> IamResult<(String, Vec<(String, String)>)> {
+        let mut tx = self.store.begin().await?;
+        let found = match kind {
+            ResourceKind::User => match tx.get_user(account, name).await? {
+                Some(u) => {
+                    let tags = tx.tags(TagTarget::User, &u.user_id).await?;
+                    Some((crate::iam_arn(account, "user", &u.path, &u.name), tags))
+                }
+                None => None,
+            },
+            ResourceKind::Group => tx.get_group(account, name).await?.map(|g| (crate::iam_arn(account, "group", &g.path, &g.name), Vec::new())),
+            ResourceKind::Role => match tx.get_role(account, name).await? {
+                Some(r) => {
+                    let tags = tx.tags(TagTarget::Role, &r.role_id).await?;
+                    Some((crate::iam_arn(account, "role", &r.path, &r.name), tags))
+                }
+                None => None,
+            },
+        };
+        let prefix = match kind {
+            ResourceKind::User => "user",
+            ResourceKind::Group => "group",
+            ResourceKind::Role => "role",
+        };
+        Ok(match found {
+            Some((arn, tags)) => (arn, tags.into_iter().map(|t| (t.key, t.value)).collect()),
+            None => (crate::iam_arn(account, prefix, "/", name), Vec::new()),
+        })
+    }
+
+    /// The user that owns an access key, as a name (for authorizing GetAccessKeyLastUsed).
+    pub async fn access_key_owner(&self, account: &str, key_id: &str) -> IamResult<Option<String>> {
+        let mut tx = self.store.begin().await?;
+        let Some(key) = tx.get_access_key(key_id).await?.filter(|k| k.account_id == account) else { return Ok(None) };
+        match key.user_id {
+            Some(uid) => Ok(tx.get_user_by_id(&uid).await?.map(|u| u.name)),
+            None => Ok(None),
+        }
+    }
+}
