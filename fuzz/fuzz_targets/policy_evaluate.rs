@@ -15,6 +15,12 @@
 //!    `Action` list an extra pattern with a wildcard service part (so the
 //!    statement is checked for every action) and a text no request action
 //!    contains gives the same decision.
+//!
+//! Known finding (see docs/testing.md, "Fuzzing"): invariant 4 fails when a
+//! service prefix has a non-ASCII letter whose Unicode lower case is ASCII
+//! (`\u{212a}ms:Decrypt`, KELVIN SIGN): the matcher folds it, the index does
+//! not. Set `PORTCULLIS_FUZZ_SKIP_KNOWN=1` to leave such inputs out of that
+//! check while the finding is open.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -433,6 +439,20 @@ fn build_set<'a>(policies: &'a [(PolicyKind, Policy)]) -> PolicySet<'a> {
     set
 }
 
+fn skip_known() -> bool {
+    static SKIP: OnceLock<bool> = OnceLock::new();
+    *SKIP.get_or_init(|| std::env::var_os("PORTCULLIS_FUZZ_SKIP_KNOWN").is_some_and(|v| v == "1"))
+}
+
+/// Whether the request action or an action pattern has a non-ASCII service prefix.
+fn touches_known_issue(docs: &[&Doc], action: &str) -> bool {
+    let non_ascii = |a: &str| !a.split(':').next().unwrap_or("").is_ascii();
+    non_ascii(action)
+        || docs.iter().flat_map(|d| d.statements.iter().take(6)).any(|s| {
+            s.actions.iter().flatten().take(6).any(|a| non_ascii(a.get(ACTIONS)))
+        })
+}
+
 fuzz_target!(|input: Input| {
     let docs: Vec<&Doc> = input.docs.iter().take(4).collect();
     let mut policies = Vec::new();
@@ -489,6 +509,7 @@ fuzz_target!(|input: Input| {
     // 4. Index equivalence (only when every document survived the rewrite the same way).
     if unindexed.len() == policies.len()
         && !action.contains(NEVER)
+        && !(skip_known() && touches_known_issue(&docs, action))
         && policies.iter().zip(&unindexed).all(|((a, _), (b, _))| a == b)
     {
         let u = evaluate(&build_set(&unindexed), &ctx);
@@ -497,5 +518,6 @@ fuzz_target!(|input: Input| {
             (d1.effect, d1.matched.len()),
             "the action index changed the decision for action {action:?}"
         );
+        assert_eq!(u, d1, "the action index changed the decision's statements or missing keys");
     }
 });

@@ -53,13 +53,17 @@ pub async fn authenticate(iam: &Iam, parts: &Parts, query: &str, body: &[u8], se
         region: signed.region.clone(),
         user_agent: parts.headers.get("user-agent").and_then(|v| v.to_str().ok()).map(str::to_owned),
     };
-    let (caller, secret) = iam.resolve_access_key(&signed.access_key_id, facts).await.map_err(iam_error)?;
+    let temporary = signed.access_key_id.starts_with("ASIA");
+    let (caller, secret) = match (&signed.security_token, temporary) {
+        (Some(token), true) => iam.resolve_session_token(&signed.access_key_id, token, facts).await,
+        (None, false) => iam.resolve_access_key(&signed.access_key_id, facts).await,
+        // A temporary key without its token, or a long-term key with one, is nothing we issued.
+        _ => Err(IamError::InvalidClientTokenId("The security token included in the request is invalid.".to_owned())),
+    }
+    .map_err(iam_error)?;
     portcullis_sigv4::verify(&req, &signed, &secret, iam.clock().now()).map_err(sig_error)?;
-    if signed.security_token.is_some() {
-        // Long-term keys carry no session token; a token here belongs to nothing we issued.
-        return Err(iam_error(IamError::InvalidClientTokenId(
-            "The security token included in the request is invalid.".to_owned(),
-        )));
+    if temporary {
+        return Ok(caller);
     }
     let iam2 = iam.clone();
     let key = caller.access_key_id.clone();

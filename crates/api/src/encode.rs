@@ -214,3 +214,18 @@ pub fn evaluation_results(w: &mut XmlWriter, results: &[portcullis_core::Evaluat
         }
     });
 }
+
+/// A `VirtualMFADevice` in ListVirtualMFADevices (the seed and QR code are never listed).
+pub fn virtual_mfa_device(w: &mut XmlWriter, d: &portcullis_core::MfaDeviceView) {
+    w.leaf("SerialNumber", &d.serial_number);
+    if let Some((u, arn)) = &d.user {
+        let view = UserView { user: u.clone(), arn: arn.clone(), tags: Vec::new() };
+        user(w, "User", &view, false);
+    } else if let Some(root) = &d.root_arn {
+        w.start("User").leaf("UserId", root.trim_start_matches("arn:aws:iam::").trim_end_matches(":root")).leaf("Arn", root).end("User");
+    }
+    w.opt_time("EnableDate", d.enabled_at.map(ts));
+    if !d.tags.is_empty() {
+        tags(w, "Tags", &d.tags);
+    }
+}

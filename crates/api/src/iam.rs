@@ -2,6 +2,8 @@
 //! call the domain, encode the result.
 
 use portcullis_core::{Authorized, Caller, ContextEntry, Iam, IamError, IamResult, NewRole, Page, PageRequest, PolicyFilter, SimulationInput};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
 use portcullis_protocol::{QueryParams, XmlWriter};
 use portcullis_store::{PrincipalKind, Tag};
 
@@ -388,6 +390,54 @@ async fn run(iam: &Iam, auth: &Authorized<'_>, op: &str, p: &QueryParams) -> Out
             crate::encode::authorization_details(&mut w, &d);
         }
 
+        // Virtual MFA devices
+        "CreateVirtualMFADevice" => {
+            let d = iam.create_virtual_mfa_device(auth, req(p, "VirtualMFADeviceName")?, opt(p, "Path"), &tags(p)).await?;
+            w.start("VirtualMFADevice")
+                .leaf("SerialNumber", &d.serial_number)
+                .leaf("Base32StringSeed", &B64.encode(d.base32_seed.as_bytes()))
+                .leaf("QRCodePNG", &d.qr_png_base64);
+            if !d.tags.is_empty() {
+                encode::tags(&mut w, "Tags", &d.tags);
+            }
+            w.end("VirtualMFADevice");
+        }
+        "EnableMFADevice" => {
+            iam.enable_mfa_device(auth, req(p, "UserName")?, req(p, "SerialNumber")?, req(p, "AuthenticationCode1")?, req(p, "AuthenticationCode2")?).await?;
+        }
+        "ResyncMFADevice" => {
+            iam.resync_mfa_device(auth, req(p, "UserName")?, req(p, "SerialNumber")?, req(p, "AuthenticationCode1")?, req(p, "AuthenticationCode2")?).await?;
+        }
+        "DeactivateMFADevice" => iam.deactivate_mfa_device(auth, opt(p, "UserName"), req(p, "SerialNumber")?).await?,
+        "DeleteVirtualMFADevice" => iam.delete_virtual_mfa_device(auth, req(p, "SerialNumber")?).await?,
+        "ListMFADevices" => {
+            let page = iam.list_mfa_devices(auth, opt(p, "UserName"), &page(p)).await?;
+            w.list("MFADevices", &page.items, |w, (user, serial, enabled)| {
+                w.leaf("UserName", user).leaf("SerialNumber", serial).time("EnableDate", ts(*enabled));
+            });
+            encode::truncation(&mut w, page.marker.as_deref());
+        }
+        "ListVirtualMFADevices" => {
+            let page = iam.list_virtual_mfa_devices(auth, opt(p, "AssignmentStatus"), &page(p)).await?;
+            w.list("VirtualMFADevices", &page.items, |w, d| encode::virtual_mfa_device(w, d));
+            encode::truncation(&mut w, page.marker.as_deref());
+        }
+        "GetMFADevice" => {
+            let d = iam.get_mfa_device(auth, req(p, "SerialNumber")?).await?;
+            if let Some((u, _)) = &d.user {
+                w.leaf("UserName", &u.name);
+            }
+            w.leaf("SerialNumber", &d.serial_number);
+            w.opt_time("EnableDate", d.enabled_at.map(ts));
+        }
+        "TagMFADevice" => iam.tag_mfa_device(auth, req(p, "SerialNumber")?, &tags(p)).await?,
+        "UntagMFADevice" => iam.untag_mfa_device(auth, req(p, "SerialNumber")?, &p.string_list("TagKeys")).await?,
+        "ListMFADeviceTags" => {
+            let page = iam.list_mfa_device_tags(auth, req(p, "SerialNumber")?, &page(p)).await?;
+            encode::tags(&mut w, "Tags", &page.items);
+            encode::truncation(&mut w, page.marker.as_deref());
+        }
+
         // The policy simulator
         "SimulatePrincipalPolicy" => {
             let input = simulation_input(p);
@@ -418,15 +468,14 @@ async fn run(iam: &Iam, auth: &Authorized<'_>, op: &str, p: &QueryParams) -> Out
 
         // Listings Portcullis has nothing for yet, answered empty so tools that clean up
         // users before deleting them (Terraform's force_destroy) work.
-        "ListSSHPublicKeys" | "ListSigningCertificates" | "ListServiceSpecificCredentials" | "ListMFADevices" => {
+        "ListSSHPublicKeys" | "ListSigningCertificates" | "ListServiceSpecificCredentials" => {
             if let Some(u) = opt(p, "UserName") {
                 iam.get_user(auth, Some(u)).await?;
             }
             let list = match op {
                 "ListSSHPublicKeys" => "SSHPublicKeys",
                 "ListSigningCertificates" => "Certificates",
-                "ListServiceSpecificCredentials" => "ServiceSpecificCredentials",
-                _ => "MFADevices",
+                _ => "ServiceSpecificCredentials",
             };
             w.start(list).end(list);
             if op != "ListServiceSpecificCredentials" {

@@ -1,13 +1,70 @@
-//! STS operations. GetCallerIdentity needs no permission and cannot be denied.
+//! STS operations. GetCallerIdentity and GetSessionToken need no permission and cannot be
+//! denied by a policy; AssumeRole is decided by the role's trust policy and the caller's
+//! own policies.
 
-use portcullis_core::{Caller, Iam, IamError, IamResult};
+use portcullis_core::{AssumeRoleInput, AuthzRequest, Caller, Iam, IamError, IamResult, TemporaryCredentials};
 use portcullis_protocol::{QueryParams, XmlWriter};
 
-pub async fn dispatch(_iam: &Iam, caller: &Caller, op: &str, _p: &QueryParams) -> IamResult<Option<XmlWriter>> {
+use crate::encode::ts;
+
+fn credentials(w: &mut XmlWriter, c: &TemporaryCredentials) {
+    w.start("Credentials")
+        .leaf("AccessKeyId", &c.access_key_id)
+        .leaf("SecretAccessKey", &c.secret_access_key)
+        .leaf("SessionToken", &c.session_token)
+        .time("Expiration", ts(c.expiration))
+        .end("Credentials");
+}
+
+fn int(p: &QueryParams, k: &str) -> Option<i64> {
+    p.get(k).and_then(|v| v.trim().parse().ok())
+}
+
+pub async fn dispatch(iam: &Iam, caller: &Caller, op: &str, p: &QueryParams) -> IamResult<Option<XmlWriter>> {
     let mut w = XmlWriter::new();
     match op {
         "GetCallerIdentity" => {
             w.leaf("UserId", &caller.user_id()).leaf("Account", &caller.account_id).leaf("Arn", &caller.arn());
+        }
+        "GetSessionToken" => {
+            let c = iam.get_session_token(caller, int(p, "DurationSeconds"), p.get("SerialNumber"), p.get("TokenCode")).await?;
+            credentials(&mut w, &c);
+        }
+        "AssumeRole" => {
+            let input = AssumeRoleInput {
+                role_arn: p.get("RoleArn").unwrap_or_default().to_owned(),
+                session_name: p.get("RoleSessionName").unwrap_or_default().to_owned(),
+                policy: p.get("Policy").map(str::to_owned),
+                policy_arns: p.member_prefixes("PolicyArns").iter().filter_map(|m| p.get(&format!("{m}.arn")).map(str::to_owned)).collect(),
+                duration: int(p, "DurationSeconds"),
+                tags: p
+                    .member_prefixes("Tags")
+                    .iter()
+                    .map(|m| {
+                        (
+                            p.get(&format!("{m}.Key")).unwrap_or_default().to_owned(),
+                            p.get(&format!("{m}.Value")).unwrap_or_default().to_owned(),
+                        )
+                    })
+                    .collect(),
+                transitive_tag_keys: p.string_list("TransitiveTagKeys"),
+                external_id: p.get("ExternalId").map(str::to_owned),
+                serial_number: p.get("SerialNumber").map(str::to_owned),
+                token_code: p.get("TokenCode").map(str::to_owned),
+                source_identity: p.get("SourceIdentity").map(str::to_owned),
+            };
+            let r = iam.assume_role(caller, &input).await?;
+            credentials(&mut w, &r.credentials);
+            w.start("AssumedRoleUser").leaf("AssumedRoleId", &r.assumed_role_id).leaf("Arn", &r.arn).end("AssumedRoleUser");
+            if let Some(size) = r.packed_policy_size {
+                w.num("PackedPolicySize", size);
+            }
+            w.opt("SourceIdentity", r.source_identity.as_deref());
+        }
+        "GetAccessKeyInfo" => {
+            iam.authorize(caller, &AuthzRequest::new("sts:GetAccessKeyInfo", "*")).await?;
+            let account = iam.access_key_account(caller, p.get("AccessKeyId").unwrap_or_default()).await?;
+            w.leaf("Account", &account);
         }
         _ => {
             return Err(IamError::InvalidAction(format!("Could not find operation {op} for version 2011-06-15")));

@@ -30,6 +30,10 @@ pub async fn iam_target(iam: &Iam, caller: &Caller, op: &str, p: &QueryParams) -
         "CreateUser" => iam_arn(caller, &format!("user{}{}", p.get("Path").unwrap_or("/"), p.get("UserName").unwrap_or_default())),
         "CreateGroup" => iam_arn(caller, &format!("group{}{}", p.get("Path").unwrap_or("/"), p.get("GroupName").unwrap_or_default())),
         "CreateRole" => iam_arn(caller, &format!("role{}{}", p.get("Path").unwrap_or("/"), p.get("RoleName").unwrap_or_default())),
+        "CreateVirtualMFADevice" => iam_arn(caller, &format!("mfa{}{}", p.get("Path").unwrap_or("/"), p.get("VirtualMFADeviceName").unwrap_or_default())),
+        "DeleteVirtualMFADevice" | "GetMFADevice" | "TagMFADevice" | "UntagMFADevice" | "ListMFADeviceTags" => {
+            p.get("SerialNumber").unwrap_or("*").to_owned()
+        }
         "GetAccessKeyLastUsed" => match iam.access_key_owner(account, p.get("AccessKeyId").unwrap_or_default()).await? {
             Some(user) => entity(ResourceKind::User, &user).await?.0,
             None => own_arn(caller),

@@ -169,6 +169,9 @@ impl Iam {
             versions += i64::try_from(tx.list_policy_versions(&p.policy_id).await?.len()).unwrap_or(0);
         }
         let root_keys = !tx.access_keys_for(account, None).await?.is_empty();
+        let devices = tx.mfa_devices(account).await?;
+        let mfa_in_use = devices.iter().filter(|d| d.enabled_at.is_some()).count();
+        let root_mfa = devices.iter().any(|d| d.assigned_root && d.enabled_at.is_some());
         let root_password = tx.get_account(account).await?.is_some_and(|a| a.root_password_hash.is_some());
         let n = |b: bool| i64::from(b);
         let entries = vec![
@@ -183,9 +186,9 @@ impl Iam {
             ("GroupsPerUserQuota", 10),
             ("SigningCertificatesPerUserQuota", 2),
             ("AccessKeysPerUserQuota", 2),
-            ("MFADevices", 0),
-            ("MFADevicesInUse", 0),
-            ("AccountMFAEnabled", 0),
+            ("MFADevices", i64::try_from(devices.len()).unwrap_or(0)),
+            ("MFADevicesInUse", i64::try_from(mfa_in_use).unwrap_or(0)),
+            ("AccountMFAEnabled", n(root_mfa)),
             ("AccountAccessKeysPresent", n(root_keys)),
             ("AccountPasswordPresent", n(root_password)),
             ("AccountSigningCertificatesPresent", 0),

@@ -140,7 +140,7 @@ impl Iam {
         Ok(out)
     }
 
-    async fn principal_policies(&self, caller: &Caller) -> IamResult<Arc<PrincipalPolicies>> {
+    pub(crate) async fn principal_policies(&self, caller: &Caller) -> IamResult<Arc<PrincipalPolicies>> {
         let (kind, id, boundary) = match &caller.principal {
             Principal::Root => return Ok(Arc::new(PrincipalPolicies::default())),
             Principal::User(u) => (PrincipalKind::User, u.user_id.clone(), u.permissions_boundary.clone()),
@@ -156,7 +156,7 @@ impl Iam {
     }
 
     /// The request context AWS would build for this caller and request.
-    fn request_context(&self, caller: &Caller, req: &AuthzRequest, tags: &[(String, String)]) -> RequestContext {
+    pub(crate) fn request_context(&self, caller: &Caller, req: &AuthzRequest, tags: &[(String, String)]) -> RequestContext {
         let account = &caller.account_id;
         let principal = match &caller.principal {
             Principal::Root => RequestPrincipal::root(account),

@@ -30,6 +30,10 @@ pub enum IamError {
     InvalidClientTokenId(String),
     #[error("{0}")]
     InvalidAction(String),
+    #[error("{0}")]
+    ExpiredToken(String),
+    #[error("{0}")]
+    InvalidAuthenticationCode(String),
     #[error("internal failure: {0}")]
     ServiceFailure(String),
 }
@@ -50,6 +54,8 @@ impl IamError {
             Self::AccessDenied(_) => "AccessDenied",
             Self::InvalidClientTokenId(_) => "InvalidClientTokenId",
             Self::InvalidAction(_) => "InvalidAction",
+            Self::ExpiredToken(_) => "ExpiredToken",
+            Self::InvalidAuthenticationCode(_) => "InvalidAuthenticationCode",
             Self::ServiceFailure(_) => "ServiceFailure",
         }
     }
@@ -58,7 +64,7 @@ impl IamError {
         match self {
             Self::NoSuchEntity(_) => 404,
             Self::EntityAlreadyExists(_) | Self::DeleteConflict(_) | Self::LimitExceeded(_) => 409,
-            Self::AccessDenied(_) | Self::InvalidClientTokenId(_) => 403,
+            Self::AccessDenied(_) | Self::InvalidClientTokenId(_) | Self::ExpiredToken(_) | Self::InvalidAuthenticationCode(_) => 403,
             Self::ServiceFailure(_) => 500,
             _ => 400,
         }

@@ -15,6 +15,8 @@ mod page;
 mod policies;
 mod roles;
 mod simulate;
+mod sts;
+mod mfa;
 mod tags;
 mod users;
 
@@ -34,6 +36,8 @@ pub use policies::{ManagedPolicyView, PolicyFilter, PolicyEntities};
 pub use access_keys::{AccessKeyLastUsed, NewAccessKey};
 pub use roles::{NewRole, RoleView};
 pub use users::UserView;
+pub use sts::{AssumeRoleInput, AssumedRole, TemporaryCredentials};
+pub use mfa::{MfaDeviceView, NewVirtualMfaDevice};
 pub use simulate::{ContextEntry, EvaluationResult, ResourceResult, SimStatement, SimulationInput};
 pub use groups::group_arn;
 

@@ -134,6 +134,9 @@ impl Iam {
         if !tx.access_keys_for(account, Some(&user.user_id)).await?.is_empty() {
             return conflict("delete access keys");
         }
+        if tx.mfa_devices(account).await?.iter().any(|d| d.user_id.as_deref() == Some(user.user_id.as_str())) {
+            return conflict("delete MFA device");
+        }
         if !tx.inline_policy_names(PrincipalKind::User, &user.user_id).await?.is_empty() {
             return conflict("delete policies");
         }

@@ -10,6 +10,7 @@ pub const ROLE_COLS: &str = "account_id, role_id, name, path, created_at, assume
 pub const POLICY_COLS: &str = "account_id, policy_id, name, path, arn, description, default_version, next_version, created_at, updated_at";
 pub const VERSION_COLS: &str = "policy_id, version_id, document, created_at";
 pub const KEY_COLS: &str = "access_key_id, account_id, user_id, secret_sealed, status, created_at, last_used_at, last_used_service, last_used_region";
+pub const MFA_COLS: &str = "serial_number, account_id, name, path, user_id, assigned_root, seed_sealed, created_at, enabled_at, last_step";
 pub const ACCOUNT_COLS: &str = "account_id, created_at, root_email, root_password_hash, alias";
 
 pub fn account(r: &AnyRow) -> Result<AccountRecord, sqlx::Error> {
@@ -106,5 +107,21 @@ pub fn login_profile(r: &AnyRow) -> Result<LoginProfileRecord, sqlx::Error> {
         reset_required: reset != 0,
         created_at: r.try_get(3)?,
         password_changed_at: r.try_get(4)?,
+    })
+}
+
+pub fn mfa_device(r: &AnyRow) -> Result<MfaDeviceRecord, sqlx::Error> {
+    let root: i64 = r.try_get(5)?;
+    Ok(MfaDeviceRecord {
+        serial_number: r.try_get(0)?,
+        account_id: r.try_get(1)?,
+        name: r.try_get(2)?,
+        path: r.try_get(3)?,
+        user_id: r.try_get(4)?,
+        assigned_root: root != 0,
+        seed_sealed: r.try_get(6)?,
+        created_at: r.try_get(7)?,
+        enabled_at: r.try_get(8)?,
+        last_step: r.try_get(9)?,
     })
 }

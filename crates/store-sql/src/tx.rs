@@ -460,6 +460,44 @@ impl Tx for SqlTx {
         self.exec(q).await.map(|_| ())
     }
 
+    async fn insert_mfa_device(&mut self, rec: &MfaDeviceRecord) -> StoreResult<()> {
+        let q = sqlx::query("INSERT INTO mfa_devices (serial_number, account_id, name, path, user_id, assigned_root, seed_sealed, created_at, enabled_at, last_step) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+            .bind(&rec.serial_number)
+            .bind(&rec.account_id)
+            .bind(&rec.name)
+            .bind(&rec.path)
+            .bind(&rec.user_id)
+            .bind(i64::from(rec.assigned_root))
+            .bind(&rec.seed_sealed)
+            .bind(rec.created_at)
+            .bind(rec.enabled_at)
+            .bind(rec.last_step);
+        self.exec(q).await.map(|_| ())
+    }
+
+    async fn get_mfa_device(&mut self, serial_number: &str) -> StoreResult<Option<MfaDeviceRecord>> {
+        fetch_opt!(self, format!("SELECT {} FROM mfa_devices WHERE serial_number = $1", rows::MFA_COLS), rows::mfa_device, serial_number)
+    }
+
+    async fn mfa_devices(&mut self, account_id: &str) -> StoreResult<Vec<MfaDeviceRecord>> {
+        fetch_all!(self, format!("SELECT {} FROM mfa_devices WHERE account_id = $1 ORDER BY serial_number", rows::MFA_COLS), rows::mfa_device, account_id)
+    }
+
+    async fn update_mfa_device(&mut self, rec: &MfaDeviceRecord) -> StoreResult<()> {
+        let q = sqlx::query("UPDATE mfa_devices SET user_id = $1, assigned_root = $2, enabled_at = $3, last_step = $4 WHERE serial_number = $5")
+            .bind(&rec.user_id)
+            .bind(i64::from(rec.assigned_root))
+            .bind(rec.enabled_at)
+            .bind(rec.last_step)
+            .bind(&rec.serial_number);
+        self.exec(q).await.map(|_| ())
+    }
+
+    async fn delete_mfa_device(&mut self, serial_number: &str) -> StoreResult<()> {
+        self.exec(sqlx::query("DELETE FROM tags WHERE target_kind = 'mfa' AND target_id = $1").bind(serial_number)).await?;
+        self.exec(sqlx::query("DELETE FROM mfa_devices WHERE serial_number = $1").bind(serial_number)).await.map(|_| ())
+    }
+
     async fn upsert_login_profile(&mut self, rec: &LoginProfileRecord) -> StoreResult<()> {
         let q = sqlx::query("INSERT INTO login_profiles (user_id, password_hash, reset_required, created_at, password_changed_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id) DO UPDATE SET password_hash = excluded.password_hash, reset_required = excluded.reset_required, password_changed_at = excluded.password_changed_at")
             .bind(&rec.user_id)

@@ -111,6 +111,14 @@ pub trait Tx: Send {
     async fn delete_access_key(&mut self, access_key_id: &str) -> StoreResult<()>;
     async fn record_access_key_use(&mut self, access_key_id: &str, at: i64, service: &str, region: &str) -> StoreResult<()>;
 
+    // Virtual MFA devices
+    async fn insert_mfa_device(&mut self, rec: &MfaDeviceRecord) -> StoreResult<()>;
+    async fn get_mfa_device(&mut self, serial_number: &str) -> StoreResult<Option<MfaDeviceRecord>>;
+    /// Every MFA device of the account, by serial number.
+    async fn mfa_devices(&mut self, account_id: &str) -> StoreResult<Vec<MfaDeviceRecord>>;
+    async fn update_mfa_device(&mut self, rec: &MfaDeviceRecord) -> StoreResult<()>;
+    async fn delete_mfa_device(&mut self, serial_number: &str) -> StoreResult<()>;
+
     // Login profiles
     async fn upsert_login_profile(&mut self, rec: &LoginProfileRecord) -> StoreResult<()>;
     async fn get_login_profile(&mut self, user_id: &str) -> StoreResult<Option<LoginProfileRecord>>;

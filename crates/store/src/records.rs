@@ -133,6 +133,7 @@ pub enum TagTarget {
     User,
     Role,
     Policy,
+    MfaDevice,
 }
 
 impl TagTarget {
@@ -141,6 +142,7 @@ impl TagTarget {
             Self::User => "user",
             Self::Role => "role",
             Self::Policy => "policy",
+            Self::MfaDevice => "mfa",
         }
     }
 }
@@ -159,4 +161,33 @@ pub struct PageQuery<'a> {
     pub path_prefix: Option<&'a str>,
     pub after: Option<&'a str>,
     pub limit: i64,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct MfaDeviceRecord {
+    pub serial_number: String,
+    pub account_id: String,
+    pub name: String,
+    pub path: String,
+    /// The IAM user the device is enabled for, if any.
+    pub user_id: Option<String>,
+    /// Enabled for the account's root user.
+    pub assigned_root: bool,
+    /// The TOTP seed, encrypted with the master key.
+    pub seed_sealed: String,
+    pub created_at: i64,
+    pub enabled_at: Option<i64>,
+    /// The last accepted TOTP time step (a code is never accepted twice).
+    pub last_step: Option<i64>,
+}
+
+impl std::fmt::Debug for MfaDeviceRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MfaDeviceRecord")
+            .field("serial_number", &self.serial_number)
+            .field("user_id", &self.user_id)
+            .field("assigned_root", &self.assigned_root)
+            .field("enabled_at", &self.enabled_at)
+            .finish_non_exhaustive()
+    }
 }

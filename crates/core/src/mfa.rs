@@ -1,0 +1,303 @@
+//! Virtual MFA devices: TOTP (RFC 6238: SHA-1, 6 digits, 30-second steps). Seeds are
+//! sealed with the master key and shown only once, at creation. A code is accepted once:
+//! the last accepted time step is remembered per device.
+
+use portcullis_credentials::random_bytes;
+use portcullis_store::{MfaDeviceRecord, Tag, TagTarget, Tx, UserRecord};
+use totp_rs::{Algorithm, TOTP};
+
+use crate::users::load_user;
+use crate::{tags, Authorized, Caller, Iam, IamError, IamResult, Page, PageRequest, Principal};
+
+const STEP: i64 = 30;
+const DEVICES_PER_USER: usize = 8;
+const ISSUER: &str = "Portcullis";
+
+/// What CreateVirtualMFADevice returns, the only time the seed leaves the server.
+pub struct NewVirtualMfaDevice {
+    pub serial_number: String,
+    /// The seed as base32 text (what `Base32StringSeed` carries).
+    pub base32_seed: String,
+    /// A PNG of the `otpauth://` URI, base64-encoded.
+    pub qr_png_base64: String,
+    pub tags: Vec<Tag>,
+}
+
+impl std::fmt::Debug for NewVirtualMfaDevice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewVirtualMfaDevice").field("serial_number", &self.serial_number).finish_non_exhaustive()
+    }
+}
+
+/// An MFA device as the listings show it.
+#[derive(Debug, Clone)]
+pub struct MfaDeviceView {
+    pub serial_number: String,
+    pub user: Option<(UserRecord, String)>,
+    pub root_arn: Option<String>,
+    pub enabled_at: Option<i64>,
+    pub tags: Vec<Tag>,
+}
+
+fn seed_aad(serial: &str) -> String {
+    format!("mfa-seed:{serial}")
+}
+
+fn totp(seed: Vec<u8>, label: &str) -> IamResult<TOTP> {
+    TOTP::new(Algorithm::SHA1, 6, 1, 30, seed, Some(ISSUER.to_owned()), label.to_owned())
+        .map_err(|e| IamError::ServiceFailure(format!("totp: {e:?}")))
+}
+
+fn invalid_codes() -> IamError {
+    IamError::InvalidAuthenticationCode("Authentication code for device is not valid.".to_owned())
+}
+
+fn no_device(serial: &str) -> IamError {
+    IamError::NoSuchEntity(format!("MFA Device with serial number {serial} does not exist."))
+}
+
+impl Iam {
+    fn device_totp(&self, d: &MfaDeviceRecord) -> IamResult<TOTP> {
+        let seed = self.secrets.open(&d.seed_sealed, &seed_aad(&d.serial_number))?;
+        totp(seed, &d.name)
+    }
+
+    fn code_at(t: &TOTP, step: i64) -> String {
+        t.generate(u64::try_from(step * STEP).unwrap_or(0))
+    }
+
+    pub async fn create_virtual_mfa_device(&self, auth: &Authorized<'_>, name: &str, path: Option<&str>, new_tags: &[Tag]) -> IamResult<NewVirtualMfaDevice> {
+        let account = auth.account();
+        let path = path.unwrap_or("/");
+        let serial = format!("arn:aws:iam::{account}:mfa{path}{name}");
+        let tags = tags::merge(Vec::new(), new_tags, true)?;
+        let seed = random_bytes::<40>()?.to_vec();
+        let mut tx = self.store.begin().await?;
+        if tx.get_mfa_device(&serial).await?.is_some() {
+            return Err(IamError::EntityAlreadyExists("MFADevice entity at the same path and name already exists.".to_owned()));
+        }
+        let alias = tx.get_account(account).await?.and_then(|a| a.alias).unwrap_or_else(|| account.to_owned());
+        let t = totp(seed.clone(), &format!("{name}@{alias}"))?;
+        let rec = MfaDeviceRecord {
+            serial_number: serial.clone(),
+            account_id: account.to_owned(),
+            name: name.to_owned(),
+            path: path.to_owned(),
+            user_id: None,
+            assigned_root: false,
+            seed_sealed: self.secrets.seal(&seed, &seed_aad(&serial))?,
+            created_at: self.now(),
+            enabled_at: None,
+            last_step: None,
+        };
+        tx.insert_mfa_device(&rec).await?;
+        tx.set_tags(TagTarget::MfaDevice, &serial, &tags).await?;
+        tx.commit().await?;
+        Ok(NewVirtualMfaDevice {
+            serial_number: serial,
+            base32_seed: t.get_secret_base32(),
+            qr_png_base64: t.get_qr_base64().map_err(IamError::ServiceFailure)?,
+            tags,
+        })
+    }
+
+    /// Finds the device and checks two consecutive codes; returns the later step.
+    fn consecutive_codes(&self, t: &TOTP, code1: &str, code2: &str, window: i64, last: Option<i64>) -> Option<i64> {
+        let now = self.now() / STEP;
+        ((now - window)..=now).rev().find_map(|s| {
+            let fresh = last.is_none_or(|l| s > l);
+            (fresh && Self::code_at(t, s) == code1 && Self::code_at(t, s + 1) == code2).then_some(s + 1)
+        })
+    }
+
+    pub async fn enable_mfa_device(&self, auth: &Authorized<'_>, user_name: &str, serial: &str, code1: &str, code2: &str) -> IamResult<()> {
+        let mut tx = self.store.begin().await?;
+        let user = load_user(&mut tx, auth.account(), user_name).await?;
+        tx.lock(&format!("user:{}", user.user_id)).await?;
+        let mut device = tx.get_mfa_device(serial).await?.filter(|d| d.account_id == auth.account()).ok_or_else(|| no_device(serial))?;
+        if device.user_id.is_some() || device.assigned_root {
+            return Err(IamError::EntityAlreadyExists("MFA Device is already in use.".to_owned()));
+        }
+        let devices = tx.mfa_devices(auth.account()).await?;
+        if devices.iter().filter(|d| d.user_id.as_deref() == Some(&user.user_id)).count() >= DEVICES_PER_USER {
+            return Err(IamError::LimitExceeded(format!("Cannot exceed quota for MFADevicesPerUser: {DEVICES_PER_USER}")));
+        }
+        let t = self.device_totp(&device)?;
+        // Two consecutive codes, the later one no older than one step.
+        let step = self.consecutive_codes(&t, code1, code2, 2, device.last_step).ok_or_else(invalid_codes)?;
+        device.user_id = Some(user.user_id);
+        device.enabled_at = Some(self.now());
+        device.last_step = Some(step);
+        tx.update_mfa_device(&device).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn resync_mfa_device(&self, auth: &Authorized<'_>, user_name: &str, serial: &str, code1: &str, code2: &str) -> IamResult<()> {
+        let mut tx = self.store.begin().await?;
+        let user = load_user(&mut tx, auth.account(), user_name).await?;
+        let mut device = tx
+            .get_mfa_device(serial)
+            .await?
+            .filter(|d| d.user_id.as_deref() == Some(&user.user_id))
+            .ok_or_else(|| no_device(serial))?;
+        let t = self.device_totp(&device)?;
+        // A device whose clock drifted: look further back and ahead (ten minutes each way).
+        let now = self.now() / STEP;
+        let step = ((now - 20)..=(now + 20))
+            .find(|s| device.last_step.is_none_or(|l| *s > l) && Self::code_at(&t, *s) == code1 && Self::code_at(&t, s + 1) == code2)
+            .map(|s| s + 1)
+            .ok_or_else(invalid_codes)?;
+        device.last_step = Some(step);
+        tx.update_mfa_device(&device).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn deactivate_mfa_device(&self, auth: &Authorized<'_>, user_name: Option<&str>, serial: &str) -> IamResult<()> {
+        let mut tx = self.store.begin().await?;
+        let owner = self.mfa_owner(&mut tx, auth, user_name).await?;
+        let mut device = tx
+            .get_mfa_device(serial)
+            .await?
+            .filter(|d| d.account_id == auth.account() && owns(d, owner.as_ref()))
+            .ok_or_else(|| no_device(serial))?;
+        device.user_id = None;
+        device.assigned_root = false;
+        device.enabled_at = None;
+        tx.update_mfa_device(&device).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn delete_virtual_mfa_device(&self, auth: &Authorized<'_>, serial: &str) -> IamResult<()> {
+        let mut tx = self.store.begin().await?;
+        let device = tx.get_mfa_device(serial).await?.filter(|d| d.account_id == auth.account()).ok_or_else(|| no_device(serial))?;
+        if device.user_id.is_some() || device.assigned_root {
+            return Err(IamError::DeleteConflict("MFA device is still in use.".to_owned()));
+        }
+        tx.delete_mfa_device(serial).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The user an MFA call is about: the named one, or the caller (None = root).
+    async fn mfa_owner(&self, tx: &mut Box<dyn Tx>, auth: &Authorized<'_>, user_name: Option<&str>) -> IamResult<Option<UserRecord>> {
+        match (user_name, &auth.caller().principal) {
+            (Some(n), _) => Ok(Some(load_user(tx, auth.account(), n).await?)),
+            (None, Principal::User(u)) => Ok(Some(u.clone())),
+            (None, Principal::Root) => Ok(None),
+            (None, Principal::AssumedRole { .. }) => {
+                Err(IamError::Validation("Must specify userName when calling with non-User credentials".to_owned()))
+            }
+        }
+    }
+
+    /// ListMFADevices: (user name, serial, enable date) of a user's (or root's) devices.
+    pub async fn list_mfa_devices(&self, auth: &Authorized<'_>, user_name: Option<&str>, page: &PageRequest) -> IamResult<Page<(String, String, i64)>> {
+        let mut tx = self.store.begin().await?;
+        let owner = self.mfa_owner(&mut tx, auth, user_name).await?;
+        let name = owner.as_ref().map(|u| u.name.clone()).unwrap_or_default();
+        let items = tx
+            .mfa_devices(auth.account())
+            .await?
+            .into_iter()
+            .filter(|d| owns(d, owner.as_ref()))
+            .map(|d| (name.clone(), d.serial_number, d.enabled_at.unwrap_or(d.created_at)))
+            .collect();
+        Page::from_all(items, page)
+    }
+
+    /// ListVirtualMFADevices with AssignmentStatus `Assigned`, `Unassigned` or `Any`.
+    pub async fn list_virtual_mfa_devices(&self, auth: &Authorized<'_>, status: Option<&str>, page: &PageRequest) -> IamResult<Page<MfaDeviceView>> {
+        let mut tx = self.store.begin().await?;
+        let mut out = Vec::new();
+        for d in tx.mfa_devices(auth.account()).await? {
+            let assigned = d.user_id.is_some() || d.assigned_root;
+            let keep = match status {
+                Some("Assigned") => assigned,
+                Some("Unassigned") => !assigned,
+                _ => true,
+            };
+            if keep {
+                out.push(self.device_view(&mut tx, d).await?);
+            }
+        }
+        Page::from_all(out, page)
+    }
+
+    async fn device_view(&self, tx: &mut Box<dyn Tx>, d: MfaDeviceRecord) -> IamResult<MfaDeviceView> {
+        let user = match &d.user_id {
+            Some(uid) => tx.get_user_by_id(uid).await?.map(|u| {
+                let arn = crate::iam_arn(&u.account_id, "user", &u.path, &u.name);
+                (u, arn)
+            }),
+            None => None,
+        };
+        let root_arn = d.assigned_root.then(|| format!("arn:aws:iam::{}:root", d.account_id));
+        let tags = tx.tags(TagTarget::MfaDevice, &d.serial_number).await?;
+        Ok(MfaDeviceView { serial_number: d.serial_number, user, root_arn, enabled_at: d.enabled_at, tags })
+    }
+
+    /// GetMFADevice.
+    pub async fn get_mfa_device(&self, auth: &Authorized<'_>, serial: &str) -> IamResult<MfaDeviceView> {
+        let mut tx = self.store.begin().await?;
+        let d = tx.get_mfa_device(serial).await?.filter(|d| d.account_id == auth.account()).ok_or_else(|| no_device(serial))?;
+        self.device_view(&mut tx, d).await
+    }
+
+    pub async fn tag_mfa_device(&self, auth: &Authorized<'_>, serial: &str, new_tags: &[Tag]) -> IamResult<()> {
+        let mut tx = self.store.begin().await?;
+        tx.get_mfa_device(serial).await?.filter(|d| d.account_id == auth.account()).ok_or_else(|| no_device(serial))?;
+        let merged = tags::merge(tx.tags(TagTarget::MfaDevice, serial).await?, new_tags, true)?;
+        tx.set_tags(TagTarget::MfaDevice, serial, &merged).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn untag_mfa_device(&self, auth: &Authorized<'_>, serial: &str, keys: &[String]) -> IamResult<()> {
+        let mut tx = self.store.begin().await?;
+        tx.get_mfa_device(serial).await?.filter(|d| d.account_id == auth.account()).ok_or_else(|| no_device(serial))?;
+        let kept = tags::remove(tx.tags(TagTarget::MfaDevice, serial).await?, keys, true);
+        tx.set_tags(TagTarget::MfaDevice, serial, &kept).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn list_mfa_device_tags(&self, auth: &Authorized<'_>, serial: &str, page: &PageRequest) -> IamResult<Page<Tag>> {
+        let mut tx = self.store.begin().await?;
+        tx.get_mfa_device(serial).await?.filter(|d| d.account_id == auth.account()).ok_or_else(|| no_device(serial))?;
+        Page::from_all(tx.tags(TagTarget::MfaDevice, serial).await?, page)
+    }
+
+    /// Checks a one-time code from the caller's enabled device (STS with MFA). One step of
+    /// drift either way is tolerated; a code is accepted only once.
+    pub(crate) async fn check_mfa_code(&self, caller: &Caller, serial: &str, code: &str) -> IamResult<()> {
+        let failed = || IamError::AccessDenied("MultiFactorAuthentication failed with invalid MFA one time pass code. ".to_owned());
+        let mut tx = self.store.begin().await?;
+        let owner = caller.user().cloned();
+        tx.lock(&format!("mfa:{serial}")).await?;
+        let mut device = tx
+            .get_mfa_device(serial)
+            .await?
+            .filter(|d| d.account_id == caller.account_id && d.enabled_at.is_some() && owns(d, owner.as_ref()))
+            .ok_or_else(failed)?;
+        let t = self.device_totp(&device)?;
+        let now = self.now() / STEP;
+        let step = ((now - 1)..=(now + 1))
+            .find(|s| device.last_step.is_none_or(|l| *s > l) && Self::code_at(&t, *s) == code)
+            .ok_or_else(failed)?;
+        device.last_step = Some(step);
+        tx.update_mfa_device(&device).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Whether the device is enabled for this owner (None = the root user).
+fn owns(d: &MfaDeviceRecord, owner: Option<&UserRecord>) -> bool {
+    match owner {
+        Some(u) => d.user_id.as_deref() == Some(u.user_id.as_str()),
+        None => d.assigned_root,
+    }
+}

@@ -1,0 +1,336 @@
+//! STS: temporary credentials. A session token is the session itself, sealed with the
+//! master key (AES-256-GCM), so a request signed with temporary credentials is verified
+//! without a database read for the session; only the principal is looked up.
+
+use base64_url::{decode as b64d, encode as b64e};
+use portcullis_credentials::{new_access_key_id, new_secret_access_key};
+use portcullis_policy::{evaluate, PolicyKind, PolicySet};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::INVALID_TOKEN;
+use crate::{iam_arn, AuthzRequest, Caller, Iam, IamError, IamResult, Principal, RequestFacts, Session};
+
+const TOKEN_AAD: &str = "sts-session-token:v1";
+
+/// What a session token carries.
+#[derive(Debug, Serialize, Deserialize)]
+struct TokenBody {
+    /// Access key id (`ASIA…`) the token belongs to.
+    k: String,
+    /// The session's secret access key.
+    s: String,
+    a: String,
+    /// `root`, `user` or `role`, and the principal's unique id.
+    p: String,
+    id: String,
+    #[serde(default)]
+    n: String,
+    i: i64,
+    e: i64,
+    #[serde(default)]
+    m: Option<i64>,
+    #[serde(default)]
+    pol: Vec<String>,
+    #[serde(default)]
+    si: Option<String>,
+    #[serde(default)]
+    t: Vec<(String, String)>,
+}
+
+/// Temporary credentials as STS returns them.
+pub struct TemporaryCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: String,
+    pub expiration: i64,
+}
+
+impl std::fmt::Debug for TemporaryCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TemporaryCredentials").field("access_key_id", &self.access_key_id).finish_non_exhaustive()
+    }
+}
+
+pub struct AssumedRole {
+    pub credentials: TemporaryCredentials,
+    pub assumed_role_id: String,
+    pub arn: String,
+    pub packed_policy_size: Option<i64>,
+    pub source_identity: Option<String>,
+}
+
+/// What AssumeRole asks.
+#[derive(Debug, Clone, Default)]
+pub struct AssumeRoleInput {
+    pub role_arn: String,
+    pub session_name: String,
+    pub policy: Option<String>,
+    pub policy_arns: Vec<String>,
+    pub duration: Option<i64>,
+    pub tags: Vec<(String, String)>,
+    pub transitive_tag_keys: Vec<String>,
+    pub external_id: Option<String>,
+    pub serial_number: Option<String>,
+    pub token_code: Option<String>,
+    pub source_identity: Option<String>,
+}
+
+fn access_denied(message: impl Into<String>) -> IamError {
+    IamError::AccessDenied(message.into())
+}
+
+impl Iam {
+    fn issue(&self, body_of: impl FnOnce(String, String) -> TokenBody) -> IamResult<TemporaryCredentials> {
+        let access_key_id = new_access_key_id("ASIA")?;
+        let secret = new_secret_access_key()?;
+        let body = body_of(access_key_id.clone(), secret.clone());
+        let expiration = body.e;
+        let json = serde_json::to_vec(&body).map_err(|e| IamError::ServiceFailure(e.to_string()))?;
+        let sealed = self.secrets.seal(&json, TOKEN_AAD)?;
+        Ok(TemporaryCredentials {
+            access_key_id,
+            secret_access_key: secret,
+            session_token: b64e(sealed.as_bytes()),
+            expiration,
+        })
+    }
+
+    /// Opens a session token presented with an `ASIA…` key: the caller and the session's
+    /// secret. Tampered or foreign tokens are invalid; expired ones are `ExpiredToken`.
+    pub async fn resolve_session_token(&self, access_key_id: &str, token: &str, request: RequestFacts) -> IamResult<(Caller, String)> {
+        let invalid = || IamError::InvalidClientTokenId(INVALID_TOKEN.to_owned());
+        let sealed = b64d(token).and_then(|b| String::from_utf8(b).ok()).ok_or_else(invalid)?;
+        let json = self.secrets.open(&sealed, TOKEN_AAD).map_err(|_| invalid())?;
+        let body: TokenBody = serde_json::from_slice(&json).map_err(|_| invalid())?;
+        if body.k != access_key_id {
+            return Err(invalid());
+        }
+        if self.now() >= body.e {
+            return Err(IamError::ExpiredToken("The security token included in the request is expired".to_owned()));
+        }
+        let mut tx = self.store.begin().await?;
+        let principal = match body.p.as_str() {
+            "root" => Principal::Root,
+            "user" => Principal::User(tx.get_user_by_id(&body.id).await?.ok_or_else(invalid)?),
+            "role" => {
+                let role = tx.list_roles(&body.a, &portcullis_store::PageQuery { path_prefix: None, after: None, limit: i64::MAX }).await?
+                    .into_iter()
+                    .find(|r| r.role_id == body.id)
+                    .ok_or_else(invalid)?;
+                Principal::AssumedRole { role, session_name: body.n.clone() }
+            }
+            _ => return Err(invalid()),
+        };
+        let session = Session {
+            issued_at: body.i,
+            expires_at: body.e,
+            mfa_authenticated_at: body.m,
+            policies: body.pol,
+            source_identity: body.si,
+            tags: body.t,
+        };
+        let caller = Caller { account_id: body.a, principal, access_key_id: body.k, session: Some(session), request };
+        Ok((caller, body.s))
+    }
+
+    /// GetSessionToken: needs no permission; long-term credentials of a user or root only.
+    pub async fn get_session_token(&self, caller: &Caller, duration: Option<i64>, serial: Option<&str>, code: Option<&str>) -> IamResult<TemporaryCredentials> {
+        if caller.session.is_some() {
+            return Err(access_denied("Cannot call GetSessionToken with session credentials"));
+        }
+        let (kind, id) = match &caller.principal {
+            Principal::Root => ("root", caller.account_id.clone()),
+            Principal::User(u) => ("user", u.user_id.clone()),
+            Principal::AssumedRole { .. } => return Err(access_denied("Cannot call GetSessionToken with session credentials")),
+        };
+        let mut duration = duration.unwrap_or(43_200);
+        if kind == "root" {
+            // Sessions of the root user last at most an hour, as in AWS.
+            duration = duration.min(3_600);
+        }
+        let now = self.now();
+        let mfa_at = match (serial, code) {
+            (Some(s), Some(c)) => {
+                self.check_mfa_code(caller, s, c).await?;
+                Some(now)
+            }
+            (None, None) => None,
+            _ => return Err(access_denied("MultiFactorAuthentication failed, must provide both MFA serial number and one time pass code.")),
+        };
+        let account = caller.account_id.clone();
+        self.issue(|k, s| TokenBody { k, s, a: account, p: kind.to_owned(), id, n: String::new(), i: now, e: now + duration, m: mfa_at, pol: Vec::new(), si: None, t: Vec::new() })
+    }
+
+    pub async fn assume_role(&self, caller: &Caller, input: &AssumeRoleInput) -> IamResult<AssumedRole> {
+        let account = caller.account_id.clone();
+        if matches!(caller.principal, Principal::Root) {
+            return Err(access_denied("Roles may not be assumed by root accounts."));
+        }
+        let denied = || access_denied(format!("User: {} is not authorized to perform: sts:AssumeRole on resource: {}", caller.arn(), input.role_arn));
+        let parts: Vec<&str> = input.role_arn.splitn(6, ':').collect();
+        if parts.len() != 6 || parts[4] != account || !parts[5].starts_with("role/") {
+            return Err(denied());
+        }
+        let role_name = parts[5].rsplit('/').next().unwrap_or_default();
+        let mut tx = self.store.begin().await?;
+        let role = tx.get_role(&account, role_name).await?.ok_or_else(denied)?;
+        let role_arn = iam_arn(&account, "role", &role.path, &role.name);
+        if role_arn != input.role_arn {
+            return Err(denied());
+        }
+        drop(tx);
+        let trust = portcullis_policy::parse(&role.assume_role_policy, PolicyKind::Trust).map_err(|_| denied())?;
+
+        let now = self.now();
+        let mut mfa_at = caller.session.as_ref().and_then(|s| s.mfa_authenticated_at);
+        match (&input.serial_number, &input.token_code) {
+            (Some(s), Some(c)) => {
+                self.check_mfa_code(caller, s, c).await?;
+                mfa_at = Some(now);
+            }
+            (None, None) => {}
+            _ => return Err(access_denied("MultiFactorAuthentication failed, must provide both MFA serial number and one time pass code.")),
+        }
+
+        // The trust policy must let the caller in; the caller's own policies must allow
+        // sts:AssumeRole unless the trust policy names the caller itself.
+        let mut req = AuthzRequest::new("sts:AssumeRole", role_arn.clone())
+            .with("sts:RoleSessionName", vec![input.session_name.clone()]);
+        if let Some(e) = &input.external_id {
+            req = req.with("sts:ExternalId", vec![e.clone()]);
+        }
+        if let Some(si) = &input.source_identity {
+            req = req.with("sts:SourceIdentity", vec![si.clone()]);
+        }
+        if !input.tags.is_empty() {
+            for (k, v) in &input.tags {
+                req = req.with(&format!("aws:RequestTag/{k}"), vec![v.clone()]);
+            }
+            req = req.with("aws:TagKeys", input.tags.iter().map(|(k, _)| k.clone()).collect());
+        }
+        if !input.transitive_tag_keys.is_empty() {
+            req = req.with("sts:TransitiveTagKeys", input.transitive_tag_keys.clone());
+        }
+        let mut effective = caller.clone();
+        if let Some(at) = mfa_at {
+            let mut s = effective.session.clone().unwrap_or_default();
+            s.mfa_authenticated_at = Some(at);
+            if s.issued_at == 0 {
+                s.issued_at = now;
+            }
+            effective.session = Some(s);
+        }
+        let allowed = self.authorize_with_resource_policy(&effective, &req, ("trust-policy", &trust)).await?;
+        if !allowed {
+            return Err(denied());
+        }
+
+        let chained = matches!(caller.principal, Principal::AssumedRole { .. });
+        let duration = input.duration.unwrap_or(3_600);
+        let max = if chained { 3_600 } else { role.max_session_duration };
+        if duration > max {
+            return Err(IamError::Validation(format!(
+                "The requested DurationSeconds exceeds the {} set for this role.",
+                if chained { "1 hour session limit for roles assumed by role chaining" } else { "MaxSessionDuration" }
+            )));
+        }
+
+        let mut policies = Vec::new();
+        if let Some(p) = &input.policy {
+            portcullis_policy::parse(p, PolicyKind::Session).map_err(|e| IamError::MalformedPolicyDocument(e.message))?;
+            policies.push(p.clone());
+        }
+        {
+            let mut tx = self.store.begin().await?;
+            for arn in &input.policy_arns {
+                let doc = match self.catalog().get(arn) {
+                    Some(p) => p.document.clone(),
+                    None => {
+                        let rec = tx.get_policy(arn).await?.filter(|p| p.account_id == account).ok_or_else(|| {
+                            IamError::InvalidInput(format!("Policy {arn} does not exist or is not attachable."))
+                        })?;
+                        tx.get_policy_version(&rec.policy_id, &rec.default_version).await?.map(|v| v.document).unwrap_or_default()
+                    }
+                };
+                policies.push(doc);
+            }
+        }
+        // Transitive tags of the calling session carry over into a chained session.
+        let mut tags: Vec<(String, String)> = caller.session.as_ref().map(|s| s.tags.clone()).unwrap_or_default();
+        for (k, v) in &input.tags {
+            tags.retain(|(old, _)| !old.eq_ignore_ascii_case(k));
+            tags.push((k.clone(), v.clone()));
+        }
+        let packed = (input.policy.is_some() || !input.policy_arns.is_empty() || !input.tags.is_empty()).then(|| {
+            let size: usize = policies.iter().map(|p| portcullis_policy::policy_size(p)).sum::<usize>()
+                + input.tags.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
+            i64::try_from(size * 100 / 2048).unwrap_or(100).min(100)
+        });
+        let source_identity = input
+            .source_identity
+            .clone()
+            .or_else(|| caller.session.as_ref().and_then(|s| s.source_identity.clone()));
+        let (role_id, session_name) = (role.role_id.clone(), input.session_name.clone());
+        let si = source_identity.clone();
+        let credentials = self.issue(|k, s| TokenBody {
+            k,
+            s,
+            a: account.clone(),
+            p: "role".to_owned(),
+            id: role_id.clone(),
+            n: session_name.clone(),
+            i: now,
+            e: now + duration,
+            m: mfa_at,
+            pol: policies,
+            si,
+            t: tags,
+        })?;
+        Ok(AssumedRole {
+            credentials,
+            assumed_role_id: format!("{}:{}", role.role_id, input.session_name),
+            arn: format!("arn:aws:sts::{account}:assumed-role/{}/{}", role.name, input.session_name),
+            packed_policy_size: packed,
+            source_identity,
+        })
+    }
+
+    /// GetAccessKeyInfo: the account an access key id belongs to.
+    pub async fn access_key_account(&self, caller: &Caller, access_key_id: &str) -> IamResult<String> {
+        let mut tx = self.store.begin().await?;
+        if let Some(k) = tx.get_access_key(access_key_id).await? {
+            return Ok(k.account_id);
+        }
+        // Temporary keys are not stored; this server holds one account per caller.
+        Ok(caller.account_id.clone())
+    }
+
+    /// Evaluates `req` for `caller` with a resource-based policy (a role's trust policy)
+    /// beside the caller's identity policies.
+    async fn authorize_with_resource_policy(&self, caller: &Caller, req: &AuthzRequest, resource: (&str, &portcullis_policy::Policy)) -> IamResult<bool> {
+        let policies = self.principal_policies(caller).await?;
+        let ctx = self.request_context(caller, req, &policies.tags);
+        let set = PolicySet {
+            identity: policies.identity.iter().map(|(n, p)| (n.as_str(), p.as_ref())).collect(),
+            boundary: policies.boundary.as_ref().map(|(n, p)| (n.as_str(), p.as_ref())),
+            resource: vec![resource],
+            ..Default::default()
+        };
+        Ok(evaluate(&set, &ctx).is_allowed())
+    }
+}
+
+/// URL-safe base64 for session tokens (the sealed form is standard base64, which may hold
+/// `+` and `/`; clients pass tokens in headers and query strings alike).
+mod base64_url {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+
+    pub fn encode(bytes: &[u8]) -> String {
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    pub fn decode(s: &str) -> Option<Vec<u8>> {
+        URL_SAFE_NO_PAD.decode(s).ok()
+    }
+}
