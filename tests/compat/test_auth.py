@@ -180,3 +180,41 @@ def test_sts_get_caller_identity_for_the_admin(server):
     assert ident["Account"] == server.account_id
     assert ident["Arn"] == f"arn:aws:iam::{server.account_id}:user/John"
     assert ident["UserId"].startswith("AIDA")
+
+
+def test_presigned_get_caller_identity(server):
+    import time
+    import boto3
+    sts = boto3.client("sts", endpoint_url=server.endpoint, region_name=REGION,
+                       aws_access_key_id=server.admin_key_id, aws_secret_access_key=server.admin_secret)
+    url = sts.generate_presigned_url("get_caller_identity", ExpiresIn=60, HttpMethod="GET")
+    resp = requests.get(url, timeout=30)
+    assert resp.status_code == 200, resp.text
+    assert f"arn:aws:iam::{server.account_id}:user/John" in resp.text
+    short = sts.generate_presigned_url("get_caller_identity", ExpiresIn=1, HttpMethod="GET")
+    time.sleep(2.2)
+    resp = requests.get(short, timeout=30)
+    err = parse_error_xml(resp.content)
+    assert resp.status_code == 400 and err["Code"] == "RequestExpired", resp.text
+
+
+def test_clock_skew_over_15_minutes_is_refused(server, monkeypatch):
+    import datetime as dt
+    import botocore.auth
+
+    real = dt.datetime
+
+    class Skewed(real):
+        @classmethod
+        def utcnow(cls):
+            return real.utcnow() - dt.timedelta(minutes=16)
+
+        @classmethod
+        def now(cls, tz=None):
+            return real.now(tz) - dt.timedelta(minutes=16)
+
+    monkeypatch.setattr(botocore.auth.datetime, "datetime", Skewed)
+    resp = signed_post(server, LIST_USERS)
+    monkeypatch.undo()
+    err = parse_error_xml(resp.content)
+    assert resp.status_code == 400 and err["Code"] == "RequestExpired", resp.text

@@ -36,23 +36,31 @@ pub async fn authenticate(iam: &Iam, parts: &Parts, query: &str, body: &[u8], se
         .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v)))
         .collect();
     let req = HttpRequest { method: parts.method.as_str(), path: parts.uri.path(), query, headers: &headers, body };
-    let signed = portcullis_sigv4::parse(&req).map_err(sig_error)?;
-    if signed.service != service {
+    let source_ip = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
+    authenticate_request(iam, &req, source_ip, Some(service)).await
+}
+
+/// Authenticates a SigV4-signed request given as its parts: the server's own requests, and
+/// requests other services received and pass to the authorization endpoint. `service`, when
+/// given, must be the credential scope's service.
+pub async fn authenticate_request(iam: &Iam, req: &HttpRequest<'_>, source_ip: Option<String>, service: Option<&str>) -> Result<Caller, AwsError> {
+    let signed = portcullis_sigv4::parse(req).map_err(sig_error)?;
+    if let Some(service) = service.filter(|s| signed.service != *s) {
         return Err(AwsError::new(
             "SignatureDoesNotMatch",
             403,
             format!("Credential should be scoped to correct service: '{service}'. "),
         ));
     }
-    let facts = RequestFacts {
-        source_ip: parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip().to_string()),
-        secure_transport: false,
-        region: signed.region.clone(),
-        user_agent: parts.headers.get("user-agent").and_then(|v| v.to_str().ok()).map(str::to_owned),
-    };
+    let user_agent = req
+        .headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("user-agent"))
+        .map(|(_, v)| (*v).to_owned());
+    let facts = RequestFacts { source_ip, secure_transport: false, region: signed.region.clone(), user_agent };
     let temporary = signed.access_key_id.starts_with("ASIA");
     let (caller, secret) = match (&signed.security_token, temporary) {
         (Some(token), true) => iam.resolve_session_token(&signed.access_key_id, token, facts).await,
@@ -61,7 +69,11 @@ pub async fn authenticate(iam: &Iam, parts: &Parts, query: &str, body: &[u8], se
         _ => Err(IamError::InvalidClientTokenId("The security token included in the request is invalid.".to_owned())),
     }
     .map_err(iam_error)?;
-    portcullis_sigv4::verify(&req, &signed, &secret, iam.clock().now()).map_err(sig_error)?;
+    if let Err(e) = portcullis_sigv4::verify(req, &signed, &secret, iam.clock().now()) {
+        // The canonical request holds no secret; it is what a client compares to find why.
+        tracing::debug!(canonical_request = %portcullis_sigv4::canonical_request(req, &signed), "signature refused");
+        return Err(sig_error(e));
+    }
     if temporary {
         return Ok(caller);
     }

@@ -3,6 +3,7 @@
 //! and run (core) → encode (AWS XML), and every failure leaves as AWS's error envelope.
 
 mod authenticate;
+mod authorization_endpoint;
 mod encode;
 mod iam;
 mod sts;
@@ -43,7 +44,10 @@ impl AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new().fallback(handle).with_state(state)
+    Router::new()
+        .route("/_portcullis/authorize", axum::routing::post(authorization_endpoint::authorize))
+        .fallback(handle)
+        .with_state(state)
 }
 
 /// Which query-protocol service a request is for.

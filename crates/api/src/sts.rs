@@ -61,6 +61,11 @@ pub async fn dispatch(iam: &Iam, caller: &Caller, op: &str, p: &QueryParams) -> 
             }
             w.opt("SourceIdentity", r.source_identity.as_deref());
         }
+        "DecodeAuthorizationMessage" => {
+            iam.authorize(caller, &AuthzRequest::new("sts:DecodeAuthorizationMessage", "*")).await?;
+            let decoded = iam.decode_authorization_message(p.get("EncodedMessage").unwrap_or_default())?;
+            w.leaf("DecodedMessage", &decoded);
+        }
         "GetAccessKeyInfo" => {
             iam.authorize(caller, &AuthzRequest::new("sts:GetAccessKeyInfo", "*")).await?;
             let account = iam.access_key_account(caller, p.get("AccessKeyId").unwrap_or_default()).await?;

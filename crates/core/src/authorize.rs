@@ -74,13 +74,23 @@ impl PolicyCache {
     }
 }
 
-fn deny_message(caller: &Caller, req: &AuthzRequest, why: &str) -> IamError {
-    IamError::AccessDenied(format!(
+/// The outcome of `Iam::decide`.
+#[derive(Debug, Clone)]
+pub struct AuthzDecision {
+    pub effect: EvalDecision,
+    /// AWS's AccessDenied message when the request is denied.
+    pub denial: Option<String>,
+    /// (policy name, statement index, Sid) of the statements that decided.
+    pub matched: Vec<(String, usize, Option<String>)>,
+}
+
+fn deny_message(caller: &Caller, req: &AuthzRequest, why: &str) -> String {
+    format!(
         "User: {} is not authorized to perform: {} on resource: {} {why}",
         caller.arn(),
         req.action,
         req.resource
-    ))
+    )
 }
 
 impl Iam {
@@ -210,12 +220,21 @@ impl Iam {
         ctx
     }
 
+    /// Authorizes a request: the capability on Allow, AWS's AccessDenied otherwise.
+    pub async fn authorize<'a>(&self, caller: &'a Caller, req: &AuthzRequest) -> IamResult<Authorized<'a>> {
+        let d = self.decide(caller, req).await?;
+        match d.denial {
+            None => Ok(Authorized::new(caller)),
+            Some(message) => Err(IamError::AccessDenied(message)),
+        }
+    }
+
     /// Decides a request with AWS's evaluation logic. The root user may do everything (no
     /// service control policies exist yet); everyone else needs an identity-based Allow,
     /// within the permissions boundary and session policies, and no explicit Deny.
-    pub async fn authorize<'a>(&self, caller: &'a Caller, req: &AuthzRequest) -> IamResult<Authorized<'a>> {
+    pub async fn decide(&self, caller: &Caller, req: &AuthzRequest) -> IamResult<AuthzDecision> {
         if matches!(caller.principal, Principal::Root) {
-            return Ok(Authorized::new(caller));
+            return Ok(AuthzDecision { effect: EvalDecision::Allowed, denial: None, matched: Vec::new() });
         }
         let policies = self.principal_policies(caller).await?;
         let session_policies: Vec<(String, Policy)> = match &caller.session {
@@ -240,8 +259,9 @@ impl Iam {
             ..Default::default()
         };
         let decision = evaluate(&set, &ctx);
-        match decision.effect {
-            EvalDecision::Allowed => Ok(Authorized::new(caller)),
+        let matched = decision.matched.iter().map(|m| (m.policy_id.to_owned(), m.statement_index, m.sid.map(str::to_owned))).collect();
+        let denial = match decision.effect {
+            EvalDecision::Allowed => None,
             EvalDecision::ExplicitDeny => {
                 let kind = decision.matched.first().map(|m| m.policy_kind);
                 let where_ = match kind {
@@ -251,7 +271,7 @@ impl Iam {
                     Some(PolicyKind::Scp) => "a service control policy",
                     _ => "an identity-based policy",
                 };
-                Err(deny_message(caller, req, &format!("with an explicit deny in {where_}")))
+                Some(deny_message(caller, req, &format!("with an explicit deny in {where_}")))
             }
             EvalDecision::ImplicitDeny => {
                 // Say which layer withheld the Allow, as AWS's messages do.
@@ -263,9 +283,10 @@ impl Iam {
                 } else {
                     "no session policy allows"
                 };
-                Err(deny_message(caller, req, &format!("because {why} the {} action", req.action)))
+                Some(deny_message(caller, req, &format!("because {why} the {} action", req.action)))
             }
-        }
+        };
+        Ok(AuthzDecision { effect: decision.effect, denial, matched })
     }
 }
 
@@ -319,5 +340,43 @@ impl Iam {
             Some(uid) => Ok(tx.get_user_by_id(&uid).await?.map(|u| u.name)),
             None => Ok(None),
         }
+    }
+}
+
+const MESSAGE_AAD: &str = "authorization-message:v1";
+
+impl Iam {
+    /// An encoded authorization message (as EC2 and other services return with a denial),
+    /// which `sts:DecodeAuthorizationMessage` turns back into its JSON. Sealed, so only this
+    /// server can read it.
+    pub fn encode_authorization_message(&self, caller: &Caller, req: &AuthzRequest, d: &AuthzDecision) -> IamResult<String> {
+        let statements: Vec<serde_json::Value> = d
+            .matched
+            .iter()
+            .map(|(policy, index, sid)| serde_json::json!({"policy": policy, "statementIndex": index, "sid": sid}))
+            .collect();
+        let context: serde_json::Map<String, serde_json::Value> =
+            req.context.iter().map(|(k, v)| (k.clone(), serde_json::json!(v))).collect();
+        let body = serde_json::json!({
+            "allowed": d.effect == EvalDecision::Allowed,
+            "explicitDeny": d.effect == EvalDecision::ExplicitDeny,
+            "matchedStatements": {"items": statements},
+            "failures": {"items": []},
+            "context": {
+                "principal": {"id": caller.user_id(), "arn": caller.arn()},
+                "action": req.action,
+                "resource": req.resource,
+                "conditions": {"items": context},
+            },
+        });
+        let sealed = self.secrets.seal(body.to_string().as_bytes(), MESSAGE_AAD)?;
+        Ok(sealed)
+    }
+
+    /// DecodeAuthorizationMessage: the JSON inside a message this server encoded.
+    pub fn decode_authorization_message(&self, encoded: &str) -> IamResult<String> {
+        let invalid = || IamError::InvalidAuthorizationMessage("The message is not a valid authorization message.".to_owned());
+        let bytes = self.secrets.open(encoded.trim(), MESSAGE_AAD).map_err(|_| invalid())?;
+        String::from_utf8(bytes).map_err(|_| invalid())
     }
 }

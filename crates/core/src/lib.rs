@@ -28,7 +28,8 @@ use portcullis_types::Clock;
 
 pub use account::{AccountSummary, AuthorizationDetails, BootstrapKey, GroupDetail, PolicyDetail, RoleDetail, UserDetail};
 pub use auth::{Authorized, Caller, Principal, RequestFacts, Session};
-pub use authorize::{AuthzRequest, ResourceKind};
+pub use authorize::{AuthzDecision, AuthzRequest, ResourceKind};
+pub use portcullis_policy::EvalDecision;
 pub use catalog::{Catalog, ManagedPolicy};
 pub use error::IamError;
 pub use page::{Page, PageRequest};
