@@ -175,3 +175,21 @@ def test_deactivated_and_deleted_keys_are_refused(iam, new_user):
     iam.delete_access_key(UserName=name, AccessKeyId=key_id)
     with expect_error("InvalidClientTokenId", 403):
         client.get_user()
+
+
+def test_iam_user_change_password_lets_a_user_change_only_its_own(iam, new_user, make_iam):
+    """IAMUserChangePassword: a user may change its own password, nothing else."""
+    name, _, client = new_user()
+    other, _, _ = new_user()
+    iam.attach_user_policy(UserName=name, PolicyArn="arn:aws:iam::aws:policy/IAMUserChangePassword")
+    iam.create_login_profile(UserName=name, Password="Initial!Passw0rd", PasswordResetRequired=True)
+    with expect_error("AccessDenied", 403):
+        client.change_password(OldPassword="wrong-Passw0rd!", NewPassword="Changed!Passw0rd1")
+    with expect_error("PasswordPolicyViolation", 400):
+        client.change_password(OldPassword="Initial!Passw0rd", NewPassword="short")
+    client.change_password(OldPassword="Initial!Passw0rd", NewPassword="Changed!Passw0rd1")
+    assert iam.get_login_profile(UserName=name)["LoginProfile"]["PasswordResetRequired"] is False
+    with expect_error("AccessDenied", 403):
+        client.update_login_profile(UserName=other, Password="Hijack!Passw0rd1")
+    with expect_error("AccessDenied", 403):
+        client.list_users()

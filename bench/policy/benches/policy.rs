@@ -15,6 +15,10 @@
 //! - `evaluate/portcullis/scaling/{10,1000,10000}`: the `allowed` request while
 //!   the account also holds that many other parsed policies, not attached.
 //!
+//! Time is wall-clock time, criterion's default. With `BENCH_CLOCK=cpu` it is
+//! the benchmark thread's CPU time instead (see [`Clock`]), which leaves out
+//! the time the thread waits for a core on a busy machine.
+//!
 //! Before any timing, [`cross_check`] asserts that both engines give the same
 //! decision, from the same statements, for every request in [`requests`]
 //! (the three timed ones and 40 more that exercise every condition).
@@ -23,8 +27,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hint::black_box;
 use std::str::FromStr;
+use std::time::Duration;
 
 use cedar_policy as cedar;
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};
 use portcullis_policy::{
     evaluate, parse, wildcard_match, EvalDecision, Policy, PolicyKind, PolicySet, RequestContext,
@@ -690,7 +696,61 @@ fn cross_check() {
 // ---------------------------------------------------------------------------
 // Benchmarks.
 
-fn bench_parse(c: &mut Criterion) {
+/// Wall-clock time (criterion's default), or with `BENCH_CLOCK=cpu` the
+/// thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), which does not count the
+/// time the thread is descheduled while other processes use the cores.
+pub struct Clock {
+    cpu: bool,
+    wall: WallTime,
+}
+
+impl Clock {
+    fn from_env() -> Self {
+        let cpu = std::env::var("BENCH_CLOCK").is_ok_and(|v| v == "cpu");
+        if cpu {
+            eprintln!("BENCH_CLOCK=cpu: timing the thread's CPU time, not wall-clock time");
+        }
+        Clock { cpu, wall: WallTime }
+    }
+
+    fn now(&self) -> Duration {
+        let id = if self.cpu { libc::CLOCK_THREAD_CPUTIME_ID } else { libc::CLOCK_MONOTONIC };
+        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
+        let rc = unsafe { libc::clock_gettime(id, &mut ts) };
+        assert_eq!(rc, 0, "clock_gettime");
+        Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    }
+}
+
+impl Measurement for Clock {
+    type Intermediate = Duration;
+    type Value = Duration;
+    fn start(&self) -> Duration {
+        self.now()
+    }
+    fn end(&self, start: Duration) -> Duration {
+        self.now().saturating_sub(start)
+    }
+    fn add(&self, a: &Duration, b: &Duration) -> Duration {
+        *a + *b
+    }
+    fn zero(&self) -> Duration {
+        Duration::ZERO
+    }
+    fn to_f64(&self, v: &Duration) -> f64 {
+        v.as_nanos() as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        self.wall.formatter()
+    }
+}
+
+fn config() -> Criterion<Clock> {
+    Criterion::default().with_measurement(Clock::from_env())
+}
+
+fn bench_parse(c: &mut Criterion<Clock>) {
     let mut g = c.benchmark_group("parse");
     for (name, doc) in [("AdministratorAccess", ADMINISTRATOR_ACCESS), ("Force_MFA", FORCE_MFA)] {
         g.bench_function(name, |b| b.iter(|| parse(black_box(doc), PolicyKind::Identity).unwrap()));
@@ -698,7 +758,7 @@ fn bench_parse(c: &mut Criterion) {
     g.finish();
 }
 
-fn bench_evaluate(c: &mut Criterion) {
+fn bench_evaluate(c: &mut Criterion<Clock>) {
     cross_check();
 
     let attached = parse_attached();
@@ -746,7 +806,7 @@ fn other_policy(i: usize) -> Policy {
     parse(&doc, PolicyKind::Identity).unwrap()
 }
 
-fn bench_scaling(c: &mut Criterion) {
+fn bench_scaling(c: &mut Criterion<Clock>) {
     let (_, s, expected) = timed_requests().into_iter().next().unwrap();
     let req = portcullis_request(&s);
     let mut g = c.benchmark_group("evaluate/portcullis/scaling");
@@ -776,5 +836,9 @@ fn bench_scaling(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_parse, bench_evaluate, bench_scaling);
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = bench_parse, bench_evaluate, bench_scaling
+}
 criterion_main!(benches);

@@ -365,6 +365,7 @@ async fn run(iam: &Iam, auth: &Authorized<'_>, op: &str, p: &QueryParams) -> Out
         "UpdateLoginProfile" => {
             iam.update_login_profile(auth, req(p, "UserName")?, opt(p, "Password"), flag(p, "PasswordResetRequired")).await?;
         }
+        "ChangePassword" => iam.change_password(auth, req(p, "OldPassword")?, req(p, "NewPassword")?).await?,
         "DeleteLoginProfile" => iam.delete_login_profile(auth, req(p, "UserName")?).await?,
 
         // Account

@@ -123,8 +123,23 @@ impl Iam {
         Ok((caller, secret))
     }
 
-    /// Notes when, where and for which service a key was last used.
+    /// Notes when, where and for which service a key was last used. A key used again for
+    /// the same service and region within a minute is not written again, so busy keys cost
+    /// one write a minute, not one per request.
     pub async fn record_key_use(&self, access_key_id: &str, service: &str, region: &str) -> IamResult<()> {
+        let now = self.now();
+        {
+            let Ok(mut seen) = self.last_used.lock() else { return Ok(()) };
+            if let Some((at, s, r)) = seen.get(access_key_id) {
+                if now - at < 60 && s == service && r == region {
+                    return Ok(());
+                }
+            }
+            if seen.len() > 100_000 {
+                seen.clear();
+            }
+            seen.insert(access_key_id.to_owned(), (now, service.to_owned(), region.to_owned()));
+        }
         let mut tx = self.store.begin().await?;
         tx.record_access_key_use(access_key_id, self.now(), service, region).await?;
         tx.commit().await?;

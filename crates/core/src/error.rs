@@ -33,6 +33,8 @@ pub enum IamError {
     #[error("{0}")]
     ExpiredToken(String),
     #[error("{0}")]
+    InvalidUserType(String),
+    #[error("{0}")]
     InvalidAuthorizationMessage(String),
     #[error("{0}")]
     InvalidAuthenticationCode(String),
@@ -57,6 +59,7 @@ impl IamError {
             Self::InvalidClientTokenId(_) => "InvalidClientTokenId",
             Self::InvalidAction(_) => "InvalidAction",
             Self::ExpiredToken(_) => "ExpiredToken",
+            Self::InvalidUserType(_) => "InvalidUserType",
             Self::InvalidAuthorizationMessage(_) => "InvalidAuthorizationMessageException",
             Self::InvalidAuthenticationCode(_) => "InvalidAuthenticationCode",
             Self::ServiceFailure(_) => "ServiceFailure",

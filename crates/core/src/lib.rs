@@ -52,11 +52,13 @@ pub struct Iam {
     secrets: Arc<SecretBox>,
     catalog: Arc<Catalog>,
     cache: Arc<authorize::PolicyCache>,
+    /// Access keys' last recorded use: (time, service, region).
+    last_used: Arc<std::sync::Mutex<std::collections::HashMap<String, (i64, String, String)>>>,
 }
 
 impl Iam {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, secrets: Arc<SecretBox>) -> IamResult<Self> {
-        Ok(Self { store, clock, secrets, catalog: Catalog::embedded()?, cache: Arc::default() })
+        Ok(Self { store, clock, secrets, catalog: Catalog::embedded()?, cache: Arc::default(), last_used: Arc::default() })
     }
 
     pub fn catalog(&self) -> &Catalog {

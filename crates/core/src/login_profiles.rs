@@ -101,3 +101,27 @@ mod tests {
         assert!(check_default_password_rules("Lower123456").is_ok());
     }
 }
+
+impl Iam {
+    /// ChangePassword: an IAM user changes its own console password.
+    pub async fn change_password(&self, auth: &Authorized<'_>, old: &str, new: &str) -> IamResult<()> {
+        let user = auth
+            .caller()
+            .user()
+            .cloned()
+            .ok_or_else(|| IamError::InvalidUserType("Only IAM users can change their own password with ChangePassword.".to_owned()))?;
+        let mut tx = self.store.begin().await?;
+        tx.lock(&format!("user:{}", user.user_id)).await?;
+        let mut rec = tx.get_login_profile(&user.user_id).await?.ok_or_else(|| no_profile(&user.name))?;
+        if !portcullis_credentials::verify_password(old, &rec.password_hash) {
+            return Err(IamError::AccessDenied("The old password you provided is incorrect.".to_owned()));
+        }
+        check_default_password_rules(new)?;
+        rec.password_hash = hash_password(new)?;
+        rec.password_changed_at = self.now();
+        rec.reset_required = false;
+        tx.upsert_login_profile(&rec).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

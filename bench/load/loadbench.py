@@ -1,0 +1,495 @@
+#!/usr/bin/env python3
+"""Helper of bench/load/run.sh: seeds an account, pre-signs requests, runs wrk, reports.
+
+Subcommands (run.sh calls them in this order):
+
+  seed     create users, groups, customer policies and attachments through boto3
+  measure  pre-sign one workload with botocore (SigV4Auth + AWSRequest, exactly as boto3
+           signs), check that the server answers it with 200, replay it with wrk and
+           append the figures to a results file (JSON lines)
+  report   print the tables (Markdown) from a results file
+
+wrk does the load: Python would saturate long before the server. The signed requests are
+written to a Lua data file that replay.lua loads; SigV4 signatures stay valid for 15
+minutes, so every measurement signs its requests right before it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import time
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+
+import boto3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.config import Config
+from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REGION = "us-east-1"
+IAM_VERSION = "2010-05-08"
+STS_VERSION = "2011-06-15"
+FORM = "application/x-www-form-urlencoded; charset=utf-8"
+
+USER_FMT = "user-{:05d}"
+POLICY_FMT = "bench-policy-{:04d}"
+GROUPS = ["bench-group-0", "bench-group-1", "bench-group-2", "bench-group-3", "bench-group-4"]
+# AWS-managed policies attached to the groups (one each), besides customer policies.
+GROUP_MANAGED = [
+    "arn:aws:iam::aws:policy/IAMReadOnlyAccess",
+    "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
+    "arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess",
+    "arn:aws:iam::aws:policy/AmazonSQSFullAccess",
+    "arn:aws:iam::aws:policy/AmazonDynamoDBReadOnlyAccess",
+]
+# The bench user (the caller) belongs to these groups, besides "Admins".
+BENCH_GROUPS = GROUPS[:3]
+
+
+def log(msg: str) -> None:
+    print(f"[loadbench] {msg}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- seeding
+
+
+def clients(endpoint: str, ak: str, sk: str, token: str | None = None):
+    cfg = Config(retries={"max_attempts": 10, "mode": "standard"}, max_pool_connections=16)
+    kw = dict(endpoint_url=endpoint, region_name=REGION, aws_access_key_id=ak, aws_secret_access_key=sk,
+              aws_session_token=token, config=cfg)
+    return boto3.client("iam", **kw), boto3.client("sts", **kw)
+
+
+def ignore_exists(fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except ClientError as e:
+        if e.response["Error"]["Code"] in ("EntityAlreadyExists",):
+            return None
+        raise
+
+
+def policy_doc(i: int) -> str:
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "Read", "Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"],
+             "Resource": [f"arn:aws:s3:::bench-bucket-{i}", f"arn:aws:s3:::bench-bucket-{i}/*"]},
+            {"Sid": "DenyDelete", "Effect": "Deny", "Action": "s3:DeleteBucket",
+             "Resource": f"arn:aws:s3:::bench-bucket-{i}",
+             "Condition": {"StringNotEquals": {"aws:PrincipalTag/team": "ops"}}},
+        ],
+    })
+
+
+def cmd_seed(a) -> None:
+    iam, sts = clients(a.endpoint, a.access_key, a.secret_key)
+    account = sts.get_caller_identity()["Account"]
+    t0 = time.time()
+
+    if a.moto:
+        # moto has no bootstrap-admin: make the bench user look like Portcullis's.
+        ignore_exists(iam.create_user, UserName="bench")
+        ignore_exists(iam.create_group, GroupName="Admins")
+        iam.attach_group_policy(GroupName="Admins", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+        iam.add_user_to_group(GroupName="Admins", UserName="bench")
+
+    def make_policy(i: int) -> None:
+        ignore_exists(iam.create_policy, PolicyName=POLICY_FMT.format(i), PolicyDocument=policy_doc(i),
+                      Description=f"load benchmark policy {i}")
+
+    def make_user(i: int) -> None:
+        name = USER_FMT.format(i)
+        ignore_exists(iam.create_user, UserName=name, Path="/bench/",
+                      Tags=[{"Key": "team", "Value": f"team-{i % 7}"}])
+        if i % 10 == 0:  # one user in ten belongs to a group
+            iam.add_user_to_group(GroupName=GROUPS[(i // 10) % len(GROUPS)], UserName=name)
+
+    with ThreadPoolExecutor(a.threads) as pool:
+        list(pool.map(make_policy, range(a.policies)))
+        log(f"{a.policies} customer policies in {time.time() - t0:.1f}s")
+        for gi, g in enumerate(GROUPS):
+            ignore_exists(iam.create_group, GroupName=g)
+            iam.attach_group_policy(GroupName=g, PolicyArn=f"arn:aws:iam::{account}:policy/{POLICY_FMT.format(gi % max(a.policies, 1))}")
+            iam.attach_group_policy(GroupName=g, PolicyArn=GROUP_MANAGED[gi])
+            iam.put_group_policy(GroupName=g, PolicyName="inline", PolicyDocument=policy_doc(100 + gi))
+        for g in BENCH_GROUPS:
+            iam.add_user_to_group(GroupName=g, UserName="bench")
+        iam.attach_user_policy(UserName="bench", PolicyArn=f"arn:aws:iam::{account}:policy/{POLICY_FMT.format(a.policies - 1)}")
+        iam.put_user_policy(UserName="bench", PolicyName="inline", PolicyDocument=policy_doc(999))
+        t1 = time.time()
+        list(pool.map(make_user, range(a.users)))
+        log(f"{a.users} users in {time.time() - t1:.1f}s")
+    log(f"seeded {a.endpoint} (account {account}) in {time.time() - t0:.1f}s")
+
+
+# --------------------------------------------------------------------------- signing
+
+
+def signed(endpoint: str, creds: Credentials, service: str, params: list[tuple[str, str]]) -> dict:
+    """One request signed exactly as boto3 signs a query-protocol call."""
+    body = urllib.parse.urlencode(params, quote_via=urllib.parse.quote)
+    req = AWSRequest(method="POST", url=endpoint.rstrip("/") + "/", data=body.encode(),
+                     headers={"Content-Type": FORM})
+    SigV4Auth(creds, service, REGION).add_auth(req)
+    host = urllib.parse.urlsplit(endpoint).netloc
+    headers = {"Host": host, "User-Agent": "portcullis-loadbench/1 (botocore SigV4Auth)"}
+    headers.update({k: v for k, v in req.headers.items()})
+    return {"method": "POST", "path": "/", "headers": headers, "body": body, "service": service}
+
+
+def iam_call(action: str, **params) -> tuple[str, list[tuple[str, str]]]:
+    return "iam", [("Action", action), ("Version", IAM_VERSION)] + list(params.items())
+
+
+def sts_call(action: str, **params) -> tuple[str, list[tuple[str, str]]]:
+    return "sts", [("Action", action), ("Version", STS_VERSION)] + list(params.items())
+
+
+def get_user_calls(users: int, n: int = 256) -> list:
+    rng = random.Random(7)
+    names = [USER_FMT.format(i) for i in rng.sample(range(users), min(n, users))] if users else ["bench"]
+    return [iam_call("GetUser", UserName=u) for u in names]
+
+
+def list_users_calls() -> list:
+    return [iam_call("ListUsers", MaxItems="100")]
+
+
+def caller_identity_calls() -> list:
+    return [sts_call("GetCallerIdentity")]
+
+
+def simulate_calls(user_arn: str) -> list:
+    return [iam_call("SimulatePrincipalPolicy", PolicySourceArn=user_arn,
+                     **{"ActionNames.member.1": "iam:GetUser", "ActionNames.member.2": "s3:GetObject"})]
+
+
+def authorize_calls() -> list:
+    # TODO(authorization endpoint): Portcullis has no authorization endpoint yet (the API other
+    # services will call to ask "may principal P do action A on resource R?"). When it lands,
+    # build its signed calls here (service name, path and parameters as the endpoint defines
+    # them), set WORKLOADS["authorize"]["enabled"] = True, and run.sh measures it like the
+    # others. moto has no equivalent: its column will read n/a.
+    raise NotImplementedError("the authorization endpoint does not exist yet")
+
+
+def mixed_calls(users: int) -> list:
+    # 2 GetUser : 2 GetCallerIdentity : 1 ListUsers, interleaved. SimulatePrincipalPolicy is left
+    # out so that both servers replay the very same requests (moto does not implement it).
+    g = get_user_calls(users, 64)
+    out = []
+    for i in range(64):
+        out += [g[i % len(g)], caller_identity_calls()[0], g[(i + 32) % len(g)], caller_identity_calls()[0], list_users_calls()[0]]
+    return out
+
+
+WORKLOADS = {
+    "GetUser": {"enabled": True, "desc": "iam GetUser UserName=<one of 256 seeded users, round-robin>"},
+    "ListUsers": {"enabled": True, "desc": "iam ListUsers MaxItems=100"},
+    "GetCallerIdentity": {"enabled": True, "desc": "sts GetCallerIdentity"},
+    "SimulatePrincipalPolicy": {"enabled": True, "desc": "iam SimulatePrincipalPolicy on the bench user, 2 actions"},
+    "mixed": {"enabled": True, "desc": "2 GetUser : 2 GetCallerIdentity : 1 ListUsers"},
+    "authorize": {"enabled": False, "desc": "TODO: authorization endpoint (not implemented yet)"},
+}
+
+
+def build_calls(workload: str, users: int, user_arn: str) -> list:
+    if workload == "GetUser":
+        return get_user_calls(users)
+    if workload == "ListUsers":
+        return list_users_calls()
+    if workload == "GetCallerIdentity":
+        return caller_identity_calls()
+    if workload == "SimulatePrincipalPolicy":
+        return simulate_calls(user_arn)
+    if workload == "mixed":
+        return mixed_calls(users)
+    if workload == "authorize":
+        return authorize_calls()
+    raise SystemExit(f"unknown workload {workload}")
+
+
+def lua_str(s: str) -> str:
+    out = []
+    for ch in s:
+        o = ord(ch)
+        if ch in '\\"':
+            out.append("\\" + ch)
+        elif 32 <= o < 127:
+            out.append(ch)
+        else:
+            out.extend(f"\\{b}" for b in ch.encode())
+    return '"' + "".join(out) + '"'
+
+
+def write_lua(reqs: list[dict], path: str) -> None:
+    with open(path, "w", encoding="ascii") as f:
+        f.write("-- generated by loadbench.py: pre-signed requests, valid for 15 minutes\nreturn {\n")
+        for r in reqs:
+            hs = ", ".join(f"[{lua_str(k)}] = {lua_str(v)}" for k, v in r["headers"].items())
+            f.write(f"  {{method = {lua_str(r['method'])}, path = {lua_str(r['path'])}, headers = {{{hs}}}, body = {lua_str(r['body'])}}},\n")
+        f.write("}\n")
+
+
+def send(endpoint: str, r: dict) -> tuple[int, bytes]:
+    u = urllib.parse.urlsplit(endpoint)
+    c = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    try:
+        c.request(r["method"], r["path"], body=r["body"].encode(), headers=r["headers"])
+        resp = c.getresponse()
+        return resp.status, resp.read()
+    finally:
+        c.close()
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def cpu_seconds(pid: int | None) -> float | None:
+    """User+system CPU time of a process and its threads (and reaped children)."""
+    if not pid:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return sum(int(x) for x in fields[11:15]) / ticks
+    except OSError:
+        return None
+
+
+def run_wrk(endpoint: str, lua_file: str, threads: int, conns: int, duration: str, timeout: str) -> tuple[dict, str]:
+    cmd = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{duration}", "--latency", f"--timeout={timeout}",
+           "-s", os.path.join(HERE, "replay.lua"), endpoint, "--", lua_file]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError(f"wrk failed ({p.returncode}): {p.stderr.strip()}\n{p.stdout}")
+    m = re.search(r"^LOADBENCH_JSON (.*)$", p.stdout, re.M)
+    if not m:
+        raise RuntimeError(f"no figures in wrk's output:\n{p.stdout}\n{p.stderr}")
+    fig = json.loads(m.group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", p.stdout)
+    fig["non2xx_text"] = int(non2xx.group(1)) if non2xx else 0
+    return fig, p.stdout
+
+
+def cmd_measure(a) -> int:
+    creds = Credentials(a.access_key, a.secret_key, a.session_token)
+    entry = {"label": a.label, "server": a.server, "workload": a.workload, "connections": a.connections,
+             "threads": a.threads, "duration": a.duration, "users": a.users, "policies": a.policies,
+             "note": a.note or "", "loadavg_before": os.getloadavg()[0]}
+    if not WORKLOADS[a.workload]["enabled"]:
+        log(f"{a.server} {a.workload}: skipped ({WORKLOADS[a.workload]['desc']})")
+        entry["status"] = "skipped"
+        append(a.results, entry)
+        return 0
+    calls = build_calls(a.workload, a.users, a.user_arn)
+    reqs = [signed(a.endpoint, creds, svc, params) for svc, params in calls]
+
+    # A benchmark of errors is worthless: every distinct request must answer 200 first.
+    bad = None
+    for r in {json.dumps(r, sort_keys=True): r for r in reqs}.values():
+        status, body = send(a.endpoint, r)
+        if status != 200:
+            bad = (status, body.decode(errors="replace")[:400], r["body"])
+            break
+    if bad:
+        entry["status"] = "error"
+        entry["error"] = f"HTTP {bad[0]}: {bad[1]}"
+        append(a.results, entry)
+        if a.must_succeed:
+            log(f"FAIL {a.server} {a.workload}: request {bad[2]!r} answered HTTP {bad[0]}:\n{bad[1]}")
+            return 1
+        log(f"{a.server} {a.workload}: not measured, the server answers HTTP {bad[0]}: {bad[1][:160]!r}")
+        return 0
+
+    os.makedirs(os.path.dirname(a.lua_file) or ".", exist_ok=True)
+    write_lua(reqs, a.lua_file)
+    if a.warmup and a.warmup != "0":
+        run_wrk(a.endpoint, a.lua_file, a.threads, a.connections, a.warmup, a.timeout)
+    entry["loadavg_before"] = os.getloadavg()[0]
+    cpu0, t0 = cpu_seconds(a.pid), time.monotonic()
+    fig, text = run_wrk(a.endpoint, a.lua_file, a.threads, a.connections, a.duration, a.timeout)
+    cpu1, t1 = cpu_seconds(a.pid), time.monotonic()
+    entry.update(fig)
+    entry["status"] = "ok"
+    if cpu0 is not None and cpu1 is not None:
+        entry["server_cpu_pct"] = 100.0 * (cpu1 - cpu0) / (t1 - t0)
+        entry["server_cpu_us_per_req"] = 1e6 * (cpu1 - cpu0) / max(fig["requests"], 1)
+    errs = fig["errors"]
+    failed = fig["non2xx_text"] or errs["status"] or errs["connect"] or errs["read"] or errs["write"] or errs["timeout"]
+    log(f"{a.server:10} {a.workload:24} c={a.connections:<3} {fig['rps']:>10.0f} req/s  p50 {fig['p50_us'] / 1000:7.2f} ms"
+        f"  p99 {fig['p99_us'] / 1000:8.2f} ms  non-2xx {fig['non2xx_text']}  socket errors {errs}"
+        + (f"  server CPU {entry['server_cpu_pct']:.0f}%" if "server_cpu_pct" in entry else ""))
+    if a.verbose:
+        print(text, file=sys.stderr)
+    append(a.results, entry)
+    if failed and a.must_succeed:
+        log(f"FAIL {a.server} {a.workload}: Non-2xx responses: {fig['non2xx_text']}, socket errors: {errs}\n{text}")
+        return 1
+    return 0
+
+
+def append(path: str, entry: dict) -> None:
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(entry) + "\n")
+
+
+# --------------------------------------------------------------------------- reporting
+
+
+def fmt_ms(us) -> str:
+    return "" if us is None else f"{us / 1000:.2f} ms"
+
+
+def fmt_rps(x) -> str:
+    return "" if x is None else f"{x:,.0f}"
+
+
+def cmd_report(a) -> None:
+    rows = [json.loads(l) for l in open(a.results, encoding="utf-8") if l.strip()]
+    by = {(r["label"], r["server"], r["workload"]): r for r in rows}
+
+    def cell(r, key):
+        if r is None:
+            return "n/a"
+        if r["status"] == "skipped":
+            return "TODO"
+        if r["status"] == "error":
+            return "n/a"
+        return fmt_rps(r["rps"]) if key == "rps" else fmt_ms(r[key])
+
+    main = [w for w in WORKLOADS]
+    print("### Portcullis vs moto (64 connections, 2 wrk threads)\n")
+    print("| workload | Portcullis req/s | p50 | p99 | moto req/s | p50 | p99 | ratio |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for w in main:
+        p, m = by.get(("main", "portcullis", w)), by.get(("main", "moto", w))
+        ratio = ""
+        if p and m and p["status"] == "ok" and m["status"] == "ok" and m["rps"] > 0:
+            ratio = f"{p['rps'] / m['rps']:.1f}×"
+        elif m and m["status"] == "error":
+            ratio = "moto: " + m["error"].split(":")[0]
+        print(f"| {w} | {cell(p, 'rps')} | {cell(p, 'p50_us')} | {cell(p, 'p99_us')} | {cell(m, 'rps')} | {cell(m, 'p50_us')} | {cell(m, 'p99_us')} | {ratio} |")
+
+    errs = [r for r in rows if r.get("status") == "ok" and (r["non2xx_text"] or any(r["errors"].values()))]
+    if errs:
+        print("\nErrors seen by wrk:")
+        for r in errs:
+            print(f"- {r['label']} {r['server']} {r['workload']}: Non-2xx responses {r['non2xx_text']}, socket errors {r['errors']}")
+
+    scal = [r for r in rows if r["label"] == "scale" and r["server"] == "portcullis"]
+    if scal:
+        small_label = "main"
+        print("\n### Scaling: Portcullis, same requests, small vs large account (64 connections)\n")
+        big = scal[0]
+        small = by.get((small_label, "portcullis", "GetUser")) or {}
+        print(f"| workload | {small.get('users', '?')} users, {small.get('policies', '?')} policies: req/s | p99 "
+              f"| {big['users']:,} users, {big['policies']:,} policies: req/s | p99 | large/small |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for r in scal:
+            s = by.get((small_label, "portcullis", r["workload"]))
+            if not s or s["status"] != "ok" or r["status"] != "ok":
+                continue
+            print(f"| {r['workload']} | {fmt_rps(s['rps'])} | {fmt_ms(s['p99_us'])} | {fmt_rps(r['rps'])} | {fmt_ms(r['p99_us'])} | {r['rps'] / s['rps']:.2f} |")
+
+    diag = [r for r in rows if r["label"] == "diag" and r["status"] == "ok"]
+    if diag:
+        print("\n### Diagnostics: Portcullis only (what a request costs, where the time goes)\n")
+        print("| variant | workload | conns | req/s | p50 | p99 | server CPU | CPU µs/req |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|")
+        base = [r for r in rows if r["label"] == "main" and r["server"] == "portcullis" and r["status"] == "ok"]
+        for r in base + diag:
+            note = r["note"] or "baseline (disk, long-term key)"
+            cpu = f"{r['server_cpu_pct']:.0f}%" if "server_cpu_pct" in r else ""
+            cpr = f"{r['server_cpu_us_per_req']:.0f}" if "server_cpu_us_per_req" in r else ""
+            print(f"| {note} | {r['workload']} | {r['connections']} | {fmt_rps(r['rps'])} | {fmt_ms(r['p50_us'])} | {fmt_ms(r['p99_us'])} | {cpu} | {cpr} |")
+
+    loads = [r["loadavg_before"] for r in rows if "loadavg_before" in r]
+    if loads:
+        print(f"\n(1-minute load average before the measurements: min {min(loads):.2f}, max {max(loads):.2f}; "
+              "anything above ~0.5 means other work shared the 2 cores.)")
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    s = sub.add_parser("seed")
+    s.add_argument("--endpoint", required=True)
+    s.add_argument("--access-key", required=True)
+    s.add_argument("--secret-key", required=True)
+    s.add_argument("--users", type=int, default=100)
+    s.add_argument("--policies", type=int, default=10)
+    s.add_argument("--threads", type=int, default=8)
+    s.add_argument("--moto", action="store_true", help="also create the bench user and Admins group")
+
+    m = sub.add_parser("measure")
+    m.add_argument("--label", required=True, help="main, scale or diag")
+    m.add_argument("--server", required=True)
+    m.add_argument("--endpoint", required=True)
+    m.add_argument("--access-key", required=True)
+    m.add_argument("--secret-key", required=True)
+    m.add_argument("--session-token")
+    m.add_argument("--workload", required=True, choices=list(WORKLOADS))
+    m.add_argument("--user-arn", required=True)
+    m.add_argument("--users", type=int, required=True, help="how many users were seeded (GetUser picks among them)")
+    m.add_argument("--policies", type=int, required=True)
+    m.add_argument("--threads", type=int, default=2)
+    m.add_argument("--connections", type=int, default=64)
+    m.add_argument("--duration", default="10s")
+    m.add_argument("--warmup", default="2s")
+    m.add_argument("--timeout", default="10s")
+    m.add_argument("--pid", type=int, help="server process, for its CPU time")
+    m.add_argument("--lua-file", required=True)
+    m.add_argument("--results", required=True)
+    m.add_argument("--note")
+    m.add_argument("--must-succeed", action="store_true", help="exit 1 on any non-2xx or socket error")
+    m.add_argument("--verbose", action="store_true")
+
+    r = sub.add_parser("report")
+    r.add_argument("results")
+
+    u = sub.add_parser("user-arn", help="print the ARN of the bench user")
+    u.add_argument("--endpoint", required=True)
+    u.add_argument("--access-key", required=True)
+    u.add_argument("--secret-key", required=True)
+
+    t = sub.add_parser("session-token", help="GetSessionToken; prints 'AKID SECRET TOKEN'")
+    t.add_argument("--endpoint", required=True)
+    t.add_argument("--access-key", required=True)
+    t.add_argument("--secret-key", required=True)
+
+    a = ap.parse_args()
+    if a.cmd == "seed":
+        cmd_seed(a)
+    elif a.cmd == "measure":
+        return cmd_measure(a)
+    elif a.cmd == "report":
+        cmd_report(a)
+    elif a.cmd == "user-arn":
+        iam, _ = clients(a.endpoint, a.access_key, a.secret_key)
+        print(iam.get_user(UserName="bench")["User"]["Arn"])
+    elif a.cmd == "session-token":
+        _, sts = clients(a.endpoint, a.access_key, a.secret_key)
+        c = sts.get_session_token(DurationSeconds=3600)["Credentials"]
+        print(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
