@@ -103,6 +103,13 @@ impl Iam {
     /// Resolves a long-term access key id to its caller and its secret (for SigV4
     /// verification). Unknown and inactive keys, and keys of deleted users, are refused alike.
     pub async fn resolve_access_key(&self, access_key_id: &str, request: RequestFacts) -> IamResult<(Caller, String)> {
+        // Resolved keys are cached like policies: any IAM write through this server (such
+        // as deactivating or deleting a key) makes them stale at once.
+        if let Some((account_id, principal, secret)) = self.cache.key(access_key_id) {
+            let caller = Caller { account_id, principal, access_key_id: access_key_id.to_owned(), session: None, request };
+            return Ok((caller, secret));
+        }
+        let generation = self.cache.generation();
         let mut tx = self.store.begin().await?;
         let key = tx
             .get_access_key(access_key_id)
@@ -119,6 +126,7 @@ impl Iam {
         };
         let secret = self.secrets.open(&key.secret_sealed, &secret_aad(&key.access_key_id))?;
         let secret = String::from_utf8(secret).map_err(|e| IamError::ServiceFailure(e.to_string()))?;
+        self.cache.put_key(&key.access_key_id, generation, &key.account_id, &principal, &secret);
         let caller = Caller { account_id: key.account_id, principal, access_key_id: key.access_key_id, session: None, request };
         Ok((caller, secret))
     }

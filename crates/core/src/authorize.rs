@@ -49,6 +49,8 @@ pub(crate) struct PolicyCache {
     entries: RwLock<HashMap<String, (u64, Instant, Arc<PrincipalPolicies>)>>,
     /// AWS-managed documents parsed once per process.
     managed: RwLock<HashMap<String, Arc<Policy>>>,
+    /// Long-term access keys already resolved: (generation, when, account, principal, secret).
+    keys: RwLock<HashMap<String, (u64, Instant, String, Principal, String)>>,
 }
 
 impl PolicyCache {
@@ -62,6 +64,27 @@ impl PolicyCache {
         let entries = self.entries.read().ok()?;
         let (g, at, p) = entries.get(key)?;
         (*g == generation && at.elapsed() < CACHE_TTL).then(|| p.clone())
+    }
+
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// A resolved access key, if still fresh.
+    pub(crate) fn key(&self, id: &str) -> Option<(String, Principal, String)> {
+        let generation = self.generation();
+        let keys = self.keys.read().ok()?;
+        let (g, at, account, principal, secret) = keys.get(id)?;
+        (*g == generation && at.elapsed() < CACHE_TTL).then(|| (account.clone(), principal.clone(), secret.clone()))
+    }
+
+    pub(crate) fn put_key(&self, id: &str, generation: u64, account: &str, principal: &Principal, secret: &str) {
+        if let Ok(mut keys) = self.keys.write() {
+            if keys.len() > 100_000 {
+                keys.clear();
+            }
+            keys.insert(id.to_owned(), (generation, Instant::now(), account.to_owned(), principal.clone(), secret.to_owned()));
+        }
     }
 
     fn put(&self, key: String, generation: u64, p: Arc<PrincipalPolicies>) {

@@ -1,0 +1,257 @@
+#!/usr/bin/env bash
+# Load benchmark: replays SigV4-signed IAM/STS requests against Portcullis and against
+# moto's server with wrk, and prints requests/s, p50/p99 latency and the ratio; then checks
+# that a request's cost does not grow with the size of the account. See README.md here.
+#
+#   bash bench/load/run.sh                      # the full run (about 10 minutes)
+#   bash bench/load/run.sh --duration 5s --no-scale --no-diagnostics
+#
+# Options (or environment variables):
+#   --users N            users in the account for the main run     (LOADBENCH_USERS, 100)
+#   --policies N         customer policies for the main run        (LOADBENCH_POLICIES, 10)
+#   --scale-users N      users for the scaling check               (LOADBENCH_SCALE_USERS, 10000)
+#   --scale-policies N   customer policies for the scaling check    (LOADBENCH_SCALE_POLICIES, 1000)
+#   --duration D         wrk duration per measurement              (LOADBENCH_DURATION, 10s)
+#   --connections N      concurrent connections                    (LOADBENCH_CONNECTIONS, 64)
+#   --no-moto / --no-scale / --no-diagnostics   leave a part out
+#
+# Idempotent: installs wrk (apt-get) and moto (bench/load/.venv) only when missing, builds
+# with cargo (a no-op when up to date), and works in a temporary directory that it removes.
+# Exits 0 after printing the figures; exits 1 if Portcullis answers any request of the
+# workload with anything but 200 (a benchmark of errors is worthless).
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/../.." && pwd)"
+
+USERS="${LOADBENCH_USERS:-100}"
+POLICIES="${LOADBENCH_POLICIES:-10}"
+SCALE_USERS="${LOADBENCH_SCALE_USERS:-10000}"
+SCALE_POLICIES="${LOADBENCH_SCALE_POLICIES:-1000}"
+DURATION="${LOADBENCH_DURATION:-10s}"
+WARMUP="${LOADBENCH_WARMUP:-2s}"
+CONNS="${LOADBENCH_CONNECTIONS:-64}"
+THREADS="${LOADBENCH_THREADS:-2}"
+DO_MOTO=1
+DO_SCALE=1
+DO_DIAG=1
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --users) USERS="$2"; shift 2 ;;
+        --policies) POLICIES="$2"; shift 2 ;;
+        --scale-users) SCALE_USERS="$2"; shift 2 ;;
+        --scale-policies) SCALE_POLICIES="$2"; shift 2 ;;
+        --duration) DURATION="$2"; shift 2 ;;
+        --warmup) WARMUP="$2"; shift 2 ;;
+        --connections) CONNS="$2"; shift 2 ;;
+        --no-moto) DO_MOTO=0; shift ;;
+        --no-scale) DO_SCALE=0; shift ;;
+        --no-diagnostics) DO_DIAG=0; shift ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+    esac
+done
+
+say() { echo "[run.sh] $*" >&2; }
+
+# ------------------------------------------------------------------ 1. tools and builds
+if ! command -v wrk >/dev/null 2>&1; then
+    say "installing wrk (Debian package)"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+fi
+
+say "cargo build --release -p portcullis"
+(cd "$REPO" && cargo build --release -p portcullis)
+BIN="$REPO/target/release/portcullis"
+
+bash "$REPO/scripts/setup-python-env.sh" >&2
+PY="$REPO/.venv/bin/python"
+
+BENCH_VENV="$HERE/.venv"
+if [ ! -x "$BENCH_VENV/bin/python" ] || ! "$BENCH_VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
+    say "creating $BENCH_VENV for moto"
+    rm -rf "$BENCH_VENV"
+    python3 -m venv "$BENCH_VENV"
+fi
+if ! "$BENCH_VENV/bin/python" - "$HERE/requirements.txt" >/dev/null 2>&1 <<'PY'
+import re, sys
+from importlib import metadata
+for line in open(sys.argv[1]):
+    line = line.split("#", 1)[0].strip()
+    m = re.fullmatch(r"([A-Za-z0-9_.\-]+)(\[[^\]]*\])?==(\S+)", line)
+    if m and metadata.version(m.group(1)) != m.group(3):
+        sys.exit(1)
+import flask, flask_cors, moto.server  # the server extra
+PY
+then
+    say "installing moto[server] into $BENCH_VENV"
+    "$BENCH_VENV/bin/python" -m pip install --disable-pip-version-check -q -r "$HERE/requirements.txt"
+fi
+
+# ------------------------------------------------------------------ 2. servers
+WORK="$(mktemp -d)"
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$WORK"
+    [ -n "${SHM_DIR:-}" ] && rm -rf "$SHM_DIR"
+    return 0
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+RESULTS="$WORK/results.jsonl"
+: >"$RESULTS"
+
+# start_portcullis NAME DATA_DIR: sets P_URL, P_PID, P_AK, P_SK
+start_portcullis() {
+    local name="$1" dir="$2"
+    "$BIN" serve --listen 127.0.0.1:0 --data-dir "$dir" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+    P_PID=$!
+    PIDS+=("$P_PID")
+    P_URL=""
+    for _ in $(seq 1 300); do
+        P_URL="$(sed -n 's/^listening on \(http:\/\/[^ ]*\).*/\1/p' "$WORK/$name.out" | head -n1)"
+        [ -n "$P_URL" ] && break
+        kill -0 "$P_PID" 2>/dev/null || { cat "$WORK/$name.err" >&2; say "portcullis exited"; exit 1; }
+        sleep 0.1
+    done
+    [ -n "$P_URL" ] || { cat "$WORK/$name.err" >&2; say "portcullis did not start"; exit 1; }
+    local creds
+    creds="$("$BIN" bootstrap-admin --user-name bench --data-dir "$dir")"
+    P_AK="$(sed -n 's/^aws_access_key_id *= *//p' <<<"$creds")"
+    P_SK="$(sed -n 's/^aws_secret_access_key *= *//p' <<<"$creds")"
+    [ -n "$P_AK" ] && [ -n "$P_SK" ] || { say "bootstrap-admin printed no credentials"; exit 1; }
+    say "$name: $P_URL (pid $P_PID, data $dir)"
+}
+
+free_port() {
+    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+FAILED=0
+# measure LABEL SERVER URL AK SK PID WORKLOAD USERS POLICIES USER_ARN [extra args...]
+measure() {
+    local label="$1" server="$2" url="$3" ak="$4" sk="$5" pid="$6" workload="$7" users="$8" policies="$9" arn="${10}"
+    shift 10
+    local strict=()
+    [ "$server" = "portcullis" ] && strict=(--must-succeed)
+    if ! "$PY" "$HERE/loadbench.py" measure --label "$label" --server "$server" --endpoint "$url" \
+        --access-key "$ak" --secret-key "$sk" --pid "$pid" --workload "$workload" \
+        --users "$users" --policies "$policies" --user-arn "$arn" \
+        --threads "$THREADS" --connections "$CONNS" --duration "$DURATION" --warmup "$WARMUP" \
+        --lua-file "$WORK/requests-$server-$workload.lua" --results "$RESULTS" "${strict[@]}" "$@"; then
+        FAILED=1
+    fi
+}
+
+WORKLOADS=(GetUser ListUsers GetCallerIdentity SimulatePrincipalPolicy mixed
+    authorize) # TODO(authorization endpoint): measured once loadbench.py's authorize_calls() exists
+
+say "starting Portcullis"
+start_portcullis portcullis "$WORK/portcullis-data"
+PORT_URL="$P_URL"; PORT_PID="$P_PID"; PORT_AK="$P_AK"; PORT_SK="$P_SK"
+say "seeding Portcullis: $USERS users, $POLICIES customer policies"
+"$PY" "$HERE/loadbench.py" seed --endpoint "$PORT_URL" --access-key "$PORT_AK" --secret-key "$PORT_SK" \
+    --users "$USERS" --policies "$POLICIES"
+PORT_ARN="$("$PY" "$HERE/loadbench.py" user-arn --endpoint "$PORT_URL" --access-key "$PORT_AK" --secret-key "$PORT_SK")"
+
+if [ "$DO_MOTO" = 1 ]; then
+    MOTO_PORT="$(free_port)"
+    MOTO_URL="http://127.0.0.1:$MOTO_PORT"
+    # moto does not check signatures: any key signs valid-looking requests.
+    MOTO_AK="AKIAIOSFODNN7EXAMPLE"
+    MOTO_SK="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    "$BENCH_VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$WORK/moto.out" 2>"$WORK/moto.err" &
+    MOTO_PID=$!
+    PIDS+=("$MOTO_PID")
+    for _ in $(seq 1 300); do
+        if "$PY" -c "import urllib.request, sys; urllib.request.urlopen('$MOTO_URL/moto-api/', timeout=1)" >/dev/null 2>&1; then
+            break
+        fi
+        kill -0 "$MOTO_PID" 2>/dev/null || { cat "$WORK/moto.err" >&2; say "moto exited"; exit 1; }
+        sleep 0.2
+    done
+    say "moto: $MOTO_URL (pid $MOTO_PID)"
+    say "seeding moto: $USERS users, $POLICIES customer policies"
+    "$PY" "$HERE/loadbench.py" seed --moto --endpoint "$MOTO_URL" --access-key "$MOTO_AK" --secret-key "$MOTO_SK" \
+        --users "$USERS" --policies "$POLICIES"
+    MOTO_ARN="$("$PY" "$HERE/loadbench.py" user-arn --endpoint "$MOTO_URL" --access-key "$MOTO_AK" --secret-key "$MOTO_SK")"
+fi
+
+# ------------------------------------------------------------------ 3. main comparison
+for w in "${WORKLOADS[@]}"; do
+    measure main portcullis "$PORT_URL" "$PORT_AK" "$PORT_SK" "$PORT_PID" "$w" "$USERS" "$POLICIES" "$PORT_ARN"
+    if [ "$DO_MOTO" = 1 ]; then
+        measure main moto "$MOTO_URL" "$MOTO_AK" "$MOTO_SK" "$MOTO_PID" "$w" "$USERS" "$POLICIES" "$MOTO_ARN"
+    fi
+done
+if [ "$DO_MOTO" = 1 ]; then
+    kill "$MOTO_PID" 2>/dev/null || true  # frees its CPU for what follows
+fi
+
+# ------------------------------------------------------------------ 4. diagnostics
+if [ "$DO_DIAG" = 1 ]; then
+    say "diagnostics"
+    # Service time without queueing: one connection.
+    # (argparse keeps the last --connections/--threads given.)
+    for w in GetCallerIdentity GetUser; do
+        measure diag portcullis "$PORT_URL" "$PORT_AK" "$PORT_SK" "$PORT_PID" "$w" "$USERS" "$POLICIES" "$PORT_ARN" \
+            --connections 1 --threads 1 --note "1 connection (service time)"
+    done
+    # Temporary credentials skip the per-request last-used write (authenticate.rs).
+    read -r S_AK S_SK S_TOKEN < <("$PY" "$HERE/loadbench.py" session-token --endpoint "$PORT_URL" --access-key "$PORT_AK" --secret-key "$PORT_SK")
+    for w in GetCallerIdentity GetUser; do
+        measure diag portcullis "$PORT_URL" "$S_AK" "$S_SK" "$PORT_PID" "$w" "$USERS" "$POLICIES" "$PORT_ARN" \
+            --session-token "$S_TOKEN" --note "session credentials (no last-used write)"
+    done
+    # The same server with its database on tmpfs: fsync costs nothing there.
+    if [ -d /dev/shm ] && [ -w /dev/shm ]; then
+        SHM_DIR="$(mktemp -d -p /dev/shm portcullis-loadbench.XXXXXX)"
+        start_portcullis portcullis-tmpfs "$SHM_DIR/data"
+        "$PY" "$HERE/loadbench.py" seed --endpoint "$P_URL" --access-key "$P_AK" --secret-key "$P_SK" \
+            --users "$USERS" --policies "$POLICIES"
+        SHM_ARN="$("$PY" "$HERE/loadbench.py" user-arn --endpoint "$P_URL" --access-key "$P_AK" --secret-key "$P_SK")"
+        for w in GetCallerIdentity GetUser SimulatePrincipalPolicy; do
+            measure diag portcullis "$P_URL" "$P_AK" "$P_SK" "$P_PID" "$w" "$USERS" "$POLICIES" "$SHM_ARN" \
+                --note "database on tmpfs (no fsync cost)"
+        done
+        kill "$P_PID" 2>/dev/null || true
+    fi
+fi
+
+# ------------------------------------------------------------------ 5. scaling check
+if [ "$DO_SCALE" = 1 ]; then
+    say "scaling: growing the Portcullis account to $SCALE_USERS users and $SCALE_POLICIES customer policies"
+    "$PY" "$HERE/loadbench.py" seed --endpoint "$PORT_URL" --access-key "$PORT_AK" --secret-key "$PORT_SK" \
+        --users "$SCALE_USERS" --policies "$SCALE_POLICIES"
+    for w in GetUser ListUsers GetCallerIdentity SimulatePrincipalPolicy; do
+        measure scale portcullis "$PORT_URL" "$PORT_AK" "$PORT_SK" "$PORT_PID" "$w" "$SCALE_USERS" "$SCALE_POLICIES" "$PORT_ARN"
+    done
+fi
+
+# ------------------------------------------------------------------ 6. report
+mkdir -p "$HERE/results"
+STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
+cp "$RESULTS" "$HERE/results/$STAMP.jsonl"
+{
+    echo "Load benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
+    echo "wrk -t$THREADS -c$CONNS -d$DURATION --latency (after a $WARMUP warm-up); main account: $USERS users, $POLICIES customer policies"
+    echo
+    "$PY" "$HERE/loadbench.py" report "$RESULTS"
+} | tee "$HERE/results/$STAMP.md"
+say "results kept in bench/load/results/$STAMP.{md,jsonl}"
+
+if [ "$FAILED" = 1 ]; then
+    say "FAILED: Portcullis answered part of a workload with errors (see above); the figures are not valid"
+    exit 1
+fi
+exit 0
