@@ -175,13 +175,38 @@ def simulate_calls(user_arn: str) -> list:
                      **{"ActionNames.member.1": "iam:GetUser", "ActionNames.member.2": "s3:GetObject"})]
 
 
-def authorize_calls() -> list:
-    # TODO(authorization endpoint): Portcullis has no authorization endpoint yet (the API other
-    # services will call to ask "may principal P do action A on resource R?"). When it lands,
-    # build its signed calls here (service name, path and parameters as the endpoint defines
-    # them), set WORKLOADS["authorize"]["enabled"] = True, and run.sh measures it like the
-    # others. moto has no equivalent: its column will read n/a.
-    raise NotImplementedError("the authorization endpoint does not exist yet")
+AUTHORIZE_PATH = "/_portcullis/authorize"
+# What the asking service received (host, service, action, resource); signed by the bench user.
+AUTHORIZE_CASES = [
+    ("ec2.us-east-1.amazonaws.com", "ec2", "Action=DescribeInstances&Version=2016-11-15", "ec2:DescribeInstances", "*"),
+    ("sqs.us-east-1.amazonaws.com", "sqs", "Action=ListQueues&Version=2012-11-05", "sqs:ListQueues", "*"),
+    ("ec2.us-east-1.amazonaws.com", "ec2", "Action=TerminateInstances&Version=2016-11-15&InstanceId.1=i-0123456789abcdef0",
+     "ec2:TerminateInstances", "arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0"),
+]
+
+
+def authorize_requests(endpoint: str, creds: Credentials) -> list[dict]:
+    """Calls of the authorization endpoint (POST /_portcullis/authorize, docs/enforcement.md):
+    another service hands over a SigV4-signed request it received plus the action and resource.
+    The outer call is unsigned JSON; the inner request is signed by the bench user. Denials are
+    answered 200 too, so every call must be a 200.
+
+    TODO(authorization endpoint): this is the hook for the endpoint's workload. It was written
+    when the endpoint landed (commit 0199c45); if the endpoint's request format changes, change
+    this function only. moto has no equivalent: its column reads n/a."""
+    import base64
+    host = urllib.parse.urlsplit(endpoint).netloc
+    out = []
+    for svc_host, svc, body, action, resource in AUTHORIZE_CASES:
+        inner = AWSRequest(method="POST", url=f"https://{svc_host}/", data=body.encode(), headers={"Content-Type": FORM})
+        SigV4Auth(creds, svc, REGION).add_auth(inner)
+        headers = [[k.lower(), v] for k, v in inner.headers.items()] + [["host", svc_host]]
+        doc = {"request": {"method": "POST", "path": "/", "query": "", "headers": headers,
+                           "body": base64.b64encode(body.encode()).decode(), "source_ip": "203.0.113.7"},
+               "action": action, "resource": resource, "context": {}}
+        out.append({"method": "POST", "path": AUTHORIZE_PATH, "body": json.dumps(doc, separators=(",", ":")),
+                    "headers": {"Host": host, "User-Agent": "portcullis-loadbench/1", "Content-Type": "application/json"}})
+    return out
 
 
 def mixed_calls(users: int) -> list:
@@ -200,7 +225,8 @@ WORKLOADS = {
     "GetCallerIdentity": {"enabled": True, "desc": "sts GetCallerIdentity"},
     "SimulatePrincipalPolicy": {"enabled": True, "desc": "iam SimulatePrincipalPolicy on the bench user, 2 actions"},
     "mixed": {"enabled": True, "desc": "2 GetUser : 2 GetCallerIdentity : 1 ListUsers"},
-    "authorize": {"enabled": False, "desc": "TODO: authorization endpoint (not implemented yet)"},
+    # Portcullis only (moto: n/a). See authorize_requests() for the hook.
+    "authorize": {"enabled": True, "desc": "POST /_portcullis/authorize: 3 signed ec2/sqs requests, allowed"},
 }
 
 
@@ -215,8 +241,6 @@ def build_calls(workload: str, users: int, user_arn: str) -> list:
         return simulate_calls(user_arn)
     if workload == "mixed":
         return mixed_calls(users)
-    if workload == "authorize":
-        return authorize_calls()
     raise SystemExit(f"unknown workload {workload}")
 
 
@@ -294,8 +318,16 @@ def cmd_measure(a) -> int:
         entry["status"] = "skipped"
         append(a.results, entry)
         return 0
-    calls = build_calls(a.workload, a.users, a.user_arn)
-    reqs = [signed(a.endpoint, creds, svc, params) for svc, params in calls]
+    if a.workload == "authorize":
+        if a.server != "portcullis":
+            log(f"{a.server} {a.workload}: not applicable (no authorization endpoint)")
+            entry["status"] = "n/a"
+            append(a.results, entry)
+            return 0
+        reqs = authorize_requests(a.endpoint, creds)
+    else:
+        calls = build_calls(a.workload, a.users, a.user_arn)
+        reqs = [signed(a.endpoint, creds, svc, params) for svc, params in calls]
 
     # A benchmark of errors is worthless: every distinct request must answer 200 first.
     bad = None
@@ -366,6 +398,8 @@ def cmd_report(a) -> None:
             return "n/a"
         if r["status"] == "skipped":
             return "TODO"
+        if r["status"] == "n/a":
+            return "n/a"
         if r["status"] == "error":
             return "n/a"
         return fmt_rps(r["rps"]) if key == "rps" else fmt_ms(r[key])

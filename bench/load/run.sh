@@ -153,8 +153,9 @@ measure() {
     fi
 }
 
-WORKLOADS=(GetUser ListUsers GetCallerIdentity SimulatePrincipalPolicy mixed
-    authorize) # TODO(authorization endpoint): measured once loadbench.py's authorize_calls() exists
+# "authorize" is POST /_portcullis/authorize (Portcullis only); its requests are built by
+# authorize_requests() in loadbench.py, the hook to change if the endpoint changes.
+WORKLOADS=(GetUser ListUsers GetCallerIdentity SimulatePrincipalPolicy mixed authorize)
 
 say "starting Portcullis"
 start_portcullis portcullis "$WORK/portcullis-data"
@@ -170,7 +171,7 @@ if [ "$DO_MOTO" = 1 ]; then
     # moto does not check signatures: any key signs valid-looking requests.
     MOTO_AK="AKIAIOSFODNN7EXAMPLE"
     MOTO_SK="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
-    "$BENCH_VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$WORK/moto.out" 2>"$WORK/moto.err" &
+    MOTO_IAM_LOAD_MANAGED_POLICIES=true "$BENCH_VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$WORK/moto.out" 2>"$WORK/moto.err" &
     MOTO_PID=$!
     PIDS+=("$MOTO_PID")
     for _ in $(seq 1 300); do

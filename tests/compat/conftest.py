@@ -185,7 +185,7 @@ class PortcullisServer:
             )
         assert self.proc is None, "server already running"
         self._starts += 1
-        cmd = [str(binary), "serve", "--listen", "127.0.0.1:0", *self._common_args()]
+        cmd = [str(binary), "serve", "--listen", "127.0.0.1:0", "--test-clock", *self._common_args()]
         self._log(f"\n===== start #{self._starts}: {' '.join(cmd)}\n")
         env = dict(os.environ)
         env.setdefault("RUST_BACKTRACE", "1")

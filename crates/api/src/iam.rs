@@ -1,7 +1,7 @@
 //! IAM operations: decode parameters (already validated against the model), authorize,
 //! call the domain, encode the result.
 
-use portcullis_core::{Authorized, Caller, ContextEntry, Iam, IamError, IamResult, NewRole, Page, PageRequest, PolicyFilter, SimulationInput};
+use portcullis_core::{Authorized, Caller, ContextEntry, Iam, IamError, IamResult, NewRole, Page, PageRequest, PasswordPolicyInput, PolicyFilter, SimulationInput};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use portcullis_protocol::{QueryParams, XmlWriter};
@@ -82,7 +82,11 @@ type Out = IamResult<Option<XmlWriter>>;
 
 pub async fn dispatch(iam: &Iam, caller: &Caller, op: &str, p: &QueryParams) -> Out {
     let request = crate::target::iam_target(iam, caller, op, p).await?;
-    let auth = iam.authorize(caller, &request).await?;
+    let auth = if op == "ChangePassword" {
+        iam.authorize_change_password(caller, &request).await?
+    } else {
+        iam.authorize(caller, &request).await?
+    };
     let out = run(iam, &auth, op, p).await;
     if out.is_ok() && !crate::target::is_read_only(op) {
         iam.invalidate_authorization_cache();
@@ -367,6 +371,54 @@ async fn run(iam: &Iam, auth: &Authorized<'_>, op: &str, p: &QueryParams) -> Out
         }
         "ChangePassword" => iam.change_password(auth, req(p, "OldPassword")?, req(p, "NewPassword")?).await?,
         "DeleteLoginProfile" => iam.delete_login_profile(auth, req(p, "UserName")?).await?,
+
+        // Password policy
+        "UpdateAccountPasswordPolicy" => {
+            let input = PasswordPolicyInput {
+                minimum_length: int(p, "MinimumPasswordLength"),
+                require_symbols: flag(p, "RequireSymbols"),
+                require_numbers: flag(p, "RequireNumbers"),
+                require_uppercase: flag(p, "RequireUppercaseCharacters"),
+                require_lowercase: flag(p, "RequireLowercaseCharacters"),
+                allow_users_to_change: flag(p, "AllowUsersToChangePassword"),
+                max_age_days: int(p, "MaxPasswordAge"),
+                reuse_prevention: int(p, "PasswordReusePrevention"),
+                hard_expiry: flag(p, "HardExpiry"),
+            };
+            iam.update_account_password_policy(auth, &input).await?;
+        }
+        "GetAccountPasswordPolicy" => {
+            let pp = iam.get_account_password_policy(auth).await?;
+            w.start("PasswordPolicy")
+                .num("MinimumPasswordLength", pp.minimum_length)
+                .bool("RequireSymbols", pp.require_symbols)
+                .bool("RequireNumbers", pp.require_numbers)
+                .bool("RequireUppercaseCharacters", pp.require_uppercase)
+                .bool("RequireLowercaseCharacters", pp.require_lowercase)
+                .bool("AllowUsersToChangePassword", pp.allow_users_to_change)
+                .bool("ExpirePasswords", pp.max_age_days.is_some());
+            if let Some(d) = pp.max_age_days {
+                w.num("MaxPasswordAge", d);
+            }
+            if let Some(n) = pp.reuse_prevention {
+                w.num("PasswordReusePrevention", n);
+            }
+            w.bool("HardExpiry", pp.hard_expiry).end("PasswordPolicy");
+        }
+        "DeleteAccountPasswordPolicy" => iam.delete_account_password_policy(auth).await?,
+
+        // Credential report
+        "GenerateCredentialReport" => {
+            let state = iam.generate_credential_report(auth).await?;
+            w.leaf("State", state);
+            if state == "STARTED" {
+                w.leaf("Description", "No report exists. Starting a new report generation task");
+            }
+        }
+        "GetCredentialReport" => {
+            let (csv, at) = iam.get_credential_report(auth).await?;
+            w.leaf("Content", &B64.encode(csv.as_bytes())).leaf("ReportFormat", "text/csv").time("GeneratedTime", ts(at));
+        }
 
         // Account
         "CreateAccountAlias" => iam.create_account_alias(auth, req(p, "AccountAlias")?).await?,

@@ -2,6 +2,7 @@
 //! A request flows decode → authenticate (SigV4) → validate (service model) → authorize
 //! and run (core) → encode (AWS XML), and every failure leaves as AWS's error envelope.
 
+mod admin_endpoints;
 mod authenticate;
 mod authorization_endpoint;
 mod encode;
@@ -29,14 +30,17 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     iam: Iam,
+    /// Present only in `--test-clock` mode.
+    test_clock: Option<Arc<portcullis_types::OffsetClock>>,
     iam_model: Arc<ServiceModel>,
     sts_model: Arc<ServiceModel>,
 }
 
 impl AppState {
-    pub fn new(iam: Iam) -> Result<Self, String> {
+    pub fn new(iam: Iam, test_clock: Option<Arc<portcullis_types::OffsetClock>>) -> Result<Self, String> {
         Ok(Self {
             iam,
+            test_clock,
             iam_model: Arc::new(ServiceModel::load_gz(IAM_MODEL)?),
             sts_model: Arc::new(ServiceModel::load_gz(STS_MODEL)?),
         })
@@ -46,6 +50,8 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/_portcullis/authorize", axum::routing::post(authorization_endpoint::authorize))
+        .route("/_portcullis/security-status", axum::routing::get(admin_endpoints::security_status))
+        .route("/_portcullis/clock", axum::routing::post(admin_endpoints::clock))
         .fallback(handle)
         .with_state(state)
 }

@@ -243,6 +243,19 @@ impl Iam {
         ctx
     }
 
+    /// ChangePassword: AllowUsersToChangePassword in the password policy lets every IAM
+    /// user change its own password without a policy granting it; an explicit Deny applies.
+    pub async fn authorize_change_password<'a>(&self, caller: &'a Caller, req: &AuthzRequest) -> IamResult<Authorized<'a>> {
+        let d = self.decide(caller, req).await?;
+        let implied = d.effect == EvalDecision::ImplicitDeny
+            && caller.user().is_some()
+            && self.users_may_change_password(&caller.account_id).await?;
+        match d.denial {
+            Some(message) if !implied => Err(IamError::AccessDenied(message)),
+            _ => Ok(Authorized::new(caller)),
+        }
+    }
+
     /// Authorizes a request: the capability on Allow, AWS's AccessDenied otherwise.
     pub async fn authorize<'a>(&self, caller: &'a Caller, req: &AuthzRequest) -> IamResult<Authorized<'a>> {
         let d = self.decide(caller, req).await?;

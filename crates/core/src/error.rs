@@ -33,6 +33,10 @@ pub enum IamError {
     #[error("{0}")]
     ExpiredToken(String),
     #[error("{0}")]
+    ReportNotPresent(String),
+    #[error("{0}")]
+    ReportExpired(String),
+    #[error("{0}")]
     InvalidUserType(String),
     #[error("{0}")]
     InvalidAuthorizationMessage(String),
@@ -59,6 +63,8 @@ impl IamError {
             Self::InvalidClientTokenId(_) => "InvalidClientTokenId",
             Self::InvalidAction(_) => "InvalidAction",
             Self::ExpiredToken(_) => "ExpiredToken",
+            Self::ReportNotPresent(_) => "ReportNotPresent",
+            Self::ReportExpired(_) => "ReportExpired",
             Self::InvalidUserType(_) => "InvalidUserType",
             Self::InvalidAuthorizationMessage(_) => "InvalidAuthorizationMessageException",
             Self::InvalidAuthenticationCode(_) => "InvalidAuthenticationCode",
@@ -72,6 +78,7 @@ impl IamError {
             Self::EntityAlreadyExists(_) | Self::DeleteConflict(_) | Self::LimitExceeded(_) => 409,
             Self::AccessDenied(_) | Self::InvalidClientTokenId(_) | Self::ExpiredToken(_) | Self::InvalidAuthenticationCode(_) => 403,
             Self::ServiceFailure(_) => 500,
+            Self::ReportNotPresent(_) | Self::ReportExpired(_) => 410,
             _ => 400,
         }
     }

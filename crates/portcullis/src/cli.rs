@@ -1,4 +1,5 @@
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -19,6 +20,14 @@ pub enum Command {
     Serve(ServeArgs),
     /// Create an administrator user in the Admins group and print a new access key for it.
     BootstrapAdmin(BootstrapArgs),
+    /// Print the account's security checklist; exit 1 while a check fails.
+    SecurityStatus {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check and evaluate IAM policy documents offline.
     Policy {
         #[command(subcommand)]
@@ -47,6 +56,9 @@ pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, env = "PORTCULLIS_LISTEN", default_value = "127.0.0.1:8700")]
     pub listen: SocketAddr,
+    /// Tests only: serve POST /_portcullis/clock to move the server's time (loopback only).
+    #[arg(long)]
+    pub test_clock: bool,
 }
 
 #[derive(Debug, Args)]
@@ -70,11 +82,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Serve(args) => serve(args).await.map(|()| ok),
         Command::BootstrapAdmin(args) => bootstrap(args).await.map(|()| ok),
         Command::Policy { command } => crate::policy_cmd::run(command),
+        Command::SecurityStatus { store, json } => security_status(store, json).await,
     }
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let env = setup::open(&args.store).await?;
+    if args.test_clock && !args.listen.ip().is_loopback() {
+        anyhow::bail!("--test-clock is for tests and only allowed on a loopback address");
+    }
+    let test_clock = args.test_clock.then(|| Arc::new(portcullis_types::OffsetClock::default()));
+    let clock: Arc<dyn portcullis_types::Clock> = match &test_clock {
+        Some(c) => c.clone(),
+        None => Arc::new(portcullis_types::SystemClock),
+    };
+    let env = setup::open(&args.store, clock).await?;
     let (account, one_time_password) = env.iam.ensure_account(&args.store.root_email, None).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -90,7 +111,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         "credentials: portcullis bootstrap-admin --user-name NAME --data-dir {}",
         args.store.data_dir.display()
     );
-    let state = portcullis_api::AppState::new(env.iam.clone()).map_err(anyhow::Error::msg)?;
+    if test_clock.is_some() {
+        println!("test clock on: POST /_portcullis/clock moves this server's time");
+    }
+    let state = portcullis_api::AppState::new(env.iam.clone(), test_clock).map_err(anyhow::Error::msg)?;
     let app = portcullis_api::router(state);
     println!("listening on http://{addr}");
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
@@ -121,8 +145,28 @@ async fn shutdown_signal() {
     }
 }
 
+fn system_clock() -> Arc<dyn portcullis_types::Clock> {
+    Arc::new(portcullis_types::SystemClock)
+}
+
+async fn security_status(store: StoreArgs, json: bool) -> anyhow::Result<std::process::ExitCode> {
+    let env = setup::open(&store, system_clock()).await?;
+    let (account, _) = env.iam.ensure_account(&store.root_email, None).await?;
+    let status = env.iam.security_status(&account.account_id).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&status)?);
+    } else {
+        println!("Security status of account {}", status.account_id);
+        for c in &status.checks {
+            println!("  [{}] {:<42} {}", if c.ok { "ok" } else { "!!" }, c.title, c.detail);
+        }
+    }
+    env.close().await;
+    Ok(if status.all_ok() { std::process::ExitCode::SUCCESS } else { std::process::ExitCode::FAILURE })
+}
+
 async fn bootstrap(args: BootstrapArgs) -> anyhow::Result<()> {
-    let env = setup::open(&args.store).await?;
+    let env = setup::open(&args.store, system_clock()).await?;
     let (account, one_time_password) = env.iam.ensure_account(&args.store.root_email, None).await?;
     if let Some(pw) = one_time_password {
         eprintln!("root user {} created; one-time root password (shown only now): {pw}", account.root_email);

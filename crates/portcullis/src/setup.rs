@@ -6,7 +6,6 @@ use anyhow::Context;
 use portcullis_core::Iam;
 use portcullis_credentials::SecretBox;
 use portcullis_store_sql::SqlStore;
-use portcullis_types::SystemClock;
 
 use crate::cli::StoreArgs;
 use crate::master_key;
@@ -23,7 +22,7 @@ impl Env {
     }
 }
 
-pub async fn open(args: &StoreArgs) -> anyhow::Result<Env> {
+pub async fn open(args: &StoreArgs, clock: Arc<dyn portcullis_types::Clock>) -> anyhow::Result<Env> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create data directory {}", args.data_dir.display()))?;
     let (url, description) = match &args.database_url {
@@ -36,6 +35,6 @@ pub async fn open(args: &StoreArgs) -> anyhow::Result<Env> {
     let store = Arc::new(SqlStore::connect(&url).await.context("cannot open the database")?);
     let key = master_key::load_or_create(&args.data_dir)?;
     let secrets = Arc::new(SecretBox::new(&key).map_err(|e| anyhow::anyhow!("{e}"))?);
-    let iam = Iam::new(store.clone(), Arc::new(SystemClock), secrets).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let iam = Iam::new(store.clone(), clock, secrets).map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(Env { iam, description, store })
 }

@@ -126,6 +126,7 @@ impl Tx for SqlTx {
     }
 
     async fn delete_user(&mut self, user_id: &str) -> StoreResult<()> {
+        self.exec(sqlx::query("DELETE FROM password_history WHERE user_id = $1").bind(user_id)).await?;
         self.exec(sqlx::query("DELETE FROM tags WHERE target_kind = 'user' AND target_id = $1").bind(user_id)).await?;
         self.exec(sqlx::query("DELETE FROM users WHERE user_id = $1").bind(user_id)).await.map(|_| ())
     }
@@ -496,6 +497,86 @@ impl Tx for SqlTx {
     async fn delete_mfa_device(&mut self, serial_number: &str) -> StoreResult<()> {
         self.exec(sqlx::query("DELETE FROM tags WHERE target_kind = 'mfa' AND target_id = $1").bind(serial_number)).await?;
         self.exec(sqlx::query("DELETE FROM mfa_devices WHERE serial_number = $1").bind(serial_number)).await.map(|_| ())
+    }
+
+    async fn get_password_policy(&mut self, account_id: &str) -> StoreResult<Option<PasswordPolicyRecord>> {
+        let row: Option<(String, i64, i64, i64, i64, i64, i64, Option<i64>, Option<i64>, i64)> = sqlx::query_as(
+            "SELECT account_id, minimum_length, require_symbols, require_numbers, require_uppercase, require_lowercase, allow_users_to_change, max_age_days, reuse_prevention, hard_expiry FROM password_policies WHERE account_id = $1",
+        )
+        .bind(account_id)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(backend)?;
+        Ok(row.map(|r| PasswordPolicyRecord {
+            account_id: r.0,
+            minimum_length: r.1,
+            require_symbols: r.2 != 0,
+            require_numbers: r.3 != 0,
+            require_uppercase: r.4 != 0,
+            require_lowercase: r.5 != 0,
+            allow_users_to_change: r.6 != 0,
+            max_age_days: r.7,
+            reuse_prevention: r.8,
+            hard_expiry: r.9 != 0,
+        }))
+    }
+
+    async fn put_password_policy(&mut self, rec: &PasswordPolicyRecord) -> StoreResult<()> {
+        self.delete_password_policy(&rec.account_id).await?;
+        let q = sqlx::query("INSERT INTO password_policies (account_id, minimum_length, require_symbols, require_numbers, require_uppercase, require_lowercase, allow_users_to_change, max_age_days, reuse_prevention, hard_expiry) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+            .bind(&rec.account_id)
+            .bind(rec.minimum_length)
+            .bind(i64::from(rec.require_symbols))
+            .bind(i64::from(rec.require_numbers))
+            .bind(i64::from(rec.require_uppercase))
+            .bind(i64::from(rec.require_lowercase))
+            .bind(i64::from(rec.allow_users_to_change))
+            .bind(rec.max_age_days)
+            .bind(rec.reuse_prevention)
+            .bind(i64::from(rec.hard_expiry));
+        self.exec(q).await.map(|_| ())
+    }
+
+    async fn delete_password_policy(&mut self, account_id: &str) -> StoreResult<bool> {
+        self.exec(sqlx::query("DELETE FROM password_policies WHERE account_id = $1").bind(account_id)).await.map(|n| n > 0)
+    }
+
+    async fn password_history(&mut self, user_id: &str) -> StoreResult<Vec<String>> {
+        let rows: Vec<(String,)> = sqlx::query_as("SELECT password_hash FROM password_history WHERE user_id = $1 ORDER BY changed_at DESC")
+            .bind(user_id)
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(backend)?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    async fn push_password_history(&mut self, user_id: &str, hash: &str, at: i64, keep: i64) -> StoreResult<()> {
+        let q = sqlx::query("INSERT INTO password_history (user_id, changed_at, password_hash) VALUES ($1, $2, $3)").bind(user_id).bind(at).bind(hash);
+        self.exec(q).await?;
+        let rows: Vec<(i64,)> = sqlx::query_as("SELECT changed_at FROM password_history WHERE user_id = $1 ORDER BY changed_at DESC")
+            .bind(user_id)
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(backend)?;
+        if let Some(cutoff) = rows.get(usize::try_from(keep).unwrap_or(0).saturating_sub(1)).map(|r| r.0) {
+            let q = sqlx::query("DELETE FROM password_history WHERE user_id = $1 AND changed_at < $2").bind(user_id).bind(cutoff);
+            self.exec(q).await?;
+        }
+        Ok(())
+    }
+
+    async fn get_credential_report(&mut self, account_id: &str) -> StoreResult<Option<(i64, String)>> {
+        sqlx::query_as("SELECT generated_at, content FROM credential_reports WHERE account_id = $1")
+            .bind(account_id)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(backend)
+    }
+
+    async fn put_credential_report(&mut self, account_id: &str, at: i64, content: &str) -> StoreResult<()> {
+        self.exec(sqlx::query("DELETE FROM credential_reports WHERE account_id = $1").bind(account_id)).await?;
+        let q = sqlx::query("INSERT INTO credential_reports (account_id, generated_at, content) VALUES ($1, $2, $3)").bind(account_id).bind(at).bind(content);
+        self.exec(q).await.map(|_| ())
     }
 
     async fn upsert_login_profile(&mut self, rec: &LoginProfileRecord) -> StoreResult<()> {

@@ -119,6 +119,17 @@ pub trait Tx: Send {
     async fn update_mfa_device(&mut self, rec: &MfaDeviceRecord) -> StoreResult<()>;
     async fn delete_mfa_device(&mut self, serial_number: &str) -> StoreResult<()>;
 
+    // Password policy, password history, credential report
+    async fn get_password_policy(&mut self, account_id: &str) -> StoreResult<Option<PasswordPolicyRecord>>;
+    async fn put_password_policy(&mut self, rec: &PasswordPolicyRecord) -> StoreResult<()>;
+    async fn delete_password_policy(&mut self, account_id: &str) -> StoreResult<bool>;
+    /// Earlier password hashes of a user, newest first.
+    async fn password_history(&mut self, user_id: &str) -> StoreResult<Vec<String>>;
+    /// Adds a hash and keeps only the newest `keep`.
+    async fn push_password_history(&mut self, user_id: &str, hash: &str, at: i64, keep: i64) -> StoreResult<()>;
+    async fn get_credential_report(&mut self, account_id: &str) -> StoreResult<Option<(i64, String)>>;
+    async fn put_credential_report(&mut self, account_id: &str, at: i64, content: &str) -> StoreResult<()>;
+
     // Login profiles
     async fn upsert_login_profile(&mut self, rec: &LoginProfileRecord) -> StoreResult<()>;
     async fn get_login_profile(&mut self, user_id: &str) -> StoreResult<Option<LoginProfileRecord>>;

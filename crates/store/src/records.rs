@@ -191,3 +191,18 @@ impl std::fmt::Debug for MfaDeviceRecord {
             .finish_non_exhaustive()
     }
 }
+
+/// The account password policy; `None` members are AWS's "not set".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordPolicyRecord {
+    pub account_id: String,
+    pub minimum_length: i64,
+    pub require_symbols: bool,
+    pub require_numbers: bool,
+    pub require_uppercase: bool,
+    pub require_lowercase: bool,
+    pub allow_users_to_change: bool,
+    pub max_age_days: Option<i64>,
+    pub reuse_prevention: Option<i64>,
+    pub hard_expiry: bool,
+}

@@ -26,3 +26,18 @@ impl Clock for FixedClock {
         self.0
     }
 }
+
+/// The wall clock moved by an adjustable offset: the server's `--test-clock` mode, so tests
+/// can expire sessions, passwords and reports without waiting.
+#[derive(Debug, Default)]
+pub struct OffsetClock {
+    pub offset: std::sync::atomic::AtomicI64,
+}
+
+impl Clock for OffsetClock {
+    fn now(&self) -> OffsetDateTime {
+        let real = SystemClock.now();
+        let offset = self.offset.load(std::sync::atomic::Ordering::SeqCst);
+        real.checked_add(time::Duration::seconds(offset)).unwrap_or(real)
+    }
+}

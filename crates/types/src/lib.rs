@@ -6,5 +6,5 @@ mod clock;
 mod names;
 
 pub use arn::Arn;
-pub use clock::{Clock, FixedClock, SystemClock};
+pub use clock::{Clock, FixedClock, OffsetClock, SystemClock};
 pub use names::{AccountId, IamPath, NameError};

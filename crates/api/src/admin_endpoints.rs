@@ -1,0 +1,60 @@
+//! Portcullis's own HTTP endpoints beside the AWS APIs: the security status (for the
+//! console and scripts) and, in test mode only, the server clock.
+
+use std::sync::atomic::Ordering;
+
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use portcullis_core::AuthzRequest;
+use serde_json::json;
+
+use crate::AppState;
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    (status, Json(json!({"error": {"code": code, "message": message}}))).into_response()
+}
+
+/// `GET /_portcullis/security-status`: SigV4-signed (service `iam`), allowed to whoever may
+/// call `iam:GetAccountSummary`.
+pub async fn security_status(State(state): State<AppState>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return error(StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", "body too large");
+    };
+    let query = parts.uri.query().unwrap_or_default().to_owned();
+    let caller = match crate::authenticate::authenticate(&state.iam, &parts, &query, &body, "iam").await {
+        Ok(c) => c,
+        Err(e) => return error(StatusCode::from_u16(e.status).unwrap_or(StatusCode::FORBIDDEN), &e.code, &e.message),
+    };
+    if let Err(e) = state.iam.authorize(&caller, &AuthzRequest::new("iam:GetAccountSummary", "*")).await {
+        return error(StatusCode::FORBIDDEN, e.code(), &e.public_message());
+    }
+    match state.iam.security_status(&caller.account_id).await {
+        Ok(s) => Json(s).into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.code(), &e.public_message()),
+    }
+}
+
+/// `POST /_portcullis/clock` with `{"advance_seconds": N}` or `{"set_unix_seconds": T}`;
+/// only served when the server was started with `--test-clock`.
+pub async fn clock(State(state): State<AppState>, body: Bytes) -> Response {
+    let Some(clock) = &state.test_clock else {
+        return error(StatusCode::NOT_FOUND, "NotFound", "the test clock is off (start the server with --test-clock)");
+    };
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return error(StatusCode::BAD_REQUEST, "ValidationError", "expected a JSON object");
+    };
+    if let Some(n) = v.get("advance_seconds").and_then(serde_json::Value::as_i64) {
+        clock.offset.fetch_add(n, Ordering::SeqCst);
+    } else if let Some(t) = v.get("set_unix_seconds").and_then(serde_json::Value::as_i64) {
+        let real = time::OffsetDateTime::now_utc().unix_timestamp();
+        clock.offset.store(t - real, Ordering::SeqCst);
+    } else {
+        return error(StatusCode::BAD_REQUEST, "ValidationError", "give advance_seconds or set_unix_seconds");
+    }
+    let now = portcullis_types::Clock::now(clock.as_ref());
+    Json(json!({"now": now.unix_timestamp(), "offset_seconds": clock.offset.load(Ordering::SeqCst)})).into_response()
+}
