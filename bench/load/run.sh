@@ -248,6 +248,14 @@ cp "$RESULTS" "$HERE/results/$STAMP.jsonl"
     echo "wrk -t$THREADS -c$CONNS -d$DURATION --latency (after a $WARMUP warm-up); main account: $USERS users, $POLICIES customer policies"
     echo
     "$PY" "$HERE/loadbench.py" report "$RESULTS"
+    for f in "$WORK"/portcullis*.err; do
+        [ -f "$f" ] || continue
+        cp "$f" "$HERE/results/$STAMP-$(basename "$f" .err).log"
+        echo
+        echo "$(basename "$f" .err) server log: $(grep -c 'WARN' "$f" || true) warnings," \
+            "$(grep -c 'could not record access key use' "$f" || true) of them 'could not record access key use'," \
+            "$(grep -c 'ERROR' "$f" || true) errors"
+    done
 } | tee "$HERE/results/$STAMP.md"
 say "results kept in bench/load/results/$STAMP.{md,jsonl}"
 

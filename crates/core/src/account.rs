@@ -70,6 +70,11 @@ impl Iam {
     /// Creates the account and its root user on first start. Returns the account and, when
     /// the operator gave no root password, a generated one to print once.
     pub async fn ensure_account(&self, root_email: &str, root_password: Option<&str>) -> IamResult<(AccountRecord, Option<String>)> {
+        self.ensure_account_with_id(root_email, root_password, None).await
+    }
+
+    /// Like `ensure_account`, with a chosen account id (the test mode's fixed id).
+    pub async fn ensure_account_with_id(&self, root_email: &str, root_password: Option<&str>, account_id: Option<&str>) -> IamResult<(AccountRecord, Option<String>)> {
         let mut tx = self.store.begin().await?;
         if let Some(existing) = tx.first_account().await? {
             return Ok((existing, None));
@@ -82,7 +87,10 @@ impl Iam {
             }
         };
         let rec = AccountRecord {
-            account_id: new_account_id()?,
+            account_id: match account_id {
+                Some(id) => id.to_owned(),
+                None => new_account_id()?,
+            },
             created_at: self.now(),
             root_email: root_email.to_owned(),
             root_password_hash: Some(hash_password(&password)?),
@@ -91,6 +99,27 @@ impl Iam {
         tx.insert_account(&rec).await?;
         tx.commit().await?;
         Ok((rec, generated))
+    }
+
+    /// The test mode's reset: every entity of every account is gone, the account itself is
+    /// made again with the same id (the AWS-managed catalog is not stored, so it stays).
+    pub async fn reset_all(&self, account_id: &str, root_email: &str) -> IamResult<()> {
+        let mut tx = self.store.begin().await?;
+        tx.reset_all().await?;
+        tx.insert_account(&AccountRecord {
+            account_id: account_id.to_owned(),
+            created_at: self.now(),
+            root_email: root_email.to_owned(),
+            root_password_hash: None,
+            alias: None,
+        })
+        .await?;
+        tx.commit().await?;
+        self.invalidate_authorization_cache();
+        if let Ok(mut seen) = self.last_used.lock() {
+            seen.clear();
+        }
+        Ok(())
     }
 
     /// The account's root user as a caller, for offline administration (`bootstrap-admin`).

@@ -59,6 +59,16 @@ pub struct ServeArgs {
     /// Tests only: serve POST /_portcullis/clock to move the server's time (loopback only).
     #[arg(long)]
     pub test_clock: bool,
+    /// Test mode: state lives in memory only, as long as the process (loopback only).
+    #[arg(long)]
+    pub ephemeral: bool,
+    /// The account id of the ephemeral account.
+    #[arg(long, default_value = "123456789012", requires = "ephemeral")]
+    pub account_id: String,
+    /// Test mode: requests signed with unknown access keys act as the root user, as with
+    /// moto and LocalStack (only with --ephemeral, only on a loopback address).
+    #[arg(long, requires = "ephemeral")]
+    pub accept_any_credentials: bool,
 }
 
 #[derive(Debug, Args)]
@@ -87,16 +97,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    if args.test_clock && !args.listen.ip().is_loopback() {
-        anyhow::bail!("--test-clock is for tests and only allowed on a loopback address");
+    if (args.test_clock || args.ephemeral) && !args.listen.ip().is_loopback() {
+        anyhow::bail!(
+            "--test-clock and --ephemeral are for tests and only allowed on a loopback address (not {})",
+            args.listen.ip()
+        );
+    }
+    if args.ephemeral && portcullis_types::AccountId::parse(&args.account_id).is_err() {
+        anyhow::bail!("--account-id must be 12 digits");
     }
     let test_clock = args.test_clock.then(|| Arc::new(portcullis_types::OffsetClock::default()));
     let clock: Arc<dyn portcullis_types::Clock> = match &test_clock {
         Some(c) => c.clone(),
         None => Arc::new(portcullis_types::SystemClock),
     };
-    let env = setup::open(&args.store, clock).await?;
-    let (account, one_time_password) = env.iam.ensure_account(&args.store.root_email, None).await?;
+    let env = if args.ephemeral { setup::open_ephemeral(clock).await? } else { setup::open(&args.store, clock).await? };
+    let (account, one_time_password) = if args.ephemeral {
+        env.iam.reset_all(&args.account_id, &args.store.root_email).await?;
+        env.iam.ensure_account(&args.store.root_email, None).await?
+    } else {
+        env.iam.ensure_account(&args.store.root_email, None).await?
+    };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -107,14 +128,24 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         println!("root user {} created; one-time root password (shown only now): {pw}", account.root_email);
     }
     println!("API endpoint: http://{addr}  (aws --endpoint-url http://{addr} iam list-users)");
-    println!(
-        "credentials: portcullis bootstrap-admin --user-name NAME --data-dir {}",
-        args.store.data_dir.display()
-    );
+    if args.ephemeral {
+        println!("TEST MODE: state is in memory and gone when the process stops; POST /_portcullis/reset starts over");
+        if args.accept_any_credentials {
+            println!("TEST MODE: requests signed with unknown access keys act as the root user; never use this in production");
+        }
+    } else {
+        println!(
+            "credentials: portcullis bootstrap-admin --user-name NAME --data-dir {}",
+            args.store.data_dir.display()
+        );
+    }
     if test_clock.is_some() {
         println!("test clock on: POST /_portcullis/clock moves this server's time");
     }
-    let state = portcullis_api::AppState::new(env.iam.clone(), test_clock).map_err(anyhow::Error::msg)?;
+    let mut state = portcullis_api::AppState::new(env.iam.clone(), test_clock).map_err(anyhow::Error::msg)?;
+    if args.ephemeral {
+        state = state.with_test_mode(portcullis_api::TestMode::new(&account.account_id, &args.store.root_email, args.accept_any_credentials));
+    }
     let app = portcullis_api::router(state);
     println!("listening on http://{addr}");
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())

@@ -22,6 +22,16 @@ impl Env {
     }
 }
 
+/// State that lives only as long as the process: an in-memory SQLite database and a master
+/// key that never touches the disk (the `--ephemeral` test mode).
+pub async fn open_ephemeral(clock: Arc<dyn portcullis_types::Clock>) -> anyhow::Result<Env> {
+    let store = Arc::new(SqlStore::connect("sqlite::memory:").await.context("cannot open the in-memory database")?);
+    let key = SecretBox::generate_key().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let secrets = Arc::new(SecretBox::new(&key).map_err(|e| anyhow::anyhow!("{e}"))?);
+    let iam = Iam::new(store.clone(), clock, secrets).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(Env { iam, description: "in memory (ephemeral)".to_owned(), store })
+}
+
 pub async fn open(args: &StoreArgs, clock: Arc<dyn portcullis_types::Clock>) -> anyhow::Result<Env> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create data directory {}", args.data_dir.display()))?;

@@ -59,6 +59,10 @@ impl SqlStore {
             // instead of failing them with SQLITE_BUSY when a reader upgrades to a writer.
             Dialect::Sqlite => AnyPoolOptions::new()
                 .max_connections(1)
+                // Never recycle the one connection: an in-memory database lives in it.
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
                 .acquire_timeout(Duration::from_secs(30))
                 .after_connect(|conn, _| {
                     Box::pin(async move {

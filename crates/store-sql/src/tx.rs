@@ -66,6 +66,31 @@ impl Tx for SqlTx {
         }
     }
 
+    async fn reset_all(&mut self) -> StoreResult<()> {
+        // Children before parents, for the foreign keys.
+        for table in [
+            "tags",
+            "password_history",
+            "credential_reports",
+            "password_policies",
+            "mfa_devices",
+            "login_profiles",
+            "access_keys",
+            "inline_policies",
+            "policy_attachments",
+            "policy_versions",
+            "policies",
+            "group_members",
+            "iam_groups",
+            "roles",
+            "users",
+            "accounts",
+        ] {
+            self.exec(sqlx::query(&format!("DELETE FROM {table}"))).await?;
+        }
+        Ok(())
+    }
+
     async fn first_account(&mut self) -> StoreResult<Option<AccountRecord>> {
         fetch_opt!(self, format!("SELECT {} FROM accounts ORDER BY created_at LIMIT 1", rows::ACCOUNT_COLS), rows::account,)
     }
@@ -542,7 +567,7 @@ impl Tx for SqlTx {
     }
 
     async fn password_history(&mut self, user_id: &str) -> StoreResult<Vec<String>> {
-        let rows: Vec<(String,)> = sqlx::query_as("SELECT password_hash FROM password_history WHERE user_id = $1 ORDER BY changed_at DESC")
+        let rows: Vec<(String,)> = sqlx::query_as("SELECT password_hash FROM password_history WHERE user_id = $1 ORDER BY seq DESC")
             .bind(user_id)
             .fetch_all(&mut *self.tx)
             .await
@@ -553,13 +578,14 @@ impl Tx for SqlTx {
     async fn push_password_history(&mut self, user_id: &str, hash: &str, at: i64, keep: i64) -> StoreResult<()> {
         let q = sqlx::query("INSERT INTO password_history (user_id, changed_at, password_hash) VALUES ($1, $2, $3)").bind(user_id).bind(at).bind(hash);
         self.exec(q).await?;
-        let rows: Vec<(i64,)> = sqlx::query_as("SELECT changed_at FROM password_history WHERE user_id = $1 ORDER BY changed_at DESC")
+        // Insertion order, not time: several changes may share a second.
+        let rows: Vec<(i64,)> = sqlx::query_as("SELECT seq FROM password_history WHERE user_id = $1 ORDER BY seq DESC")
             .bind(user_id)
             .fetch_all(&mut *self.tx)
             .await
             .map_err(backend)?;
         if let Some(cutoff) = rows.get(usize::try_from(keep).unwrap_or(0).saturating_sub(1)).map(|r| r.0) {
-            let q = sqlx::query("DELETE FROM password_history WHERE user_id = $1 AND changed_at < $2").bind(user_id).bind(cutoff);
+            let q = sqlx::query("DELETE FROM password_history WHERE user_id = $1 AND seq < $2").bind(user_id).bind(cutoff);
             self.exec(q).await?;
         }
         Ok(())

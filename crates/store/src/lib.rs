@@ -37,6 +37,9 @@ pub trait Tx: Send {
     /// CreateAccessKey calls must not both see one key). Held until the transaction ends.
     async fn lock(&mut self, key: &str) -> StoreResult<()>;
 
+    /// Deletes every row of every table (the ephemeral test mode's reset).
+    async fn reset_all(&mut self) -> StoreResult<()>;
+
     // Account
     async fn first_account(&mut self) -> StoreResult<Option<AccountRecord>>;
     async fn get_account(&mut self, account_id: &str) -> StoreResult<Option<AccountRecord>>;

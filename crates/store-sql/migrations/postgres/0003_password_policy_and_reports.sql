@@ -14,6 +14,7 @@ CREATE TABLE password_policies (
 );
 
 CREATE TABLE password_history (
+    seq BIGSERIAL PRIMARY KEY,
     user_id TEXT NOT NULL REFERENCES users(user_id),
     changed_at BIGINT NOT NULL,
     password_hash TEXT NOT NULL

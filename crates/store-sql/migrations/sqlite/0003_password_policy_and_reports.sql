@@ -14,6 +14,7 @@ CREATE TABLE password_policies (
 );
 
 CREATE TABLE password_history (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
     user_id TEXT NOT NULL REFERENCES users(user_id),
     changed_at INTEGER NOT NULL,
     password_hash TEXT NOT NULL
