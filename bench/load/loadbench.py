@@ -211,6 +211,27 @@ def authorize_requests(endpoint: str, creds: Credentials) -> list[dict]:
     return out
 
 
+def last_page_marker(endpoint: str, creds: Credentials) -> str:
+    """The Marker of ListUsers' last page of 100 (obtained by paging, as a client would)."""
+    iam, _ = clients(endpoint, creds.access_key, creds.secret_key, creds.token)
+    total = 0
+    marker = None
+    while True:  # count the users first
+        kw = {"MaxItems": 1000, **({"Marker": marker} if marker else {})}
+        r = iam.list_users(**kw)
+        total += len(r["Users"])
+        marker = r.get("Marker")
+        if not r.get("IsTruncated"):
+            break
+    skip, marker = max(total - 100, 1), None
+    while skip > 0:
+        kw = {"MaxItems": min(skip, 1000), **({"Marker": marker} if marker else {})}
+        r = iam.list_users(**kw)
+        skip -= len(r["Users"])
+        marker = r["Marker"]
+    return marker
+
+
 def mixed_calls(users: int) -> list:
     # 2 GetUser : 2 GetCallerIdentity : 1 ListUsers, interleaved. SimulatePrincipalPolicy is left
     # out so that both servers replay the very same requests (moto does not implement it).
@@ -224,6 +245,7 @@ def mixed_calls(users: int) -> list:
 WORKLOADS = {
     "GetUser": {"enabled": True, "desc": "iam GetUser UserName=<one of 256 seeded users, round-robin>"},
     "ListUsers": {"enabled": True, "desc": "iam ListUsers MaxItems=100"},
+    "ListUsersLastPage": {"enabled": True, "desc": "iam ListUsers MaxItems=100 Marker=<the last page's>"},
     "GetCallerIdentity": {"enabled": True, "desc": "sts GetCallerIdentity"},
     "SimulatePrincipalPolicy": {"enabled": True, "desc": "iam SimulatePrincipalPolicy on the bench user, 2 actions"},
     "mixed": {"enabled": True, "desc": "2 GetUser : 2 GetCallerIdentity : 1 ListUsers"},
@@ -349,8 +371,12 @@ def cmd_measure(a) -> int:
             return 0
         reqs = authorize_requests(a.endpoint, creds)
     else:
-        calls = build_calls(a.workload, a.users, a.user_arn)
-        reqs = [signed(a.endpoint, creds, svc, params) for svc, params in calls]
+        if a.workload == "ListUsersLastPage":
+            calls = [iam_call("ListUsers", MaxItems="100", Marker=last_page_marker(a.endpoint, creds))]
+        else:
+            calls = build_calls(a.workload, a.users, a.user_arn)
+        sts_creds = Credentials(a.sts_access_key, a.sts_secret_key) if a.sts_access_key else creds
+        reqs = [signed(a.endpoint, sts_creds if svc == "sts" else creds, svc, params) for svc, params in calls]
 
     # A benchmark of errors is worthless: every distinct request must answer 200 first.
     bad = None
@@ -506,6 +532,8 @@ def main() -> int:
     m.add_argument("--access-key", required=True)
     m.add_argument("--secret-key", required=True)
     m.add_argument("--session-token")
+    m.add_argument("--sts-access-key", help="sign the STS calls with this (long-term) key instead")
+    m.add_argument("--sts-secret-key")
     m.add_argument("--workload", required=True, choices=list(WORKLOADS))
     m.add_argument("--user-arn", required=True)
     m.add_argument("--users", type=int, required=True, help="how many users were seeded (GetUser picks among them)")
@@ -530,6 +558,11 @@ def main() -> int:
     u.add_argument("--access-key", required=True)
     u.add_argument("--secret-key", required=True)
 
+    k = sub.add_parser("create-key", help="a second access key for the bench user; prints 'AKID SECRET'")
+    k.add_argument("--endpoint", required=True)
+    k.add_argument("--access-key", required=True)
+    k.add_argument("--secret-key", required=True)
+
     t = sub.add_parser("session-token", help="GetSessionToken; prints 'AKID SECRET TOKEN'")
     t.add_argument("--endpoint", required=True)
     t.add_argument("--access-key", required=True)
@@ -545,6 +578,10 @@ def main() -> int:
     elif a.cmd == "user-arn":
         iam, _ = clients(a.endpoint, a.access_key, a.secret_key)
         print(iam.get_user(UserName="bench")["User"]["Arn"])
+    elif a.cmd == "create-key":
+        iam, _ = clients(a.endpoint, a.access_key, a.secret_key)
+        k = iam.create_access_key(UserName="bench")["AccessKey"]
+        print(k["AccessKeyId"], k["SecretAccessKey"])
     elif a.cmd == "session-token":
         _, sts = clients(a.endpoint, a.access_key, a.secret_key)
         c = sts.get_session_token(DurationSeconds=3600)["Credentials"]

@@ -155,7 +155,7 @@ measure() {
 
 # "authorize" is POST /_portcullis/authorize (Portcullis only); its requests are built by
 # authorize_requests() in loadbench.py, the hook to change if the endpoint changes.
-WORKLOADS=(GetUser ListUsers GetCallerIdentity SimulatePrincipalPolicy mixed authorize)
+WORKLOADS=(GetUser ListUsers ListUsersLastPage GetCallerIdentity SimulatePrincipalPolicy mixed authorize)
 
 say "starting Portcullis"
 start_portcullis portcullis "$WORK/portcullis-data"
@@ -214,6 +214,12 @@ if [ "$DO_DIAG" = 1 ]; then
         measure diag portcullis "$PORT_URL" "$S_AK" "$S_SK" "$PORT_PID" "$w" "$USERS" "$POLICIES" "$PORT_ARN" \
             --session-token "$S_TOKEN" --note "session credentials (no last-used write)"
     done
+    # Last-used bookkeeping is throttled per key for one service and region: a key that
+    # alternates IAM and STS writes on (nearly) every request. The same mix with the STS calls
+    # signed by a second key of the same user isolates that write.
+    read -r K2_AK K2_SK < <("$PY" "$HERE/loadbench.py" create-key --endpoint "$PORT_URL" --access-key "$PORT_AK" --secret-key "$PORT_SK")
+    measure diag portcullis "$PORT_URL" "$PORT_AK" "$PORT_SK" "$PORT_PID" mixed "$USERS" "$POLICIES" "$PORT_ARN" \
+        --sts-access-key "$K2_AK" --sts-secret-key "$K2_SK" --note "STS calls signed with a 2nd key (no per-request write)"
     # The same server with its database on tmpfs: fsync costs nothing there.
     if [ -d /dev/shm ] && [ -w /dev/shm ]; then
         SHM_DIR="$(mktemp -d -p /dev/shm portcullis-loadbench.XXXXXX)"
@@ -221,7 +227,7 @@ if [ "$DO_DIAG" = 1 ]; then
         "$PY" "$HERE/loadbench.py" seed --endpoint "$P_URL" --access-key "$P_AK" --secret-key "$P_SK" \
             --users "$USERS" --policies "$POLICIES"
         SHM_ARN="$("$PY" "$HERE/loadbench.py" user-arn --endpoint "$P_URL" --access-key "$P_AK" --secret-key "$P_SK")"
-        for w in GetCallerIdentity GetUser SimulatePrincipalPolicy; do
+        for w in GetCallerIdentity GetUser SimulatePrincipalPolicy mixed; do
             measure diag portcullis "$P_URL" "$P_AK" "$P_SK" "$P_PID" "$w" "$USERS" "$POLICIES" "$SHM_ARN" \
                 --note "database on tmpfs (no fsync cost)"
         done
@@ -234,7 +240,7 @@ if [ "$DO_SCALE" = 1 ]; then
     say "scaling: growing the Portcullis account to $SCALE_USERS users and $SCALE_POLICIES customer policies"
     "$PY" "$HERE/loadbench.py" seed --endpoint "$PORT_URL" --access-key "$PORT_AK" --secret-key "$PORT_SK" \
         --users "$SCALE_USERS" --policies "$SCALE_POLICIES"
-    for w in GetUser ListUsers GetCallerIdentity SimulatePrincipalPolicy; do
+    for w in GetUser ListUsers ListUsersLastPage GetCallerIdentity SimulatePrincipalPolicy authorize; do
         measure scale portcullis "$PORT_URL" "$PORT_AK" "$PORT_SK" "$PORT_PID" "$w" "$SCALE_USERS" "$SCALE_POLICIES" "$PORT_ARN"
     done
 fi

@@ -3,6 +3,8 @@ pytest puts this directory on sys.path because it has no __init__.py)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import datetime as _dt
 import json
 import re
@@ -299,3 +301,20 @@ def parse_error_xml(body: bytes) -> dict:
         "Message": xml_find_text(root, "Message"),
         "RequestId": xml_find_text(root, "RequestId"),
     }
+
+
+SEED_POLICIES = Path(__file__).resolve().parents[2] / "crates" / "policy" / "tests" / "seed"
+
+
+def ec2_mfa_group(iam, uniq, cleanup) -> str:
+    """The tutorial's EC2MFA group: AmazonEC2FullAccess and a customer-managed Force_MFA
+    (removed at teardown). Returns the group name."""
+    force_mfa = iam.create_policy(PolicyName=uniq("Force_MFA"),
+                                  PolicyDocument=(SEED_POLICIES / "Force_MFA.json").read_text())["Policy"]["Arn"]
+    cleanup(delete_policy_fully, iam, force_mfa)
+    group = uniq("EC2MFA")
+    cleanup(delete_group_fully, iam, group)
+    iam.create_group(GroupName=group)
+    iam.attach_group_policy(GroupName=group, PolicyArn="arn:aws:iam::aws:policy/AmazonEC2FullAccess")
+    iam.attach_group_policy(GroupName=group, PolicyArn=force_mfa)
+    return group

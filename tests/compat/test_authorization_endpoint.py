@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-import pathlib
 
 import boto3
 import requests
@@ -15,9 +14,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 import totp
-from compat_helpers import REGION, delete_group_fully, delete_policy_fully, delete_user_fully
+from compat_helpers import REGION, delete_user_fully, ec2_mfa_group
 
-SEED = pathlib.Path(__file__).resolve().parents[2] / "crates" / "policy" / "tests" / "seed"
 
 
 def ec2_request(key_id, secret, token=None):
@@ -42,15 +40,8 @@ def ask(server, request, action="ec2:DescribeInstances", resource="*"):
 
 
 def test_mfa_user_is_denied_ec2_without_mfa_and_allowed_with_it(server, iam, uniq, cleanup, account_id):
-    force_mfa = iam.create_policy(PolicyName=uniq("Force_MFA"),
-                                  PolicyDocument=(SEED / "Force_MFA.json").read_text())["Policy"]["Arn"]
-    cleanup(delete_policy_fully, iam, force_mfa)
-    group, user = uniq("EC2MFA"), uniq("MFAUser")
+    group, user = ec2_mfa_group(iam, uniq, cleanup), uniq("MFAUser")
     cleanup(delete_user_fully, iam, user)
-    cleanup(delete_group_fully, iam, group)
-    iam.create_group(GroupName=group)
-    iam.attach_group_policy(GroupName=group, PolicyArn="arn:aws:iam::aws:policy/AmazonEC2FullAccess")
-    iam.attach_group_policy(GroupName=group, PolicyArn=force_mfa)
     iam.create_user(UserName=user)
     iam.add_user_to_group(GroupName=group, UserName=user)
     key = iam.create_access_key(UserName=user)["AccessKey"]

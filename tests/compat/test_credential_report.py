@@ -46,7 +46,7 @@ def test_credential_report(server_factory):
     iam.update_account_password_policy(MaxPasswordAge=30)
     iam.create_user(UserName="carol")
     iam.create_login_profile(UserName="carol", Password="Carol!Passw0rd")
-    k1 = iam.create_access_key(UserName="carol")["AccessKey"]
+    iam.create_access_key(UserName="carol")
     k2 = iam.create_access_key(UserName="carol")["AccessKey"]
     iam.update_access_key(UserName="carol", AccessKeyId=k2["AccessKeyId"], Status="Inactive")
     dev = iam.create_virtual_mfa_device(VirtualMFADeviceName="carol")["VirtualMFADevice"]

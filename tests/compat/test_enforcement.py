@@ -8,7 +8,7 @@ import pathlib
 
 import pytest
 
-from compat_helpers import delete_group_fully, delete_policy_fully, delete_user_fully, expect_error
+from compat_helpers import delete_group_fully, delete_policy_fully, delete_user_fully, expect_error, ec2_mfa_group
 
 SEED = pathlib.Path(__file__).resolve().parents[2] / "crates" / "policy" / "tests" / "seed"
 
@@ -141,14 +141,7 @@ def test_username_variable(iam, new_user):
 
 def test_force_mfa_with_long_term_keys_denies_everything_but_self_service(iam, new_user, uniq, cleanup):
     """The tutorial's MFAUser in EC2MFA: long-term keys carry no MFA, so Force_MFA denies."""
-    force_mfa = iam.create_policy(PolicyName=uniq("Force_MFA"),
-                                  PolicyDocument=(SEED / "Force_MFA.json").read_text())["Policy"]["Arn"]
-    cleanup(delete_policy_fully, iam, force_mfa)
-    group = uniq("EC2MFA")
-    cleanup(delete_group_fully, iam, group)
-    iam.create_group(GroupName=group)
-    iam.attach_group_policy(GroupName=group, PolicyArn="arn:aws:iam::aws:policy/AmazonEC2FullAccess")
-    iam.attach_group_policy(GroupName=group, PolicyArn=force_mfa)
+    group = ec2_mfa_group(iam, uniq, cleanup)
     name, arn, client = new_user(prefix="MFAUser")
     iam.add_user_to_group(GroupName=group, UserName=name)
     with expect_error("AccessDenied", 403) as err:

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import pathlib
 
 import boto3
 import pytest
 
 import totp
-from compat_helpers import REGION, delete_group_fully, delete_policy_fully, delete_role_fully, delete_user_fully, expect_error
+from compat_helpers import REGION, delete_role_fully, delete_user_fully, expect_error, ec2_mfa_group
 
-SEED = pathlib.Path(__file__).resolve().parents[2] / "crates" / "policy" / "tests" / "seed"
 
 
 def doc(*statements) -> str:
@@ -85,14 +83,7 @@ def test_tampered_or_missing_token_is_refused(server, user_with_key):
 
 
 def test_tutorial_mfa_user_is_denied_without_mfa_and_allowed_with_it(server, iam, uniq, cleanup, user_with_key, account_id):
-    force_mfa = iam.create_policy(PolicyName=uniq("Force_MFA"),
-                                  PolicyDocument=(SEED / "Force_MFA.json").read_text())["Policy"]["Arn"]
-    cleanup(delete_policy_fully, iam, force_mfa)
-    group = uniq("EC2MFA")
-    cleanup(delete_group_fully, iam, group)
-    iam.create_group(GroupName=group)
-    iam.attach_group_policy(GroupName=group, PolicyArn="arn:aws:iam::aws:policy/AmazonEC2FullAccess")
-    iam.attach_group_policy(GroupName=group, PolicyArn=force_mfa)
+    group = ec2_mfa_group(iam, uniq, cleanup)
     name, arn, key = user_with_key("MFAUser")
     iam.add_user_to_group(GroupName=group, UserName=name)
     user_iam, user_sts = clients(server, key["AccessKeyId"], key["SecretAccessKey"])

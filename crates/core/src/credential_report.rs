@@ -35,15 +35,7 @@ pub const COLUMNS: [&str; 22] = [
 /// ISO 8601 with an explicit `+00:00`, as the report writes times.
 fn iso(secs: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp(secs).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+00:00",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    portcullis_types::format_utc(t, "+00:00")
 }
 
 fn or_na(t: Option<i64>) -> String {

@@ -148,37 +148,13 @@ impl Iam {
         let mut tx = self.store.begin().await?;
         let (mut sources, boundary, principal) = self.principal_sources(&mut tx, auth.account(), source_arn).await?;
         drop(tx);
-        for (i, text) in input.policy_inputs.iter().enumerate() {
-            let policy = parse_input(text, PolicyKind::Identity)?;
-            sources.push(Source { id: format!("PolicyInputList.{}", i + 1), kind: "none", text: text.clone(), policy });
-        }
-        let boundary = match input.boundary_inputs.first() {
-            Some(text) => Some(Source {
-                id: "PermissionsBoundaryPolicyInputList.1".to_owned(),
-                kind: "none",
-                text: text.clone(),
-                policy: parse_input(text, PolicyKind::PermissionsBoundary)?,
-            }),
-            None => boundary,
-        };
-        self.simulate(auth, &sources, boundary.as_ref(), principal, input)
+        let (given, given_boundary) = input_sources(input)?;
+        sources.extend(given);
+        self.simulate(auth, &sources, given_boundary.or(boundary).as_ref(), principal, input)
     }
 
     pub fn simulate_custom_policy(&self, auth: &Authorized<'_>, input: &SimulationInput) -> IamResult<Vec<EvaluationResult>> {
-        let mut sources = Vec::new();
-        for (i, text) in input.policy_inputs.iter().enumerate() {
-            let policy = parse_input(text, PolicyKind::Identity)?;
-            sources.push(Source { id: format!("PolicyInputList.{}", i + 1), kind: "none", text: text.clone(), policy });
-        }
-        let boundary = match input.boundary_inputs.first() {
-            Some(text) => Some(Source {
-                id: "PermissionsBoundaryPolicyInputList.1".to_owned(),
-                kind: "none",
-                text: text.clone(),
-                policy: parse_input(text, PolicyKind::PermissionsBoundary)?,
-            }),
-            None => None,
-        };
+        let (sources, boundary) = input_sources(input)?;
         self.simulate(auth, &sources, boundary.as_ref(), None, input)
     }
 
@@ -292,6 +268,25 @@ impl Iam {
         let policies = texts.iter().map(|t| parse_input(t, PolicyKind::Identity)).collect::<IamResult<Vec<_>>>()?;
         Ok(context_keys(&policies))
     }
+}
+
+/// The policies given in the request: PolicyInputList and the first boundary document.
+fn input_sources(input: &SimulationInput) -> IamResult<(Vec<Source>, Option<Source>)> {
+    let mut sources = Vec::new();
+    for (i, text) in input.policy_inputs.iter().enumerate() {
+        let policy = parse_input(text, PolicyKind::Identity)?;
+        sources.push(Source { id: format!("PolicyInputList.{}", i + 1), kind: "none", text: text.clone(), policy });
+    }
+    let boundary = match input.boundary_inputs.first() {
+        Some(text) => Some(Source {
+            id: "PermissionsBoundaryPolicyInputList.1".to_owned(),
+            kind: "none",
+            text: text.clone(),
+            policy: parse_input(text, PolicyKind::PermissionsBoundary)?,
+        }),
+        None => None,
+    };
+    Ok((sources, boundary))
 }
 
 fn context_keys(policies: &[Policy]) -> Vec<String> {

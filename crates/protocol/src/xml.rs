@@ -13,16 +13,7 @@ pub fn url_encode_document(doc: &str) -> String {
 
 /// ISO 8601 UTC with a `Z` and no fraction, as AWS writes timestamps in XML.
 pub fn format_timestamp(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    portcullis_types::format_utc(t, "Z")
 }
 
 /// A minimal streaming XML writer: elements are written in the order the model defines,

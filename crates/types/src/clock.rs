@@ -41,3 +41,18 @@ impl Clock for OffsetClock {
         real.checked_add(time::Duration::seconds(offset)).unwrap_or(real)
     }
 }
+
+/// `YYYY-MM-DDTHH:MM:SS` and a zone suffix (`Z` in API responses, `+00:00` in the
+/// credential report), in UTC, whole seconds: the two ways AWS writes times.
+pub fn format_utc(t: OffsetDateTime, zone: &str) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{zone}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
