@@ -105,3 +105,18 @@ def test_wrong_codes(iam, device):
     with expect_error("NoSuchEntity", 404):
         iam.enable_mfa_device(UserName=user, SerialNumber=serial + "x",
                               AuthenticationCode1="123456", AuthenticationCode2="654321")
+
+
+def test_repeated_wrong_codes_are_throttled(iam, device):
+    user, serial, seed, _ = device
+    good = pyotp.TOTP(seed)
+    step = int(time.time()) // 30
+    for _ in range(5):
+        with expect_error("InvalidAuthenticationCode", 403):
+            iam.enable_mfa_device(UserName=user, SerialNumber=serial,
+                                  AuthenticationCode1="000000", AuthenticationCode2="000001")
+    # Now even the right codes are refused for a while.
+    with expect_error("AccessDenied", 403) as err:
+        iam.enable_mfa_device(UserName=user, SerialNumber=serial,
+                              AuthenticationCode1=good.at((step - 1) * 30), AuthenticationCode2=good.at(step * 30))
+    assert "too many invalid one-time codes" in err.message

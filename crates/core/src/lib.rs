@@ -60,11 +60,13 @@ pub struct Iam {
     cache: Arc<authorize::PolicyCache>,
     /// Access keys' last recorded use: (time, service, region).
     last_used: Arc<std::sync::Mutex<std::collections::HashMap<String, (i64, String, String)>>>,
+    /// Recent wrong MFA codes per device: (count, since).
+    mfa_failures: Arc<std::sync::Mutex<std::collections::HashMap<String, (u32, i64)>>>,
 }
 
 impl Iam {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, secrets: Arc<SecretBox>) -> IamResult<Self> {
-        Ok(Self { store, clock, secrets, catalog: Catalog::embedded()?, cache: Arc::default(), last_used: Arc::default() })
+        Ok(Self { store, clock, secrets, catalog: Catalog::embedded()?, cache: Arc::default(), last_used: Arc::default(), mfa_failures: Arc::default() })
     }
 
     pub fn catalog(&self) -> &Catalog {

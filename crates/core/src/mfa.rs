@@ -12,6 +12,10 @@ use crate::{tags, Authorized, Caller, Iam, IamError, IamResult, Page, PageReques
 const STEP: i64 = 30;
 const DEVICES_PER_USER: usize = 8;
 const ISSUER: &str = "Portcullis";
+/// Wrong codes tolerated per device within `THROTTLE_WINDOW` seconds before codes for that
+/// device are refused for the rest of the window (guessing six digits must not pay off).
+const THROTTLE_FAILURES: u32 = 5;
+const THROTTLE_WINDOW: i64 = 300;
 
 /// What CreateVirtualMFADevice returns, the only time the seed leaves the server.
 pub struct NewVirtualMfaDevice {
@@ -52,11 +56,40 @@ fn invalid_codes() -> IamError {
     IamError::InvalidAuthenticationCode("Authentication code for device is not valid.".to_owned())
 }
 
+fn too_many_codes() -> IamError {
+    IamError::AccessDenied("MultiFactorAuthentication failed: too many invalid one-time codes for this device; try again in a few minutes.".to_owned())
+}
+
 fn no_device(serial: &str) -> IamError {
     IamError::NoSuchEntity(format!("MFA Device with serial number {serial} does not exist."))
 }
 
 impl Iam {
+    /// Refuses while a device has had too many wrong codes recently.
+    fn mfa_throttled(&self, serial: &str) -> bool {
+        let now = self.now();
+        self.mfa_failures
+            .lock()
+            .ok()
+            .and_then(|m| m.get(serial).copied())
+            .is_some_and(|(n, since)| n >= THROTTLE_FAILURES && now - since < THROTTLE_WINDOW)
+    }
+
+    fn note_mfa_result(&self, serial: &str, ok: bool) {
+        let now = self.now();
+        if let Ok(mut m) = self.mfa_failures.lock() {
+            if ok {
+                m.remove(serial);
+                return;
+            }
+            let e = m.entry(serial.to_owned()).or_insert((0, now));
+            if now - e.1 >= THROTTLE_WINDOW {
+                *e = (0, now);
+            }
+            e.0 += 1;
+        }
+    }
+
     fn device_totp(&self, d: &MfaDeviceRecord) -> IamResult<TOTP> {
         let seed = self.secrets.open(&d.seed_sealed, &seed_aad(&d.serial_number))?;
         totp(seed, &d.name)
@@ -122,9 +155,14 @@ impl Iam {
         if devices.iter().filter(|d| d.user_id.as_deref() == Some(&user.user_id)).count() >= DEVICES_PER_USER {
             return Err(IamError::LimitExceeded(format!("Cannot exceed quota for MFADevicesPerUser: {DEVICES_PER_USER}")));
         }
+        if self.mfa_throttled(serial) {
+            return Err(too_many_codes());
+        }
         let t = self.device_totp(&device)?;
         // Two consecutive codes, the later one no older than one step.
-        let step = self.consecutive_codes(&t, code1, code2, 2, device.last_step).ok_or_else(invalid_codes)?;
+        let step = self.consecutive_codes(&t, code1, code2, 2, device.last_step);
+        self.note_mfa_result(serial, step.is_some());
+        let step = step.ok_or_else(invalid_codes)?;
         device.user_id = Some(user.user_id);
         device.enabled_at = Some(self.now());
         device.last_step = Some(step);
@@ -282,11 +320,14 @@ impl Iam {
             .await?
             .filter(|d| d.account_id == caller.account_id && d.enabled_at.is_some() && owns(d, owner.as_ref()))
             .ok_or_else(failed)?;
+        if self.mfa_throttled(serial) {
+            return Err(too_many_codes());
+        }
         let t = self.device_totp(&device)?;
         let now = self.now() / STEP;
-        let step = ((now - 1)..=(now + 1))
-            .find(|s| device.last_step.is_none_or(|l| *s > l) && Self::code_at(&t, *s) == code)
-            .ok_or_else(failed)?;
+        let step = ((now - 1)..=(now + 1)).find(|s| device.last_step.is_none_or(|l| *s > l) && Self::code_at(&t, *s) == code);
+        self.note_mfa_result(serial, step.is_some());
+        let step = step.ok_or_else(failed)?;
         device.last_step = Some(step);
         tx.update_mfa_device(&device).await?;
         tx.commit().await?;
