@@ -228,8 +228,14 @@ def last_page_marker(endpoint: str, creds: Credentials) -> str:
         kw = {"MaxItems": min(skip, 1000), **({"Marker": marker} if marker else {})}
         r = iam.list_users(**kw)
         skip -= len(r["Users"])
+        if "Marker" not in r:
+            raise NoMarker(f"ListUsers MaxItems={kw['MaxItems']} returned {len(r['Users'])} users and no Marker")
         marker = r["Marker"]
     return marker
+
+
+class NoMarker(Exception):
+    """The server does not paginate ListUsers (moto returns every user)."""
 
 
 def mixed_calls(users: int) -> list:
@@ -317,6 +323,38 @@ def cpu_seconds(pid: int | None) -> float | None:
         return None
 
 
+def thread_ticks(pid: int | None) -> dict[str, int]:
+    """CPU ticks per thread of a process, keyed 'tid name'."""
+    out: dict[str, int] = {}
+    if not pid:
+        return out
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                raw = f.read()
+        except OSError:
+            continue
+        name = raw[raw.index("(") + 1:raw.rindex(")")]
+        fields = raw.rsplit(")", 1)[1].split()
+        out[f"{tid} {name}"] = int(fields[11]) + int(fields[12])
+    return out
+
+
+def busiest_threads(before: dict[str, int], after: dict[str, int], seconds: float, top: int = 3) -> list[tuple[str, float]]:
+    ticks = os.sysconf("SC_CLK_TCK")
+    by_name: dict[str, float] = {}
+    for k, v in after.items():
+        d = (v - before.get(k, 0)) / ticks / seconds * 100.0
+        name = k.split(" ", 1)[1]
+        # tokio's workers share one name; sqlx names each SQLite connection's thread.
+        by_name[k if "sqlite" in name else name] = by_name.get(k if "sqlite" in name else name, 0.0) + d
+    return sorted(((n.split(" ", 1)[1] if " " in n else n, pct) for n, pct in by_name.items()), key=lambda x: -x[1])[:top]
+
+
 def run_wrk(endpoint: str, lua_file: str, threads: int, conns: int, duration: str, timeout: str) -> tuple[dict, str]:
     cmd = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{duration}", "--latency", f"--timeout={timeout}",
            "-s", os.path.join(HERE, "replay.lua"), endpoint, "--", lua_file]
@@ -372,7 +410,14 @@ def cmd_measure(a) -> int:
         reqs = authorize_requests(a.endpoint, creds)
     else:
         if a.workload == "ListUsersLastPage":
-            calls = [iam_call("ListUsers", MaxItems="100", Marker=last_page_marker(a.endpoint, creds))]
+            try:
+                calls = [iam_call("ListUsers", MaxItems="100", Marker=last_page_marker(a.endpoint, creds))]
+            except NoMarker as e:
+                log(f"{a.server} {a.workload}: not measured: {e}")
+                entry["status"] = "error"
+                entry["error"] = f"no pagination: {e}"
+                append(a.results, entry)
+                return 1 if a.must_succeed else 0
         else:
             calls = build_calls(a.workload, a.users, a.user_arn)
         sts_creds = Credentials(a.sts_access_key, a.sts_secret_key) if a.sts_access_key else creds
@@ -400,9 +445,10 @@ def cmd_measure(a) -> int:
     if a.warmup and a.warmup != "0":
         run_wrk(a.endpoint, a.lua_file, a.threads, a.connections, a.warmup, a.timeout)
     entry["loadavg_before"] = os.getloadavg()[0]
-    cpu0, t0 = cpu_seconds(a.pid), time.monotonic()
+    cpu0, th0, t0 = cpu_seconds(a.pid), thread_ticks(a.pid), time.monotonic()
     fig, text = run_wrk(a.endpoint, a.lua_file, a.threads, a.connections, a.duration, a.timeout)
-    cpu1, t1 = cpu_seconds(a.pid), time.monotonic()
+    cpu1, th1, t1 = cpu_seconds(a.pid), thread_ticks(a.pid), time.monotonic()
+    entry["threads_cpu_pct"] = busiest_threads(th0, th1, t1 - t0)
     entry.update(fig)
     entry["status"] = "ok"
     if cpu0 is not None and cpu1 is not None:
@@ -415,7 +461,8 @@ def cmd_measure(a) -> int:
     log(f"{a.server:10} {a.workload:24} c={a.connections:<3} {fig['rps']:>10.0f} req/s  p50 {fig['p50_us'] / 1000:7.2f} ms"
         f"  p99 {fig['p99_us'] / 1000:8.2f} ms  non-2xx {fig['non2xx_text']}  socket errors {errs}"
         + (f"  server CPU {entry['server_cpu_pct']:.0f}%" if "server_cpu_pct" in entry else "")
-        + (f"  drained in {entry['drain_s']:.1f}s" if "drain_s" in entry else ""))
+        + (f"  drained in {entry['drain_s']:.1f}s" if "drain_s" in entry else "")
+        + ("  busiest threads: " + ", ".join(f"{n} {p:.0f}%" for n, p in entry["threads_cpu_pct"]) if entry["threads_cpu_pct"] else ""))
     if a.verbose:
         print(text, file=sys.stderr)
     append(a.results, entry)
@@ -482,26 +529,28 @@ def cmd_report(a) -> None:
         big = scal[0]
         small = by.get((small_label, "portcullis", "GetUser")) or {}
         print(f"| workload | {small.get('users', '?')} users, {small.get('policies', '?')} policies: req/s | p99 "
-              f"| {big['users']:,} users, {big['policies']:,} policies: req/s | p99 | large/small |")
-        print("|---|---:|---:|---:|---:|---:|")
+              f"| {big['users']:,} users, {big['policies']:,} policies: req/s | p99 | large/small | load avg (small, large) |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
         for r in scal:
             s = by.get((small_label, "portcullis", r["workload"]))
             if not s or s["status"] != "ok" or r["status"] != "ok":
                 continue
-            print(f"| {r['workload']} | {fmt_rps(s['rps'])} | {fmt_ms(s['p99_us'])} | {fmt_rps(r['rps'])} | {fmt_ms(r['p99_us'])} | {r['rps'] / s['rps']:.2f} |")
+            print(f"| {r['workload']} | {fmt_rps(s['rps'])} | {fmt_ms(s['p99_us'])} | {fmt_rps(r['rps'])} | {fmt_ms(r['p99_us'])} "
+                  f"| {r['rps'] / s['rps']:.2f} | {s['loadavg_before']:.1f}, {r['loadavg_before']:.1f} |")
 
     diag = [r for r in rows if r["label"] == "diag" and r["status"] == "ok"]
     if diag:
         print("\n### Diagnostics: Portcullis only (what a request costs, where the time goes)\n")
-        print("| variant | workload | conns | req/s | p50 | p99 | server CPU | CPU µs/req | queued work drained after |")
-        print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+        print("| variant | workload | conns | req/s | p50 | p99 | server CPU | CPU µs/req | queued work drained after | busiest server threads | load avg |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|")
         base = [r for r in rows if r["label"] == "main" and r["server"] == "portcullis" and r["status"] == "ok"]
         for r in base + diag:
             note = r["note"] or "baseline (disk, long-term key)"
             cpu = f"{r['server_cpu_pct']:.0f}%" if "server_cpu_pct" in r else ""
             cpr = f"{r['server_cpu_us_per_req']:.0f}" if "server_cpu_us_per_req" in r else ""
             drain = f"{r['drain_s']:.1f} s" if "drain_s" in r else ""
-            print(f"| {note} | {r['workload']} | {r['connections']} | {fmt_rps(r['rps'])} | {fmt_ms(r['p50_us'])} | {fmt_ms(r['p99_us'])} | {cpu} | {cpr} | {drain} |")
+            busy = ", ".join(f"{n} {p:.0f}%" for n, p in r.get("threads_cpu_pct", [])[:2])
+            print(f"| {note} | {r['workload']} | {r['connections']} | {fmt_rps(r['rps'])} | {fmt_ms(r['p50_us'])} | {fmt_ms(r['p99_us'])} | {cpu} | {cpr} | {drain} | {busy} | {r['loadavg_before']:.1f} |")
 
     loads = [r["loadavg_before"] for r in rows if "loadavg_before" in r]
     if loads:

@@ -149,7 +149,11 @@ measure() {
         --users "$users" --policies "$policies" --user-arn "$arn" \
         --threads "$THREADS" --connections "$CONNS" --duration "$DURATION" --warmup "$WARMUP" \
         --lua-file "$WORK/requests-$server-$workload.lua" --results "$RESULTS" "${strict[@]}" "$@"; then
-        FAILED=1
+        if [ "$server" = "portcullis" ]; then
+            FAILED=1
+        else
+            say "$server $workload: the measurement failed (not fatal for $server)"
+        fi
     fi
 }
 

@@ -35,25 +35,34 @@ impl Segments for [Seg<'_>] {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Case {
     Sensitive,
-    /// Unicode simple lower-casing on both sides, as for action names and
-    /// `StringEqualsIgnoreCase`.
+    /// Unicode simple lower-casing on both sides, as for `StringEqualsIgnoreCase`.
     Insensitive,
+    /// ASCII letters only, for action names: AWS's service prefixes and action names are
+    /// ASCII, and the per-policy action index compares prefixes this way, so a pattern
+    /// like `\u{212A}ms:*` (KELVIN SIGN) must not match `kms:Decrypt` here either.
+    AsciiInsensitive,
 }
 
 pub(crate) fn chars_eq(a: char, b: char, case: Case) -> bool {
     a == b
-        || (case == Case::Insensitive
-            && if a.is_ascii() && b.is_ascii() {
-                a.eq_ignore_ascii_case(&b)
-            } else {
-                a.to_lowercase().eq(b.to_lowercase())
-            })
+        || match case {
+            Case::Sensitive => false,
+            Case::AsciiInsensitive => a.eq_ignore_ascii_case(&b),
+            Case::Insensitive => {
+                if a.is_ascii() && b.is_ascii() {
+                    a.eq_ignore_ascii_case(&b)
+                } else {
+                    a.to_lowercase().eq(b.to_lowercase())
+                }
+            }
+        }
 }
 
 /// Compares two strings without allocating, optionally ignoring case.
 pub(crate) fn str_eq(a: &str, b: &str, case: Case) -> bool {
     match case {
         Case::Sensitive => a == b,
+        Case::AsciiInsensitive => a.eq_ignore_ascii_case(b),
         Case::Insensitive => {
             a.eq_ignore_ascii_case(b)
                 || (!a.is_ascii() || !b.is_ascii())

@@ -98,7 +98,7 @@ impl ActionPattern {
             Shape::General => {
                 // The head is a cheap necessary condition before the full match.
                 (!self.head.is_ascii() || a.len() >= h.len() && a[..h.len()].eq_ignore_ascii_case(h))
-                    && matcher::glob(&self.template, action, Case::Insensitive)
+                    && matcher::glob(&self.template, action, Case::AsciiInsensitive)
             }
         }
     }

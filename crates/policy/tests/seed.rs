@@ -139,3 +139,28 @@ fn group_with_ec2_full_access_and_force_mfa() {
         EvalDecision::ImplicitDeny
     );
 }
+
+/// Found by the `policy_evaluate` fuzz target: a KELVIN SIGN (U+212A) lower-cases to `k`
+/// under Unicode rules, but action names are ASCII; the pattern must not match `kms:…`, or
+/// the decision would depend on whether the action index looked at the statement.
+#[test]
+fn non_ascii_action_patterns_do_not_fold_to_ascii() {
+    use portcullis_policy::*;
+    let deny = parse(
+        r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"\u212Ams:Decrypt","Resource":"*"}}"#,
+        PolicyKind::Identity,
+    )
+    .unwrap();
+    let deny_with_other = parse(
+        r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":["\u212Ams:Decrypt","*:nothing"],"Resource":"*"}}"#,
+        PolicyKind::Identity,
+    )
+    .unwrap();
+    let allow = parse(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#, PolicyKind::Identity).unwrap();
+    let who = RequestPrincipal::user("123456789012", "arn:aws:iam::123456789012:user/u");
+    let req = RequestContext::new("kms:Decrypt", "*", who);
+    for d in [&deny, &deny_with_other] {
+        let set = PolicySet { identity: vec![("deny", d), ("allow", &allow)], ..Default::default() };
+        assert_eq!(evaluate(&set, &req).effect, EvalDecision::Allowed);
+    }
+}
