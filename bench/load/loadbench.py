@@ -358,7 +358,14 @@ def busiest_threads(before: dict[str, int], after: dict[str, int], seconds: floa
 def run_wrk(endpoint: str, lua_file: str, threads: int, conns: int, duration: str, timeout: str) -> tuple[dict, str]:
     cmd = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{duration}", "--latency", f"--timeout={timeout}",
            "-s", os.path.join(HERE, "replay.lua"), endpoint, "--", lua_file]
+    import resource
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    st0 = machine_ticks()
+    t0 = time.monotonic()
     p = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.monotonic() - t0
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    st1 = machine_ticks()
     if p.returncode != 0:
         raise RuntimeError(f"wrk failed ({p.returncode}): {p.stderr.strip()}\n{p.stdout}")
     m = re.search(r"^LOADBENCH_JSON (.*)$", p.stdout, re.M)
@@ -367,7 +374,22 @@ def run_wrk(endpoint: str, lua_file: str, threads: int, conns: int, duration: st
     fig = json.loads(m.group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", p.stdout)
     fig["non2xx_text"] = int(non2xx.group(1)) if non2xx else 0
+    fig["wrk_cpu_pct"] = 100.0 * ((ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)) / wall
+    if st0 and st1:
+        busy = (st1[0] - st0[0]) / max(st1[1] - st0[1], 1)
+        fig["machine_busy_pct"] = 100.0 * busy
     return fig, p.stdout
+
+
+def machine_ticks() -> tuple[int, int] | None:
+    """(busy, total) jiffies of all CPUs from /proc/stat."""
+    try:
+        with open("/proc/stat") as f:
+            vals = [int(x) for x in f.readline().split()[1:]]
+    except OSError:
+        return None
+    idle = vals[3] + (vals[4] if len(vals) > 4 else 0)
+    return sum(vals) - idle, sum(vals)
 
 
 def wait_quiet(endpoint: str, creds: Credentials, limit: float = 300.0) -> float:
@@ -461,6 +483,7 @@ def cmd_measure(a) -> int:
     log(f"{a.server:10} {a.workload:24} c={a.connections:<3} {fig['rps']:>10.0f} req/s  p50 {fig['p50_us'] / 1000:7.2f} ms"
         f"  p99 {fig['p99_us'] / 1000:8.2f} ms  non-2xx {fig['non2xx_text']}  socket errors {errs}"
         + (f"  server CPU {entry['server_cpu_pct']:.0f}%" if "server_cpu_pct" in entry else "")
+        + f"  wrk CPU {fig['wrk_cpu_pct']:.0f}%  machine busy {fig.get('machine_busy_pct', 0):.0f}%"
         + (f"  drained in {entry['drain_s']:.1f}s" if "drain_s" in entry else "")
         + ("  busiest threads: " + ", ".join(f"{n} {p:.0f}%" for n, p in entry["threads_cpu_pct"]) if entry["threads_cpu_pct"] else ""))
     if a.verbose:
@@ -541,17 +564,23 @@ def cmd_report(a) -> None:
     diag = [r for r in rows if r["label"] == "diag" and r["status"] == "ok"]
     if diag:
         print("\n### Diagnostics: Portcullis only (what a request costs, where the time goes)\n")
-        print("| variant | workload | conns | req/s | p50 | p99 | server CPU | CPU µs/req | queued work drained after | busiest server threads | load avg |")
-        print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|")
+        print("Server CPU is the server process's CPU time over the run (200% = both cores); the busiest threads "
+              "are the tokio workers (summed) and sqlx's SQLite connection thread; machine busy is all CPUs from /proc/stat.\n")
+        print("| variant | workload | conns | req/s | p50 | p99 | server CPU | CPU µs/req | busiest server threads | wrk CPU | machine busy | load avg |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|")
         base = [r for r in rows if r["label"] == "main" and r["server"] == "portcullis" and r["status"] == "ok"]
         for r in base + diag:
             note = r["note"] or "baseline (disk, long-term key)"
             cpu = f"{r['server_cpu_pct']:.0f}%" if "server_cpu_pct" in r else ""
             cpr = f"{r['server_cpu_us_per_req']:.0f}" if "server_cpu_us_per_req" in r else ""
-            drain = f"{r['drain_s']:.1f} s" if "drain_s" in r else ""
             busy = ", ".join(f"{n} {p:.0f}%" for n, p in r.get("threads_cpu_pct", [])[:2])
-            print(f"| {note} | {r['workload']} | {r['connections']} | {fmt_rps(r['rps'])} | {fmt_ms(r['p50_us'])} | {fmt_ms(r['p99_us'])} | {cpu} | {cpr} | {drain} | {busy} | {r['loadavg_before']:.1f} |")
+            print(f"| {note} | {r['workload']} | {r['connections']} | {fmt_rps(r['rps'])} | {fmt_ms(r['p50_us'])} | {fmt_ms(r['p99_us'])} | {cpu} | {cpr} | {busy} | {r['wrk_cpu_pct']:.0f}% | {r.get('machine_busy_pct', 0):.0f}% | {r['loadavg_before']:.1f} |")
 
+    drains = [r["drain_s"] for r in rows if "drain_s" in r]
+    if drains:
+        verdict = ("no work was left queued to spill into the next measurement" if max(drains) < 1
+                   else "work left queued behind the database took that long to drain")
+        print(f"\n(After each Portcullis run, a database-reading request was fast again within {max(drains):.1f} s: {verdict}.)")
     loads = [r["loadavg_before"] for r in rows if "loadavg_before" in r]
     if loads:
         print(f"\n(1-minute load average before the measurements: min {min(loads):.2f}, max {max(loads):.2f}; "
