@@ -3,7 +3,7 @@
 # moto's server with wrk, and prints requests/s, p50/p99 latency and the ratio; then checks
 # that a request's cost does not grow with the size of the account. See README.md here.
 #
-#   bash bench/load/run.sh                      # the full run (about 10 minutes)
+#   bash bench/load/run.sh                      # the full run (about 8 minutes)
 #   bash bench/load/run.sh --duration 5s --no-scale --no-diagnostics
 #
 # Options (or environment variables):
