@@ -137,16 +137,17 @@ impl Iam {
     pub async fn record_key_use(&self, access_key_id: &str, service: &str, region: &str) -> IamResult<()> {
         let now = self.now();
         {
+            // Keyed by key, service and region: a key alternating between services must not
+            // turn every request into a write.
             let Ok(mut seen) = self.last_used.lock() else { return Ok(()) };
-            if let Some((at, s, r)) = seen.get(access_key_id) {
-                if now - at < 60 && s == service && r == region {
-                    return Ok(());
-                }
+            let place = format!("{access_key_id} {service} {region}");
+            if seen.get(&place).is_some_and(|(at, _, _)| now - at < 60) {
+                return Ok(());
             }
             if seen.len() > 100_000 {
                 seen.clear();
             }
-            seen.insert(access_key_id.to_owned(), (now, service.to_owned(), region.to_owned()));
+            seen.insert(place, (now, service.to_owned(), region.to_owned()));
         }
         let mut tx = self.store.begin().await?;
         tx.record_access_key_use(access_key_id, self.now(), service, region).await?;

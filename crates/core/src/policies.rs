@@ -482,8 +482,7 @@ impl Iam {
     }
 
     async fn role_by_id(&self, tx: &mut Box<dyn Tx>, account: &str, id: &str) -> IamResult<Option<portcullis_store::RoleRecord>> {
-        let all = tx.list_roles(account, &portcullis_store::PageQuery { path_prefix: None, after: None, limit: i64::MAX }).await?;
-        Ok(all.into_iter().find(|r| r.role_id == id))
+        Ok(tx.get_role_by_id(id).await?.filter(|r| r.account_id == account))
     }
 
     pub async fn tag_policy(&self, auth: &Authorized<'_>, arn: &str, new_tags: &[Tag]) -> IamResult<()> {

@@ -113,10 +113,7 @@ impl Iam {
             "root" => Principal::Root,
             "user" => Principal::User(tx.get_user_by_id(&body.id).await?.ok_or_else(invalid)?),
             "role" => {
-                let role = tx.list_roles(&body.a, &portcullis_store::PageQuery { path_prefix: None, after: None, limit: i64::MAX }).await?
-                    .into_iter()
-                    .find(|r| r.role_id == body.id)
-                    .ok_or_else(invalid)?;
+                let role = tx.get_role_by_id(&body.id).await?.ok_or_else(invalid)?;
                 Principal::AssumedRole { role, session_name: body.n.clone() }
             }
             _ => return Err(invalid()),

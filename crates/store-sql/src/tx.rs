@@ -40,13 +40,39 @@ macro_rules! fetch_all {
     }};
 }
 
-/// Keyset page over a table with `account_id`, `path` and `name_lower` columns.
-fn page_sql(cols: &str, table: &str) -> String {
-    format!(
-        "SELECT {cols} FROM {table} WHERE account_id = $1 \
-         AND ($2 IS NULL OR substr(path, 1, length($2)) = $2) \
-         AND ($3 IS NULL OR name_lower > $3) ORDER BY name_lower LIMIT $4"
-    )
+impl SqlTx {
+    /// A keyset page over a table with `account_id`, `path` and `name_lower` columns. The
+    /// conditions are written only when given, so the (account_id, name_lower) index seeks
+    /// straight to the marker instead of scanning from the first name.
+    async fn page<T>(
+        &mut self,
+        cols: &str,
+        table: &str,
+        account_id: &str,
+        page: &PageQuery<'_>,
+        map: fn(&sqlx::any::AnyRow) -> Result<T, sqlx::Error>,
+    ) -> StoreResult<Vec<T>> {
+        let mut sql = format!("SELECT {cols} FROM {table} WHERE account_id = $1");
+        let mut n = 1;
+        if page.path_prefix.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND substr(path, 1, length(${n})) = ${n}"));
+        }
+        if page.after.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND name_lower > ${n}"));
+        }
+        sql.push_str(&format!(" ORDER BY name_lower LIMIT ${}", n + 1));
+        let mut q = sqlx::query(&sql).bind(account_id);
+        if let Some(p) = page.path_prefix {
+            q = q.bind(p);
+        }
+        if let Some(a) = page.after {
+            q = q.bind(a);
+        }
+        let rows = q.bind(page.limit).fetch_all(&mut *self.tx).await.map_err(backend)?;
+        rows.iter().map(map).collect::<Result<Vec<_>, _>>().map_err(backend)
+    }
 }
 
 #[async_trait]
@@ -136,7 +162,7 @@ impl Tx for SqlTx {
     }
 
     async fn list_users(&mut self, account_id: &str, page: &PageQuery<'_>) -> StoreResult<Vec<UserRecord>> {
-        fetch_all!(self, page_sql(rows::USER_COLS, "users"), rows::user, account_id, page.path_prefix, page.after, page.limit)
+        self.page(rows::USER_COLS, "users", account_id, page, rows::user).await
     }
 
     async fn update_user(&mut self, rec: &UserRecord) -> StoreResult<()> {
@@ -176,7 +202,7 @@ impl Tx for SqlTx {
     }
 
     async fn list_groups(&mut self, account_id: &str, page: &PageQuery<'_>) -> StoreResult<Vec<GroupRecord>> {
-        fetch_all!(self, page_sql(rows::GROUP_COLS, "iam_groups"), rows::group, account_id, page.path_prefix, page.after, page.limit)
+        self.page(rows::GROUP_COLS, "iam_groups", account_id, page, rows::group).await
     }
 
     async fn update_group(&mut self, rec: &GroupRecord) -> StoreResult<()> {
@@ -252,8 +278,12 @@ impl Tx for SqlTx {
         fetch_opt!(self, format!("SELECT {} FROM roles WHERE account_id = $1 AND name_lower = $2", rows::ROLE_COLS), rows::role, account_id, name.to_lowercase())
     }
 
+    async fn get_role_by_id(&mut self, role_id: &str) -> StoreResult<Option<RoleRecord>> {
+        fetch_opt!(self, format!("SELECT {} FROM roles WHERE role_id = $1", rows::ROLE_COLS), rows::role, role_id)
+    }
+
     async fn list_roles(&mut self, account_id: &str, page: &PageQuery<'_>) -> StoreResult<Vec<RoleRecord>> {
-        fetch_all!(self, page_sql(rows::ROLE_COLS, "roles"), rows::role, account_id, page.path_prefix, page.after, page.limit)
+        self.page(rows::ROLE_COLS, "roles", account_id, page, rows::role).await
     }
 
     async fn update_role(&mut self, rec: &RoleRecord) -> StoreResult<()> {

@@ -71,6 +71,7 @@ pub trait Tx: Send {
     // Roles
     async fn insert_role(&mut self, rec: &RoleRecord) -> StoreResult<()>;
     async fn get_role(&mut self, account_id: &str, name: &str) -> StoreResult<Option<RoleRecord>>;
+    async fn get_role_by_id(&mut self, role_id: &str) -> StoreResult<Option<RoleRecord>>;
     async fn list_roles(&mut self, account_id: &str, page: &PageQuery<'_>) -> StoreResult<Vec<RoleRecord>>;
     async fn update_role(&mut self, rec: &RoleRecord) -> StoreResult<()>;
     async fn delete_role(&mut self, role_id: &str) -> StoreResult<()>;
