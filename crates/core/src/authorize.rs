@@ -51,6 +51,8 @@ pub(crate) struct PolicyCache {
     managed: RwLock<HashMap<String, Arc<Policy>>>,
     /// Long-term access keys already resolved: (generation, when, account, principal, secret).
     keys: RwLock<HashMap<String, (u64, Instant, String, Principal, String)>>,
+    /// Users and roles behind session tokens, by unique id: (generation, when, principal).
+    sessions: RwLock<HashMap<String, (u64, Instant, Principal)>>,
 }
 
 impl PolicyCache {
@@ -84,6 +86,23 @@ impl PolicyCache {
                 keys.clear();
             }
             keys.insert(id.to_owned(), (generation, Instant::now(), account.to_owned(), principal.clone(), secret.to_owned()));
+        }
+    }
+
+    /// The principal behind a session token, if still fresh.
+    pub(crate) fn session_principal(&self, id: &str) -> Option<Principal> {
+        let generation = self.generation();
+        let map = self.sessions.read().ok()?;
+        let (g, at, p) = map.get(id)?;
+        (*g == generation && at.elapsed() < CACHE_TTL).then(|| p.clone())
+    }
+
+    pub(crate) fn put_session_principal(&self, id: &str, generation: u64, p: &Principal) {
+        if let Ok(mut map) = self.sessions.write() {
+            if map.len() > 100_000 {
+                map.clear();
+            }
+            map.insert(id.to_owned(), (generation, Instant::now(), p.clone()));
         }
     }
 

@@ -108,13 +108,31 @@ impl Iam {
         if self.now() >= body.e {
             return Err(IamError::ExpiredToken("The security token included in the request is expired".to_owned()));
         }
-        let mut tx = self.store.begin().await?;
+        // The user or role behind the session is looked up (it may have been deleted), through
+        // the same cache as resolved access keys.
         let principal = match body.p.as_str() {
             "root" => Principal::Root,
-            "user" => Principal::User(tx.get_user_by_id(&body.id).await?.ok_or_else(invalid)?),
-            "role" => {
-                let role = tx.get_role_by_id(&body.id).await?.ok_or_else(invalid)?;
-                Principal::AssumedRole { role, session_name: body.n.clone() }
+            kind @ ("user" | "role") => {
+                let cached = self.cache.session_principal(&body.id);
+                let p = match cached {
+                    Some(p) => p,
+                    None => {
+                        let generation = self.cache.generation();
+                        let mut tx = self.store.begin().await?;
+                        let p = if kind == "user" {
+                            Principal::User(tx.get_user_by_id(&body.id).await?.ok_or_else(invalid)?)
+                        } else {
+                            let role = tx.get_role_by_id(&body.id).await?.ok_or_else(invalid)?;
+                            Principal::AssumedRole { role, session_name: String::new() }
+                        };
+                        self.cache.put_session_principal(&body.id, generation, &p);
+                        p
+                    }
+                };
+                match p {
+                    Principal::AssumedRole { role, .. } => Principal::AssumedRole { role, session_name: body.n.clone() },
+                    other => other,
+                }
             }
             _ => return Err(invalid()),
         };
