@@ -54,25 +54,35 @@ pub fn group_members(w: &mut XmlWriter, g: &GroupRecord) {
         .time("CreateDate", ts(g.created_at));
 }
 
-pub fn role_members(w: &mut XmlWriter, r: &RoleView, with_tags: bool) {
-    let role = &r.role;
+/// The members `Role` and `RoleDetail` begin with.
+fn role_head(w: &mut XmlWriter, role: &portcullis_store::RoleRecord, arn: &str) {
     w.leaf("Path", &role.path)
         .leaf("RoleName", &role.name)
         .leaf("RoleId", &role.role_id)
-        .leaf("Arn", &r.arn)
+        .leaf("Arn", arn)
         .time("CreateDate", ts(role.created_at))
-        .document("AssumeRolePolicyDocument", &role.assume_role_policy)
-        .opt("Description", role.description.as_deref())
+        .document("AssumeRolePolicyDocument", &role.assume_role_policy);
+}
+
+/// `RoleLastUsed`, in `Role` (GetRole) and `RoleDetail`.
+fn role_last_used(w: &mut XmlWriter, role: &portcullis_store::RoleRecord) {
+    w.start("RoleLastUsed");
+    w.opt_time("LastUsedDate", role.last_used_at.map(ts));
+    w.opt("Region", role.last_used_region.as_deref());
+    w.end("RoleLastUsed");
+}
+
+pub fn role_members(w: &mut XmlWriter, r: &RoleView, with_tags: bool) {
+    let role = &r.role;
+    role_head(w, role, &r.arn);
+    w.opt("Description", role.description.as_deref())
         .num("MaxSessionDuration", role.max_session_duration);
     boundary(w, role.permissions_boundary.as_deref());
     if with_tags && !r.tags.is_empty() {
         tags(w, "Tags", &r.tags);
     }
     if with_tags {
-        w.start("RoleLastUsed");
-        w.opt_time("LastUsedDate", role.last_used_at.map(ts));
-        w.opt("Region", role.last_used_region.as_deref());
-        w.end("RoleLastUsed");
+        role_last_used(w, role);
     }
 }
 
@@ -146,21 +156,13 @@ pub fn authorization_details(w: &mut XmlWriter, d: &portcullis_core::Authorizati
     });
     w.list("RoleDetailList", &d.roles, |w, r| {
         let role = &r.role;
-        w.leaf("Path", &role.path)
-            .leaf("RoleName", &role.name)
-            .leaf("RoleId", &role.role_id)
-            .leaf("Arn", &r.arn)
-            .time("CreateDate", ts(role.created_at))
-            .document("AssumeRolePolicyDocument", &role.assume_role_policy);
+        role_head(w, role, &r.arn);
         w.start("InstanceProfileList").end("InstanceProfileList");
         inline(w, "RolePolicyList", &r.inline);
         attached(w, "AttachedManagedPolicies", &r.attached);
         boundary(w, role.permissions_boundary.as_deref());
         tags(w, "Tags", &r.tags);
-        w.start("RoleLastUsed");
-        w.opt_time("LastUsedDate", role.last_used_at.map(ts));
-        w.opt("Region", role.last_used_region.as_deref());
-        w.end("RoleLastUsed");
+        role_last_used(w, role);
     });
     w.list("Policies", &d.policies, |w, pd| {
         // ManagedPolicyDetail is Policy's members (listings carry no tags) and the versions.
