@@ -53,6 +53,8 @@ pub(crate) struct PolicyCache {
     keys: RwLock<HashMap<String, (u64, Instant, String, Principal, String)>>,
     /// Users and roles behind session tokens, by unique id: (generation, when, principal).
     sessions: RwLock<HashMap<String, (u64, Instant, Principal)>>,
+    /// Resource ARNs (with paths) and tags of named users, groups and roles.
+    resources: RwLock<HashMap<String, (u64, Instant, String, Vec<(String, String)>)>>,
 }
 
 impl PolicyCache {
@@ -86,6 +88,22 @@ impl PolicyCache {
                 keys.clear();
             }
             keys.insert(id.to_owned(), (generation, Instant::now(), account.to_owned(), principal.clone(), secret.to_owned()));
+        }
+    }
+
+    fn resource(&self, key: &str) -> Option<(String, Vec<(String, String)>)> {
+        let generation = self.generation();
+        let map = self.resources.read().ok()?;
+        let (g, at, arn, tags) = map.get(key)?;
+        (*g == generation && at.elapsed() < CACHE_TTL).then(|| (arn.clone(), tags.clone()))
+    }
+
+    fn put_resource(&self, key: String, generation: u64, arn: &str, tags: &[(String, String)]) {
+        if let Ok(mut map) = self.resources.write() {
+            if map.len() > 100_000 {
+                map.clear();
+            }
+            map.insert(key, (generation, Instant::now(), arn.to_owned(), tags.to_vec()));
         }
     }
 
@@ -358,6 +376,18 @@ impl Iam {
     /// against the full ARN), and its tags for `iam:ResourceTag/…`. A name that does not
     /// exist yields the path-less ARN; the operation itself then answers NoSuchEntity.
     pub async fn resource_arn(&self, account: &str, kind: ResourceKind, name: &str) -> IamResult<(String, Vec<(String, String)>)> {
+        // Cached like policies: any IAM write through this server makes entries stale.
+        let key = format!("{account}/{kind:?}/{}", name.to_lowercase());
+        if let Some(hit) = self.cache.resource(&key) {
+            return Ok(hit);
+        }
+        let generation = self.cache.generation();
+        let found = self.lookup_resource_arn(account, kind, name).await?;
+        self.cache.put_resource(key, generation, &found.0, &found.1);
+        Ok(found)
+    }
+
+    async fn lookup_resource_arn(&self, account: &str, kind: ResourceKind, name: &str) -> IamResult<(String, Vec<(String, String)>)> {
         let mut tx = self.store.begin().await?;
         let found = match kind {
             ResourceKind::User => match tx.get_user(account, name).await? {
