@@ -35,6 +35,14 @@ impl AuthzRequest {
     }
 }
 
+/// A managed policy's default version: its name, where it comes from, text and parse.
+pub(crate) struct ManagedDoc {
+    pub name: String,
+    pub aws_managed: bool,
+    pub text: String,
+    pub policy: Arc<Policy>,
+}
+
 /// A principal's identity-based policies, parsed once.
 #[derive(Debug, Default)]
 pub(crate) struct PrincipalPolicies {
@@ -159,23 +167,29 @@ impl Iam {
         self.cache.invalidate();
     }
 
-    async fn managed_policy(&self, tx: &mut Box<dyn Tx>, arn: &str, kind: PolicyKind) -> IamResult<Option<(String, Arc<Policy>)>> {
+    /// The default version of a managed policy (AWS catalog or customer), parsed; AWS-managed
+    /// documents are parsed once per process.
+    pub(crate) async fn managed_policy(&self, tx: &mut Box<dyn Tx>, arn: &str, kind: PolicyKind) -> IamResult<Option<ManagedDoc>> {
         if let Some(p) = self.catalog().get(arn) {
-            if let Some(hit) = self.cache.managed.read().ok().and_then(|m| m.get(arn).cloned()) {
-                if hit.kind() == kind {
-                    return Ok(Some((p.name.clone(), hit)));
+            let cached = self.cache.managed.read().ok().and_then(|m| m.get(arn).cloned()).filter(|hit| hit.kind() == kind);
+            let parsed = match cached {
+                Some(hit) => hit,
+                None => {
+                    let Ok(parsed) = portcullis_policy::parse(&p.document, kind) else { return Ok(None) };
+                    let parsed = Arc::new(parsed);
+                    if let Ok(mut m) = self.cache.managed.write() {
+                        m.insert(arn.to_owned(), parsed.clone());
+                    }
+                    parsed
                 }
-            }
-            let Ok(parsed) = portcullis_policy::parse(&p.document, kind) else { return Ok(None) };
-            let parsed = Arc::new(parsed);
-            if let Ok(mut m) = self.cache.managed.write() {
-                m.insert(arn.to_owned(), parsed.clone());
-            }
-            return Ok(Some((p.name.clone(), parsed)));
+            };
+            return Ok(Some(ManagedDoc { name: p.name.clone(), aws_managed: true, text: p.document.clone(), policy: parsed }));
         }
         let Some(rec) = tx.get_policy(arn).await? else { return Ok(None) };
         let Some(v) = tx.get_policy_version(&rec.policy_id, &rec.default_version).await? else { return Ok(None) };
-        Ok(portcullis_policy::parse(&v.document, kind).ok().map(|p| (rec.name, Arc::new(p))))
+        Ok(portcullis_policy::parse(&v.document, kind)
+            .ok()
+            .map(|p| ManagedDoc { name: rec.name, aws_managed: false, text: v.document, policy: Arc::new(p) }))
     }
 
     /// Loads the identity policies of a user (its own and its groups') or a role.
@@ -197,13 +211,13 @@ impl Iam {
                 }
             }
             for arn in tx.attached_policies(*k, pid).await? {
-                if let Some(p) = self.managed_policy(&mut tx, &arn, PolicyKind::Identity).await? {
-                    out.identity.push(p);
+                if let Some(d) = self.managed_policy(&mut tx, &arn, PolicyKind::Identity).await? {
+                    out.identity.push((d.name, d.policy));
                 }
             }
         }
         if let Some(b) = boundary_arn {
-            out.boundary = self.managed_policy(&mut tx, b, PolicyKind::PermissionsBoundary).await?;
+            out.boundary = self.managed_policy(&mut tx, b, PolicyKind::PermissionsBoundary).await?.map(|d| (d.name, d.policy));
         }
         let target = if kind == PrincipalKind::Role { TagTarget::Role } else { TagTarget::User };
         out.tags = tx.tags(target, id).await?.into_iter().map(|t| (t.key, t.value)).collect();

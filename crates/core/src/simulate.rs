@@ -62,7 +62,7 @@ struct Source {
     id: String,
     kind: &'static str,
     text: String,
-    policy: Policy,
+    policy: std::sync::Arc<Policy>,
 }
 
 fn parse_input(text: &str, kind: PolicyKind) -> IamResult<Policy> {
@@ -113,7 +113,7 @@ impl Iam {
             for pname in tx.inline_policy_names(*k, pid).await? {
                 if let Some(text) = tx.get_inline_policy(*k, pid, &pname).await? {
                     if let Ok(policy) = portcullis_policy::parse(&text, PolicyKind::Identity) {
-                        sources.push(Source { id: pname, kind: k.as_str(), text, policy });
+                        sources.push(Source { id: pname, kind: k.as_str(), text, policy: policy.into() });
                     }
                 }
             }
@@ -130,18 +130,14 @@ impl Iam {
         Ok((sources, boundary, principal))
     }
 
-    /// The default version of a managed policy (AWS catalog or customer), parsed.
+    /// A managed policy as a simulation source (parsed once per process when AWS-managed).
     async fn managed_source(&self, tx: &mut Box<dyn Tx>, arn: &str, kind: PolicyKind) -> IamResult<Option<Source>> {
-        if let Some(p) = self.catalog().get(arn) {
-            return Ok(portcullis_policy::parse(&p.document, kind)
-                .ok()
-                .map(|policy| Source { id: p.name.clone(), kind: "aws-managed", text: p.document.clone(), policy }));
-        }
-        let Some(rec) = tx.get_policy(arn).await? else { return Ok(None) };
-        let Some(v) = tx.get_policy_version(&rec.policy_id, &rec.default_version).await? else { return Ok(None) };
-        Ok(portcullis_policy::parse(&v.document, kind)
-            .ok()
-            .map(|policy| Source { id: rec.name, kind: "user-managed", text: v.document, policy }))
+        Ok(self.managed_policy(tx, arn, kind).await?.map(|d| Source {
+            id: d.name,
+            kind: if d.aws_managed { "aws-managed" } else { "user-managed" },
+            text: d.text,
+            policy: d.policy,
+        }))
     }
 
     pub async fn simulate_principal_policy(&self, auth: &Authorized<'_>, source_arn: &str, input: &SimulationInput) -> IamResult<Vec<EvaluationResult>> {
@@ -165,7 +161,7 @@ impl Iam {
                 id: "ResourcePolicy".to_owned(),
                 kind: "resource",
                 text: text.clone(),
-                policy: parse_input(text, PolicyKind::Resource)?,
+                policy: parse_input(text, PolicyKind::Resource)?.into(),
             }),
             None => None,
         };
@@ -175,10 +171,10 @@ impl Iam {
             (None, None) => RequestPrincipal::user(account, &format!("arn:aws:iam::{account}:user/simulated")),
         };
         let mut set = PolicySet::default();
-        set.identity = sources.iter().map(|s| (s.id.as_str(), &s.policy)).collect();
-        set.resource = resource_policy.iter().map(|s| (s.id.as_str(), &s.policy)).collect();
-        set.boundary = boundary.map(|b| (b.id.as_str(), &b.policy));
-        let boundary_only = boundary.map(|b| PolicySet { identity: vec![(b.id.as_str(), &b.policy)], ..Default::default() });
+        set.identity = sources.iter().map(|s| (s.id.as_str(), s.policy.as_ref())).collect();
+        set.resource = resource_policy.iter().map(|s| (s.id.as_str(), s.policy.as_ref())).collect();
+        set.boundary = boundary.map(|b| (b.id.as_str(), b.policy.as_ref()));
+        let boundary_only = boundary.map(|b| PolicySet { identity: vec![(b.id.as_str(), b.policy.as_ref())], ..Default::default() });
         let all: Vec<&Source> = sources.iter().chain(resource_policy.iter()).chain(boundary).collect();
 
         let resources: Vec<String> = if input.resources.is_empty() { vec!["*".to_owned()] } else { input.resources.clone() };
@@ -256,17 +252,17 @@ impl Iam {
     pub async fn context_keys_for_principal(&self, auth: &Authorized<'_>, source_arn: &str, extra: &[String]) -> IamResult<Vec<String>> {
         let mut tx = self.store.begin().await?;
         let (sources, _, _) = self.principal_sources(&mut tx, auth.account(), source_arn).await?;
-        let mut policies: Vec<Policy> = sources.into_iter().map(|s| s.policy).collect();
+        let mut policies: Vec<std::sync::Arc<Policy>> = sources.into_iter().map(|s| s.policy).collect();
         for text in extra {
-            policies.push(parse_input(text, PolicyKind::Identity)?);
+            policies.push(parse_input(text, PolicyKind::Identity)?.into());
         }
-        Ok(context_keys(&policies))
+        Ok(context_keys(policies.iter().map(|p| p.as_ref())))
     }
 
     /// GetContextKeysForCustomPolicy.
     pub fn context_keys_for_custom(&self, texts: &[String]) -> IamResult<Vec<String>> {
         let policies = texts.iter().map(|t| parse_input(t, PolicyKind::Identity)).collect::<IamResult<Vec<_>>>()?;
-        Ok(context_keys(&policies))
+        Ok(context_keys(policies.iter()))
     }
 }
 
@@ -275,21 +271,21 @@ fn input_sources(input: &SimulationInput) -> IamResult<(Vec<Source>, Option<Sour
     let mut sources = Vec::new();
     for (i, text) in input.policy_inputs.iter().enumerate() {
         let policy = parse_input(text, PolicyKind::Identity)?;
-        sources.push(Source { id: format!("PolicyInputList.{}", i + 1), kind: "none", text: text.clone(), policy });
+        sources.push(Source { id: format!("PolicyInputList.{}", i + 1), kind: "none", text: text.clone(), policy: policy.into() });
     }
     let boundary = match input.boundary_inputs.first() {
         Some(text) => Some(Source {
             id: "PermissionsBoundaryPolicyInputList.1".to_owned(),
             kind: "none",
             text: text.clone(),
-            policy: parse_input(text, PolicyKind::PermissionsBoundary)?,
+            policy: parse_input(text, PolicyKind::PermissionsBoundary)?.into(),
         }),
         None => None,
     };
     Ok((sources, boundary))
 }
 
-fn context_keys(policies: &[Policy]) -> Vec<String> {
+fn context_keys<'a>(policies: impl Iterator<Item = &'a Policy>) -> Vec<String> {
     let mut keys: Vec<String> = Vec::new();
     for p in policies {
         for s in p.statements() {
