@@ -15,7 +15,7 @@ pub use test_mode::TestMode;
 
 use std::sync::Arc;
 
-use axum::body::{to_bytes, Body};
+use axum::body::to_bytes;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -206,9 +206,4 @@ fn is_form(headers: &HeaderMap) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"))
-}
-
-/// Lets the binary build a plain body for tests of the router without a socket.
-pub fn empty_body() -> Body {
-    Body::empty()
 }

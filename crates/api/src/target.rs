@@ -58,17 +58,17 @@ pub async fn iam_target(iam: &Iam, caller: &Caller, op: &str, p: &QueryParams) -
         _ => "*".to_owned(),
     };
     let mut req = AuthzRequest::new(format!("iam:{op}"), resource);
-    let tag_prefixes = p.member_prefixes("Tags");
-    if !tag_prefixes.is_empty() {
-        let mut keys = Vec::new();
-        for m in &tag_prefixes {
-            let k = p.get(&format!("{m}.Key")).unwrap_or_default().to_owned();
-            let v = p.get(&format!("{m}.Value")).unwrap_or_default().to_owned();
-            req = req.with(&format!("aws:RequestTag/{k}"), vec![v]);
-            keys.push(k);
-        }
-        req = req.with("aws:TagKeys", keys);
-    }
+    let request_tags: Vec<(String, String)> = p
+        .member_prefixes("Tags")
+        .iter()
+        .map(|m| {
+            (
+                p.get(&format!("{m}.Key")).unwrap_or_default().to_owned(),
+                p.get(&format!("{m}.Value")).unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    req = req.with_request_tags(&request_tags);
     let tag_keys = p.string_list("TagKeys");
     if !tag_keys.is_empty() {
         req = req.with("aws:TagKeys", tag_keys);

@@ -2,8 +2,8 @@ use portcullis_credentials::{new_access_key_id, new_secret_access_key};
 use portcullis_store::{AccessKeyRecord, UserRecord};
 
 use crate::auth::secret_aad;
-use crate::users::load_user;
-use crate::{Authorized, Iam, IamError, IamResult, Page, PageRequest, Principal};
+use crate::users::named_or_caller;
+use crate::{Authorized, Iam, IamError, IamResult, Page, PageRequest};
 
 const KEYS_PER_USER: usize = 2;
 
@@ -31,22 +31,9 @@ pub struct AccessKeyLastUsed {
 }
 
 impl Iam {
-    /// The user an access-key operation is about: the named one, or the caller (root's
-    /// own keys when root calls without a name).
-    async fn key_owner(&self, tx: &mut Box<dyn portcullis_store::Tx>, auth: &Authorized<'_>, name: Option<&str>) -> IamResult<Option<UserRecord>> {
-        match (name, &auth.caller().principal) {
-            (Some(n), _) => Ok(Some(load_user(tx, auth.account(), n).await?)),
-            (None, Principal::User(u)) => Ok(Some(u.clone())),
-            (None, Principal::Root) => Ok(None),
-            (None, Principal::AssumedRole { .. }) => {
-                Err(IamError::Validation("Must specify userName when calling with non-User credentials".to_owned()))
-            }
-        }
-    }
-
     pub async fn create_access_key(&self, auth: &Authorized<'_>, user_name: Option<&str>) -> IamResult<NewAccessKey> {
         let mut tx = self.store.begin().await?;
-        let owner = self.key_owner(&mut tx, auth, user_name).await?;
+        let owner = named_or_caller(&mut tx, auth, user_name).await?;
         tx.lock(&match &owner { Some(u) => format!("user:{}", u.user_id), None => format!("root:{}", auth.account()) }).await?;
         let existing = tx.access_keys_for(auth.account(), owner.as_ref().map(|u| u.user_id.as_str())).await?;
         if existing.len() >= KEYS_PER_USER {
@@ -84,14 +71,14 @@ impl Iam {
     /// (user name, key) pairs; the secret is never listed.
     pub async fn list_access_keys(&self, auth: &Authorized<'_>, user_name: Option<&str>, page: &PageRequest) -> IamResult<Page<(String, AccessKeyRecord)>> {
         let mut tx = self.store.begin().await?;
-        let owner = self.key_owner(&mut tx, auth, user_name).await?;
+        let owner = named_or_caller(&mut tx, auth, user_name).await?;
         let keys = tx.access_keys_for(auth.account(), owner.as_ref().map(|u| u.user_id.as_str())).await?;
         let name = owner.map(|u| u.name).unwrap_or_default();
         Page::from_all(keys.into_iter().map(|k| (name.clone(), k)).collect(), page)
     }
 
     async fn owned_key(&self, tx: &mut Box<dyn portcullis_store::Tx>, auth: &Authorized<'_>, user_name: Option<&str>, key_id: &str) -> IamResult<AccessKeyRecord> {
-        let owner = self.key_owner(tx, auth, user_name).await?;
+        let owner = named_or_caller(tx, auth, user_name).await?;
         let owner_id = owner.as_ref().map(|u| u.user_id.clone());
         tx.get_access_key(key_id)
             .await?

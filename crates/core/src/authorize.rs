@@ -33,6 +33,17 @@ impl AuthzRequest {
         self.context.push((key.to_owned(), values));
         self
     }
+
+    /// `aws:RequestTag/KEY` for each tag the request carries, and `aws:TagKeys`.
+    pub fn with_request_tags(mut self, tags: &[(String, String)]) -> Self {
+        if tags.is_empty() {
+            return self;
+        }
+        for (k, v) in tags {
+            self = self.with(&format!("aws:RequestTag/{k}"), vec![v.clone()]);
+        }
+        self.with("aws:TagKeys", tags.iter().map(|(k, _)| k.clone()).collect())
+    }
 }
 
 /// A managed policy's default version: its name, where it comes from, text and parse.

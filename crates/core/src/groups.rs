@@ -1,7 +1,7 @@
 use portcullis_credentials::new_unique_id;
 use portcullis_store::{GroupRecord, PageQuery, PrincipalKind, Tx};
 
-use crate::users::{conflict_or, load_user};
+use crate::users::{conflict_or, delete_conflict, load_user};
 use crate::{iam_arn, Authorized, Iam, IamError, IamResult, Page, PageRequest, UserView};
 
 const GROUPS_PER_USER: usize = 10;
@@ -89,16 +89,15 @@ impl Iam {
     pub async fn delete_group(&self, auth: &Authorized<'_>, name: &str) -> IamResult<()> {
         let mut tx = self.store.begin().await?;
         let group = load_group(&mut tx, auth.account(), name).await?;
-        let conflict = |what: &str| Err(IamError::DeleteConflict(format!("Cannot delete entity, must {what} first.")));
         let any_member = PageQuery { path_prefix: None, after: None, limit: 1 };
         if !tx.group_members(&group.group_id, &any_member).await?.is_empty() {
-            return conflict("remove users from group");
+            return delete_conflict("remove users from group");
         }
         if !tx.inline_policy_names(PrincipalKind::Group, &group.group_id).await?.is_empty() {
-            return conflict("delete policies");
+            return delete_conflict("delete policies");
         }
         if !tx.attached_policies(PrincipalKind::Group, &group.group_id).await?.is_empty() {
-            return conflict("detach all policies");
+            return delete_conflict("detach all policies");
         }
         tx.delete_group(&group.group_id).await?;
         tx.commit().await?;

@@ -6,8 +6,8 @@ use portcullis_credentials::random_bytes;
 use portcullis_store::{MfaDeviceRecord, Tag, TagTarget, Tx, UserRecord};
 use totp_rs::{Algorithm, TOTP};
 
-use crate::users::load_user;
-use crate::{tags, Authorized, Caller, Iam, IamError, IamResult, Page, PageRequest, Principal};
+use crate::users::{load_user, named_or_caller};
+use crate::{tags, Authorized, Caller, Iam, IamError, IamResult, Page, PageRequest};
 
 const STEP: i64 = 30;
 const DEVICES_PER_USER: usize = 8;
@@ -194,7 +194,7 @@ impl Iam {
 
     pub async fn deactivate_mfa_device(&self, auth: &Authorized<'_>, user_name: Option<&str>, serial: &str) -> IamResult<()> {
         let mut tx = self.store.begin().await?;
-        let owner = self.mfa_owner(&mut tx, auth, user_name).await?;
+        let owner = named_or_caller(&mut tx, auth, user_name).await?;
         let mut device = tx
             .get_mfa_device(serial)
             .await?
@@ -219,22 +219,10 @@ impl Iam {
         Ok(())
     }
 
-    /// The user an MFA call is about: the named one, or the caller (None = root).
-    async fn mfa_owner(&self, tx: &mut Box<dyn Tx>, auth: &Authorized<'_>, user_name: Option<&str>) -> IamResult<Option<UserRecord>> {
-        match (user_name, &auth.caller().principal) {
-            (Some(n), _) => Ok(Some(load_user(tx, auth.account(), n).await?)),
-            (None, Principal::User(u)) => Ok(Some(u.clone())),
-            (None, Principal::Root) => Ok(None),
-            (None, Principal::AssumedRole { .. }) => {
-                Err(IamError::Validation("Must specify userName when calling with non-User credentials".to_owned()))
-            }
-        }
-    }
-
     /// ListMFADevices: (user name, serial, enable date) of a user's (or root's) devices.
     pub async fn list_mfa_devices(&self, auth: &Authorized<'_>, user_name: Option<&str>, page: &PageRequest) -> IamResult<Page<(String, String, i64)>> {
         let mut tx = self.store.begin().await?;
-        let owner = self.mfa_owner(&mut tx, auth, user_name).await?;
+        let owner = named_or_caller(&mut tx, auth, user_name).await?;
         let name = owner.as_ref().map(|u| u.name.clone()).unwrap_or_default();
         let items = tx
             .mfa_devices(auth.account())

@@ -477,8 +477,7 @@ impl Iam {
     }
 
     async fn group_by_id(&self, tx: &mut Box<dyn Tx>, account: &str, id: &str) -> IamResult<Option<portcullis_store::GroupRecord>> {
-        let all = tx.list_groups(account, &portcullis_store::PageQuery { path_prefix: None, after: None, limit: i64::MAX }).await?;
-        Ok(all.into_iter().find(|g| g.group_id == id))
+        Ok(tx.get_group_by_id(id).await?.filter(|g| g.account_id == account))
     }
 
     async fn role_by_id(&self, tx: &mut Box<dyn Tx>, account: &str, id: &str) -> IamResult<Option<portcullis_store::RoleRecord>> {

@@ -3,7 +3,7 @@ use portcullis_policy::PolicyKind;
 use portcullis_store::{PageQuery, PrincipalKind, RoleRecord, Tag, TagTarget, Tx};
 
 use crate::policies::check_document;
-use crate::users::conflict_or;
+use crate::users::{conflict_or, delete_conflict};
 use crate::{iam_arn, tags, Authorized, Iam, IamError, IamResult, Page, PageRequest};
 
 /// AWS's quota for a role's trust policy, and its (historic) name in the error message.
@@ -126,12 +126,11 @@ impl Iam {
     pub async fn delete_role(&self, auth: &Authorized<'_>, name: &str) -> IamResult<()> {
         let mut tx = self.store.begin().await?;
         let role = load_role(&mut tx, auth.account(), name).await?;
-        let conflict = |what: &str| Err(IamError::DeleteConflict(format!("Cannot delete entity, must {what} first.")));
         if !tx.attached_policies(PrincipalKind::Role, &role.role_id).await?.is_empty() {
-            return conflict("detach all policies");
+            return delete_conflict("detach all policies");
         }
         if !tx.inline_policy_names(PrincipalKind::Role, &role.role_id).await?.is_empty() {
-            return conflict("delete policies");
+            return delete_conflict("delete policies");
         }
         tx.delete_role(&role.role_id).await?;
         tx.commit().await?;

@@ -217,12 +217,7 @@ impl Iam {
         if let Some(si) = &input.source_identity {
             req = req.with("sts:SourceIdentity", vec![si.clone()]);
         }
-        if !input.tags.is_empty() {
-            for (k, v) in &input.tags {
-                req = req.with(&format!("aws:RequestTag/{k}"), vec![v.clone()]);
-            }
-            req = req.with("aws:TagKeys", input.tags.iter().map(|(k, _)| k.clone()).collect());
-        }
+        req = req.with_request_tags(&input.tags);
         if !input.transitive_tag_keys.is_empty() {
             req = req.with("sts:TransitiveTagKeys", input.transitive_tag_keys.clone());
         }

@@ -18,6 +18,24 @@ pub(crate) async fn load_user(tx: &mut Box<dyn Tx>, account: &str, name: &str) -
     tx.get_user(account, name).await?.ok_or_else(|| no_such_user(name))
 }
 
+/// The user an operation with an optional `UserName` is about: the named one, or the
+/// caller itself (None for the root user). Role sessions must name the user, as in AWS.
+pub(crate) async fn named_or_caller(tx: &mut Box<dyn Tx>, auth: &Authorized<'_>, name: Option<&str>) -> IamResult<Option<UserRecord>> {
+    match (name, &auth.caller().principal) {
+        (Some(n), _) => Ok(Some(load_user(tx, auth.account(), n).await?)),
+        (None, Principal::User(u)) => Ok(Some(u.clone())),
+        (None, Principal::Root) => Ok(None),
+        (None, Principal::AssumedRole { .. }) => {
+            Err(IamError::Validation("Must specify userName when calling with non-User credentials".to_owned()))
+        }
+    }
+}
+
+/// AWS's DeleteConflict wording for a user, group or role that still has `what`.
+pub(crate) fn delete_conflict<T>(what: &str) -> IamResult<T> {
+    Err(IamError::DeleteConflict(format!("Cannot delete entity, must {what} first.")))
+}
+
 impl Iam {
     pub async fn create_user(
         &self,
@@ -127,24 +145,23 @@ impl Iam {
         let mut tx = self.store.begin().await?;
         let user = load_user(&mut tx, account, name).await?;
         tx.lock(&format!("user:{}", user.user_id)).await?;
-        let conflict = |what: &str| Err(IamError::DeleteConflict(format!("Cannot delete entity, must {what} first.")));
         if tx.get_login_profile(&user.user_id).await?.is_some() {
-            return conflict("delete login profile");
+            return delete_conflict("delete login profile");
         }
         if !tx.access_keys_for(account, Some(&user.user_id)).await?.is_empty() {
-            return conflict("delete access keys");
+            return delete_conflict("delete access keys");
         }
         if tx.mfa_devices(account).await?.iter().any(|d| d.user_id.as_deref() == Some(user.user_id.as_str())) {
-            return conflict("delete MFA device");
+            return delete_conflict("delete MFA device");
         }
         if !tx.inline_policy_names(PrincipalKind::User, &user.user_id).await?.is_empty() {
-            return conflict("delete policies");
+            return delete_conflict("delete policies");
         }
         if !tx.attached_policies(PrincipalKind::User, &user.user_id).await?.is_empty() {
-            return conflict("detach all policies");
+            return delete_conflict("detach all policies");
         }
         if !tx.groups_for_user(&user.user_id).await?.is_empty() {
-            return conflict("remove users from group");
+            return delete_conflict("remove users from group");
         }
         tx.delete_user(&user.user_id).await?;
         tx.commit().await?;

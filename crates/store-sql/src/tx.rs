@@ -201,6 +201,10 @@ impl Tx for SqlTx {
         fetch_opt!(self, format!("SELECT {} FROM iam_groups WHERE account_id = $1 AND name_lower = $2", rows::GROUP_COLS), rows::group, account_id, name.to_lowercase())
     }
 
+    async fn get_group_by_id(&mut self, group_id: &str) -> StoreResult<Option<GroupRecord>> {
+        fetch_opt!(self, format!("SELECT {} FROM iam_groups WHERE group_id = $1", rows::GROUP_COLS), rows::group, group_id)
+    }
+
     async fn list_groups(&mut self, account_id: &str, page: &PageQuery<'_>) -> StoreResult<Vec<GroupRecord>> {
         self.page(rows::GROUP_COLS, "iam_groups", account_id, page, rows::group).await
     }

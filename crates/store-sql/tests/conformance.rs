@@ -58,6 +58,8 @@ async fn suite(store: &dyn Store) {
     // Groups, membership, attachments, inline policies, tags, keys, login profiles.
     let g = GroupRecord { account_id: "111111111111".into(), group_id: "AGPA1".into(), name: "Admins".into(), path: "/".into(), created_at: 5 };
     tx.insert_group(&g).await.unwrap();
+    assert_eq!(tx.get_group_by_id("AGPA1").await.unwrap().unwrap().name, "Admins");
+    assert!(tx.get_group_by_id("AGPA-none").await.unwrap().is_none());
     assert!(tx.add_group_member("AGPA1", "AIDA1", 6).await.unwrap());
     assert!(!tx.add_group_member("AGPA1", "AIDA1", 7).await.unwrap());
     assert_eq!(tx.groups_for_user("AIDA1").await.unwrap()[0].name, "Admins");

@@ -58,6 +58,7 @@ pub trait Tx: Send {
     // Groups and membership
     async fn insert_group(&mut self, rec: &GroupRecord) -> StoreResult<()>;
     async fn get_group(&mut self, account_id: &str, name: &str) -> StoreResult<Option<GroupRecord>>;
+    async fn get_group_by_id(&mut self, group_id: &str) -> StoreResult<Option<GroupRecord>>;
     async fn list_groups(&mut self, account_id: &str, page: &PageQuery<'_>) -> StoreResult<Vec<GroupRecord>>;
     async fn update_group(&mut self, rec: &GroupRecord) -> StoreResult<()>;
     async fn delete_group(&mut self, group_id: &str) -> StoreResult<()>;
