@@ -70,7 +70,7 @@ impl Iam {
 
     /// (user name, key) pairs; the secret is never listed.
     pub async fn list_access_keys(&self, auth: &Authorized<'_>, user_name: Option<&str>, page: &PageRequest) -> IamResult<Page<(String, AccessKeyRecord)>> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let owner = named_or_caller(&mut tx, auth, user_name).await?;
         let keys = tx.access_keys_for(auth.account(), owner.as_ref().map(|u| u.user_id.as_str())).await?;
         let name = owner.map(|u| u.name).unwrap_or_default();
@@ -103,7 +103,7 @@ impl Iam {
     }
 
     pub async fn access_key_last_used(&self, auth: &Authorized<'_>, key_id: &str) -> IamResult<AccessKeyLastUsed> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let key = tx
             .get_access_key(key_id)
             .await?

@@ -124,7 +124,7 @@ impl Iam {
 
     /// The account's root user as a caller, for offline administration (`bootstrap-admin`).
     pub async fn root_caller(&self) -> IamResult<Caller> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let acct = tx.first_account().await?.ok_or_else(|| IamError::ServiceFailure("no account: start the server once first".to_owned()))?;
         Ok(Caller { account_id: acct.account_id, principal: Principal::Root, access_key_id: String::new(), session: None, request: Default::default() })
     }
@@ -135,7 +135,7 @@ impl Iam {
         let root = self.root_caller().await?;
         let auth = self.authorize(&root, &crate::AuthzRequest::new("iam:CreateUser", "*")).await?;
         let account = auth.account().to_owned();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let needs_user = tx.get_user(&account, user_name).await?.is_none();
         let needs_group = tx.get_group(&account, ADMIN_GROUP).await?.is_none();
         drop(tx);
@@ -171,7 +171,7 @@ impl Iam {
     }
 
     pub async fn list_account_aliases(&self, auth: &Authorized<'_>) -> IamResult<Vec<String>> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         Ok(tx.get_account(auth.account()).await?.and_then(|a| a.alias).into_iter().collect())
     }
 
@@ -188,7 +188,7 @@ impl Iam {
 
     pub async fn account_summary(&self, auth: &Authorized<'_>) -> IamResult<AccountSummary> {
         let account = auth.account();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let users = tx.count_users(account).await?;
         let groups = tx.count_groups(account).await?;
         let roles = tx.count_roles(account).await?;
@@ -248,7 +248,7 @@ impl Iam {
         let account = auth.account();
         let wants = |k: &str| filter.is_empty() || filter.iter().any(|f| f == k);
         let mut out = AuthorizationDetails::default();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let names = |arns: Vec<String>, this: &Iam, local: &[portcullis_store::PolicyRecord]| -> Vec<(String, String)> {
             arns.into_iter()
                 .filter_map(|arn| {

@@ -110,7 +110,7 @@ impl Iam {
             return Ok((caller, secret));
         }
         let generation = self.cache.generation();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let key = tx
             .get_access_key(access_key_id)
             .await?

@@ -205,7 +205,7 @@ impl Iam {
 
     /// Loads the identity policies of a user (its own and its groups') or a role.
     async fn load_principal_policies(&self, kind: PrincipalKind, id: &str, boundary_arn: Option<&str>) -> IamResult<PrincipalPolicies> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let mut owners = vec![(kind, id.to_owned())];
         if kind == PrincipalKind::User {
             for g in tx.groups_for_user(id).await? {
@@ -413,7 +413,7 @@ impl Iam {
     }
 
     async fn lookup_resource_arn(&self, account: &str, kind: ResourceKind, name: &str) -> IamResult<(String, Vec<(String, String)>)> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let found = match kind {
             ResourceKind::User => match tx.get_user(account, name).await? {
                 Some(u) => {
@@ -444,7 +444,7 @@ impl Iam {
 
     /// The user that owns an access key, as a name (for authorizing GetAccessKeyLastUsed).
     pub async fn access_key_owner(&self, account: &str, key_id: &str) -> IamResult<Option<String>> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let Some(key) = tx.get_access_key(key_id).await?.filter(|k| k.account_id == account) else { return Ok(None) };
         match key.user_id {
             Some(uid) => Ok(tx.get_user_by_id(&uid).await?.map(|u| u.name)),

@@ -84,7 +84,7 @@ impl Iam {
 
     /// GetCredentialReport: (CSV, generated at).
     pub async fn get_credential_report(&self, auth: &Authorized<'_>) -> IamResult<(String, i64)> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let (at, content) = tx.get_credential_report(auth.account()).await?.ok_or_else(|| {
             IamError::ReportNotPresent(
                 "Unable to find a credential report for this account. Use GenerateCredentialReport to create one.".to_owned(),

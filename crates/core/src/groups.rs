@@ -43,7 +43,7 @@ impl Iam {
     /// GetGroup: the group and a page of its users.
     pub async fn get_group(&self, auth: &Authorized<'_>, name: &str, page: &PageRequest) -> IamResult<(GroupRecord, Page<UserView>)> {
         let after = page.after_key()?;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let group = load_group(&mut tx, auth.account(), name).await?;
         let rows = tx
             .group_members(&group.group_id, &PageQuery { path_prefix: None, after: after.as_deref(), limit: page.limit() + 1 })
@@ -62,7 +62,7 @@ impl Iam {
 
     pub async fn list_groups(&self, auth: &Authorized<'_>, path_prefix: Option<&str>, page: &PageRequest) -> IamResult<Page<GroupRecord>> {
         let after = page.after_key()?;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let rows = tx
             .list_groups(auth.account(), &PageQuery { path_prefix, after: after.as_deref(), limit: page.limit() + 1 })
             .await?;
@@ -135,7 +135,7 @@ impl Iam {
     }
 
     pub async fn list_groups_for_user(&self, auth: &Authorized<'_>, user_name: &str, page: &PageRequest) -> IamResult<Page<GroupRecord>> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let user = load_user(&mut tx, auth.account(), user_name).await?;
         Page::from_all(tx.groups_for_user(&user.user_id).await?, page)
     }

@@ -43,7 +43,7 @@ impl Iam {
     }
 
     pub async fn get_inline_policy(&self, auth: &Authorized<'_>, kind: PrincipalKind, principal: &str, name: &str) -> IamResult<String> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let id = principal_id(&mut tx, auth.account(), kind, principal).await?;
         tx.get_inline_policy(kind, &id, name).await?.ok_or_else(|| no_such_inline(kind, name))
     }
@@ -59,7 +59,7 @@ impl Iam {
     }
 
     pub async fn list_inline_policies(&self, auth: &Authorized<'_>, kind: PrincipalKind, principal: &str, page: &PageRequest) -> IamResult<Page<String>> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let id = principal_id(&mut tx, auth.account(), kind, principal).await?;
         Page::from_all(tx.inline_policy_names(kind, &id).await?, page)
     }

@@ -36,7 +36,7 @@ impl Iam {
     }
 
     pub async fn get_login_profile(&self, auth: &Authorized<'_>, user_name: &str) -> IamResult<(String, i64, bool)> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let user = load_user(&mut tx, auth.account(), user_name).await?;
         let p = tx.get_login_profile(&user.user_id).await?.ok_or_else(|| no_profile(&user.name))?;
         Ok((user.name, p.created_at, p.reset_required))

@@ -221,7 +221,7 @@ impl Iam {
 
     /// ListMFADevices: (user name, serial, enable date) of a user's (or root's) devices.
     pub async fn list_mfa_devices(&self, auth: &Authorized<'_>, user_name: Option<&str>, page: &PageRequest) -> IamResult<Page<(String, String, i64)>> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let owner = named_or_caller(&mut tx, auth, user_name).await?;
         let name = owner.as_ref().map(|u| u.name.clone()).unwrap_or_default();
         let items = tx
@@ -236,7 +236,7 @@ impl Iam {
 
     /// ListVirtualMFADevices with AssignmentStatus `Assigned`, `Unassigned` or `Any`.
     pub async fn list_virtual_mfa_devices(&self, auth: &Authorized<'_>, status: Option<&str>, page: &PageRequest) -> IamResult<Page<MfaDeviceView>> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let mut out = Vec::new();
         for d in tx.mfa_devices(auth.account()).await? {
             let assigned = d.user_id.is_some() || d.assigned_root;
@@ -267,7 +267,7 @@ impl Iam {
 
     /// GetMFADevice.
     pub async fn get_mfa_device(&self, auth: &Authorized<'_>, serial: &str) -> IamResult<MfaDeviceView> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let d = tx.get_mfa_device(serial).await?.filter(|d| d.account_id == auth.account()).ok_or_else(|| no_device(serial))?;
         self.device_view(&mut tx, d).await
     }
@@ -291,7 +291,7 @@ impl Iam {
     }
 
     pub async fn list_mfa_device_tags(&self, auth: &Authorized<'_>, serial: &str, page: &PageRequest) -> IamResult<Page<Tag>> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         tx.get_mfa_device(serial).await?.filter(|d| d.account_id == auth.account()).ok_or_else(|| no_device(serial))?;
         Page::from_all(tx.tags(TagTarget::MfaDevice, serial).await?, page)
     }

@@ -86,7 +86,7 @@ impl Iam {
     }
 
     pub async fn get_account_password_policy(&self, auth: &Authorized<'_>) -> IamResult<PasswordPolicyRecord> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         tx.get_password_policy(auth.account()).await?.ok_or_else(|| no_policy(auth.account()))
     }
 
@@ -117,7 +117,7 @@ impl Iam {
 
     /// Whether the policy lets users change their own password without an explicit grant.
     pub async fn users_may_change_password(&self, account: &str) -> IamResult<bool> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         Ok(tx.get_password_policy(account).await?.is_some_and(|p| p.allow_users_to_change))
     }
 }

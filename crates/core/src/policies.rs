@@ -210,7 +210,7 @@ impl Iam {
     }
 
     pub async fn get_policy(&self, auth: &Authorized<'_>, arn: &str) -> IamResult<ManagedPolicyView> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let counts = self.usage_counts(&mut tx, auth.account()).await?;
         if let Some(p) = self.catalog.get(arn) {
             return Ok(self.aws_view(p, &counts));
@@ -221,7 +221,7 @@ impl Iam {
     }
 
     pub async fn list_policies(&self, auth: &Authorized<'_>, filter: &PolicyFilter<'_>, page: &PageRequest) -> IamResult<Page<ManagedPolicyView>> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let counts = self.usage_counts(&mut tx, auth.account()).await?;
         let scope = filter.scope.unwrap_or("All");
         let mut all = Vec::new();
@@ -317,7 +317,7 @@ impl Iam {
             };
             return Ok((v, true));
         }
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let rec = self.load_local_policy(&mut tx, auth.account(), arn).await?;
         let v = tx.get_policy_version(&rec.policy_id, version_id).await?.ok_or_else(missing)?;
         let is_default = v.version_id == rec.default_version;
@@ -334,7 +334,7 @@ impl Iam {
             };
             return Page::from_all(vec![(v, true)], page);
         }
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let rec = self.load_local_policy(&mut tx, auth.account(), arn).await?;
         let versions = tx.list_policy_versions(&rec.policy_id).await?;
         let all = versions
@@ -423,7 +423,7 @@ impl Iam {
 
     /// (policy name, policy ARN) attached to a user, group or role.
     pub async fn list_attached_policies(&self, auth: &Authorized<'_>, kind: PrincipalKind, name: &str, path_prefix: Option<&str>, page: &PageRequest) -> IamResult<Page<(String, String)>> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let id = principal_id(&mut tx, auth.account(), kind, name).await?;
         let mut out = Vec::new();
         for arn in tx.attached_policies(kind, &id).await? {
@@ -443,7 +443,7 @@ impl Iam {
 
     pub async fn list_entities_for_policy(&self, auth: &Authorized<'_>, arn: &str, entity_filter: Option<&str>, path_prefix: Option<&str>) -> IamResult<PolicyEntities> {
         let account = auth.account();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         if self.catalog.get(arn).is_none() {
             tx.get_policy(arn).await?.filter(|p| p.account_id == account).ok_or_else(|| not_attachable(arn))?;
         }
@@ -503,7 +503,7 @@ impl Iam {
     }
 
     pub async fn list_policy_tags(&self, auth: &Authorized<'_>, arn: &str, page: &PageRequest) -> IamResult<Page<Tag>> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let rec = self.load_local_policy(&mut tx, auth.account(), arn).await?;
         Page::from_all(tx.tags(TagTarget::Policy, &rec.policy_id).await?, page)
     }

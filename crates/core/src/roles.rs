@@ -81,7 +81,7 @@ impl Iam {
     }
 
     pub async fn get_role(&self, auth: &Authorized<'_>, name: &str) -> IamResult<RoleView> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let role = load_role(&mut tx, auth.account(), name).await?;
         let tags = tx.tags(TagTarget::Role, &role.role_id).await?;
         Ok(self.role_view(role, tags))
@@ -89,7 +89,7 @@ impl Iam {
 
     pub async fn list_roles(&self, auth: &Authorized<'_>, path_prefix: Option<&str>, page: &PageRequest) -> IamResult<Page<RoleView>> {
         let after = page.after_key()?;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let rows = tx
             .list_roles(auth.account(), &PageQuery { path_prefix, after: after.as_deref(), limit: page.limit() + 1 })
             .await?;
@@ -156,7 +156,7 @@ impl Iam {
     }
 
     pub async fn list_role_tags(&self, auth: &Authorized<'_>, name: &str, page: &PageRequest) -> IamResult<Page<Tag>> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let role = load_role(&mut tx, auth.account(), name).await?;
         Page::from_all(tx.tags(TagTarget::Role, &role.role_id).await?, page)
     }

@@ -31,7 +31,7 @@ impl SecurityStatus {
 impl Iam {
     pub async fn security_status(&self, account: &str) -> IamResult<SecurityStatus> {
         let now = self.now();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let devices = tx.mfa_devices(account).await?;
         let root_keys = tx.access_keys_for(account, None).await?;
         let all = PageQuery { path_prefix: None, after: None, limit: i64::MAX };

@@ -141,7 +141,7 @@ impl Iam {
     }
 
     pub async fn simulate_principal_policy(&self, auth: &Authorized<'_>, source_arn: &str, input: &SimulationInput) -> IamResult<Vec<EvaluationResult>> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let (mut sources, boundary, principal) = self.principal_sources(&mut tx, auth.account(), source_arn).await?;
         drop(tx);
         let (given, given_boundary) = input_sources(input)?;
@@ -250,7 +250,7 @@ impl Iam {
 
     /// GetContextKeysForPrincipalPolicy: every condition key the principal's policies use.
     pub async fn context_keys_for_principal(&self, auth: &Authorized<'_>, source_arn: &str, extra: &[String]) -> IamResult<Vec<String>> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let (sources, _, _) = self.principal_sources(&mut tx, auth.account(), source_arn).await?;
         let mut policies: Vec<std::sync::Arc<Policy>> = sources.into_iter().map(|s| s.policy).collect();
         for text in extra {

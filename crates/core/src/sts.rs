@@ -118,7 +118,7 @@ impl Iam {
                     Some(p) => p,
                     None => {
                         let generation = self.cache.generation();
-                        let mut tx = self.store.begin().await?;
+                        let mut tx = self.store.begin_read().await?;
                         let p = if kind == "user" {
                             Principal::User(tx.get_user_by_id(&body.id).await?.ok_or_else(invalid)?)
                         } else {
@@ -187,7 +187,7 @@ impl Iam {
             return Err(denied());
         }
         let role_name = parts[5].rsplit('/').next().unwrap_or_default();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let role = tx.get_role(&account, role_name).await?.ok_or_else(denied)?;
         let role_arn = iam_arn(&account, "role", &role.path, &role.name);
         if role_arn != input.role_arn {
@@ -251,7 +251,7 @@ impl Iam {
             policies.push(p.clone());
         }
         {
-            let mut tx = self.store.begin().await?;
+            let mut tx = self.store.begin_read().await?;
             for arn in &input.policy_arns {
                 let doc = match self.catalog().get(arn) {
                     Some(p) => p.document.clone(),
@@ -307,7 +307,7 @@ impl Iam {
 
     /// GetAccessKeyInfo: the account an access key id belongs to.
     pub async fn access_key_account(&self, caller: &Caller, access_key_id: &str) -> IamResult<String> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         if let Some(k) = tx.get_access_key(access_key_id).await? {
             return Ok(k.account_id);
         }

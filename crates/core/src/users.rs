@@ -77,7 +77,7 @@ impl Iam {
     /// GetUser: a named user, or the caller itself when no name is given.
     pub async fn get_user(&self, auth: &Authorized<'_>, name: Option<&str>) -> IamResult<UserView> {
         let account = auth.account();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let user = match (name, &auth.caller().principal) {
             (Some(n), _) => load_user(&mut tx, account, n).await?,
             (None, Principal::User(u)) => {
@@ -110,7 +110,7 @@ impl Iam {
     pub async fn list_users(&self, auth: &Authorized<'_>, path_prefix: Option<&str>, page: &PageRequest) -> IamResult<Page<UserView>> {
         let account = auth.account();
         let after = page.after_key()?;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let rows = tx
             .list_users(account, &PageQuery { path_prefix, after: after.as_deref(), limit: page.limit() + 1 })
             .await?;
@@ -188,7 +188,7 @@ impl Iam {
     }
 
     pub async fn list_user_tags(&self, auth: &Authorized<'_>, name: &str, page: &PageRequest) -> IamResult<Page<Tag>> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let user = load_user(&mut tx, auth.account(), name).await?;
         Page::from_all(tx.tags(TagTarget::User, &user.user_id).await?, page)
     }

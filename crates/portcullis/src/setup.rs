@@ -7,6 +7,8 @@ use portcullis_core::Iam;
 use portcullis_credentials::SecretBox;
 use portcullis_store_sql::SqlStore;
 
+use portcullis_store::{CachingStore, Store};
+
 use crate::cli::StoreArgs;
 use crate::master_key;
 
@@ -14,6 +16,16 @@ pub struct Env {
     pub iam: Iam,
     pub description: String,
     store: Arc<SqlStore>,
+}
+
+/// Read-only transactions are answered from memory when nothing they read has been
+/// written since (see `portcullis_store::CachingStore`). The capacity is in records; the
+/// time bound limits staleness when other nodes write to the same PostgreSQL database.
+const READ_CACHE_RECORDS: u64 = 250_000;
+const READ_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
+fn with_read_cache(store: &Arc<SqlStore>) -> Arc<dyn Store> {
+    Arc::new(CachingStore::new(store.clone(), READ_CACHE_RECORDS, READ_CACHE_TTL))
 }
 
 impl Env {
@@ -28,7 +40,7 @@ pub async fn open_ephemeral(clock: Arc<dyn portcullis_types::Clock>) -> anyhow::
     let store = Arc::new(SqlStore::connect("sqlite::memory:").await.context("cannot open the in-memory database")?);
     let key = SecretBox::generate_key().map_err(|e| anyhow::anyhow!("{e}"))?;
     let secrets = Arc::new(SecretBox::new(&key).map_err(|e| anyhow::anyhow!("{e}"))?);
-    let iam = Iam::new(store.clone(), clock, secrets).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let iam = Iam::new(with_read_cache(&store), clock, secrets).map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(Env { iam, description: "in memory (ephemeral)".to_owned(), store })
 }
 
@@ -45,6 +57,6 @@ pub async fn open(args: &StoreArgs, clock: Arc<dyn portcullis_types::Clock>) -> 
     let store = Arc::new(SqlStore::connect(&url).await.context("cannot open the database")?);
     let key = master_key::load_or_create(&args.data_dir)?;
     let secrets = Arc::new(SecretBox::new(&key).map_err(|e| anyhow::anyhow!("{e}"))?);
-    let iam = Iam::new(store.clone(), clock, secrets).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let iam = Iam::new(with_read_cache(&store), clock, secrets).map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(Env { iam, description, store })
 }

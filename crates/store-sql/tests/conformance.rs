@@ -160,3 +160,11 @@ async fn postgres_conformance() {
     }
     sqlx::Executor::execute(&mut admin, format!("DROP DATABASE {db}").as_str()).await.unwrap();
 }
+
+/// The same suite through the read cache: write transactions pass straight through.
+#[tokio::test]
+async fn sqlite_conformance_through_read_cache() {
+    let store = std::sync::Arc::new(SqlStore::connect("sqlite::memory:").await.unwrap());
+    let cached = CachingStore::new(store, 10_000, std::time::Duration::from_secs(60));
+    suite(&cached).await;
+}

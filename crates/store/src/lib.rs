@@ -2,9 +2,11 @@
 //! Backends (`portcullis-store-sql` for SQLite and PostgreSQL) implement it; the domain
 //! (`portcullis-core`) depends only on this crate, never on a backend.
 
+mod cache;
 mod records;
 
 use async_trait::async_trait;
+pub use cache::CachingStore;
 pub use records::*;
 
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +25,11 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[async_trait]
 pub trait Store: Send + Sync {
     async fn begin(&self) -> StoreResult<Box<dyn Tx>>;
+    /// A transaction that only reads. A backend may answer it from a cache
+    /// ([`CachingStore`]); writing in it is an error.
+    async fn begin_read(&self) -> StoreResult<Box<dyn Tx>> {
+        self.begin().await
+    }
     /// A short name for logs and the start banner ("sqlite", "postgres").
     fn backend_name(&self) -> &'static str;
 }
