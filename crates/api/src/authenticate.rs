@@ -76,7 +76,7 @@ pub async fn authenticate_request(iam: &Iam, req: &HttpRequest<'_>, source_ip: O
         tracing::debug!(canonical_request = %portcullis_sigv4::canonical_request(req, &signed), "signature refused");
         return Err(sig_error(e));
     }
-    if temporary {
+    if temporary || !iam.key_use_due(&caller.access_key_id, &signed.service, &signed.region) {
         return Ok(caller);
     }
     let iam2 = iam.clone();

@@ -131,24 +131,28 @@ impl Iam {
         Ok((caller, secret))
     }
 
-    /// Notes when, where and for which service a key was last used. A key used again for
-    /// the same service and region within a minute is not written again, so busy keys cost
-    /// one write a minute, not one per request.
-    pub async fn record_key_use(&self, access_key_id: &str, service: &str, region: &str) -> IamResult<()> {
+    /// Whether a key's use for this service and region should be written now, noting that
+    /// it is: a key used again for the same service and region within a minute is not
+    /// written again, so busy keys cost one write a minute, not one per request. Cheap and
+    /// synchronous, so the request path only starts a write when one is due.
+    pub fn key_use_due(&self, access_key_id: &str, service: &str, region: &str) -> bool {
         let now = self.now();
-        {
-            // Keyed by key, service and region: a key alternating between services must not
-            // turn every request into a write.
-            let Ok(mut seen) = self.last_used.lock() else { return Ok(()) };
-            let place = format!("{access_key_id} {service} {region}");
-            if seen.get(&place).is_some_and(|(at, _, _)| now - at < 60) {
-                return Ok(());
-            }
-            if seen.len() > 100_000 {
-                seen.clear();
-            }
-            seen.insert(place, (now, service.to_owned(), region.to_owned()));
+        // Keyed by key, service and region: a key alternating between services must not
+        // turn every request into a write.
+        let Ok(mut seen) = self.last_used.lock() else { return false };
+        let place = format!("{access_key_id} {service} {region}");
+        if seen.get(&place).is_some_and(|(at, _, _)| now - at < 60) {
+            return false;
         }
+        if seen.len() > 100_000 {
+            seen.clear();
+        }
+        seen.insert(place, (now, service.to_owned(), region.to_owned()));
+        true
+    }
+
+    /// Notes when, where and for which service a key was last used (after `key_use_due`).
+    pub async fn record_key_use(&self, access_key_id: &str, service: &str, region: &str) -> IamResult<()> {
         let mut tx = self.store.begin().await?;
         tx.record_access_key_use(access_key_id, self.now(), service, region).await?;
         tx.commit().await?;

@@ -68,6 +68,9 @@ pub(crate) struct PolicyCache {
     entries: RwLock<HashMap<String, (u64, Instant, Arc<PrincipalPolicies>)>>,
     /// AWS-managed documents parsed once per process.
     managed: RwLock<HashMap<String, Arc<Policy>>>,
+    /// Session policies parsed once per distinct document (a session's requests all carry
+    /// the same ones); unbounded growth is cut by clearing.
+    session_docs: RwLock<HashMap<String, Arc<Policy>>>,
     /// Long-term access keys already resolved: (generation, when, account, principal, secret).
     keys: RwLock<HashMap<String, (u64, Instant, String, Principal, String)>>,
     /// Users and roles behind session tokens, by unique id: (generation, when, principal).
@@ -77,6 +80,22 @@ pub(crate) struct PolicyCache {
 }
 
 impl PolicyCache {
+    /// A session policy document, parsed; `None` if it does not parse (it was validated
+    /// when the session was issued, so this does not happen for our own tokens).
+    fn session_policy(&self, doc: &str) -> Option<Arc<Policy>> {
+        if let Some(p) = self.session_docs.read().ok().and_then(|m| m.get(doc).cloned()) {
+            return Some(p);
+        }
+        let parsed = Arc::new(portcullis_policy::parse(doc, PolicyKind::Session).ok()?);
+        if let Ok(mut m) = self.session_docs.write() {
+            if m.len() >= 10_000 {
+                m.clear();
+            }
+            m.insert(doc.to_owned(), parsed.clone());
+        }
+        Some(parsed)
+    }
+
     /// Called after any write that may change who may do what.
     pub(crate) fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
@@ -335,12 +354,12 @@ impl Iam {
             return Ok(AuthzDecision { effect: EvalDecision::Allowed, denial: None, matched: Vec::new() });
         }
         let policies = self.principal_policies(caller).await?;
-        let session_policies: Vec<(String, Policy)> = match &caller.session {
+        let session_policies: Vec<(String, Arc<Policy>)> = match &caller.session {
             Some(s) => s
                 .policies
                 .iter()
                 .enumerate()
-                .filter_map(|(i, doc)| portcullis_policy::parse(doc, PolicyKind::Session).ok().map(|p| (format!("session-{i}"), p)))
+                .filter_map(|(i, doc)| self.cache.session_policy(doc).map(|p| (format!("session-{i}"), p)))
                 .collect(),
             None => Vec::new(),
         };
@@ -350,7 +369,7 @@ impl Iam {
             identity: policies.identity.iter().map(|(n, p)| (n.as_str(), p.as_ref())).collect(),
             boundary: policies.boundary.as_ref().map(|(n, p)| (n.as_str(), p.as_ref())),
             session: if session_listed {
-                session_policies.iter().map(|(n, p)| (n.as_str(), p)).collect()
+                session_policies.iter().map(|(n, p)| (n.as_str(), p.as_ref())).collect()
             } else {
                 Vec::new()
             },

@@ -48,6 +48,13 @@ impl XmlWriter {
         self.end(name)
     }
 
+    /// A leaf whose text needs no escaping (numbers, timestamps).
+    fn raw_leaf(&mut self, name: &str, write: impl FnOnce(&mut String)) -> &mut Self {
+        self.start(name);
+        write(&mut self.buf);
+        self.end(name)
+    }
+
     /// Escaped text inside the current element (list members of strings).
     pub fn text(&mut self, text: &str) -> &mut Self {
         self.buf.push_str(&quick_xml::escape::escape(text));
@@ -66,13 +73,13 @@ impl XmlWriter {
     }
 
     pub fn num(&mut self, name: &str, v: i64) -> &mut Self {
-        let mut s = String::new();
-        let _ = write!(s, "{v}");
-        self.leaf(name, &s)
+        self.raw_leaf(name, |buf| {
+            let _ = write!(buf, "{v}");
+        })
     }
 
     pub fn time(&mut self, name: &str, t: OffsetDateTime) -> &mut Self {
-        self.leaf(name, &format_timestamp(t))
+        self.raw_leaf(name, |buf| portcullis_types::write_utc(buf, t, "Z"))
     }
 
     pub fn opt_time(&mut self, name: &str, t: Option<OffsetDateTime>) -> &mut Self {
@@ -114,7 +121,9 @@ pub fn query_response_body(
     let mut out = String::with_capacity(256 + result.as_ref().map_or(0, |r| r.buf.len()));
     let _ = write!(out, "<{operation}Response xmlns=\"{namespace}\">");
     if let Some(r) = result {
-        let _ = write!(out, "<{operation}Result>{}</{operation}Result>", r.buf);
+        let _ = write!(out, "<{operation}Result>");
+        out.push_str(&r.buf);
+        let _ = write!(out, "</{operation}Result>");
     }
     let _ = write!(
         out,

@@ -6,5 +6,5 @@ mod clock;
 mod names;
 
 pub use arn::Arn;
-pub use clock::{format_utc, Clock, FixedClock, OffsetClock, SystemClock};
+pub use clock::{format_utc, write_utc, Clock, FixedClock, OffsetClock, SystemClock};
 pub use names::{AccountId, IamPath, NameError};
