@@ -47,6 +47,7 @@ CMD_TIMEOUT = 120.0  # seconds for one bootstrap-admin / aws-cli / psql run
 
 ADMIN_USER = "John"
 LISTEN_RE = re.compile(r"listening on (http://127\.0\.0\.1:(\d+))\b")
+ROOT_PASSWORD_RE = re.compile(r"one-time root password \(shown only now\): (\S+)")
 
 PG_URL = os.environ.get("PORTCULLIS_TEST_DATABASE_URL", "").strip()
 BACKENDS = ["sqlite"] + (["postgres"] if PG_URL else [])
@@ -150,6 +151,8 @@ class PortcullisServer:
         self.admin_key_id: str | None = None
         self.admin_secret: str | None = None
         self.account_id: str | None = None
+        # Printed once, when the account is created on the first start.
+        self.root_password: str | None = None
         self.last_exit_code: int | None = None
         self.last_stop_needed_kill = False
         self._log_lock = threading.Lock()
@@ -213,6 +216,9 @@ class PortcullisServer:
             assert proc.stdout is not None
             for line in proc.stdout:
                 self._log("[stdout] " + line)
+                m = ROOT_PASSWORD_RE.search(line)
+                if m:
+                    self.root_password = m.group(1)
                 if not found.is_set():
                     m = LISTEN_RE.search(line)
                     if m:

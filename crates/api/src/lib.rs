@@ -5,6 +5,7 @@
 mod admin_endpoints;
 mod authenticate;
 mod authorization_endpoint;
+mod console_endpoints;
 mod encode;
 mod iam;
 mod sts;
@@ -65,6 +66,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/_portcullis/authorize", axum::routing::post(authorization_endpoint::authorize))
         .route("/_portcullis/security-status", axum::routing::get(admin_endpoints::security_status))
+        .route("/_portcullis/signin", axum::routing::post(console_endpoints::sign_in))
+        .route("/_portcullis/root/mfa-device", axum::routing::post(console_endpoints::enable_root_mfa_device))
         .route("/_portcullis/clock", axum::routing::post(admin_endpoints::clock))
         .route("/_portcullis/reset", axum::routing::post(test_mode::reset))
         .route("/moto-api/reset", axum::routing::post(test_mode::moto_reset))

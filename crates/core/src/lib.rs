@@ -17,6 +17,7 @@ mod page;
 mod password_policy;
 mod policies;
 mod roles;
+mod signin;
 mod simulate;
 mod sts;
 mod mfa;
@@ -45,6 +46,7 @@ pub use roles::{NewRole, RoleView};
 pub use users::UserView;
 pub use sts::{AssumeRoleInput, AssumedRole, TemporaryCredentials};
 pub use mfa::{MfaDeviceView, NewVirtualMfaDevice};
+pub use signin::{PasswordChangeReason, SignInError, SignInIdentity, SignInInput, SignInOutcome};
 pub use simulate::{ContextEntry, EvaluationResult, ResourceResult, SimStatement, SimulationInput};
 pub use groups::group_arn;
 

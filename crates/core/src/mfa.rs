@@ -7,7 +7,7 @@ use portcullis_store::{MfaDeviceRecord, Tag, TagTarget, Tx, UserRecord};
 use totp_rs::{Algorithm, TOTP};
 
 use crate::users::{load_user, named_or_caller};
-use crate::{tags, Authorized, Caller, Iam, IamError, IamResult, Page, PageRequest};
+use crate::{tags, Authorized, Caller, Iam, IamError, IamResult, Page, PageRequest, Principal};
 
 const STEP: i64 = 30;
 const DEVICES_PER_USER: usize = 8;
@@ -146,13 +146,30 @@ impl Iam {
     pub async fn enable_mfa_device(&self, auth: &Authorized<'_>, user_name: &str, serial: &str, code1: &str, code2: &str) -> IamResult<()> {
         let mut tx = self.store.begin().await?;
         let user = load_user(&mut tx, auth.account(), user_name).await?;
-        tx.lock(&format!("user:{}", user.user_id)).await?;
-        let mut device = tx.get_mfa_device(serial).await?.filter(|d| d.account_id == auth.account()).ok_or_else(|| no_device(serial))?;
+        self.enable_device(tx, auth.account(), Some(user), serial, code1, code2).await
+    }
+
+    /// Enables a virtual MFA device for the root user. AWS offers this only in its console
+    /// (EnableMFADevice needs a user name); Portcullis serves it to a root session on its
+    /// own endpoint (`POST /_portcullis/root/mfa-device`).
+    pub async fn enable_root_mfa_device(&self, caller: &Caller, serial: &str, code1: &str, code2: &str) -> IamResult<()> {
+        if !matches!(caller.principal, Principal::Root) {
+            return Err(IamError::AccessDenied("Only the root user can enable an MFA device for the root user.".to_owned()));
+        }
+        let tx = self.store.begin().await?;
+        self.enable_device(tx, &caller.account_id, None, serial, code1, code2).await
+    }
+
+    /// Assigns a device to a user (or, with `None`, the root user) after two consecutive codes.
+    async fn enable_device(&self, mut tx: Box<dyn Tx>, account: &str, owner: Option<UserRecord>, serial: &str, code1: &str, code2: &str) -> IamResult<()> {
+        let owner_key = owner.as_ref().map_or_else(|| format!("root:{account}"), |u| format!("user:{}", u.user_id));
+        tx.lock(&owner_key).await?;
+        let mut device = tx.get_mfa_device(serial).await?.filter(|d| d.account_id == account).ok_or_else(|| no_device(serial))?;
         if device.user_id.is_some() || device.assigned_root {
             return Err(IamError::EntityAlreadyExists("MFA Device is already in use.".to_owned()));
         }
-        let devices = tx.mfa_devices(auth.account()).await?;
-        if devices.iter().filter(|d| d.user_id.as_deref() == Some(&user.user_id)).count() >= DEVICES_PER_USER {
+        let devices = tx.mfa_devices(account).await?;
+        if devices.iter().filter(|d| owns(d, owner.as_ref())).count() >= DEVICES_PER_USER {
             return Err(IamError::LimitExceeded(format!("Cannot exceed quota for MFADevicesPerUser: {DEVICES_PER_USER}")));
         }
         if self.mfa_throttled(serial) {
@@ -163,7 +180,8 @@ impl Iam {
         let step = self.consecutive_codes(&t, code1, code2, 2, device.last_step);
         self.note_mfa_result(serial, step.is_some());
         let step = step.ok_or_else(invalid_codes)?;
-        device.user_id = Some(user.user_id);
+        device.assigned_root = owner.is_none();
+        device.user_id = owner.map(|u| u.user_id);
         device.enabled_at = Some(self.now());
         device.last_step = Some(step);
         tx.update_mfa_device(&device).await?;

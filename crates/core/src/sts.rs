@@ -95,6 +95,13 @@ impl Iam {
         })
     }
 
+    /// Temporary credentials for a console session (after `console_sign_in`).
+    pub(crate) fn issue_console_session(&self, account: &str, kind: &str, id: String, duration: i64, mfa_at: Option<i64>) -> IamResult<TemporaryCredentials> {
+        let now = self.now();
+        let account = account.to_owned();
+        self.issue(|k, s| TokenBody { k, s, a: account, p: kind.to_owned(), id, n: String::new(), i: now, e: now + duration, m: mfa_at, pol: Vec::new(), si: None, t: Vec::new() })
+    }
+
     /// Opens a session token presented with an `ASIA…` key: the caller and the session's
     /// secret. Tampered or foreign tokens are invalid; expired ones are `ExpiredToken`.
     pub async fn resolve_session_token(&self, access_key_id: &str, token: &str, request: RequestFacts) -> IamResult<(Caller, String)> {

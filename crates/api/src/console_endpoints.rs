@@ -1,0 +1,145 @@
+//! What the web console needs beside the AWS APIs: signing in with a password (and MFA),
+//! and enabling an MFA device for the root user, which AWS offers only in its console.
+//!
+//! - `POST /_portcullis/signin` (JSON, unsigned): `{"email", "password"}` for the root user
+//!   or `{"account", "user_name", "password"}` for an IAM user, with `mfa_code` (and
+//!   `mfa_serial` when there are several devices) and `new_password` when asked for them.
+//!   Answers `{"status": "SignedIn", "credentials": {...}}`, `{"status": "MfaRequired"}` or
+//!   `{"status": "PasswordChangeRequired", "reason": ...}`; a wrong password or code is 401.
+//! - `POST /_portcullis/root/mfa-device` (SigV4-signed by a root session, service `iam`):
+//!   `{"serial_number", "authentication_code1", "authentication_code2"}`.
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use portcullis_core::{RequestFacts, SignInError, SignInIdentity, SignInInput, SignInOutcome};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::AppState;
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    (status, Json(json!({"error": {"code": code, "message": message}}))).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct SignInBody {
+    email: Option<String>,
+    account: Option<String>,
+    user_name: Option<String>,
+    password: String,
+    mfa_code: Option<String>,
+    mfa_serial: Option<String>,
+    new_password: Option<String>,
+}
+
+fn sign_in_status(e: &SignInError) -> StatusCode {
+    match e {
+        SignInError::Incorrect | SignInError::InvalidMfaCode => StatusCode::UNAUTHORIZED,
+        SignInError::PasswordExpired => StatusCode::FORBIDDEN,
+        SignInError::Iam(portcullis_core::IamError::ServiceFailure(_)) => StatusCode::INTERNAL_SERVER_ERROR,
+        SignInError::Iam(portcullis_core::IamError::LimitExceeded(_)) => StatusCode::TOO_MANY_REQUESTS,
+        SignInError::Iam(_) => StatusCode::BAD_REQUEST,
+    }
+}
+
+pub async fn sign_in(State(state): State<AppState>, req: Request) -> Response {
+    let source_ip = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
+    let user_agent = req.headers().get("user-agent").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let Ok(bytes) = axum::body::to_bytes(req.into_body(), 64 * 1024).await else {
+        return error(StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", "body too large");
+    };
+    let body: SignInBody = match serde_json::from_slice(&bytes) {
+        Ok(b) => b,
+        Err(e) => return error(StatusCode::BAD_REQUEST, "ValidationError", &format!("expected a JSON sign-in request: {e}")),
+    };
+    let identity = match (&body.email, &body.account, &body.user_name) {
+        (Some(email), None, None) => SignInIdentity::Root { email },
+        (None, Some(account), Some(user_name)) => SignInIdentity::User { account, user_name },
+        _ => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "ValidationError",
+                "give either email (the root user) or account and user_name (an IAM user)",
+            )
+        }
+    };
+    let input = SignInInput {
+        identity,
+        password: &body.password,
+        mfa_code: body.mfa_code.as_deref(),
+        mfa_serial: body.mfa_serial.as_deref(),
+        new_password: body.new_password.as_deref(),
+    };
+    let facts = RequestFacts { source_ip, secure_transport: false, region: "us-east-1".to_owned(), user_agent };
+    match state.iam.console_sign_in(&input, facts).await {
+        Ok(SignInOutcome::SignedIn { account_id, arn, credentials, mfa_authenticated }) => Json(json!({
+            "status": "SignedIn",
+            "account_id": account_id,
+            "arn": arn,
+            "mfa_authenticated": mfa_authenticated,
+            "credentials": {
+                "AccessKeyId": credentials.access_key_id,
+                "SecretAccessKey": credentials.secret_access_key,
+                "SessionToken": credentials.session_token,
+                "Expiration": portcullis_types::format_utc(
+                    time::OffsetDateTime::from_unix_timestamp(credentials.expiration).unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
+                    "Z",
+                ),
+            },
+        }))
+        .into_response(),
+        Ok(SignInOutcome::MfaRequired { devices }) => Json(json!({"status": "MfaRequired", "mfa_devices": devices})).into_response(),
+        Ok(SignInOutcome::PasswordChangeRequired { reason }) => {
+            Json(json!({"status": "PasswordChangeRequired", "reason": reason.as_str()})).into_response()
+        }
+        Err(e) => {
+            if let SignInError::Iam(portcullis_core::IamError::ServiceFailure(cause)) = &e {
+                tracing::error!(%cause, "sign-in failed");
+                return error(StatusCode::INTERNAL_SERVER_ERROR, "ServiceFailure", "internal failure");
+            }
+            error(sign_in_status(&e), e.code(), &e.to_string())
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct RootMfaBody {
+    serial_number: String,
+    authentication_code1: String,
+    authentication_code2: String,
+}
+
+pub async fn enable_root_mfa_device(State(state): State<AppState>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return error(StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", "body too large");
+    };
+    let query = parts.uri.query().unwrap_or_default().to_owned();
+    let caller = match crate::authenticate::authenticate(&state.iam, &parts, &query, &body, "iam").await {
+        Ok(c) => c,
+        Err(e) => return error(StatusCode::from_u16(e.status).unwrap_or(StatusCode::FORBIDDEN), &e.code, &e.message),
+    };
+    let input: RootMfaBody = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => return error(StatusCode::BAD_REQUEST, "ValidationError", &format!("expected serial_number and two codes: {e}")),
+    };
+    match state
+        .iam
+        .enable_root_mfa_device(&caller, &input.serial_number, &input.authentication_code1, &input.authentication_code2)
+        .await
+    {
+        Ok(()) => {
+            state.iam.invalidate_authorization_cache();
+            Json(json!({"enabled": input.serial_number})).into_response()
+        }
+        Err(e) => {
+            let status = crate::iam_error(e);
+            error(StatusCode::from_u16(status.status).unwrap_or(StatusCode::BAD_REQUEST), &status.code, &status.message)
+        }
+    }
+}
