@@ -137,17 +137,21 @@ impl Iam {
     /// synchronous, so the request path only starts a write when one is due.
     pub fn key_use_due(&self, access_key_id: &str, service: &str, region: &str) -> bool {
         let now = self.now();
-        // Keyed by key, service and region: a key alternating between services must not
-        // turn every request into a write.
         let Ok(mut seen) = self.last_used.lock() else { return false };
-        let place = format!("{access_key_id} {service} {region}");
-        if seen.get(&place).is_some_and(|(at, _, _)| now - at < 60) {
-            return false;
+        // Places are kept per key, service and region: a key alternating between services
+        // must not turn every request into a write. Looking up needs no allocation.
+        if let Some(places) = seen.get_mut(access_key_id) {
+            match places.iter_mut().find(|(s, r, _)| s == service && r == region) {
+                Some((_, _, at)) if now - *at < 60 => return false,
+                Some((_, _, at)) => *at = now,
+                None => places.push((service.to_owned(), region.to_owned(), now)),
+            }
+            return true;
         }
         if seen.len() > 100_000 {
             seen.clear();
         }
-        seen.insert(place, (now, service.to_owned(), region.to_owned()));
+        seen.insert(access_key_id.to_owned(), vec![(service.to_owned(), region.to_owned(), now)]);
         true
     }
 

@@ -60,8 +60,8 @@ pub struct Iam {
     secrets: Arc<SecretBox>,
     catalog: Arc<Catalog>,
     cache: Arc<authorize::PolicyCache>,
-    /// Access keys' last recorded use: (time, service, region).
-    last_used: Arc<std::sync::Mutex<std::collections::HashMap<String, (i64, String, String)>>>,
+    /// Access keys' last recorded uses, by key id: (service, region, time) for each place.
+    last_used: Arc<std::sync::Mutex<std::collections::HashMap<String, Vec<(String, String, i64)>>>>,
     /// Recent wrong MFA codes per device: (count, since).
     mfa_failures: Arc<std::sync::Mutex<std::collections::HashMap<String, (u32, i64)>>>,
 }

@@ -114,9 +114,8 @@ impl RequestContext {
     /// Sets `aws:CurrentTime` (ISO 8601, UTC) and `aws:EpochTime` from seconds
     /// since the Unix epoch.
     pub fn set_time(&mut self, unix_seconds: i64) -> &mut Self {
-        let iso = datetime::format_iso8601(unix_seconds);
-        self.set_one("aws:CurrentTime", &iso);
-        self.set_one("aws:EpochTime", &unix_seconds.to_string())
+        self.set("aws:CurrentTime", vec![datetime::format_iso8601(unix_seconds)]);
+        self.set("aws:EpochTime", vec![unix_seconds.to_string()])
     }
 
     /// Fills the principal keys AWS adds to every authenticated request:

@@ -147,6 +147,21 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 
 /// `YYYY-MM-DDThh:mm:ssZ`, the form AWS uses for `aws:CurrentTime`.
 pub fn format_iso8601(unix_seconds: i64) -> String {
+    // Every request of the same second formats the same instant (aws:CurrentTime): keep
+    // the last one per thread.
+    thread_local! {
+        static LAST: std::cell::RefCell<(i64, String)> = const { std::cell::RefCell::new((i64::MIN, String::new())) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if last.0 != unix_seconds {
+            *last = (unix_seconds, format_uncached(unix_seconds));
+        }
+        last.1.clone()
+    })
+}
+
+fn format_uncached(unix_seconds: i64) -> String {
     let days = unix_seconds.div_euclid(86_400);
     let secs = unix_seconds.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
