@@ -71,7 +71,9 @@ pub async fn authenticate_request(iam: &Iam, req: &HttpRequest<'_>, source_ip: O
     .map_err(iam_error)?;
     // Signature freshness is about the wall clock the client signed with, not the server's
     // business time (which `--test-clock` may move), so it uses the real time.
-    if let Err(e) = portcullis_sigv4::verify(req, &signed, &secret, time::OffsetDateTime::now_utc()) {
+    static SIGNING_KEYS: std::sync::LazyLock<portcullis_sigv4::SigningKeyCache> = std::sync::LazyLock::new(Default::default);
+    let key = SIGNING_KEYS.key(&signed.access_key_id, &secret, &signed.date, &signed.region, &signed.service);
+    if let Err(e) = portcullis_sigv4::verify_with_key(req, &signed, &key, time::OffsetDateTime::now_utc()) {
         // The canonical request holds no secret; it is what a client compares to find why.
         tracing::debug!(canonical_request = %portcullis_sigv4::canonical_request(req, &signed), "signature refused");
         return Err(sig_error(e));

@@ -15,7 +15,7 @@ mod verify;
 pub use canonical::canonical_request;
 pub use error::{SigError, MISSING_TOKEN_MESSAGE, SIGNATURE_MISMATCH_MESSAGE};
 pub use parse::parse;
-pub use verify::{signing_key, verify, verify_with_key};
+pub use verify::{signing_key, verify, verify_with_key, SigningKeyCache};
 
 /// The only algorithm SigV4 (non-"4a") defines.
 pub(crate) const ALGORITHM: &str = "AWS4-HMAC-SHA256";
