@@ -8,26 +8,36 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use portcullis_core::AuthzRequest;
+use portcullis_core::{AuthzRequest, Caller};
 use serde_json::json;
 
 use crate::AppState;
 
-fn error(status: StatusCode, code: &str, message: &str) -> Response {
+/// A JSON error of Portcullis's own endpoints: `{"error": {"code", "message"}}`.
+pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Response {
     (status, Json(json!({"error": {"code": code, "message": message}}))).into_response()
+}
+
+/// Reads the body of a request to one of Portcullis's own endpoints and authenticates its
+/// SigV4 signature (service `iam`); the error is the JSON answer to send.
+pub(crate) async fn signed_caller(state: &AppState, req: Request) -> Result<(Caller, Bytes), Response> {
+    let (parts, body) = req.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return Err(error(StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", "body too large"));
+    };
+    let query = parts.uri.query().unwrap_or_default().to_owned();
+    match crate::authenticate::authenticate(&state.iam, &parts, &query, &body, "iam").await {
+        Ok(c) => Ok((c, body)),
+        Err(e) => Err(error(StatusCode::from_u16(e.status).unwrap_or(StatusCode::FORBIDDEN), &e.code, &e.message)),
+    }
 }
 
 /// `GET /_portcullis/security-status`: SigV4-signed (service `iam`), allowed to whoever may
 /// call `iam:GetAccountSummary`.
 pub async fn security_status(State(state): State<AppState>, req: Request) -> Response {
-    let (parts, body) = req.into_parts();
-    let Ok(body) = axum::body::to_bytes(body, 64 * 1024).await else {
-        return error(StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", "body too large");
-    };
-    let query = parts.uri.query().unwrap_or_default().to_owned();
-    let caller = match crate::authenticate::authenticate(&state.iam, &parts, &query, &body, "iam").await {
-        Ok(c) => c,
-        Err(e) => return error(StatusCode::from_u16(e.status).unwrap_or(StatusCode::FORBIDDEN), &e.code, &e.message),
+    let caller = match signed_caller(&state, req).await {
+        Ok((c, _)) => c,
+        Err(answer) => return answer,
     };
     if let Err(e) = state.iam.authorize(&caller, &AuthzRequest::new("iam:GetAccountSummary", "*")).await {
         return error(StatusCode::FORBIDDEN, e.code(), &e.public_message());

@@ -17,11 +17,8 @@ use portcullis_core::{RequestFacts, SignInError, SignInIdentity, SignInInput, Si
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::admin_endpoints::{error, signed_caller};
 use crate::AppState;
-
-fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    (status, Json(json!({"error": {"code": code, "message": message}}))).into_response()
-}
 
 #[derive(Debug, Deserialize)]
 struct SignInBody {
@@ -115,14 +112,9 @@ struct RootMfaBody {
 }
 
 pub async fn enable_root_mfa_device(State(state): State<AppState>, req: Request) -> Response {
-    let (parts, body) = req.into_parts();
-    let Ok(body) = axum::body::to_bytes(body, 64 * 1024).await else {
-        return error(StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", "body too large");
-    };
-    let query = parts.uri.query().unwrap_or_default().to_owned();
-    let caller = match crate::authenticate::authenticate(&state.iam, &parts, &query, &body, "iam").await {
-        Ok(c) => c,
-        Err(e) => return error(StatusCode::from_u16(e.status).unwrap_or(StatusCode::FORBIDDEN), &e.code, &e.message),
+    let (caller, body) = match signed_caller(&state, req).await {
+        Ok(signed) => signed,
+        Err(answer) => return answer,
     };
     let input: RootMfaBody = match serde_json::from_slice(&body) {
         Ok(b) => b,
