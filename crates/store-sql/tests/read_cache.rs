@@ -2,6 +2,7 @@
 //! served from memory until something they depend on is written through the cache, and
 //! changes made behind its back (another node) show after the time bound.
 
+#![allow(clippy::unwrap_used, clippy::panic)]
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -74,7 +74,7 @@ enum Key {
     Inline(PrincipalKind, String, String),
     InlineNames(PrincipalKind, String),
     Tags(&'static str, String),
-    AccessKey(String),
+    AccessKeyId(String),
     AccessKeysFor(String, Option<String>),
     Mfa(String),
     Mfas(String),
@@ -530,7 +530,7 @@ impl Tx for CacheTx {
         write!(self, cat::KEYS, insert_access_key(rec))
     }
     async fn get_access_key(&mut self, access_key_id: &str) -> StoreResult<Option<AccessKeyRecord>> {
-        read!(opt self, cat::KEYS, Key::AccessKey(access_key_id.to_owned()), get_access_key(access_key_id))
+        read!(opt self, cat::KEYS, Key::AccessKeyId(access_key_id.to_owned()), get_access_key(access_key_id))
     }
     async fn access_keys_for(&mut self, account_id: &str, user_id: Option<&str>) -> StoreResult<Vec<AccessKeyRecord>> {
         read!(self, cat::KEYS, Key::AccessKeysFor(account_id.to_owned(), user_id.map(str::to_owned)), access_keys_for(account_id, user_id))
