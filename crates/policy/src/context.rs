@@ -66,18 +66,20 @@ impl RequestContext {
     /// Sets a context key (replacing earlier values).
     pub fn set(&mut self, key: &str, values: Vec<String>) -> &mut Self {
         let name = KeyName::new(key);
+        let found = self.find(&name);
+        let hash = name.hash();
         let slot = Slot {
-            key: name.lower().to_string(),
+            key: name.into_lower(),
             values,
             ..Default::default()
         };
-        match self.find(&name) {
+        match found {
             Some(i) => self.slots[i] = slot,
             None => {
                 self.slots.push(slot);
                 // On a (vanishingly unlikely) hash collision the first key keeps
                 // the index entry and the other is found by the linear fallback.
-                self.index.entry(name.hash()).or_insert(self.slots.len() - 1);
+                self.index.entry(hash).or_insert(self.slots.len() - 1);
             }
         }
         self

@@ -12,7 +12,9 @@ pub(crate) struct KeyName {
 
 impl KeyName {
     pub(crate) fn new(raw: &str) -> Self {
-        let lower = raw.trim().to_lowercase();
+        let raw = raw.trim();
+        // Context keys are almost always ASCII; the ASCII lowering is cheaper.
+        let lower = if raw.is_ascii() { raw.to_ascii_lowercase() } else { raw.to_lowercase() };
         KeyName {
             hash: fnv1a(lower.as_bytes()),
             lower: lower.into_boxed_str(),
@@ -25,6 +27,10 @@ impl KeyName {
 
     pub(crate) fn hash(&self) -> u64 {
         self.hash
+    }
+
+    pub(crate) fn into_lower(self) -> String {
+        self.lower.into_string()
     }
 }
 
