@@ -12,6 +12,7 @@ use portcullis_core::{AuthzRequest, Caller};
 use serde_json::json;
 
 use crate::AppState;
+use std::sync::Arc;
 
 /// A JSON error of Portcullis's own endpoints: `{"error": {"code", "message"}}`.
 pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Response {
@@ -34,7 +35,7 @@ pub(crate) async fn signed_caller(state: &AppState, req: Request) -> Result<(Cal
 
 /// `GET /_portcullis/security-status`: SigV4-signed (service `iam`), allowed to whoever may
 /// call `iam:GetAccountSummary`.
-pub async fn security_status(State(state): State<AppState>, req: Request) -> Response {
+pub async fn security_status(State(state): State<Arc<AppState>>, req: Request) -> Response {
     let caller = match signed_caller(&state, req).await {
         Ok((c, _)) => c,
         Err(answer) => return answer,
@@ -50,7 +51,7 @@ pub async fn security_status(State(state): State<AppState>, req: Request) -> Res
 
 /// `POST /_portcullis/clock` with `{"advance_seconds": N}` or `{"set_unix_seconds": T}`;
 /// only served when the server was started with `--test-clock`.
-pub async fn clock(State(state): State<AppState>, body: Bytes) -> Response {
+pub async fn clock(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
     let Some(clock) = &state.test_clock else {
         return error(StatusCode::NOT_FOUND, "NotFound", "the test clock is off (start the server with --test-clock)");
     };

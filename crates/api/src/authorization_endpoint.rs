@@ -18,6 +18,7 @@ use serde_json::json;
 
 use crate::authenticate::authenticate_request;
 use crate::AppState;
+use std::sync::Arc;
 
 #[derive(Debug, Deserialize)]
 struct SignedRequest {
@@ -72,7 +73,7 @@ fn scalar(v: &serde_json::Value) -> String {
     }
 }
 
-pub async fn authorize(State(state): State<AppState>, body: Bytes) -> Response {
+pub async fn authorize(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
     let call: AuthorizeCall = match serde_json::from_slice(&body) {
         Ok(c) => c,
         Err(e) => return error(StatusCode::BAD_REQUEST, "ValidationError", &format!("Malformed authorization call: {e}")),

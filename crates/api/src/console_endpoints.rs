@@ -19,6 +19,7 @@ use serde_json::json;
 
 use crate::admin_endpoints::{error, signed_caller};
 use crate::AppState;
+use std::sync::Arc;
 
 #[derive(Debug, Deserialize)]
 struct SignInBody {
@@ -41,7 +42,7 @@ fn sign_in_status(e: &SignInError) -> StatusCode {
     }
 }
 
-pub async fn sign_in(State(state): State<AppState>, req: Request) -> Response {
+pub async fn sign_in(State(state): State<Arc<AppState>>, req: Request) -> Response {
     let source_ip = req
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
@@ -111,7 +112,7 @@ struct RootMfaBody {
     authentication_code2: String,
 }
 
-pub async fn enable_root_mfa_device(State(state): State<AppState>, req: Request) -> Response {
+pub async fn enable_root_mfa_device(State(state): State<Arc<AppState>>, req: Request) -> Response {
     let (caller, body) = match signed_caller(&state, req).await {
         Ok(signed) => signed,
         Err(answer) => return answer,

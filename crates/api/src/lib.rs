@@ -73,7 +73,9 @@ pub fn router(state: AppState) -> Router {
         .route("/moto-api/reset", axum::routing::post(test_mode::moto_reset))
         .route("/moto-api/reset-auth", axum::routing::post(test_mode::moto_reset_auth))
         .fallback(handle)
-        .with_state(state)
+        // Shared behind one Arc: handlers then cost one reference count per request, not
+        // one per field.
+        .with_state(Arc::new(state))
 }
 
 /// Which query-protocol service a request is for.
@@ -105,7 +107,7 @@ struct Reply {
     body: String,
 }
 
-async fn handle(State(state): State<AppState>, req: Request) -> Response {
+async fn handle(State(state): State<Arc<AppState>>, req: Request) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
     let reply = match process(&state, req, &request_id).await {
         Ok(r) => r,

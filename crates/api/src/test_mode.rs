@@ -11,6 +11,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::AppState;
+use std::sync::Arc;
 
 /// Switches of the test mode, shared by every request.
 #[derive(Debug)]
@@ -66,7 +67,7 @@ fn not_in_test_mode() -> Response {
 
 /// `POST /_portcullis/reset`: a fresh account, same id; the AWS-managed catalog stays, and
 /// the credentials rule is back to what the server started with.
-pub async fn reset(State(state): State<AppState>) -> Response {
+pub async fn reset(State(state): State<Arc<AppState>>) -> Response {
     let Some(mode) = state.test_mode.clone() else { return not_in_test_mode() };
     mode.accept_any.store(mode.accept_any_initially, Ordering::SeqCst);
     mode.unchecked_left.store(-1, Ordering::SeqCst);
@@ -77,7 +78,7 @@ pub async fn reset(State(state): State<AppState>) -> Response {
 }
 
 /// `POST /moto-api/reset`, as moto's server answers it.
-pub async fn moto_reset(State(state): State<AppState>) -> Response {
+pub async fn moto_reset(State(state): State<Arc<AppState>>) -> Response {
     let Some(mode) = state.test_mode.clone() else { return not_in_test_mode() };
     match do_reset(&state, &mode).await {
         Ok(()) => (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], r#"{"status": "ok"}"#).into_response(),
@@ -88,7 +89,7 @@ pub async fn moto_reset(State(state): State<AppState>) -> Response {
 /// `POST /moto-api/reset-auth` with a number N as the body: the next N requests are not
 /// checked; after them every request is authenticated and authorized (unknown keys are no
 /// longer taken as root).
-pub async fn moto_reset_auth(State(state): State<AppState>, body: Bytes) -> Response {
+pub async fn moto_reset_auth(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
     let Some(mode) = state.test_mode.clone() else { return not_in_test_mode() };
     let Some(n) = std::str::from_utf8(&body).ok().and_then(|s| s.trim().parse::<i64>().ok()).filter(|n| *n >= 0) else {
         return (StatusCode::BAD_REQUEST, "the body must be a non-negative number").into_response();
