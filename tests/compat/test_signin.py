@@ -226,3 +226,44 @@ def test_reset_required_then_expiry_and_hard_expiry(server_factory):
     signed_in(sign_in(srv, **who, password="Bob-admin-set-5"))
     with expect_error("NoSuchEntity", 404):
         admin.get_login_profile(UserName="nobody-here")
+
+
+def test_password_change_needs_permission_keeps_the_code_and_guessing_is_throttled(server_factory):
+    srv = server_factory()
+    admin = srv.client()
+    admin.create_user(UserName="console-carol")
+    admin.create_login_profile(UserName="console-carol", Password="Carol-initial-1", PasswordResetRequired=True)
+    who = dict(account=srv.account_id, user_name="console-carol")
+
+    # No AllowUsersToChangePassword and no iam:ChangePassword: the required change is refused.
+    r = sign_in(srv, **who, password="Carol-initial-1", new_password="Carol-second-22")
+    assert r.status_code == 403 and error_code(r) == "AccessDenied", r.text
+    admin.attach_user_policy(UserName="console-carol", PolicyArn="arn:aws:iam::aws:policy/IAMUserChangePassword")
+
+    # With an MFA device: a rejected new password does not use up the code.
+    dev = admin.create_virtual_mfa_device(VirtualMFADeviceName="console-carol-phone")["VirtualMFADevice"]
+    serial, totp = dev["SerialNumber"], pyotp.TOTP(dev["Base32StringSeed"].decode())
+    step = server_now(srv) // 30
+    admin.enable_mfa_device(UserName="console-carol", SerialNumber=serial,
+                            AuthenticationCode1=totp.at((step - 1) * 30), AuthenticationCode2=totp.at(step * 30))
+    advance(srv, 30)
+    code = totp.at(server_now(srv))
+    r = sign_in(srv, **who, password="Carol-initial-1", new_password="carol", mfa_code=code)
+    assert r.status_code == 400 and error_code(r) == "PasswordPolicyViolation", r.text
+    out = signed_in(sign_in(srv, **who, password="Carol-initial-1", new_password="Carol-second-22", mfa_code=code))
+    assert out["mfa_authenticated"] is True
+
+    # A new password when none is needed is refused rather than silently ignored.
+    advance(srv, 30)
+    r = sign_in(srv, **who, password="Carol-second-22", new_password="Carol-third-333", mfa_code=totp.at(server_now(srv)))
+    assert r.status_code == 400 and error_code(r) == "ValidationError", r.text
+
+    # Five wrong passwords in a row: further attempts wait, even with the right password.
+    for _ in range(5):
+        r = sign_in(srv, **who, password="not-the-password")
+        assert r.status_code == 401 and error_code(r) == "InvalidCredentials", r.text
+    r = sign_in(srv, **who, password="Carol-second-22")
+    assert r.status_code == 429 and error_code(r) == "Throttling", r.text
+    advance(srv, 301)
+    r = sign_in(srv, **who, password="Carol-second-22")
+    assert r.status_code == 200 and r.json()["status"] == "MfaRequired", r.text

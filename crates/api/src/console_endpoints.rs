@@ -36,6 +36,8 @@ fn sign_in_status(e: &SignInError) -> StatusCode {
     match e {
         SignInError::Incorrect | SignInError::InvalidMfaCode => StatusCode::UNAUTHORIZED,
         SignInError::PasswordExpired => StatusCode::FORBIDDEN,
+        SignInError::Throttled => StatusCode::TOO_MANY_REQUESTS,
+        SignInError::Iam(portcullis_core::IamError::AccessDenied(_)) => StatusCode::FORBIDDEN,
         SignInError::Iam(portcullis_core::IamError::ServiceFailure(_)) => StatusCode::INTERNAL_SERVER_ERROR,
         SignInError::Iam(portcullis_core::IamError::LimitExceeded(_)) => StatusCode::TOO_MANY_REQUESTS,
         SignInError::Iam(_) => StatusCode::BAD_REQUEST,

@@ -64,6 +64,8 @@ impl Iam {
     pub async fn delete_login_profile(&self, auth: &Authorized<'_>, user_name: &str) -> IamResult<()> {
         let mut tx = self.store.begin().await?;
         let user = load_user(&mut tx, auth.account(), user_name).await?;
+        // Serialised with password changes (sign-in), which write the profile back.
+        tx.lock(&format!("user:{}", user.user_id)).await?;
         if !tx.delete_login_profile(&user.user_id).await? {
             return Err(no_profile(&user.name));
         }

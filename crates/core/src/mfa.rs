@@ -66,7 +66,7 @@ fn no_device(serial: &str) -> IamError {
 
 impl Iam {
     /// Refuses while a device has had too many wrong codes recently.
-    fn mfa_throttled(&self, serial: &str) -> bool {
+    pub(crate) fn mfa_throttled(&self, serial: &str) -> bool {
         let now = self.now();
         self.mfa_failures
             .lock()
@@ -75,7 +75,7 @@ impl Iam {
             .is_some_and(|(n, since)| n >= THROTTLE_FAILURES && now - since < THROTTLE_WINDOW)
     }
 
-    fn note_mfa_result(&self, serial: &str, ok: bool) {
+    pub(crate) fn note_mfa_result(&self, serial: &str, ok: bool) {
         let now = self.now();
         if let Ok(mut m) = self.mfa_failures.lock() {
             if ok {
@@ -164,6 +164,7 @@ impl Iam {
     async fn enable_device(&self, mut tx: Box<dyn Tx>, account: &str, owner: Option<UserRecord>, serial: &str, code1: &str, code2: &str) -> IamResult<()> {
         let owner_key = owner.as_ref().map_or_else(|| format!("root:{account}"), |u| format!("user:{}", u.user_id));
         tx.lock(&owner_key).await?;
+        tx.lock(&format!("mfa:{serial}")).await?;
         let mut device = tx.get_mfa_device(serial).await?.filter(|d| d.account_id == account).ok_or_else(|| no_device(serial))?;
         if device.user_id.is_some() || device.assigned_root {
             return Err(IamError::EntityAlreadyExists("MFA Device is already in use.".to_owned()));
@@ -192,6 +193,7 @@ impl Iam {
     pub async fn resync_mfa_device(&self, auth: &Authorized<'_>, user_name: &str, serial: &str, code1: &str, code2: &str) -> IamResult<()> {
         let mut tx = self.store.begin().await?;
         let user = load_user(&mut tx, auth.account(), user_name).await?;
+        tx.lock(&format!("mfa:{serial}")).await?;
         let mut device = tx
             .get_mfa_device(serial)
             .await?
@@ -213,6 +215,8 @@ impl Iam {
     pub async fn deactivate_mfa_device(&self, auth: &Authorized<'_>, user_name: Option<&str>, serial: &str) -> IamResult<()> {
         let mut tx = self.store.begin().await?;
         let owner = named_or_caller(&mut tx, auth, user_name).await?;
+        // Serialised with code checks, which write the device back.
+        tx.lock(&format!("mfa:{serial}")).await?;
         let mut device = tx
             .get_mfa_device(serial)
             .await?
@@ -228,6 +232,7 @@ impl Iam {
 
     pub async fn delete_virtual_mfa_device(&self, auth: &Authorized<'_>, serial: &str) -> IamResult<()> {
         let mut tx = self.store.begin().await?;
+        tx.lock(&format!("mfa:{serial}")).await?;
         let device = tx.get_mfa_device(serial).await?.filter(|d| d.account_id == auth.account()).ok_or_else(|| no_device(serial))?;
         if device.user_id.is_some() || device.assigned_root {
             return Err(IamError::DeleteConflict("MFA device is still in use.".to_owned()));

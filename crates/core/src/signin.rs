@@ -7,10 +7,10 @@
 use std::sync::OnceLock;
 
 use portcullis_credentials::{hash_password, verify_password};
-use portcullis_store::{LoginProfileRecord, MfaDeviceRecord, Tx, UserRecord};
+use portcullis_store::{LoginProfileRecord, MfaDeviceRecord, UserRecord};
 
 use crate::password_policy::HISTORY_KEPT;
-use crate::{iam_arn, Caller, Iam, IamError, Principal, RequestFacts, TemporaryCredentials};
+use crate::{iam_arn, AuthzRequest, Caller, Iam, IamError, Principal, RequestFacts, TemporaryCredentials};
 
 /// Console sessions of IAM users last 12 hours, the root user's one hour.
 const USER_SESSION_SECONDS: i64 = 43_200;
@@ -73,7 +73,11 @@ pub enum SignInError {
     /// `HardExpiry`: only an administrator can set a new password.
     #[error("Your password has expired. Contact your administrator to reset it.")]
     PasswordExpired,
-    /// A new password that breaks the password policy, too many wrong codes, or a failure.
+    /// Too many wrong passwords for this identity, or wrong codes for this device, lately.
+    #[error("Too many failed sign-in attempts. Wait a few minutes and try again.")]
+    Throttled,
+    /// A new password that breaks the password policy, a change the user may not make, or
+    /// a failure.
     #[error(transparent)]
     Iam(#[from] IamError),
 }
@@ -84,6 +88,7 @@ impl SignInError {
             Self::Incorrect => "InvalidCredentials",
             Self::InvalidMfaCode => "InvalidMfaCode",
             Self::PasswordExpired => "PasswordExpired",
+            Self::Throttled => "Throttling",
             Self::Iam(e) => e.code(),
         }
     }
@@ -102,17 +107,34 @@ fn decoy_hash() -> &'static str {
     DECOY.get_or_init(|| hash_password("portcullis-decoy-password").unwrap_or_default())
 }
 
-fn password_matches(password: &str, hash: Option<&str>) -> bool {
-    match hash {
-        Some(h) => verify_password(password, h),
+/// Checks a password against its argon2id hash (or the decoy when there is none) on the
+/// blocking pool, at most two at a time: sign-in is unauthenticated, and a flood of
+/// attempts must not occupy the threads that serve every other request.
+async fn password_matches(password: &str, hash: Option<&str>) -> bool {
+    static SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+    let Ok(_slot) = SLOTS.acquire().await else { return false };
+    let (password, hash) = (password.to_owned(), hash.map(str::to_owned));
+    tokio::task::spawn_blocking(move || match hash {
+        Some(h) => verify_password(&password, &h),
         None => {
-            let _ = verify_password(password, decoy_hash());
+            let _ = verify_password(&password, decoy_hash());
             false
         }
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// The key under which failed attempts for one identity are counted.
+fn identity_key(identity: &SignInIdentity<'_>) -> String {
+    match identity {
+        SignInIdentity::Root { email } => format!("signin:root:{}", email.trim().to_lowercase()),
+        SignInIdentity::User { account, user_name } => format!("signin:user:{}:{}", account.trim(), user_name.to_lowercase()),
     }
 }
 
-/// The identity, once its password checked out.
+/// The identity, once its password checked out (with the hash it matched, so that the
+/// final transaction can tell whether the password changed meanwhile).
 struct Verified {
     account_id: String,
     user: Option<(UserRecord, LoginProfileRecord)>,
@@ -120,7 +142,20 @@ struct Verified {
 
 impl Iam {
     pub async fn console_sign_in(&self, input: &SignInInput<'_>, facts: RequestFacts) -> Result<SignInOutcome, SignInError> {
-        let verified = self.check_password(input).await?;
+        let throttle_key = identity_key(&input.identity);
+        if self.mfa_throttled(&throttle_key) {
+            return Err(SignInError::Throttled);
+        }
+        let verified = match self.check_password(input).await {
+            Ok(v) => v,
+            Err(e) => {
+                if matches!(e, SignInError::Incorrect) {
+                    self.note_mfa_result(&throttle_key, false);
+                }
+                return Err(e);
+            }
+        };
+        self.note_mfa_result(&throttle_key, true);
         let now = self.now();
 
         // A password that must change is reported before MFA is asked, so that no code is
@@ -129,8 +164,15 @@ impl Iam {
             Some((_, profile)) => self.password_change_reason(&verified.account_id, profile, now).await?,
             None => None,
         };
-        if let (Some(reason), None) = (change, input.new_password) {
-            return Ok(SignInOutcome::PasswordChangeRequired { reason });
+        match (change, input.new_password) {
+            (Some(reason), None) => return Ok(SignInOutcome::PasswordChangeRequired { reason }),
+            (None, Some(_)) => {
+                return Err(IamError::Validation(
+                    "The password does not need to be changed: sign in without new_password, or use ChangePassword.".to_owned(),
+                )
+                .into())
+            }
+            _ => {}
         }
 
         let principal = match &verified.user {
@@ -144,6 +186,12 @@ impl Iam {
             session: None,
             request: facts,
         };
+        // The new password is checked (permission, rules, history) before an MFA code is
+        // spent, so a rejected password does not use up the code.
+        if let (Some(_), Some(new), Some((user, profile))) = (change, input.new_password, &verified.user) {
+            self.check_password_change(&caller, user, profile, new).await?;
+        }
+
         let devices = self.enabled_devices(&verified).await?;
         let mfa_authenticated = if devices.is_empty() {
             false
@@ -158,6 +206,9 @@ impl Iam {
                 // Several devices: the person must say which one the code is from.
                 None => return Ok(required()),
             };
+            if self.mfa_throttled(&serial) {
+                return Err(SignInError::Throttled);
+            }
             match self.check_mfa_code(&caller, &serial, code).await {
                 Ok(()) => true,
                 Err(IamError::AccessDenied(_)) => return Err(SignInError::InvalidMfaCode),
@@ -165,18 +216,24 @@ impl Iam {
             }
         };
 
-        let mut tx = self.store.begin().await?;
-        if let Some((user, _)) = &verified.user {
+        if let Some((user, checked)) = &verified.user {
+            let mut tx = self.store.begin().await?;
             tx.lock(&format!("user:{}", user.user_id)).await?;
+            // The password may have changed, or the profile gone, since it was checked.
+            let mut profile = match tx.get_login_profile(&user.user_id).await? {
+                Some(p) if p.password_hash == checked.password_hash => p,
+                _ => return Err(SignInError::Incorrect),
+            };
             if let (Some(_), Some(new)) = (change, input.new_password) {
-                self.set_password_at_sign_in(&mut tx, &verified.account_id, user, new, now).await?;
+                profile.password_hash = hash_password(new).map_err(IamError::from)?;
+                profile.password_changed_at = now;
+                profile.reset_required = false;
+                tx.push_password_history(&user.user_id, &profile.password_hash, now, HISTORY_KEPT).await?;
+                tx.upsert_login_profile(&profile).await?;
             }
-            if let Some(mut fresh) = tx.get_user_by_id(&user.user_id).await? {
-                fresh.password_last_used = Some(now);
-                tx.update_user(&fresh).await?;
-            }
+            tx.set_password_last_used(&user.user_id, now).await?;
+            tx.commit().await?;
         }
-        tx.commit().await?;
 
         let (kind, id, arn, duration) = match &verified.user {
             Some((u, _)) => ("user", u.user_id.clone(), iam_arn(&verified.account_id, "user", &u.path, &u.name), USER_SESSION_SECONDS),
@@ -187,14 +244,15 @@ impl Iam {
     }
 
     async fn check_password(&self, input: &SignInInput<'_>) -> Result<Verified, SignInError> {
-        let mut tx = self.store.begin_read().await?;
+        // Read without the cache, so an existing name and an unknown one take the same path.
+        let mut tx = self.store.begin().await?;
         let account = tx.first_account().await?;
         match input.identity {
             SignInIdentity::Root { email } => {
                 let account = account.filter(|a| a.root_email.eq_ignore_ascii_case(email.trim()));
                 let hash = account.as_ref().and_then(|a| a.root_password_hash.clone());
                 drop(tx);
-                if !password_matches(input.password, hash.as_deref()) {
+                if !password_matches(input.password, hash.as_deref()).await {
                     return Err(SignInError::Incorrect);
                 }
                 let account = account.ok_or(SignInError::Incorrect)?;
@@ -211,7 +269,7 @@ impl Iam {
                     }
                 }
                 drop(tx);
-                if !password_matches(input.password, found.as_ref().map(|(_, p)| p.password_hash.as_str())) {
+                if !password_matches(input.password, found.as_ref().map(|(_, p)| p.password_hash.as_str())).await {
                     return Err(SignInError::Incorrect);
                 }
                 let (account, user) = account.zip(found).ok_or(SignInError::Incorrect)?;
@@ -249,17 +307,22 @@ impl Iam {
             .collect())
     }
 
-    async fn set_password_at_sign_in(&self, tx: &mut Box<dyn Tx>, account: &str, user: &UserRecord, new: &str, now: i64) -> Result<(), SignInError> {
-        let mut rec = tx.get_login_profile(&user.user_id).await?.ok_or(SignInError::Incorrect)?;
-        if verify_password(new, &rec.password_hash) {
+    /// Whether the user may set this new password now: the same permission as
+    /// ChangePassword (the password policy's AllowUsersToChangePassword, or
+    /// `iam:ChangePassword` on itself), the password policy, and a different password.
+    async fn check_password_change(&self, caller: &Caller, user: &UserRecord, profile: &LoginProfileRecord, new: &str) -> Result<(), SignInError> {
+        let arn = iam_arn(&caller.account_id, "user", &user.path, &user.name);
+        self.authorize_change_password(caller, &AuthzRequest::new("iam:ChangePassword", arn)).await.map_err(|e| match e {
+            IamError::AccessDenied(_) => SignInError::Iam(IamError::AccessDenied(
+                "You are not allowed to change your own password. Contact your administrator.".to_owned(),
+            )),
+            other => other.into(),
+        })?;
+        if verify_password(new, &profile.password_hash) {
             return Err(IamError::PasswordPolicyViolation("The new password must be different from the current one.".to_owned()).into());
         }
-        self.check_new_password(tx, account, &user.user_id, new).await?;
-        rec.password_hash = hash_password(new).map_err(IamError::from)?;
-        rec.password_changed_at = now;
-        rec.reset_required = false;
-        tx.push_password_history(&user.user_id, &rec.password_hash, now, HISTORY_KEPT).await?;
-        tx.upsert_login_profile(&rec).await?;
+        let mut tx = self.store.begin().await?;
+        self.check_new_password(&mut tx, &caller.account_id, &user.user_id, new).await?;
         Ok(())
     }
 }

@@ -165,6 +165,11 @@ impl Tx for SqlTx {
         self.page(rows::USER_COLS, "users", account_id, page, rows::user).await
     }
 
+    async fn set_password_last_used(&mut self, user_id: &str, at: i64) -> StoreResult<()> {
+        let q = sqlx::query("UPDATE users SET password_last_used = $1 WHERE user_id = $2").bind(at).bind(user_id);
+        self.exec(q).await.map(|_| ())
+    }
+
     async fn update_user(&mut self, rec: &UserRecord) -> StoreResult<()> {
         let q = sqlx::query("UPDATE users SET name = $1, name_lower = $2, path = $3, permissions_boundary = $4, password_last_used = $5 WHERE user_id = $6")
             .bind(&rec.name)

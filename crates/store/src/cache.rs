@@ -358,11 +358,14 @@ impl Tx for CacheTx {
             // Nothing was written; dropping the backend's transaction ends it.
             return Ok(());
         }
-        if let Some(inner) = inner {
-            inner.commit().await?;
-        }
+        let result = match inner {
+            Some(inner) => inner.commit().await,
+            None => Ok(()),
+        };
+        // Even a failed commit may have committed (a connection lost after COMMIT):
+        // invalidating too much is harmless, too little is not.
         shared.bump(touched);
-        Ok(())
+        result
     }
 
     async fn lock(&mut self, key: &str) -> StoreResult<()> {
@@ -400,6 +403,9 @@ impl Tx for CacheTx {
     }
     async fn update_user(&mut self, rec: &UserRecord) -> StoreResult<()> {
         write!(self, cat::USERS, update_user(rec))
+    }
+    async fn set_password_last_used(&mut self, user_id: &str, at: i64) -> StoreResult<()> {
+        write!(self, cat::USERS, set_password_last_used(user_id, at))
     }
     async fn delete_user(&mut self, user_id: &str) -> StoreResult<()> {
         // Deleting a principal may take rows of other categories with it.
@@ -558,7 +564,8 @@ impl Tx for CacheTx {
         write!(self, cat::MFA, update_mfa_device(rec))
     }
     async fn delete_mfa_device(&mut self, serial_number: &str) -> StoreResult<()> {
-        write!(self, cat::MFA, delete_mfa_device(serial_number))
+        // The device's tags go with it.
+        write!(self, cat::MFA | cat::TAGS, delete_mfa_device(serial_number))
     }
 
     async fn get_password_policy(&mut self, account_id: &str) -> StoreResult<Option<PasswordPolicyRecord>> {

@@ -59,6 +59,8 @@ pub trait Tx: Send {
     async fn get_user_by_id(&mut self, user_id: &str) -> StoreResult<Option<UserRecord>>;
     async fn list_users(&mut self, account_id: &str, page: &PageQuery<'_>) -> StoreResult<Vec<UserRecord>>;
     async fn update_user(&mut self, rec: &UserRecord) -> StoreResult<()>;
+    /// Records a console sign-in without rewriting the rest of the user's row.
+    async fn set_password_last_used(&mut self, user_id: &str, at: i64) -> StoreResult<()>;
     async fn delete_user(&mut self, user_id: &str) -> StoreResult<()>;
     async fn count_users(&mut self, account_id: &str) -> StoreResult<i64>;
 
