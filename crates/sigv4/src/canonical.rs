@@ -86,6 +86,9 @@ pub(crate) fn query_pairs(raw: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
 /// Canonical query: every parameter re-encoded, sorted by key then value.
 /// A presigned request signs everything except its own signature.
 pub(crate) fn canonical_query(raw: &str, presigned: bool) -> String {
+    if raw.is_empty() {
+        return String::new();
+    }
     let mut pairs: Vec<(String, String)> = query_pairs(raw)
         .into_iter()
         .filter(|(k, _)| !(presigned && k.as_slice() == b"X-Amz-Signature"))
@@ -96,27 +99,41 @@ pub(crate) fn canonical_query(raw: &str, presigned: bool) -> String {
     joined.join("&")
 }
 
-/// Trim and collapse internal whitespace runs to one space, as the SDKs do.
-fn normalize_value(v: &str) -> String {
-    v.split_whitespace().collect::<Vec<_>>().join(" ")
+/// Appends the value trimmed, with internal whitespace runs collapsed to one space, as
+/// the SDKs do.
+fn push_normalized(out: &mut String, v: &str) {
+    for (i, word) in v.split_whitespace().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
 }
 
 /// `name:value\n` for exactly the signed headers, in the order the client
 /// listed them; repeated headers are joined with commas.
 fn canonical_headers(req: &HttpRequest, signed: &[String]) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(256);
     for name in signed {
-        let mut values: Vec<String> = req.header_values(name).map(normalize_value).collect();
-        // Over HTTP/2 the host arrives as the :authority pseudo-header.
-        if values.is_empty() && name == "host" {
-            values = req
-                .header_values(":authority")
-                .map(normalize_value)
-                .collect();
-        }
         out.push_str(name);
         out.push(':');
-        out.push_str(&values.join(","));
+        let mut any = false;
+        for v in req.header_values(name) {
+            if any {
+                out.push(',');
+            }
+            push_normalized(&mut out, v);
+            any = true;
+        }
+        // Over HTTP/2 the host arrives as the :authority pseudo-header.
+        if !any && name == "host" {
+            for (i, v) in req.header_values(":authority").enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                push_normalized(&mut out, v);
+            }
+        }
         out.push('\n');
     }
     out
