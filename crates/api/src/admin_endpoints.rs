@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use portcullis_core::{AuthzRequest, Caller};
+use portcullis_protocol::AwsError;
 use serde_json::json;
 
 use crate::AppState;
@@ -17,6 +18,11 @@ use std::sync::Arc;
 /// A JSON error of Portcullis's own endpoints: `{"error": {"code", "message"}}`.
 pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Response {
     (status, Json(json!({"error": {"code": code, "message": message}}))).into_response()
+}
+
+/// The JSON form of an AWS-style error.
+pub(crate) fn aws_error(e: &AwsError) -> Response {
+    error(StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST), &e.code, &e.message)
 }
 
 /// Reads the body of a request to one of Portcullis's own endpoints and authenticates its
@@ -29,7 +35,7 @@ pub(crate) async fn signed_caller(state: &AppState, req: Request) -> Result<(Cal
     let query = parts.uri.query().unwrap_or_default().to_owned();
     match crate::authenticate::authenticate(&state.iam, &parts, &query, &body, "iam").await {
         Ok(c) => Ok((c, body)),
-        Err(e) => Err(error(StatusCode::from_u16(e.status).unwrap_or(StatusCode::FORBIDDEN), &e.code, &e.message)),
+        Err(e) => Err(aws_error(&e)),
     }
 }
 

@@ -17,7 +17,7 @@ use portcullis_core::{RequestFacts, SignInError, SignInIdentity, SignInInput, Si
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::admin_endpoints::{error, signed_caller};
+use crate::admin_endpoints::{aws_error, error, signed_caller};
 use crate::AppState;
 use std::sync::Arc;
 
@@ -32,16 +32,15 @@ struct SignInBody {
     new_password: Option<String>,
 }
 
-fn sign_in_status(e: &SignInError) -> StatusCode {
-    match e {
+/// Sign-in's own refusals; everything else is an IAM error and answered as one.
+fn sign_in_error(e: SignInError) -> Response {
+    let status = match e {
         SignInError::Incorrect | SignInError::InvalidMfaCode => StatusCode::UNAUTHORIZED,
         SignInError::PasswordExpired => StatusCode::FORBIDDEN,
         SignInError::Throttled => StatusCode::TOO_MANY_REQUESTS,
-        SignInError::Iam(portcullis_core::IamError::AccessDenied(_)) => StatusCode::FORBIDDEN,
-        SignInError::Iam(portcullis_core::IamError::ServiceFailure(_)) => StatusCode::INTERNAL_SERVER_ERROR,
-        SignInError::Iam(portcullis_core::IamError::LimitExceeded(_)) => StatusCode::TOO_MANY_REQUESTS,
-        SignInError::Iam(_) => StatusCode::BAD_REQUEST,
-    }
+        SignInError::Iam(e) => return aws_error(&crate::iam_error(e)),
+    };
+    error(status, e.code(), &e.to_string())
 }
 
 pub async fn sign_in(State(state): State<Arc<AppState>>, req: Request) -> Response {
@@ -97,13 +96,7 @@ pub async fn sign_in(State(state): State<Arc<AppState>>, req: Request) -> Respon
         Ok(SignInOutcome::PasswordChangeRequired { reason }) => {
             Json(json!({"status": "PasswordChangeRequired", "reason": reason.as_str()})).into_response()
         }
-        Err(e) => {
-            if let SignInError::Iam(portcullis_core::IamError::ServiceFailure(cause)) = &e {
-                tracing::error!(%cause, "sign-in failed");
-                return error(StatusCode::INTERNAL_SERVER_ERROR, "ServiceFailure", "internal failure");
-            }
-            error(sign_in_status(&e), e.code(), &e.to_string())
-        }
+        Err(e) => sign_in_error(e),
     }
 }
 
@@ -132,9 +125,6 @@ pub async fn enable_root_mfa_device(State(state): State<Arc<AppState>>, req: Req
             state.iam.invalidate_authorization_cache();
             Json(json!({"enabled": input.serial_number})).into_response()
         }
-        Err(e) => {
-            let status = crate::iam_error(e);
-            error(StatusCode::from_u16(status.status).unwrap_or(StatusCode::BAD_REQUEST), &status.code, &status.message)
-        }
+        Err(e) => aws_error(&crate::iam_error(e)),
     }
 }

@@ -62,13 +62,13 @@ pub struct Iam {
     cache: Arc<authorize::PolicyCache>,
     /// Access keys' last recorded uses, by key id: (service, region, time) for each place.
     last_used: Arc<std::sync::Mutex<std::collections::HashMap<String, Vec<(String, String, i64)>>>>,
-    /// Recent wrong MFA codes per device: (count, since).
-    mfa_failures: Arc<std::sync::Mutex<std::collections::HashMap<String, (u32, i64)>>>,
+    /// Recent failures per MFA device and per sign-in identity: (count, since).
+    failures: Arc<std::sync::Mutex<std::collections::HashMap<String, (u32, i64)>>>,
 }
 
 impl Iam {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, secrets: Arc<SecretBox>) -> IamResult<Self> {
-        Ok(Self { store, clock, secrets, catalog: Catalog::embedded()?, cache: Arc::default(), last_used: Arc::default(), mfa_failures: Arc::default() })
+        Ok(Self { store, clock, secrets, catalog: Catalog::embedded()?, cache: Arc::default(), last_used: Arc::default(), failures: Arc::default() })
     }
 
     pub fn catalog(&self) -> &Catalog {

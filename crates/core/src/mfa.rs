@@ -12,8 +12,9 @@ use crate::{tags, Authorized, Caller, Iam, IamError, IamResult, Page, PageReques
 const STEP: i64 = 30;
 const DEVICES_PER_USER: usize = 8;
 const ISSUER: &str = "Portcullis";
-/// Wrong codes tolerated per device within `THROTTLE_WINDOW` seconds before codes for that
-/// device are refused for the rest of the window (guessing six digits must not pay off).
+/// Failures tolerated per key (an MFA device's serial, a sign-in identity) within
+/// `THROTTLE_WINDOW` seconds before further attempts are refused for the rest of the window
+/// (guessing six digits, or a password, must not pay off).
 const THROTTLE_FAILURES: u32 = 5;
 const THROTTLE_WINDOW: i64 = 300;
 
@@ -65,19 +66,20 @@ fn no_device(serial: &str) -> IamError {
 }
 
 impl Iam {
-    /// Refuses while a device has had too many wrong codes recently.
-    pub(crate) fn mfa_throttled(&self, serial: &str) -> bool {
+    /// Refuses while a device (or sign-in identity) has had too many failures recently.
+    pub(crate) fn throttled(&self, serial: &str) -> bool {
         let now = self.now();
-        self.mfa_failures
+        self.failures
             .lock()
             .ok()
             .and_then(|m| m.get(serial).copied())
             .is_some_and(|(n, since)| n >= THROTTLE_FAILURES && now - since < THROTTLE_WINDOW)
     }
 
-    pub(crate) fn note_mfa_result(&self, serial: &str, ok: bool) {
+    /// Counts a failure, or forgets earlier ones after a success.
+    pub(crate) fn note_attempt(&self, serial: &str, ok: bool) {
         let now = self.now();
-        if let Ok(mut m) = self.mfa_failures.lock() {
+        if let Ok(mut m) = self.failures.lock() {
             if ok {
                 m.remove(serial);
                 return;
@@ -173,13 +175,13 @@ impl Iam {
         if devices.iter().filter(|d| owns(d, owner.as_ref())).count() >= DEVICES_PER_USER {
             return Err(IamError::LimitExceeded(format!("Cannot exceed quota for MFADevicesPerUser: {DEVICES_PER_USER}")));
         }
-        if self.mfa_throttled(serial) {
+        if self.throttled(serial) {
             return Err(too_many_codes());
         }
         let t = self.device_totp(&device)?;
         // Two consecutive codes, the later one no older than one step.
         let step = self.consecutive_codes(&t, code1, code2, 2, device.last_step);
-        self.note_mfa_result(serial, step.is_some());
+        self.note_attempt(serial, step.is_some());
         let step = step.ok_or_else(invalid_codes)?;
         device.assigned_root = owner.is_none();
         device.user_id = owner.map(|u| u.user_id);
@@ -331,13 +333,13 @@ impl Iam {
             .await?
             .filter(|d| d.account_id == caller.account_id && d.enabled_at.is_some() && owns(d, owner.as_ref()))
             .ok_or_else(failed)?;
-        if self.mfa_throttled(serial) {
+        if self.throttled(serial) {
             return Err(too_many_codes());
         }
         let t = self.device_totp(&device)?;
         let now = self.now() / STEP;
         let step = ((now - 1)..=(now + 1)).find(|s| device.last_step.is_none_or(|l| *s > l) && Self::code_at(&t, *s) == code);
-        self.note_mfa_result(serial, step.is_some());
+        self.note_attempt(serial, step.is_some());
         let step = step.ok_or_else(failed)?;
         device.last_step = Some(step);
         tx.update_mfa_device(&device).await?;

@@ -143,19 +143,19 @@ struct Verified {
 impl Iam {
     pub async fn console_sign_in(&self, input: &SignInInput<'_>, facts: RequestFacts) -> Result<SignInOutcome, SignInError> {
         let throttle_key = identity_key(&input.identity);
-        if self.mfa_throttled(&throttle_key) {
+        if self.throttled(&throttle_key) {
             return Err(SignInError::Throttled);
         }
         let verified = match self.check_password(input).await {
             Ok(v) => v,
             Err(e) => {
                 if matches!(e, SignInError::Incorrect) {
-                    self.note_mfa_result(&throttle_key, false);
+                    self.note_attempt(&throttle_key, false);
                 }
                 return Err(e);
             }
         };
-        self.note_mfa_result(&throttle_key, true);
+        self.note_attempt(&throttle_key, true);
         let now = self.now();
 
         // A password that must change is reported before MFA is asked, so that no code is
@@ -206,7 +206,7 @@ impl Iam {
                 // Several devices: the person must say which one the code is from.
                 None => return Ok(required()),
             };
-            if self.mfa_throttled(&serial) {
+            if self.throttled(&serial) {
                 return Err(SignInError::Throttled);
             }
             match self.check_mfa_code(&caller, &serial, code).await {
@@ -239,7 +239,7 @@ impl Iam {
             Some((u, _)) => ("user", u.user_id.clone(), iam_arn(&verified.account_id, "user", &u.path, &u.name), USER_SESSION_SECONDS),
             None => ("root", verified.account_id.clone(), format!("arn:aws:iam::{}:root", verified.account_id), ROOT_SESSION_SECONDS),
         };
-        let credentials = self.issue_console_session(&verified.account_id, kind, id, duration, mfa_authenticated.then_some(now))?;
+        let credentials = self.issue_own_session(&verified.account_id, kind, id, duration, mfa_authenticated.then_some(now))?;
         Ok(SignInOutcome::SignedIn { account_id: verified.account_id, arn, credentials, mfa_authenticated })
     }
 

@@ -95,8 +95,9 @@ impl Iam {
         })
     }
 
-    /// Temporary credentials for a console session (after `console_sign_in`).
-    pub(crate) fn issue_console_session(&self, account: &str, kind: &str, id: String, duration: i64, mfa_at: Option<i64>) -> IamResult<TemporaryCredentials> {
+    /// Temporary credentials of a user's or the root user's own session, with no session
+    /// policies or tags (GetSessionToken and console sign-in).
+    pub(crate) fn issue_own_session(&self, account: &str, kind: &str, id: String, duration: i64, mfa_at: Option<i64>) -> IamResult<TemporaryCredentials> {
         let now = self.now();
         let account = account.to_owned();
         self.issue(|k, s| TokenBody { k, s, a: account, p: kind.to_owned(), id, n: String::new(), i: now, e: now + duration, m: mfa_at, pol: Vec::new(), si: None, t: Vec::new() })
@@ -179,8 +180,7 @@ impl Iam {
             (None, None) => None,
             _ => return Err(access_denied("MultiFactorAuthentication failed, must provide both MFA serial number and one time pass code.")),
         };
-        let account = caller.account_id.clone();
-        self.issue(|k, s| TokenBody { k, s, a: account, p: kind.to_owned(), id, n: String::new(), i: now, e: now + duration, m: mfa_at, pol: Vec::new(), si: None, t: Vec::new() })
+        self.issue_own_session(&caller.account_id, kind, id, duration, mfa_at)
     }
 
     pub async fn assume_role(&self, caller: &Caller, input: &AssumeRoleInput) -> IamResult<AssumedRole> {

@@ -1,24 +1,11 @@
 //! One conformance suite, run against every backend: SQLite always, PostgreSQL when
 //! `PORTCULLIS_TEST_DATABASE_URL` names a server (each run uses a fresh schema-less database).
 
+mod common;
+
+use common::{account, user};
 use portcullis_store::*;
 use portcullis_store_sql::SqlStore;
-
-fn account(id: &str) -> AccountRecord {
-    AccountRecord { account_id: id.into(), created_at: 1, root_email: "root@example.com".into(), root_password_hash: None, alias: None }
-}
-
-fn user(account: &str, id: &str, name: &str, path: &str) -> UserRecord {
-    UserRecord {
-        account_id: account.into(),
-        user_id: id.into(),
-        name: name.into(),
-        path: path.into(),
-        created_at: 10,
-        permissions_boundary: None,
-        password_last_used: None,
-    }
-}
 
 async fn suite(store: &dyn Store) {
     let mut tx = store.begin().await.unwrap();

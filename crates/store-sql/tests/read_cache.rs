@@ -3,6 +3,9 @@
 //! changes made behind its back (another node) show after the time bound.
 
 #![allow(clippy::unwrap_used, clippy::panic)]
+
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,24 +14,16 @@ use portcullis_store_sql::SqlStore;
 
 const ACCOUNT: &str = "111111111111";
 
+/// A user of the test account.
 fn user(id: &str, name: &str, path: &str) -> UserRecord {
-    UserRecord {
-        account_id: ACCOUNT.into(),
-        user_id: id.into(),
-        name: name.into(),
-        path: path.into(),
-        created_at: 10,
-        permissions_boundary: None,
-        password_last_used: None,
-    }
+    common::user(ACCOUNT, id, name, path)
 }
 
 async fn setup(ttl: Duration) -> (Arc<SqlStore>, CachingStore) {
     let raw = Arc::new(SqlStore::connect("sqlite::memory:").await.unwrap());
     let cached = CachingStore::new(raw.clone(), 10_000, ttl);
     let mut tx = cached.begin().await.unwrap();
-    let account = AccountRecord { account_id: ACCOUNT.into(), created_at: 1, root_email: "root@example.com".into(), root_password_hash: None, alias: None };
-    tx.insert_account(&account).await.unwrap();
+    tx.insert_account(&common::account(ACCOUNT)).await.unwrap();
     tx.insert_user(&user("AIDA1", "alice", "/")).await.unwrap();
     tx.commit().await.unwrap();
     (raw, cached)
