@@ -110,8 +110,11 @@ def cmd_seed(a) -> None:
 
     def make_user(i: int) -> None:
         name = USER_FMT.format(i)
+        extra = {}
+        if i % 100 == 0:  # one user in a hundred has a permissions boundary (GetPolicy counts them)
+            extra["PermissionsBoundary"] = f"arn:aws:iam::{account}:policy/{POLICY_FMT.format(0)}"
         ignore_exists(iam.create_user, UserName=name, Path="/bench/",
-                      Tags=[{"Key": "team", "Value": f"team-{i % 7}"}])
+                      Tags=[{"Key": "team", "Value": f"team-{i % 7}"}], **extra)
         if i % 10 == 0:  # one user in ten belongs to a group
             iam.add_user_to_group(GroupName=GROUPS[(i // 10) % len(GROUPS)], UserName=name)
 
@@ -168,6 +171,11 @@ def list_users_calls() -> list:
 
 def caller_identity_calls() -> list:
     return [sts_call("GetCallerIdentity")]
+
+
+def get_policy_calls(user_arn: str) -> list:
+    account = user_arn.split(":")[4]
+    return [iam_call("GetPolicy", PolicyArn=f"arn:aws:iam::{account}:policy/{POLICY_FMT.format(0)}")]
 
 
 def simulate_calls(user_arn: str) -> list:
@@ -253,6 +261,7 @@ WORKLOADS = {
     "ListUsers": {"enabled": True, "desc": "iam ListUsers MaxItems=100"},
     "ListUsersLastPage": {"enabled": True, "desc": "iam ListUsers MaxItems=100 Marker=<the last page's>"},
     "GetCallerIdentity": {"enabled": True, "desc": "sts GetCallerIdentity"},
+    "GetPolicy": {"enabled": True, "desc": "iam GetPolicy on a customer policy (with its attachment and boundary counts)"},
     "SimulatePrincipalPolicy": {"enabled": True, "desc": "iam SimulatePrincipalPolicy on the bench user, 2 actions"},
     "mixed": {"enabled": True, "desc": "2 GetUser : 2 GetCallerIdentity : 1 ListUsers"},
     # Portcullis only (moto: n/a). See authorize_requests() for the hook.
@@ -267,6 +276,8 @@ def build_calls(workload: str, users: int, user_arn: str) -> list:
         return list_users_calls()
     if workload == "GetCallerIdentity":
         return caller_identity_calls()
+    if workload == "GetPolicy":
+        return get_policy_calls(user_arn)
     if workload == "SimulatePrincipalPolicy":
         return simulate_calls(user_arn)
     if workload == "mixed":

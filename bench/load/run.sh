@@ -7,10 +7,10 @@
 #   bash bench/load/run.sh --duration 5s --no-scale --no-diagnostics
 #
 # Options (or environment variables):
-#   --users N            users in the account for the main run     (LOADBENCH_USERS, 100)
+#   --users N            users in the account for the main run     (LOADBENCH_USERS, 10)
 #   --policies N         customer policies for the main run        (LOADBENCH_POLICIES, 10)
-#   --scale-users N      users for the scaling check               (LOADBENCH_SCALE_USERS, 10000)
-#   --scale-policies N   customer policies for the scaling check    (LOADBENCH_SCALE_POLICIES, 1000)
+#   --scale-users N      users for the scaling check               (LOADBENCH_SCALE_USERS, 100000)
+#   --scale-policies N   customer policies for the scaling check    (LOADBENCH_SCALE_POLICIES, 10000)
 #   --duration D         wrk duration per measurement              (LOADBENCH_DURATION, 10s)
 #   --connections N      concurrent connections                    (LOADBENCH_CONNECTIONS, 64)
 #   --no-moto / --no-scale / --no-diagnostics   leave a part out
@@ -24,10 +24,10 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 
-USERS="${LOADBENCH_USERS:-100}"
+USERS="${LOADBENCH_USERS:-10}"
 POLICIES="${LOADBENCH_POLICIES:-10}"
-SCALE_USERS="${LOADBENCH_SCALE_USERS:-10000}"
-SCALE_POLICIES="${LOADBENCH_SCALE_POLICIES:-1000}"
+SCALE_USERS="${LOADBENCH_SCALE_USERS:-100000}"
+SCALE_POLICIES="${LOADBENCH_SCALE_POLICIES:-10000}"
 DURATION="${LOADBENCH_DURATION:-10s}"
 WARMUP="${LOADBENCH_WARMUP:-2s}"
 CONNS="${LOADBENCH_CONNECTIONS:-64}"
@@ -159,7 +159,7 @@ measure() {
 
 # "authorize" is POST /_portcullis/authorize (Portcullis only); its requests are built by
 # authorize_requests() in loadbench.py, the hook to change if the endpoint changes.
-WORKLOADS=(GetUser ListUsers ListUsersLastPage GetCallerIdentity SimulatePrincipalPolicy mixed authorize)
+WORKLOADS=(GetUser ListUsers ListUsersLastPage GetCallerIdentity GetPolicy SimulatePrincipalPolicy mixed authorize)
 
 say "starting Portcullis"
 start_portcullis portcullis "$WORK/portcullis-data"
@@ -244,7 +244,7 @@ if [ "$DO_SCALE" = 1 ]; then
     say "scaling: growing the Portcullis account to $SCALE_USERS users and $SCALE_POLICIES customer policies"
     "$PY" "$HERE/loadbench.py" seed --endpoint "$PORT_URL" --access-key "$PORT_AK" --secret-key "$PORT_SK" \
         --users "$SCALE_USERS" --policies "$SCALE_POLICIES"
-    for w in GetUser ListUsers ListUsersLastPage GetCallerIdentity SimulatePrincipalPolicy authorize; do
+    for w in GetUser ListUsers ListUsersLastPage GetCallerIdentity GetPolicy SimulatePrincipalPolicy authorize; do
         measure scale portcullis "$PORT_URL" "$PORT_AK" "$PORT_SK" "$PORT_PID" "$w" "$SCALE_USERS" "$SCALE_POLICIES" "$PORT_ARN"
     done
 fi
