@@ -205,6 +205,11 @@ def test_create_policy_fields(iam, new_policy, uniq, account_id):
 
     with expect_error("EntityAlreadyExists", 409):
         iam.create_policy(PolicyName=name, PolicyDocument=policy_json())
+    # Unique per account whatever the case and the path, and the refusal leaves no trace.
+    with expect_error("EntityAlreadyExists", 409):
+        iam.create_policy(PolicyName=name.upper(), Path="/elsewhere/", PolicyDocument=policy_json())
+    assert iam.get_policy(PolicyArn=p["Arn"])["Policy"]["PolicyId"] == p["PolicyId"]
+    assert not [x for x in all_policies(iam, Scope="Local", PathPrefix="/elsewhere/") if x["PolicyName"] == name.upper()]
 
 
 def test_create_policy_with_path(new_policy, uniq, account_id):

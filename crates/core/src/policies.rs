@@ -137,18 +137,17 @@ impl Iam {
     /// How often each policy ARN is used in the account: attached as a permissions policy,
     /// and set as a permissions boundary of a user or role.
     async fn usage_counts(&self, tx: &mut Box<dyn Tx>, account: &str) -> IamResult<Usage> {
-        let mut usage = Usage::default();
-        for (arn, _, _) in tx.account_attachments(account).await? {
-            *usage.attached.entry(arn).or_insert(0) += 1;
-        }
-        let all = portcullis_store::PageQuery { path_prefix: None, after: None, limit: i64::MAX };
-        let user_boundaries = tx.list_users(account, &all).await?.into_iter().filter_map(|u| u.permissions_boundary);
-        let role_boundaries: Vec<String> =
-            tx.list_roles(account, &all).await?.into_iter().filter_map(|r| r.permissions_boundary).collect();
-        for arn in user_boundaries.collect::<Vec<_>>().into_iter().chain(role_boundaries) {
-            *usage.boundary.entry(arn).or_insert(0) += 1;
-        }
-        Ok(usage)
+        Ok(Usage {
+            attached: tx.attachment_counts(account).await?.into_iter().collect(),
+            boundary: tx.boundary_counts(account).await?.into_iter().collect(),
+        })
+    }
+
+    /// The same for one policy: two counting queries, whatever the account's size.
+    async fn usage_of(&self, tx: &mut Box<dyn Tx>, account: &str, arn: &str) -> IamResult<Usage> {
+        let attached = tx.count_policy_attachments(account, arn).await?;
+        let boundary = tx.count_boundary_uses(account, arn).await?;
+        Ok(Usage { attached: HashMap::from([(arn.to_owned(), attached)]), boundary: HashMap::from([(arn.to_owned(), boundary)]) })
     }
 
     /// A customer-managed policy of the caller's account.
@@ -180,9 +179,8 @@ impl Iam {
         let path = path.unwrap_or("/");
         let exists = || IamError::EntityAlreadyExists(format!("A policy called {name} already exists. Duplicate names are not allowed."));
         let mut tx = self.store.begin().await?;
-        if tx.list_policies(account).await?.iter().any(|p| p.name.eq_ignore_ascii_case(name)) {
-            return Err(exists());
-        }
+        // Names are unique per account whatever the case or path: the store's unique
+        // constraint on the lower-cased name answers that, not a scan of every policy.
         let now = self.now();
         let rec = PolicyRecord {
             account_id: account.to_owned(),
@@ -211,7 +209,7 @@ impl Iam {
 
     pub async fn get_policy(&self, auth: &Authorized<'_>, arn: &str) -> IamResult<ManagedPolicyView> {
         let mut tx = self.store.begin_read().await?;
-        let counts = self.usage_counts(&mut tx, auth.account()).await?;
+        let counts = self.usage_of(&mut tx, auth.account(), arn).await?;
         if let Some(p) = self.catalog.get(arn) {
             return Ok(self.aws_view(p, &counts));
         }
@@ -255,7 +253,7 @@ impl Iam {
             });
         }
         let rec = self.load_local_policy(&mut tx, auth.account(), arn).await?;
-        if tx.account_attachments(auth.account()).await?.iter().any(|(a, _, _)| a == arn) {
+        if tx.count_policy_attachments(auth.account(), arn).await? > 0 {
             return Err(IamError::DeleteConflict("Cannot delete a policy attached to entities.".to_owned()));
         }
         if tx.list_policy_versions(&rec.policy_id).await?.len() > 1 {
@@ -448,10 +446,7 @@ impl Iam {
             tx.get_policy(arn).await?.filter(|p| p.account_id == account).ok_or_else(|| not_attachable(arn))?;
         }
         let mut out = PolicyEntities::default();
-        for (a, kind, id) in tx.account_attachments(account).await? {
-            if a != arn {
-                continue;
-            }
+        for (_, kind, id) in tx.policy_attachments(account, arn).await? {
             let wanted = |k: &str| entity_filter.is_none_or(|f| f == k || f == "LocalManagedPolicy" || f == "AWSManagedPolicy");
             let keep_path = |p: &str| path_prefix.is_none_or(|pre| p.starts_with(pre));
             match kind {

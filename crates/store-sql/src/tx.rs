@@ -420,6 +420,66 @@ impl Tx for SqlTx {
             .collect())
     }
 
+    async fn policy_attachments(&mut self, account_id: &str, arn: &str) -> StoreResult<Vec<(String, PrincipalKind, String)>> {
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT policy_arn, principal_kind, principal_id FROM policy_attachments WHERE account_id = $1 AND policy_arn = $2 ORDER BY attached_at, principal_id",
+        )
+        .bind(account_id)
+        .bind(arn)
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(backend)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(arn, kind, id)| PrincipalKind::parse(&kind).map(|k| (arn, k, id)))
+            .collect())
+    }
+
+    async fn count_policy_attachments(&mut self, account_id: &str, arn: &str) -> StoreResult<i64> {
+        let row: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM policy_attachments WHERE account_id = $1 AND policy_arn = $2")
+            .bind(account_id)
+            .bind(arn)
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(backend)?;
+        Ok(row.0)
+    }
+
+    async fn attachment_counts(&mut self, account_id: &str) -> StoreResult<Vec<(String, i64)>> {
+        sqlx::query_as("SELECT policy_arn, COUNT(*) FROM policy_attachments WHERE account_id = $1 GROUP BY policy_arn ORDER BY policy_arn")
+            .bind(account_id)
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(backend)
+    }
+
+    async fn count_boundary_uses(&mut self, account_id: &str, arn: &str) -> StoreResult<i64> {
+        let row: (i64,) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM users WHERE account_id = $1 AND permissions_boundary = $2) \
+             + (SELECT COUNT(*) FROM roles WHERE account_id = $1 AND permissions_boundary = $2)",
+        )
+        .bind(account_id)
+        .bind(arn)
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(backend)?;
+        Ok(row.0)
+    }
+
+    async fn boundary_counts(&mut self, account_id: &str) -> StoreResult<Vec<(String, i64)>> {
+        sqlx::query_as(
+            "SELECT arn, COUNT(*) FROM ( \
+               SELECT permissions_boundary AS arn FROM users WHERE account_id = $1 AND permissions_boundary IS NOT NULL \
+               UNION ALL \
+               SELECT permissions_boundary AS arn FROM roles WHERE account_id = $1 AND permissions_boundary IS NOT NULL \
+             ) AS b GROUP BY arn ORDER BY arn",
+        )
+        .bind(account_id)
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(backend)
+    }
+
     async fn put_inline_policy(&mut self, kind: PrincipalKind, principal_id: &str, name: &str, document: &str) -> StoreResult<()> {
         let q = sqlx::query("INSERT INTO inline_policies (principal_kind, principal_id, policy_name, document) VALUES ($1, $2, $3, $4) ON CONFLICT (principal_kind, principal_id, policy_name) DO UPDATE SET document = excluded.document")
             .bind(kind.as_str())

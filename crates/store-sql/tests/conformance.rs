@@ -56,6 +56,33 @@ async fn suite(store: &dyn Store) {
     assert!(!tx.attach_policy("111111111111", PrincipalKind::Group, "AGPA1", arn, 9).await.unwrap());
     assert_eq!(tx.attached_policies(PrincipalKind::Group, "AGPA1").await.unwrap(), vec![arn.to_owned()]);
     assert_eq!(tx.account_attachments("111111111111").await.unwrap().len(), 1);
+    // Per-policy attachments and counts, and permissions-boundary counts.
+    assert!(tx.attach_policy("111111111111", PrincipalKind::User, "AIDA1", arn, 10).await.unwrap());
+    assert!(tx.attach_policy("111111111111", PrincipalKind::User, "AIDA1", "arn:aws:iam::111111111111:policy/Other", 11).await.unwrap());
+    assert_eq!(
+        tx.policy_attachments("111111111111", arn).await.unwrap(),
+        [(arn.to_owned(), PrincipalKind::Group, "AGPA1".to_owned()), (arn.to_owned(), PrincipalKind::User, "AIDA1".to_owned())]
+    );
+    assert_eq!(tx.count_policy_attachments("111111111111", arn).await.unwrap(), 2);
+    assert_eq!(tx.count_policy_attachments("222222222222", arn).await.unwrap(), 0);
+    assert_eq!(
+        tx.attachment_counts("111111111111").await.unwrap(),
+        [("arn:aws:iam::111111111111:policy/Other".to_owned(), 1), (arn.to_owned(), 2)]
+    );
+    assert!(tx.detach_policy(PrincipalKind::User, "AIDA1", "arn:aws:iam::111111111111:policy/Other").await.unwrap());
+    assert!(tx.detach_policy(PrincipalKind::User, "AIDA1", arn).await.unwrap());
+    let boundary = "arn:aws:iam::111111111111:policy/Boundary";
+    for (id, name) in [("AIDAB1", "bounded-1"), ("AIDAB2", "bounded-2")] {
+        let mut u = user("111111111111", id, name, "/");
+        u.permissions_boundary = Some(boundary.to_owned());
+        tx.insert_user(&u).await.unwrap();
+    }
+    assert_eq!(tx.count_boundary_uses("111111111111", boundary).await.unwrap(), 2);
+    assert_eq!(tx.count_boundary_uses("111111111111", arn).await.unwrap(), 0);
+    assert_eq!(tx.boundary_counts("111111111111").await.unwrap(), [(boundary.to_owned(), 2)]);
+    assert!(tx.delete_user("AIDAB1").await.is_ok());
+    assert!(tx.delete_user("AIDAB2").await.is_ok());
+    assert!(tx.boundary_counts("111111111111").await.unwrap().is_empty());
     tx.put_inline_policy(PrincipalKind::User, "AIDA1", "b", "{}").await.unwrap();
     tx.put_inline_policy(PrincipalKind::User, "AIDA1", "a", "{\"x\":1}").await.unwrap();
     tx.put_inline_policy(PrincipalKind::User, "AIDA1", "a", "{\"x\":2}").await.unwrap();
@@ -103,6 +130,17 @@ async fn suite(store: &dyn Store) {
         updated_at: 1,
     };
     tx.insert_policy(&p).await.unwrap();
+    tx.commit().await.unwrap();
+    // Policy names are unique per account ignoring case and path (CreatePolicy relies on it).
+    let mut twin = p.clone();
+    twin.policy_id = "ANPA2".into();
+    twin.name = "p".into();
+    twin.path = "/other/".into();
+    twin.arn = "arn:aws:iam::111111111111:policy/other/p".into();
+    let mut tx = store.begin().await.unwrap();
+    assert!(matches!(tx.insert_policy(&twin).await, Err(StoreError::Conflict(_))));
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
     for v in ["v1", "v2", "v10"] {
         tx.insert_policy_version(&PolicyVersionRecord { policy_id: "ANPA1".into(), version_id: v.into(), document: "{}".into(), created_at: 1 }).await.unwrap();
     }

@@ -71,6 +71,11 @@ enum Key {
     Versions(String),
     Attached(PrincipalKind, String),
     AccountAttachments(String),
+    PolicyAttachments(String, String),
+    CountPolicyAttachments(String, String),
+    AttachmentCounts(String),
+    CountBoundaryUses(String, String),
+    BoundaryCounts(String),
     Inline(PrincipalKind, String, String),
     InlineNames(PrincipalKind, String),
     Tags(&'static str, String),
@@ -108,6 +113,7 @@ enum Value {
     Versions(Vec<PolicyVersionRecord>),
     Strings(Vec<String>),
     Attachments(Vec<(String, PrincipalKind, String)>),
+    Counts(Vec<(String, i64)>),
     Text(String),
     Tags(Vec<Tag>),
     AccessKey(AccessKeyRecord),
@@ -154,6 +160,7 @@ cacheable!(PolicyVersionRecord, Version);
 cacheable!(Vec<PolicyVersionRecord>, Versions);
 cacheable!(Vec<String>, Strings);
 cacheable!(Vec<(String, PrincipalKind, String)>, Attachments);
+cacheable!(Vec<(String, i64)>, Counts);
 cacheable!(String, Text);
 cacheable!(Vec<Tag>, Tags);
 cacheable!(AccessKeyRecord, AccessKey);
@@ -510,6 +517,21 @@ impl Tx for CacheTx {
     }
     async fn account_attachments(&mut self, account_id: &str) -> StoreResult<Vec<(String, PrincipalKind, String)>> {
         read!(self, cat::ATTACHMENTS, Key::AccountAttachments(account_id.to_owned()), account_attachments(account_id))
+    }
+    async fn policy_attachments(&mut self, account_id: &str, arn: &str) -> StoreResult<Vec<(String, PrincipalKind, String)>> {
+        read!(self, cat::ATTACHMENTS, Key::PolicyAttachments(account_id.to_owned(), arn.to_owned()), policy_attachments(account_id, arn))
+    }
+    async fn count_policy_attachments(&mut self, account_id: &str, arn: &str) -> StoreResult<i64> {
+        read!(self, cat::ATTACHMENTS, Key::CountPolicyAttachments(account_id.to_owned(), arn.to_owned()), count_policy_attachments(account_id, arn))
+    }
+    async fn attachment_counts(&mut self, account_id: &str) -> StoreResult<Vec<(String, i64)>> {
+        read!(self, cat::ATTACHMENTS, Key::AttachmentCounts(account_id.to_owned()), attachment_counts(account_id))
+    }
+    async fn count_boundary_uses(&mut self, account_id: &str, arn: &str) -> StoreResult<i64> {
+        read!(self, cat::USERS | cat::ROLES, Key::CountBoundaryUses(account_id.to_owned(), arn.to_owned()), count_boundary_uses(account_id, arn))
+    }
+    async fn boundary_counts(&mut self, account_id: &str) -> StoreResult<Vec<(String, i64)>> {
+        read!(self, cat::USERS | cat::ROLES, Key::BoundaryCounts(account_id.to_owned()), boundary_counts(account_id))
     }
 
     async fn put_inline_policy(&mut self, kind: PrincipalKind, principal_id: &str, name: &str, document: &str) -> StoreResult<()> {

@@ -105,6 +105,18 @@ pub trait Tx: Send {
     async fn attached_policies(&mut self, kind: PrincipalKind, principal_id: &str) -> StoreResult<Vec<String>>;
     /// Every attachment of the account: (policy ARN, principal kind, principal id).
     async fn account_attachments(&mut self, account_id: &str) -> StoreResult<Vec<(String, PrincipalKind, String)>>;
+    /// The attachments of one managed policy in the account: (policy ARN, principal kind,
+    /// principal id), oldest first.
+    async fn policy_attachments(&mut self, account_id: &str, arn: &str) -> StoreResult<Vec<(String, PrincipalKind, String)>>;
+    /// How many users, groups and roles of the account one managed policy is attached to.
+    async fn count_policy_attachments(&mut self, account_id: &str, arn: &str) -> StoreResult<i64>;
+    /// For each managed policy attached in the account, to how many principals.
+    async fn attachment_counts(&mut self, account_id: &str) -> StoreResult<Vec<(String, i64)>>;
+    /// How many users and roles of the account have this policy as permissions boundary.
+    async fn count_boundary_uses(&mut self, account_id: &str, arn: &str) -> StoreResult<i64>;
+    /// For each policy used as a permissions boundary in the account, by how many users and
+    /// roles.
+    async fn boundary_counts(&mut self, account_id: &str) -> StoreResult<Vec<(String, i64)>>;
 
     // Inline policies
     async fn put_inline_policy(&mut self, kind: PrincipalKind, principal_id: &str, name: &str, document: &str) -> StoreResult<()>;
