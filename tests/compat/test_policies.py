@@ -132,6 +132,29 @@ def test_list_policies_scope_local(iam, new_policy, account_id):
     assert mine["Arn"] in everything and ADMIN_POLICY_ARN in everything
 
 
+def test_list_policies_pages_merge_local_and_aws(iam, new_policy, cleanup, account_id):
+    """Scope=All pages through AWS-managed and customer policies in one name order, each
+    policy once, also a customer policy that has an AWS-managed policy's name."""
+    twin_arn = f"arn:aws:iam::{account_id}:policy/IAMUserChangePassword"
+    try:
+        iam.create_policy(PolicyName="IAMUserChangePassword", PolicyDocument=policy_json())
+    except ClientError as e:
+        assert e.response["Error"]["Code"] == "EntityAlreadyExists"
+    cleanup(iam.delete_policy, PolicyArn=twin_arn)
+    mine = [new_policy() for _ in range(3)]
+    for size in (100, 7):
+        listed = all_policies(iam, PaginationConfig={"PageSize": size})
+        arns = [p["Arn"] for p in listed]
+        assert len(arns) == len(set(arns)), "a policy was listed twice"
+        names = [p["PolicyName"].lower() for p in listed]
+        assert names == sorted(names), "not in name order"
+        assert {twin_arn, "arn:aws:iam::aws:policy/IAMUserChangePassword"} <= set(arns)
+        assert {m["Arn"] for m in mine} <= set(arns)
+        assert len(arns) == len(all_policies(iam, Scope="AWS")) + len(all_policies(iam, Scope="Local"))
+    with expect_error("InvalidInput", 400):
+        iam.list_policies(Marker="not-a-marker")
+
+
 def test_list_policies_only_attached(iam, new_policy):
     unattached = new_policy()
     attached = all_policies(iam, OnlyAttached=True)

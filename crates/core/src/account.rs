@@ -192,11 +192,7 @@ impl Iam {
         let users = tx.count_users(account).await?;
         let groups = tx.count_groups(account).await?;
         let roles = tx.count_roles(account).await?;
-        let policies = tx.list_policies(account).await?;
-        let mut versions = 0;
-        for p in &policies {
-            versions += i64::try_from(tx.list_policy_versions(&p.policy_id).await?.len()).unwrap_or(0);
-        }
+        let (policies, versions) = tx.count_policies(account).await?;
         let root_keys = !tx.access_keys_for(account, None).await?.is_empty();
         let devices = tx.mfa_devices(account).await?;
         let mfa_in_use = devices.iter().filter(|d| d.enabled_at.is_some()).count();
@@ -224,7 +220,7 @@ impl Iam {
             ("AttachedPoliciesPerGroupQuota", 10),
             ("AttachedPoliciesPerRoleQuota", 10),
             ("AttachedPoliciesPerUserQuota", 10),
-            ("Policies", i64::try_from(policies.len()).unwrap_or(0)),
+            ("Policies", policies),
             ("PoliciesQuota", 1500),
             ("PolicySizeQuota", 6144),
             ("PolicyVersionsInUse", versions),

@@ -37,7 +37,7 @@ impl PageRequest {
     }
 }
 
-fn invalid_marker() -> IamError {
+pub(crate) fn invalid_marker() -> IamError {
     IamError::InvalidInput("Invalid Marker.".to_owned())
 }
 

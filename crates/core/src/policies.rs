@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use portcullis_credentials::new_unique_id;
 use portcullis_policy::PolicyKind;
-use portcullis_store::{PolicyRecord, PolicyVersionRecord, PrincipalKind, Tag, TagTarget, Tx};
+use portcullis_store::{PageQuery, PolicyRecord, PolicyVersionRecord, PrincipalKind, Tag, TagTarget, Tx};
 
 use crate::catalog::ManagedPolicy;
 use crate::groups::load_group;
@@ -218,17 +218,26 @@ impl Iam {
         Ok(self.local_view(rec, &counts, tags))
     }
 
+    /// ListPolicies in keyset pages ordered by name ignoring case (a customer policy before
+    /// an AWS-managed one of the same name): a page reads about one page of the account's
+    /// policies, however many it holds. With `OnlyAttached`, pages of unused policies are
+    /// read past until the page is full.
     pub async fn list_policies(&self, auth: &Authorized<'_>, filter: &PolicyFilter<'_>, page: &PageRequest) -> IamResult<Page<ManagedPolicyView>> {
+        const LOCAL: char = '0';
+        const AWS: char = '1';
+        let sort_key = |v: &ManagedPolicyView| (v.name.to_lowercase(), if is_aws_managed(&v.arn) { AWS } else { LOCAL });
+        let after = match page.after_key()? {
+            None => None,
+            Some(k) => {
+                let (name, origin) = k.rsplit_once('\t').ok_or_else(crate::page::invalid_marker)?;
+                let origin = origin.chars().next().filter(|c| *c == LOCAL || *c == AWS).ok_or_else(crate::page::invalid_marker)?;
+                Some((name.to_owned(), origin))
+            }
+        };
         let mut tx = self.store.begin_read().await?;
         let counts = self.usage_counts(&mut tx, auth.account()).await?;
         let scope = filter.scope.unwrap_or("All");
-        let mut all = Vec::new();
-        if scope != "Local" {
-            all.extend(self.catalog.all().iter().map(|p| self.aws_view(p, &counts)));
-        }
-        if scope != "AWS" {
-            all.extend(tx.list_policies(auth.account()).await?.into_iter().map(|p| self.local_view(p, &counts, Vec::new())));
-        }
+        let limit = usize::try_from(page.limit()).unwrap_or(100);
         // With OnlyAttached, PolicyUsageFilter says which use counts: attached as a
         // permissions policy (the default) or set as a permissions boundary.
         let in_use = |p: &ManagedPolicyView| match filter.usage {
@@ -236,11 +245,45 @@ impl Iam {
             Some("PermissionsPolicy") => p.attachment_count > 0,
             _ => p.attachment_count > 0 || p.boundary_usage_count > 0,
         };
-        all.retain(|p| {
+        let wanted = |p: &ManagedPolicyView| {
             (!filter.only_attached || in_use(p)) && filter.path_prefix.is_none_or(|pre| p.path.starts_with(pre))
-        });
-        all.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
-        Page::from_all(all, page)
+        };
+        let mut rows: Vec<ManagedPolicyView> = Vec::new();
+        if scope != "Local" {
+            let past = |p: &ManagedPolicy| match &after {
+                None => true,
+                Some((name, origin)) => {
+                    let lower = p.name.to_lowercase();
+                    lower > *name || (lower == *name && *origin == LOCAL)
+                }
+            };
+            rows.extend(self.catalog.all().iter().filter(|p| past(p)).map(|p| self.aws_view(p, &counts)).filter(wanted));
+        }
+        if scope != "AWS" {
+            // Local names are unique ignoring case, so a local row is past the marker exactly
+            // when its name is greater, whichever side the marker's row was on.
+            let mut cursor = after.as_ref().map(|(name, _)| name.clone());
+            let mut found = 0;
+            loop {
+                let query = PageQuery { path_prefix: filter.path_prefix, after: cursor.as_deref(), limit: i64::try_from(limit + 1).unwrap_or(1001) };
+                let batch = tx.list_policies_page(auth.account(), &query).await?;
+                let fetched = batch.len();
+                cursor = batch.last().map(|p| p.name.to_lowercase());
+                for view in batch.into_iter().map(|p| self.local_view(p, &counts, Vec::new())).filter(wanted) {
+                    found += 1;
+                    rows.push(view);
+                }
+                if found > limit || fetched <= limit {
+                    break;
+                }
+            }
+        }
+        rows.sort_by_cached_key(sort_key);
+        rows.truncate(limit + 1);
+        Ok(Page::from_keyset(rows, page, |v| {
+            let (name, origin) = sort_key(v);
+            format!("{name}\t{origin}")
+        }))
     }
 
     pub async fn delete_policy(&self, auth: &Authorized<'_>, arn: &str) -> IamResult<()> {

@@ -340,6 +340,18 @@ impl Tx for SqlTx {
         fetch_all!(self, format!("SELECT {} FROM policies WHERE account_id = $1 ORDER BY name_lower", rows::POLICY_COLS), rows::policy, account_id)
     }
 
+    async fn count_policies(&mut self, account_id: &str) -> StoreResult<(i64, i64)> {
+        let policies = self.count("SELECT COUNT(*) FROM policies WHERE account_id = $1", account_id).await?;
+        let versions = self
+            .count("SELECT COUNT(*) FROM policy_versions v JOIN policies p ON p.policy_id = v.policy_id WHERE p.account_id = $1", account_id)
+            .await?;
+        Ok((policies, versions))
+    }
+
+    async fn list_policies_page(&mut self, account_id: &str, page: &PageQuery<'_>) -> StoreResult<Vec<PolicyRecord>> {
+        self.page(rows::POLICY_COLS, "policies", account_id, page, rows::policy).await
+    }
+
     async fn update_policy(&mut self, rec: &PolicyRecord) -> StoreResult<()> {
         let q = sqlx::query("UPDATE policies SET default_version = $1, next_version = $2, updated_at = $3, description = $4 WHERE policy_id = $5")
             .bind(&rec.default_version)

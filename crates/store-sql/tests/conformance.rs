@@ -144,6 +144,8 @@ async fn suite(store: &dyn Store) {
     for v in ["v1", "v2", "v10"] {
         tx.insert_policy_version(&PolicyVersionRecord { policy_id: "ANPA1".into(), version_id: v.into(), document: "{}".into(), created_at: 1 }).await.unwrap();
     }
+    assert_eq!(tx.count_policies("111111111111").await.unwrap(), (1, 3));
+    assert_eq!(tx.count_policies("222222222222").await.unwrap(), (0, 0));
     let versions = tx.list_policy_versions("ANPA1").await.unwrap();
     assert_eq!(versions.iter().map(|v| v.version_id.as_str()).collect::<Vec<_>>(), ["v10", "v2", "v1"]);
     tx.delete_policy("ANPA1").await.unwrap();

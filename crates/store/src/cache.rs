@@ -54,6 +54,8 @@ enum Key {
     User(String, String),
     UserById(String),
     Users(String, PageKey),
+    PoliciesPage(String, PageKey),
+    CountPolicies(String),
     CountUsers(String),
     Group(String, String),
     GroupById(String),
@@ -114,6 +116,7 @@ enum Value {
     Strings(Vec<String>),
     Attachments(Vec<(String, PrincipalKind, String)>),
     Counts(Vec<(String, i64)>),
+    Counts2((i64, i64)),
     Text(String),
     Tags(Vec<Tag>),
     AccessKey(AccessKeyRecord),
@@ -150,6 +153,7 @@ cacheable!(AccountRecord, Account);
 cacheable!(UserRecord, User);
 cacheable!(Vec<UserRecord>, Users);
 cacheable!(i64, Count);
+cacheable!((i64, i64), Counts2);
 cacheable!(GroupRecord, Group);
 cacheable!(Vec<GroupRecord>, Groups);
 cacheable!(RoleRecord, Role);
@@ -486,6 +490,12 @@ impl Tx for CacheTx {
     }
     async fn list_policies(&mut self, account_id: &str) -> StoreResult<Vec<PolicyRecord>> {
         read!(self, cat::POLICIES, Key::Policies(account_id.to_owned()), list_policies(account_id))
+    }
+    async fn count_policies(&mut self, account_id: &str) -> StoreResult<(i64, i64)> {
+        read!(self, cat::POLICIES, Key::CountPolicies(account_id.to_owned()), count_policies(account_id))
+    }
+    async fn list_policies_page(&mut self, account_id: &str, page: &PageQuery<'_>) -> StoreResult<Vec<PolicyRecord>> {
+        read!(self, cat::POLICIES, Key::PoliciesPage(account_id.to_owned(), PageKey::of(page)), list_policies_page(account_id, page))
     }
     async fn update_policy(&mut self, rec: &PolicyRecord) -> StoreResult<()> {
         write!(self, cat::POLICIES, update_policy(rec))

@@ -91,6 +91,10 @@ pub trait Tx: Send {
     async fn insert_policy(&mut self, rec: &PolicyRecord) -> StoreResult<()>;
     async fn get_policy(&mut self, arn: &str) -> StoreResult<Option<PolicyRecord>>;
     async fn list_policies(&mut self, account_id: &str) -> StoreResult<Vec<PolicyRecord>>;
+    /// How many customer-managed policies the account holds, and their versions in all.
+    async fn count_policies(&mut self, account_id: &str) -> StoreResult<(i64, i64)>;
+    /// A keyset page of the account's customer-managed policies, ordered by name ignoring case.
+    async fn list_policies_page(&mut self, account_id: &str, page: &PageQuery<'_>) -> StoreResult<Vec<PolicyRecord>>;
     async fn update_policy(&mut self, rec: &PolicyRecord) -> StoreResult<()>;
     async fn delete_policy(&mut self, policy_id: &str) -> StoreResult<()>;
     async fn insert_policy_version(&mut self, rec: &PolicyVersionRecord) -> StoreResult<()>;
