@@ -7,11 +7,14 @@ Subcommands (run.sh calls them in this order):
   measure  pre-sign one workload with botocore (SigV4Auth + AWSRequest, exactly as boto3
            signs), check that the server answers it with 200, replay it with wrk and
            append the figures to a results file (JSON lines)
+  openloop offer one workload's request at fixed rates with oha (open loop, latency
+           corrected for coordinated omission) and append the figures (label "openloop")
   report   print the tables (Markdown) from a results file
 
-wrk does the load: Python would saturate long before the server. The signed requests are
-written to a Lua data file that replay.lua loads; SigV4 signatures stay valid for 15
-minutes, so every measurement signs its requests right before it runs.
+wrk (closed loop) and oha (open loop) do the load: Python would saturate long before the
+server. The signed requests are written to a Lua data file that replay.lua loads (oha gets
+one request on its command line); SigV4 signatures stay valid for 15 minutes, so every
+measurement signs its requests right before it runs.
 """
 
 from __future__ import annotations
@@ -261,6 +264,7 @@ WORKLOADS = {
     "ListUsers": {"enabled": True, "desc": "iam ListUsers MaxItems=100"},
     "ListUsersLastPage": {"enabled": True, "desc": "iam ListUsers MaxItems=100 Marker=<the last page's>"},
     "GetCallerIdentity": {"enabled": True, "desc": "sts GetCallerIdentity"},
+    "ListPolicies": {"enabled": True, "desc": "iam ListPolicies Scope=Local MaxItems=100 (first page)"},
     "GetPolicy": {"enabled": True, "desc": "iam GetPolicy on a customer policy (with its attachment and boundary counts)"},
     "SimulatePrincipalPolicy": {"enabled": True, "desc": "iam SimulatePrincipalPolicy on the bench user, 2 actions"},
     "mixed": {"enabled": True, "desc": "2 GetUser : 2 GetCallerIdentity : 1 ListUsers"},
@@ -276,6 +280,8 @@ def build_calls(workload: str, users: int, user_arn: str) -> list:
         return list_users_calls()
     if workload == "GetCallerIdentity":
         return caller_identity_calls()
+    if workload == "ListPolicies":
+        return [iam_call("ListPolicies", Scope="Local", MaxItems="100")]
     if workload == "GetPolicy":
         return get_policy_calls(user_arn)
     if workload == "SimulatePrincipalPolicy":
@@ -511,6 +517,147 @@ def append(path: str, entry: dict) -> None:
         f.write(json.dumps(entry) + "\n")
 
 
+# --------------------------------------------------------------------------- open loop
+
+# wrk's closed loop (64 connections, each sending as soon as its previous answer arrives)
+# runs the server at saturation, where latency is simply connections / throughput (Little's
+# law). The open-loop phase offers requests at a fixed rate instead, whatever the server's
+# answers do, and measures each request's latency from the moment it was due (oha's
+# --latency-correction), so a stall shows in the figures instead of slowing the load down
+# (coordinated omission).
+
+OHA_DEADLINE = "aborted due to deadline"  # oha -z: requests still in flight when the time is up
+OPENLOOP_WORKLOADS = ("GetUser", "GetCallerIdentity", "GetPolicy", "authorize")
+
+
+def seconds_of(d: str) -> float:
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m|h)?", d.strip())
+    if not m:
+        raise SystemExit(f"cannot read the duration {d!r}")
+    return float(m.group(1)) * {"ms": 0.001, "s": 1, None: 1, "m": 60, "h": 3600}[m.group(2)]
+
+
+def openloop_request(a, creds: Credentials) -> dict:
+    """The workload's first request, signed now: oha sends one request template."""
+    if a.workload == "authorize":
+        return authorize_requests(a.endpoint, creds)[0]
+    svc, params = build_calls(a.workload, a.users, a.user_arn)[0]
+    return signed(a.endpoint, creds, svc, params)
+
+
+def oha_command(oha: str, endpoint: str, r: dict, rate: int, conns: int, duration: str) -> list[str]:
+    # Host comes from the URL (the same 127.0.0.1:PORT that was signed). -H replaces oha's own
+    # User-Agent; the Accept header oha adds is not signed (SignedHeaders=content-type;host;
+    # x-amz-date), and --disable-compression drops its Accept-Encoding so the request is
+    # wrk's. hyper adds Content-Length.
+    cmd = [oha, "--no-tui", "-z", duration, "-c", str(conns), "-q", str(rate), "--latency-correction",
+           "--disable-compression", "--output-format", "json", "-m", r["method"]]
+    for k, v in r["headers"].items():
+        if k.lower() != "host":
+            cmd += ["-H", f"{k}: {v}"]
+    return cmd + ["-d", r["body"], endpoint.rstrip("/") + r["path"]]
+
+
+def run_oha(cmd: list[str], duration: str) -> tuple[dict, float, float | None]:
+    """oha's JSON report, its own CPU % (user+system over wall time) and the machine's busy %."""
+    import resource
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    st0 = machine_ticks()
+    t0 = time.monotonic()
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds_of(duration) + 120)
+    wall = time.monotonic() - t0
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    st1 = machine_ticks()
+    if p.returncode != 0:
+        raise RuntimeError(f"oha failed ({p.returncode}): {p.stderr.strip()}\n{p.stdout[:2000]}")
+    fig = json.loads(p.stdout)
+    cpu = 100.0 * ((ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)) / wall
+    busy = 100.0 * (st1[0] - st0[0]) / max(st1[1] - st0[1], 1) if st0 and st1 else None
+    return fig, cpu, busy
+
+
+def openloop_rates(a) -> list[tuple[int, str]]:
+    """(rate, where it comes from): the ladder, plus 100 × moto's req/s for the workload when
+    moto was measured in this run (the issue's throughput target), unless that is too high."""
+    rates = {int(x): "ladder" for x in a.rates.split(",") if x.strip()}
+    if a.moto_multiple and os.path.exists(a.results):
+        moto = None
+        for line in open(a.results, encoding="utf-8"):
+            r = json.loads(line) if line.strip() else {}
+            if (r.get("label"), r.get("server"), r.get("workload"), r.get("status")) == ("main", "moto", a.workload, "ok"):
+                moto = r
+        if moto:
+            target = int(round(a.moto_multiple * moto["rps"]))
+            if target > a.max_rate:
+                log(f"open loop {a.workload}: {a.moto_multiple:g} × moto's {moto['rps']:.0f} req/s = {target} req/s "
+                    f"is above {a.max_rate}: not offered")
+            elif target > 0:
+                rates.setdefault(target, f"{a.moto_multiple:g}× moto")
+    return sorted(rates.items())
+
+
+def cmd_openloop(a) -> int:
+    creds = Credentials(a.access_key, a.secret_key, a.session_token)
+    failed = False
+    for rate, source in openloop_rates(a):
+        entry = {"label": "openloop", "server": a.server, "workload": a.workload, "connections": a.connections,
+                 "duration": a.duration, "warmup": a.warmup, "users": a.users, "policies": a.policies,
+                 "offered_rps": rate, "rate_source": source, "note": a.note or "",
+                 "loadavg_before": os.getloadavg()[0]}
+        # Signed right before the run (valid 15 minutes; SigV4 has no nonce, so replaying
+        # it is what a client retrying the same request would do).
+        r = openloop_request(a, creds)
+        status, body = send(a.endpoint, r)
+        if status != 200:
+            entry.update(status="error", error=f"HTTP {status}: {body.decode(errors='replace')[:400]}")
+            append(a.results, entry)
+            log(f"FAIL open loop {a.server} {a.workload}: request {r['body'][:200]!r} answered {entry['error']}")
+            failed = True
+            continue
+        if a.warmup and seconds_of(a.warmup) > 0:
+            run_oha(oha_command(a.oha, a.endpoint, r, rate, a.connections, a.warmup), a.warmup)
+        entry["loadavg_before"] = os.getloadavg()[0]
+        cpu0, t0 = cpu_seconds(a.pid), time.monotonic()
+        fig, oha_cpu, busy = run_oha(oha_command(a.oha, a.endpoint, r, rate, a.connections, a.duration), a.duration)
+        cpu1, t1 = cpu_seconds(a.pid), time.monotonic()
+
+        s = fig["summary"]
+        statuses = {int(k): v for k, v in fig.get("statusCodeDistribution", {}).items()}
+        errors = dict(fig.get("errorDistribution", {}))
+        aborted = errors.pop(OHA_DEADLINE, 0)
+        ok = statuses.get(200, 0)
+        pct = fig.get("latencyPercentiles", {})
+        us = lambda k: None if pct.get(k) is None or pct[k] != pct[k] else pct[k] * 1e6  # NaN: no answers
+        entry.update({
+            "status": "ok", "duration_s": s["total"], "ok_200": ok,
+            "non200": sum(v for k, v in statuses.items() if k != 200), "statuses": statuses,
+            "errors": errors, "aborted_at_end": aborted,
+            "achieved_rps": ok / s["total"] if s["total"] else 0.0,
+            "oha_requests_per_sec": s["requestsPerSec"], "success_rate": s["successRate"],
+            "p50_us": us("p50"), "p90_us": us("p90"), "p99_us": us("p99"), "p999_us": us("p99.9"),
+            "p9999_us": us("p99.99"), "max_us": (s["slowest"] or 0) * 1e6, "mean_us": (s["average"] or 0) * 1e6,
+            "oha_cpu_pct": oha_cpu, "machine_busy_pct": busy,
+        })
+        if cpu0 is not None and cpu1 is not None:
+            entry["server_cpu_pct"] = 100.0 * (cpu1 - cpu0) / (t1 - t0)
+            entry["server_cpu_us_per_req"] = 1e6 * (cpu1 - cpu0) / max(ok, 1)
+        if a.server == "portcullis":
+            entry["drain_s"] = wait_quiet(a.endpoint, creds)
+        bad = entry["non200"] or sum(errors.values())
+        f = lambda x: "   n/a" if x is None else f"{x / 1000:6.2f}"
+        log(f"open loop {a.server} {a.workload:18} offered {rate:>6} req/s ({source}): achieved {entry['achieved_rps']:>8.0f}"
+            f"  p50 {f(entry['p50_us'])} ms  p99 {f(entry['p99_us'])} ms  p99.9 {f(entry['p999_us'])} ms"
+            f"  200s {ok}  non-200 {entry['non200']}  errors {errors or 0}  aborted at the end {aborted}"
+            + (f"  server CPU {entry['server_cpu_pct']:.0f}%" if "server_cpu_pct" in entry else "")
+            + f"  oha CPU {oha_cpu:.0f}%" + (f"  machine busy {busy:.0f}%" if busy is not None else "")
+            + (f"  drained in {entry['drain_s']:.1f}s" if "drain_s" in entry else ""))
+        append(a.results, entry)
+        if bad:
+            log(f"FAIL open loop {a.server} {a.workload} at {rate} req/s: statuses {statuses}, errors {errors}")
+            failed = True
+    return 1 if failed and a.must_succeed else 0
+
+
 # --------------------------------------------------------------------------- reporting
 
 
@@ -520,6 +667,42 @@ def fmt_ms(us) -> str:
 
 def fmt_rps(x) -> str:
     return "" if x is None else f"{x:,.0f}"
+
+
+def report_openloop(rows: list[dict]) -> None:
+    if not rows:
+        return
+    r0 = next((r for r in rows if r["status"] == "ok"), rows[0])
+    warm = f"after a {r0['warmup']} warm-up" if r0["warmup"] and seconds_of(r0["warmup"]) > 0 else "no warm-up"
+    print(f"\n### Open loop: Portcullis at fixed rates ({r0['connections']} connections, oha -z{r0['duration']} {warm}, "
+          "latency from when each request was due)\n")
+    print("Each workload replays one request (GetUser: always the same user). Achieved is 200 responses per "
+          "second; a rate marked 100× moto is the issue's target for that workload. Server CPU and oha CPU: "
+          "200% = both cores (oha shares them with the server); machine busy: all CPUs, 100% = both cores.\n")
+    print("| workload | offered req/s | achieved req/s | p50 | p99 | p99.9 | 200s | non-200 | server CPU | oha CPU | machine busy | load avg |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    short = []
+    for r in rows:
+        offered = f"{r['offered_rps']:,}" + (f" ({r['rate_source']})" if r["rate_source"] != "ladder" else "")
+        if r["status"] != "ok":
+            err = r.get("error", "")
+            code = re.search(r"<Code>([^<]*)</Code>", err)
+            err = err.split(":")[0] + (f" {code.group(1)}" if code else "")
+            print(f"| {r['workload']} | {offered} | {r['status']}: {err.replace('|', '/')} |  |  |  |  |  |  |  |  |  |")
+            continue
+        bad = str(r["non200"]) + (f" (+{sum(r['errors'].values())} errors)" if r["errors"] else "")
+        mark = ""
+        if r["achieved_rps"] < 0.97 * r["offered_rps"]:
+            mark = " †"
+            short.append(r)
+        cpu = f"{r['server_cpu_pct']:.0f}%" if "server_cpu_pct" in r else ""
+        busy = f"{r['machine_busy_pct']:.0f}%" if r.get("machine_busy_pct") is not None else ""
+        print(f"| {r['workload']} | {offered} | {fmt_rps(r['achieved_rps'])}{mark} | {fmt_ms(r['p50_us'])} | {fmt_ms(r['p99_us'])} "
+              f"| {fmt_ms(r['p999_us'])} | {r['ok_200']:,} | {bad} | {cpu} | {r['oha_cpu_pct']:.0f}% | {busy} | {r['loadavg_before']:.1f} |")
+    if short:
+        print("\n† Achieved below 97% of the offered rate: the machine (server and oha together) did not keep up. "
+              "The requests oha had scheduled but not sent when the time was up are in no percentile, so the "
+              "latency there understates the backlog.")
 
 
 def cmd_report(a) -> None:
@@ -550,11 +733,14 @@ def cmd_report(a) -> None:
             ratio = "moto: " + m["error"].split(":")[0]
         print(f"| {w} | {cell(p, 'rps')} | {cell(p, 'p50_us')} | {cell(p, 'p99_us')} | {cell(m, 'rps')} | {cell(m, 'p50_us')} | {cell(m, 'p99_us')} | {ratio} |")
 
-    errs = [r for r in rows if r.get("status") == "ok" and (r["non2xx_text"] or any(r["errors"].values()))]
+    errs = [r for r in rows if r["label"] != "openloop" and r.get("status") == "ok"
+            and (r["non2xx_text"] or any(r["errors"].values()))]
     if errs:
         print("\nErrors seen by wrk:")
         for r in errs:
             print(f"- {r['label']} {r['server']} {r['workload']}: Non-2xx responses {r['non2xx_text']}, socket errors {r['errors']}")
+
+    report_openloop([r for r in rows if r["label"] == "openloop"])
 
     scal = [r for r in rows if r["label"] == "scale" and r["server"] == "portcullis"]
     if scal:
@@ -639,6 +825,29 @@ def main() -> int:
     m.add_argument("--must-succeed", action="store_true", help="exit 1 on any non-2xx or socket error")
     m.add_argument("--verbose", action="store_true")
 
+    o = sub.add_parser("openloop", help="fixed-rate latency with oha (a ladder of rates, one workload)")
+    o.add_argument("--server", required=True)
+    o.add_argument("--endpoint", required=True)
+    o.add_argument("--access-key", required=True)
+    o.add_argument("--secret-key", required=True)
+    o.add_argument("--session-token")
+    o.add_argument("--workload", required=True, choices=list(OPENLOOP_WORKLOADS))
+    o.add_argument("--user-arn", required=True)
+    o.add_argument("--users", type=int, required=True)
+    o.add_argument("--policies", type=int, required=True)
+    o.add_argument("--oha", required=True, help="the oha binary")
+    o.add_argument("--rates", default="5000,10000,20000", help="offered rates, req/s, comma-separated")
+    o.add_argument("--moto-multiple", type=float, default=100.0,
+                   help="also offer this multiple of moto's req/s for the workload, read from --results (0: no)")
+    o.add_argument("--max-rate", type=int, default=60000, help="do not offer a moto-derived rate above this")
+    o.add_argument("--connections", type=int, default=64)
+    o.add_argument("--duration", default="10s")
+    o.add_argument("--warmup", default="2s", help="oha at the same rate first, not recorded")
+    o.add_argument("--pid", type=int, help="server process, for its CPU time")
+    o.add_argument("--results", required=True)
+    o.add_argument("--note")
+    o.add_argument("--must-succeed", action="store_true", help="exit 1 on any non-200 or connection error")
+
     r = sub.add_parser("report")
     r.add_argument("results")
 
@@ -662,6 +871,8 @@ def main() -> int:
         cmd_seed(a)
     elif a.cmd == "measure":
         return cmd_measure(a)
+    elif a.cmd == "openloop":
+        return cmd_openloop(a)
     elif a.cmd == "report":
         cmd_report(a)
     elif a.cmd == "user-arn":

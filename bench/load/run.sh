@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Load benchmark: replays SigV4-signed IAM/STS requests against Portcullis and against
-# moto's server with wrk, and prints requests/s, p50/p99 latency and the ratio; then checks
-# that a request's cost does not grow with the size of the account. See README.md here.
+# moto's server with wrk, and prints requests/s, p50/p99 latency and the ratio; measures
+# Portcullis's latency at fixed offered rates (open loop, oha); then checks that a request's
+# cost does not grow with the size of the account. See README.md here.
 #
-#   bash bench/load/run.sh                      # the full run (about 8 minutes)
+#   bash bench/load/run.sh                      # the full run (about 11 minutes)
 #   bash bench/load/run.sh --duration 5s --no-scale --no-diagnostics
 #
 # Options (or environment variables):
@@ -13,10 +14,15 @@
 #   --scale-policies N   customer policies for the scaling check    (LOADBENCH_SCALE_POLICIES, 10000)
 #   --duration D         wrk duration per measurement              (LOADBENCH_DURATION, 10s)
 #   --connections N      concurrent connections                    (LOADBENCH_CONNECTIONS, 64)
-#   --no-moto / --no-scale / --no-diagnostics   leave a part out
+#   --open-loop-rates R  offered rates of the open-loop phase, req/s (LOADBENCH_OPEN_LOOP_RATES,
+#                        5000,10000,20000; with moto, 100 x moto's req/s is added, up to 60000)
+#   --open-loop-duration D   oha duration per rate                 (LOADBENCH_OPEN_LOOP_DURATION, = --duration)
+#   --no-moto / --no-open-loop / --no-scale / --no-diagnostics   leave a part out
+#   LOADBENCH_OHA=PATH   use this oha binary instead of bench/load/.tools/bin/oha
 #
-# Idempotent: installs wrk (apt-get) and moto (bench/load/.venv) only when missing, builds
-# with cargo (a no-op when up to date), and works in a temporary directory that it removes.
+# Idempotent: installs wrk (apt-get), moto (bench/load/.venv) and oha (cargo install into
+# bench/load/.tools, about 10 minutes the first time) only when missing, builds with cargo
+# (a no-op when up to date), and works in a temporary directory that it removes.
 # Exits 0 after printing the figures; exits 1 if Portcullis answers any request of the
 # workload with anything but 200 (a benchmark of errors is worthless).
 set -euo pipefail
@@ -32,7 +38,11 @@ DURATION="${LOADBENCH_DURATION:-10s}"
 WARMUP="${LOADBENCH_WARMUP:-2s}"
 CONNS="${LOADBENCH_CONNECTIONS:-64}"
 THREADS="${LOADBENCH_THREADS:-2}"
+OPEN_RATES="${LOADBENCH_OPEN_LOOP_RATES:-5000,10000,20000}"
+OPEN_DURATION="${LOADBENCH_OPEN_LOOP_DURATION:-}"
+OHA_VERSION=1.16.0
 DO_MOTO=1
+DO_OPEN=1
 DO_SCALE=1
 DO_DIAG=1
 
@@ -45,15 +55,20 @@ while [ $# -gt 0 ]; do
         --duration) DURATION="$2"; shift 2 ;;
         --warmup) WARMUP="$2"; shift 2 ;;
         --connections) CONNS="$2"; shift 2 ;;
+        --open-loop-rates) OPEN_RATES="$2"; shift 2 ;;
+        --open-loop-duration) OPEN_DURATION="$2"; shift 2 ;;
         --no-moto) DO_MOTO=0; shift ;;
+        --no-open-loop) DO_OPEN=0; shift ;;
         --no-scale) DO_SCALE=0; shift ;;
         --no-diagnostics) DO_DIAG=0; shift ;;
-        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
         *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
 
 say() { echo "[run.sh] $*" >&2; }
+OPEN_DURATION="${OPEN_DURATION:-$DURATION}"
+[[ "$OPEN_RATES" =~ ^[0-9]+(,[0-9]+)*$ ]] || { echo "run.sh: --open-loop-rates wants rates like 5000,10000" >&2; exit 2; }
 
 # ------------------------------------------------------------------ 1. tools and builds
 if ! command -v wrk >/dev/null 2>&1; then
@@ -62,6 +77,22 @@ if ! command -v wrk >/dev/null 2>&1; then
     [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+fi
+
+# oha, the open-loop load generator: pinned, built once into bench/load/.tools (ignored by git).
+if [ "$DO_OPEN" = 1 ]; then
+    if [ -n "${LOADBENCH_OHA:-}" ]; then
+        OHA="$LOADBENCH_OHA"
+        [ -x "$OHA" ] || { say "LOADBENCH_OHA=$OHA is not an executable"; exit 2; }
+    else
+        OHA="$HERE/.tools/bin/oha"
+        if [ "$("$OHA" --version 2>/dev/null || true)" != "oha $OHA_VERSION" ]; then
+            say "installing oha $OHA_VERSION into $HERE/.tools (cargo install; about 10 minutes on 2 cores)"
+            cargo install --locked --force --version "$OHA_VERSION" --root "$HERE/.tools" oha
+        fi
+    fi
+    OHA_V="$("$OHA" --version 2>/dev/null || true)"
+    [ "$OHA_V" = "oha $OHA_VERSION" ] || say "warning: $OHA is '$OHA_V', the open-loop phase was written for oha $OHA_VERSION"
 fi
 
 say "cargo build --release -p portcullis"
@@ -159,7 +190,7 @@ measure() {
 
 # "authorize" is POST /_portcullis/authorize (Portcullis only); its requests are built by
 # authorize_requests() in loadbench.py, the hook to change if the endpoint changes.
-WORKLOADS=(GetUser ListUsers ListUsersLastPage GetCallerIdentity GetPolicy SimulatePrincipalPolicy mixed authorize)
+WORKLOADS=(GetUser ListUsers ListUsersLastPage GetCallerIdentity ListPolicies GetPolicy SimulatePrincipalPolicy mixed authorize)
 
 say "starting Portcullis"
 start_portcullis portcullis "$WORK/portcullis-data"
@@ -201,6 +232,24 @@ for w in "${WORKLOADS[@]}"; do
 done
 if [ "$DO_MOTO" = 1 ]; then
     kill "$MOTO_PID" 2>/dev/null || true  # frees its CPU for what follows
+    wait "$MOTO_PID" 2>/dev/null || true
+fi
+
+# ------------------------------------------------------------------ 3b. open loop
+# Latency at fixed offered rates (oha, latency from when each request was due), where wrk's
+# closed loop only gives latency at saturation (= connections / throughput). The moto rows
+# just measured give each workload's 100x-moto rate.
+if [ "$DO_OPEN" = 1 ]; then
+    say "open loop: oha at $OPEN_RATES req/s$([ "$DO_MOTO" = 1 ] && echo ' and 100 x moto'), $OPEN_DURATION each after a $WARMUP warm-up"
+    for w in GetUser GetCallerIdentity GetPolicy authorize; do
+        if ! "$PY" "$HERE/loadbench.py" openloop --server portcullis --endpoint "$PORT_URL" \
+            --access-key "$PORT_AK" --secret-key "$PORT_SK" --pid "$PORT_PID" --workload "$w" \
+            --users "$USERS" --policies "$POLICIES" --user-arn "$PORT_ARN" --oha "$OHA" \
+            --rates "$OPEN_RATES" --connections "$CONNS" --duration "$OPEN_DURATION" --warmup "$WARMUP" \
+            --results "$RESULTS" --must-succeed; then
+            FAILED=1
+        fi
+    done
 fi
 
 # ------------------------------------------------------------------ 4. diagnostics
@@ -244,7 +293,7 @@ if [ "$DO_SCALE" = 1 ]; then
     say "scaling: growing the Portcullis account to $SCALE_USERS users and $SCALE_POLICIES customer policies"
     "$PY" "$HERE/loadbench.py" seed --endpoint "$PORT_URL" --access-key "$PORT_AK" --secret-key "$PORT_SK" \
         --users "$SCALE_USERS" --policies "$SCALE_POLICIES"
-    for w in GetUser ListUsers ListUsersLastPage GetCallerIdentity GetPolicy SimulatePrincipalPolicy authorize; do
+    for w in GetUser ListUsers ListUsersLastPage GetCallerIdentity ListPolicies GetPolicy SimulatePrincipalPolicy authorize; do
         measure scale portcullis "$PORT_URL" "$PORT_AK" "$PORT_SK" "$PORT_PID" "$w" "$SCALE_USERS" "$SCALE_POLICIES" "$PORT_ARN"
     done
 fi
@@ -256,6 +305,9 @@ cp "$RESULTS" "$HERE/results/$STAMP.jsonl"
 {
     echo "Load benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
     echo "wrk -t$THREADS -c$CONNS -d$DURATION --latency (after a $WARMUP warm-up); main account: $USERS users, $POLICIES customer policies"
+    if [ "$DO_OPEN" = 1 ]; then
+        echo "open loop: $OHA_V -c$CONNS -z$OPEN_DURATION -q RATE --latency-correction (after a $WARMUP warm-up at the same rate)"
+    fi
     echo
     "$PY" "$HERE/loadbench.py" report "$RESULTS"
     for f in "$WORK"/portcullis*.err; do
