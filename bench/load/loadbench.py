@@ -46,6 +46,10 @@ FORM = "application/x-www-form-urlencoded; charset=utf-8"
 
 USER_FMT = "user-{:05d}"
 POLICY_FMT = "bench-policy-{:04d}"
+# Page size of the listing workloads: the main account's 10 users (and the bench user) and 10
+# policies fill a page as the 100,000-user account does, so the scaling check compares
+# pages of the same size.
+LIST_PAGE = 10
 GROUPS = ["bench-group-0", "bench-group-1", "bench-group-2", "bench-group-3", "bench-group-4"]
 # AWS-managed policies attached to the groups (one each), besides customer policies.
 GROUP_MANAGED = [
@@ -169,7 +173,7 @@ def get_user_calls(users: int, n: int = 256) -> list:
 
 
 def list_users_calls() -> list:
-    return [iam_call("ListUsers", MaxItems="100")]
+    return [iam_call("ListUsers", MaxItems=str(LIST_PAGE))]
 
 
 def caller_identity_calls() -> list:
@@ -223,7 +227,7 @@ def authorize_requests(endpoint: str, creds: Credentials) -> list[dict]:
 
 
 def last_page_marker(endpoint: str, creds: Credentials) -> str:
-    """The Marker of ListUsers' last page of 100 (obtained by paging, as a client would)."""
+    """The Marker of ListUsers' last full page of LIST_PAGE (obtained by paging, as a client would)."""
     iam, _ = clients(endpoint, creds.access_key, creds.secret_key, creds.token)
     total = 0
     marker = None
@@ -234,7 +238,7 @@ def last_page_marker(endpoint: str, creds: Credentials) -> str:
         marker = r.get("Marker")
         if not r.get("IsTruncated"):
             break
-    skip, marker = max(total - 100, 1), None
+    skip, marker = max(total - LIST_PAGE, 1), None
     while skip > 0:
         kw = {"MaxItems": min(skip, 1000), **({"Marker": marker} if marker else {})}
         r = iam.list_users(**kw)
@@ -261,10 +265,10 @@ def mixed_calls(users: int) -> list:
 
 WORKLOADS = {
     "GetUser": {"enabled": True, "desc": "iam GetUser UserName=<one of 256 seeded users, round-robin>"},
-    "ListUsers": {"enabled": True, "desc": "iam ListUsers MaxItems=100"},
-    "ListUsersLastPage": {"enabled": True, "desc": "iam ListUsers MaxItems=100 Marker=<the last page's>"},
+    "ListUsers": {"enabled": True, "desc": "iam ListUsers MaxItems=10 (first page)"},
+    "ListUsersLastPage": {"enabled": True, "desc": "iam ListUsers MaxItems=10 Marker=<the last page's>"},
     "GetCallerIdentity": {"enabled": True, "desc": "sts GetCallerIdentity"},
-    "ListPolicies": {"enabled": True, "desc": "iam ListPolicies Scope=Local MaxItems=100 (first page)"},
+    "ListPolicies": {"enabled": True, "desc": "iam ListPolicies Scope=Local MaxItems=10 (first page)"},
     "GetPolicy": {"enabled": True, "desc": "iam GetPolicy on a customer policy (with its attachment and boundary counts)"},
     "SimulatePrincipalPolicy": {"enabled": True, "desc": "iam SimulatePrincipalPolicy on the bench user, 2 actions"},
     "mixed": {"enabled": True, "desc": "2 GetUser : 2 GetCallerIdentity : 1 ListUsers"},
@@ -281,7 +285,7 @@ def build_calls(workload: str, users: int, user_arn: str) -> list:
     if workload == "GetCallerIdentity":
         return caller_identity_calls()
     if workload == "ListPolicies":
-        return [iam_call("ListPolicies", Scope="Local", MaxItems="100")]
+        return [iam_call("ListPolicies", Scope="Local", MaxItems=str(LIST_PAGE))]
     if workload == "GetPolicy":
         return get_policy_calls(user_arn)
     if workload == "SimulatePrincipalPolicy":
@@ -450,7 +454,7 @@ def cmd_measure(a) -> int:
     else:
         if a.workload == "ListUsersLastPage":
             try:
-                calls = [iam_call("ListUsers", MaxItems="100", Marker=last_page_marker(a.endpoint, creds))]
+                calls = [iam_call("ListUsers", MaxItems=str(LIST_PAGE), Marker=last_page_marker(a.endpoint, creds))]
             except NoMarker as e:
                 log(f"{a.server} {a.workload}: not measured: {e}")
                 entry["status"] = "error"
