@@ -293,6 +293,7 @@ if [ "$DO_SCALE" = 1 ]; then
     say "scaling: growing the Portcullis account to $SCALE_USERS users and $SCALE_POLICIES customer policies"
     "$PY" "$HERE/loadbench.py" seed --endpoint "$PORT_URL" --access-key "$PORT_AK" --secret-key "$PORT_SK" \
         --users "$SCALE_USERS" --policies "$SCALE_POLICIES"
+    sleep 20  # let the seeding's writes (SQLite's WAL checkpoint, the kernel's write-back) settle
     for w in GetUser ListUsers ListUsersLastPage GetCallerIdentity ListPolicies GetPolicy SimulatePrincipalPolicy authorize; do
         measure scale portcullis "$PORT_URL" "$PORT_AK" "$PORT_SK" "$PORT_PID" "$w" "$SCALE_USERS" "$SCALE_POLICIES" "$PORT_ARN"
     done
