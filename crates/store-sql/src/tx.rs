@@ -22,6 +22,12 @@ impl SqlTx {
         let row: (i64,) = sqlx::query_as(sql).bind(id).fetch_one(&mut *self.tx).await.map_err(backend)?;
         Ok(row.0)
     }
+
+    /// A count over an account's rows that name one policy ARN.
+    async fn count_for_policy(&mut self, sql: &str, account_id: &str, arn: &str) -> StoreResult<i64> {
+        let row: (i64,) = sqlx::query_as(sql).bind(account_id).bind(arn).fetch_one(&mut *self.tx).await.map_err(backend)?;
+        Ok(row.0)
+    }
 }
 
 macro_rules! fetch_opt {
@@ -426,10 +432,7 @@ impl Tx for SqlTx {
             .fetch_all(&mut *self.tx)
             .await
             .map_err(backend)?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(arn, kind, id)| PrincipalKind::parse(&kind).map(|k| (arn, k, id)))
-            .collect())
+        Ok(attachment_rows(rows))
     }
 
     async fn policy_attachments(&mut self, account_id: &str, arn: &str) -> StoreResult<Vec<(String, PrincipalKind, String)>> {
@@ -441,20 +444,11 @@ impl Tx for SqlTx {
         .fetch_all(&mut *self.tx)
         .await
         .map_err(backend)?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(arn, kind, id)| PrincipalKind::parse(&kind).map(|k| (arn, k, id)))
-            .collect())
+        Ok(attachment_rows(rows))
     }
 
     async fn count_policy_attachments(&mut self, account_id: &str, arn: &str) -> StoreResult<i64> {
-        let row: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM policy_attachments WHERE account_id = $1 AND policy_arn = $2")
-            .bind(account_id)
-            .bind(arn)
-            .fetch_one(&mut *self.tx)
-            .await
-            .map_err(backend)?;
-        Ok(row.0)
+        self.count_for_policy("SELECT COUNT(*) FROM policy_attachments WHERE account_id = $1 AND policy_arn = $2", account_id, arn).await
     }
 
     async fn attachment_counts(&mut self, account_id: &str) -> StoreResult<Vec<(String, i64)>> {
@@ -466,16 +460,13 @@ impl Tx for SqlTx {
     }
 
     async fn count_boundary_uses(&mut self, account_id: &str, arn: &str) -> StoreResult<i64> {
-        let row: (i64,) = sqlx::query_as(
+        self.count_for_policy(
             "SELECT (SELECT COUNT(*) FROM users WHERE account_id = $1 AND permissions_boundary = $2) \
              + (SELECT COUNT(*) FROM roles WHERE account_id = $1 AND permissions_boundary = $2)",
+            account_id,
+            arn,
         )
-        .bind(account_id)
-        .bind(arn)
-        .fetch_one(&mut *self.tx)
         .await
-        .map_err(backend)?;
-        Ok(row.0)
     }
 
     async fn boundary_counts(&mut self, account_id: &str) -> StoreResult<Vec<(String, i64)>> {
@@ -734,4 +725,10 @@ impl Tx for SqlTx {
         let q = sqlx::query("DELETE FROM login_profiles WHERE user_id = $1").bind(user_id);
         self.exec(q).await.map(|n| n > 0)
     }
+}
+
+/// (policy ARN, principal kind, principal id) rows; a kind this version does not know is
+/// left out.
+fn attachment_rows(rows: Vec<(String, String, String)>) -> Vec<(String, PrincipalKind, String)> {
+    rows.into_iter().filter_map(|(arn, kind, id)| PrincipalKind::parse(&kind).map(|k| (arn, k, id))).collect()
 }
