@@ -4,7 +4,7 @@
 # Portcullis's latency at fixed offered rates (open loop, oha); then checks that a request's
 # cost does not grow with the size of the account. See README.md here.
 #
-#   bash bench/load/run.sh                      # the full run (about 11 minutes)
+#   bash bench/load/run.sh                      # the full run (about 15 minutes; +10 the first time, to build oha)
 #   bash bench/load/run.sh --duration 5s --no-scale --no-diagnostics
 #
 # Options (or environment variables):
