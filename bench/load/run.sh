@@ -61,7 +61,7 @@ while [ $# -gt 0 ]; do
         --no-open-loop) DO_OPEN=0; shift ;;
         --no-scale) DO_SCALE=0; shift ;;
         --no-diagnostics) DO_DIAG=0; shift ;;
-        -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
         *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
