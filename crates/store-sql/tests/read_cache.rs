@@ -104,6 +104,61 @@ async fn answers_expire_after_the_time_bound() {
 }
 
 #[tokio::test]
+async fn one_reader_refreshes_an_expired_answer_while_the_others_keep_it() {
+    let (raw, cached) = setup(Duration::from_millis(300)).await;
+    assert_eq!(read_path(&cached, "alice").await.as_deref(), Some("/"));
+    change_behind_its_back(&raw, "/later/").await;
+    tokio::time::sleep(Duration::from_millis(350)).await;
+
+    // SQLite has one connection: holding it keeps the refreshing reader waiting.
+    let held = raw.begin().await.unwrap();
+    let refresher = {
+        let cached = cached.clone();
+        tokio::spawn(async move { read_path(&cached, "alice").await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let other = tokio::time::timeout(Duration::from_secs(2), read_path(&cached, "alice")).await;
+    assert_eq!(other.expect("a reader waited for the refresh").as_deref(), Some("/"), "the old answer, at once");
+    drop(held);
+    assert_eq!(refresher.await.unwrap().as_deref(), Some("/later/"));
+    assert_eq!(read_path(&cached, "alice").await.as_deref(), Some("/later/"));
+
+    // Deleted behind the cache's back: once the time bound has passed, the refreshing reader
+    // finds nothing, and nobody is served the old row any more.
+    let mut tx = raw.begin().await.unwrap();
+    tx.delete_user("AIDA1").await.unwrap();
+    tx.commit().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert_eq!(read_path(&cached, "alice").await, None);
+    assert_eq!(read_path(&cached, "alice").await, None);
+}
+
+#[tokio::test]
+async fn expired_answers_are_not_kept_past_twice_the_time_bound() {
+    let (raw, cached) = setup(Duration::from_millis(200)).await;
+    assert_eq!(read_path(&cached, "alice").await.as_deref(), Some("/"));
+    change_behind_its_back(&raw, "/later/").await;
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    // A refresh starts and cannot finish while the connection is held...
+    let held = raw.begin().await.unwrap();
+    let refresher = {
+        let cached = cached.clone();
+        tokio::spawn(async move { read_path(&cached, "alice").await })
+    };
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    // ...and past twice the bound, the others ask the database too instead of the old answer.
+    let other = {
+        let cached = cached.clone();
+        tokio::spawn(async move { read_path(&cached, "alice").await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!other.is_finished(), "an answer older than twice the bound was served");
+    drop(held);
+    assert_eq!(refresher.await.unwrap().as_deref(), Some("/later/"));
+    assert_eq!(other.await.unwrap().as_deref(), Some("/later/"));
+}
+
+#[tokio::test]
 async fn lists_and_tags_follow_writes() {
     let (_raw, cached) = setup(Duration::from_secs(60)).await;
     let page = PageQuery { path_prefix: None, after: None, limit: 10 };

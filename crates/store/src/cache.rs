@@ -9,14 +9,16 @@
 //! counters only grow, the entry is current exactly while that sum is unchanged. So a
 //! write on this node is seen by the next read, a read that raced with a write is never
 //! served later, and an entry also expires after a short time to bound how stale it can be
-//! when other nodes write to the same database.
+//! when other nodes write to the same database. At expiry one reader asks the database
+//! again while the others keep the expired answer (for at most one more such time), so a
+//! busy key costs one database read per expiry rather than one per concurrent request.
 //!
 //! Write transactions (`begin`) never read from or fill the cache: their reads go to the
 //! database exactly as without the cache, so read-check-write sequences keep the backend's
 //! isolation. Absent rows (`None`) are not cached, so something created on another node is
 //! seen at once.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -180,6 +182,8 @@ struct Entry {
     signature: u64,
     at: Instant,
     value: Value,
+    /// Set by the one reader that asks the database again once the entry has expired.
+    refreshing: AtomicBool,
 }
 
 #[derive(Clone)]
@@ -228,12 +232,24 @@ impl Shared {
         }
     }
 
+    /// The cached answer, or None when the caller must ask the database.
     fn get<T: Cacheable>(&self, key: &Key) -> Option<T> {
         let entry = self.entries.get(key)?;
-        if entry.signature != self.signature(entry.mask) || entry.at.elapsed() >= self.ttl {
+        if entry.signature != self.signature(entry.mask) {
             return None;
         }
-        T::unwrap(&entry.value)
+        let age = entry.at.elapsed();
+        if age < self.ttl {
+            return T::unwrap(&entry.value);
+        }
+        // Expired (only the time bound for other nodes' writes; this node's own writes
+        // change the signature). The first reader to notice asks the database; until its
+        // answer is in, the others keep the old one, for one more time bound at most, so an
+        // expiry costs one database read instead of one per concurrent request.
+        if age < self.ttl * 2 && entry.refreshing.swap(true, Ordering::AcqRel) {
+            return T::unwrap(&entry.value);
+        }
+        None
     }
 
     fn put<T: Cacheable>(&self, key: Key, mask: u32, signature: u64, value: T) {
@@ -241,7 +257,7 @@ impl Shared {
         if signature != self.signature(mask) {
             return;
         }
-        self.entries.insert(key, Arc::new(Entry { mask, signature, at: Instant::now(), value: value.wrap() }));
+        self.entries.insert(key, Arc::new(Entry { mask, signature, at: Instant::now(), value: value.wrap(), refreshing: AtomicBool::new(false) }));
     }
 }
 
@@ -335,8 +351,12 @@ macro_rules! read {
         }
         let signature = $s.shared.signature($mask);
         let v = $s.inner().await?.$method($($arg),*).await?;
-        if let Some(found) = &v {
-            $s.shared.put(key, $mask, signature, found.clone());
+        match &v {
+            Some(found) => $s.shared.put(key, $mask, signature, found.clone()),
+            // Gone (another node deleted it): no longer served, not even while expired.
+            None => {
+                $s.shared.entries.remove(&key);
+            }
         }
         Ok(v)
     }};
