@@ -379,14 +379,7 @@ def busiest_threads(before: dict[str, int], after: dict[str, int], seconds: floa
 def run_wrk(endpoint: str, lua_file: str, threads: int, conns: int, duration: str, timeout: str) -> tuple[dict, str]:
     cmd = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{duration}", "--latency", f"--timeout={timeout}",
            "-s", os.path.join(HERE, "replay.lua"), endpoint, "--", lua_file]
-    import resource
-    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    st0 = machine_ticks()
-    t0 = time.monotonic()
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    wall = time.monotonic() - t0
-    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    st1 = machine_ticks()
+    p, cpu, busy = run_measured(cmd)
     if p.returncode != 0:
         raise RuntimeError(f"wrk failed ({p.returncode}): {p.stderr.strip()}\n{p.stdout}")
     m = re.search(r"^LOADBENCH_JSON (.*)$", p.stdout, re.M)
@@ -395,11 +388,26 @@ def run_wrk(endpoint: str, lua_file: str, threads: int, conns: int, duration: st
     fig = json.loads(m.group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", p.stdout)
     fig["non2xx_text"] = int(non2xx.group(1)) if non2xx else 0
-    fig["wrk_cpu_pct"] = 100.0 * ((ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)) / wall
-    if st0 and st1:
-        busy = (st1[0] - st0[0]) / max(st1[1] - st0[1], 1)
-        fig["machine_busy_pct"] = 100.0 * busy
+    fig["wrk_cpu_pct"] = cpu
+    if busy is not None:
+        fig["machine_busy_pct"] = busy
     return fig, p.stdout
+
+
+def run_measured(cmd: list[str], timeout: float | None = None) -> tuple[subprocess.CompletedProcess, float, float | None]:
+    """Runs a load generator; returns it, its own CPU % (user+system over wall time) and the
+    machine's busy % (all CPUs, /proc/stat) over the run."""
+    import resource
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    st0 = machine_ticks()
+    t0 = time.monotonic()
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    wall = time.monotonic() - t0
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    st1 = machine_ticks()
+    cpu = 100.0 * ((ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)) / wall
+    busy = 100.0 * (st1[0] - st0[0]) / max(st1[1] - st0[1], 1) if st0 and st1 else None
+    return p, cpu, busy
 
 
 def machine_ticks() -> tuple[int, int] | None:
@@ -563,21 +571,11 @@ def oha_command(oha: str, endpoint: str, r: dict, rate: int, conns: int, duratio
 
 
 def run_oha(cmd: list[str], duration: str) -> tuple[dict, float, float | None]:
-    """oha's JSON report, its own CPU % (user+system over wall time) and the machine's busy %."""
-    import resource
-    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    st0 = machine_ticks()
-    t0 = time.monotonic()
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds_of(duration) + 120)
-    wall = time.monotonic() - t0
-    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    st1 = machine_ticks()
+    """oha's JSON report, its own CPU % and the machine's busy % (see run_measured)."""
+    p, cpu, busy = run_measured(cmd, timeout=seconds_of(duration) + 120)
     if p.returncode != 0:
         raise RuntimeError(f"oha failed ({p.returncode}): {p.stderr.strip()}\n{p.stdout[:2000]}")
-    fig = json.loads(p.stdout)
-    cpu = 100.0 * ((ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)) / wall
-    busy = 100.0 * (st1[0] - st0[0]) / max(st1[1] - st0[1], 1) if st0 and st1 else None
-    return fig, cpu, busy
+    return json.loads(p.stdout), cpu, busy
 
 
 def openloop_rates(a) -> list[tuple[int, str]]:

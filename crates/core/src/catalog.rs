@@ -98,6 +98,7 @@ impl Catalog {
         self.by_arn.get(arn).map(|i| &self.policies[*i])
     }
 
+    /// Every policy, ordered by name ignoring case (names are unique).
     pub fn all(&self) -> &[ManagedPolicy] {
         &self.policies
     }
@@ -121,5 +122,12 @@ mod tests {
         for n in ["IAMUserChangePassword", "AmazonEC2FullAccess", "PowerUserAccess", "SecurityAudit"] {
             assert!(c.get(&format!("arn:aws:iam::aws:policy/{n}")).is_some(), "{n}");
         }
+    }
+
+    #[test]
+    fn catalog_is_in_strict_name_order_ignoring_case() {
+        // ListPolicies' keyset pages rely on it (names unique, so a name is a position).
+        let names: Vec<String> = Catalog::embedded().unwrap().all().iter().map(|p| p.name.to_lowercase()).collect();
+        assert!(names.windows(2).all(|w| w[0] < w[1]));
     }
 }

@@ -250,14 +250,17 @@ impl Iam {
         };
         let mut rows: Vec<ManagedPolicyView> = Vec::new();
         if scope != "Local" {
-            let past = |p: &ManagedPolicy| match &after {
-                None => true,
-                Some((name, origin)) => {
+            // The catalog is in the same order: start past the marker, and build no more
+            // views than the page can use.
+            let catalog = self.catalog.all();
+            let start = match &after {
+                None => 0,
+                Some((name, origin)) => catalog.partition_point(|p| {
                     let lower = p.name.to_lowercase();
-                    lower > *name || (lower == *name && *origin == LOCAL)
-                }
+                    lower < *name || (lower == *name && *origin == AWS)
+                }),
             };
-            rows.extend(self.catalog.all().iter().filter(|p| past(p)).map(|p| self.aws_view(p, &counts)).filter(wanted));
+            rows.extend(catalog[start..].iter().map(|p| self.aws_view(p, &counts)).filter(wanted).take(limit + 1));
         }
         if scope != "AWS" {
             // Local names are unique ignoring case, so a local row is past the marker exactly

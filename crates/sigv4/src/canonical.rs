@@ -110,6 +110,19 @@ fn push_normalized(out: &mut String, v: &str) {
     }
 }
 
+/// Appends the values normalized and joined with commas; false if there were none.
+fn push_values<'v>(out: &mut String, values: impl Iterator<Item = &'v str>) -> bool {
+    let mut any = false;
+    for v in values {
+        if any {
+            out.push(',');
+        }
+        push_normalized(out, v);
+        any = true;
+    }
+    any
+}
+
 /// `name:value\n` for exactly the signed headers, in the order the client
 /// listed them; repeated headers are joined with commas.
 fn canonical_headers(req: &HttpRequest, signed: &[String]) -> String {
@@ -117,22 +130,9 @@ fn canonical_headers(req: &HttpRequest, signed: &[String]) -> String {
     for name in signed {
         out.push_str(name);
         out.push(':');
-        let mut any = false;
-        for v in req.header_values(name) {
-            if any {
-                out.push(',');
-            }
-            push_normalized(&mut out, v);
-            any = true;
-        }
         // Over HTTP/2 the host arrives as the :authority pseudo-header.
-        if !any && name == "host" {
-            for (i, v) in req.header_values(":authority").enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                push_normalized(&mut out, v);
-            }
+        if !push_values(&mut out, req.header_values(name)) && name == "host" {
+            push_values(&mut out, req.header_values(":authority"));
         }
         out.push('\n');
     }

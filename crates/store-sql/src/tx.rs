@@ -426,15 +426,6 @@ impl Tx for SqlTx {
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
-    async fn account_attachments(&mut self, account_id: &str) -> StoreResult<Vec<(String, PrincipalKind, String)>> {
-        let rows: Vec<(String, String, String)> = sqlx::query_as("SELECT policy_arn, principal_kind, principal_id FROM policy_attachments WHERE account_id = $1 ORDER BY attached_at")
-            .bind(account_id)
-            .fetch_all(&mut *self.tx)
-            .await
-            .map_err(backend)?;
-        Ok(attachment_rows(rows))
-    }
-
     async fn policy_attachments(&mut self, account_id: &str, arn: &str) -> StoreResult<Vec<(String, PrincipalKind, String)>> {
         let rows: Vec<(String, String, String)> = sqlx::query_as(
             "SELECT policy_arn, principal_kind, principal_id FROM policy_attachments WHERE account_id = $1 AND policy_arn = $2 ORDER BY attached_at, principal_id",
@@ -444,7 +435,10 @@ impl Tx for SqlTx {
         .fetch_all(&mut *self.tx)
         .await
         .map_err(backend)?;
-        Ok(attachment_rows(rows))
+        Ok(rows
+            .into_iter()
+            .filter_map(|(arn, kind, id)| PrincipalKind::parse(&kind).map(|k| (arn, k, id)))
+            .collect())
     }
 
     async fn count_policy_attachments(&mut self, account_id: &str, arn: &str) -> StoreResult<i64> {
@@ -727,8 +721,3 @@ impl Tx for SqlTx {
     }
 }
 
-/// (policy ARN, principal kind, principal id) rows; a kind this version does not know is
-/// left out.
-fn attachment_rows(rows: Vec<(String, String, String)>) -> Vec<(String, PrincipalKind, String)> {
-    rows.into_iter().filter_map(|(arn, kind, id)| PrincipalKind::parse(&kind).map(|k| (arn, k, id))).collect()
-}

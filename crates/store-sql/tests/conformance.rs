@@ -55,7 +55,7 @@ async fn suite(store: &dyn Store) {
     assert!(tx.attach_policy("111111111111", PrincipalKind::Group, "AGPA1", arn, 8).await.unwrap());
     assert!(!tx.attach_policy("111111111111", PrincipalKind::Group, "AGPA1", arn, 9).await.unwrap());
     assert_eq!(tx.attached_policies(PrincipalKind::Group, "AGPA1").await.unwrap(), vec![arn.to_owned()]);
-    assert_eq!(tx.account_attachments("111111111111").await.unwrap().len(), 1);
+    assert_eq!(tx.count_policy_attachments("111111111111", arn).await.unwrap(), 1);
     // Per-policy attachments and counts, and permissions-boundary counts.
     assert!(tx.attach_policy("111111111111", PrincipalKind::User, "AIDA1", arn, 10).await.unwrap());
     assert!(tx.attach_policy("111111111111", PrincipalKind::User, "AIDA1", "arn:aws:iam::111111111111:policy/Other", 11).await.unwrap());

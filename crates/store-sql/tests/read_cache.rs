@@ -2,7 +2,7 @@
 //! served from memory until something they depend on is written through the cache, and
 //! changes made behind its back (another node) show after the time bound.
 
-#![allow(clippy::unwrap_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
@@ -103,19 +103,27 @@ async fn answers_expire_after_the_time_bound() {
     assert_eq!(read_path(&cached, "alice").await.as_deref(), Some("/later/"));
 }
 
-#[tokio::test]
-async fn one_reader_refreshes_an_expired_answer_while_the_others_keep_it() {
-    let (raw, cached) = setup(Duration::from_millis(300)).await;
+fn spawn_read(cached: &CachingStore) -> tokio::task::JoinHandle<Option<String>> {
+    let cached = cached.clone();
+    tokio::spawn(async move { read_path(&cached, "alice").await })
+}
+
+/// Caches alice's path with time bound `ttl`, changes it behind the cache's back, waits
+/// `wait` (past the bound) and starts the reader that refreshes it, while holding SQLite's
+/// one connection so that the refresh cannot finish until the returned transaction is dropped.
+async fn refresh_held_up(ttl: Duration, wait: Duration) -> (Arc<SqlStore>, CachingStore, Box<dyn Tx>, tokio::task::JoinHandle<Option<String>>) {
+    let (raw, cached) = setup(ttl).await;
     assert_eq!(read_path(&cached, "alice").await.as_deref(), Some("/"));
     change_behind_its_back(&raw, "/later/").await;
-    tokio::time::sleep(Duration::from_millis(350)).await;
-
-    // SQLite has one connection: holding it keeps the refreshing reader waiting.
+    tokio::time::sleep(wait).await;
     let held = raw.begin().await.unwrap();
-    let refresher = {
-        let cached = cached.clone();
-        tokio::spawn(async move { read_path(&cached, "alice").await })
-    };
+    let refresher = spawn_read(&cached);
+    (raw, cached, held, refresher)
+}
+
+#[tokio::test]
+async fn one_reader_refreshes_an_expired_answer_while_the_others_keep_it() {
+    let (raw, cached, held, refresher) = refresh_held_up(Duration::from_millis(300), Duration::from_millis(350)).await;
     tokio::time::sleep(Duration::from_millis(50)).await;
     let other = tokio::time::timeout(Duration::from_secs(2), read_path(&cached, "alice")).await;
     assert_eq!(other.expect("a reader waited for the refresh").as_deref(), Some("/"), "the old answer, at once");
@@ -135,22 +143,11 @@ async fn one_reader_refreshes_an_expired_answer_while_the_others_keep_it() {
 
 #[tokio::test]
 async fn expired_answers_are_not_kept_past_twice_the_time_bound() {
-    let (raw, cached) = setup(Duration::from_millis(200)).await;
-    assert_eq!(read_path(&cached, "alice").await.as_deref(), Some("/"));
-    change_behind_its_back(&raw, "/later/").await;
-    tokio::time::sleep(Duration::from_millis(250)).await;
     // A refresh starts and cannot finish while the connection is held...
-    let held = raw.begin().await.unwrap();
-    let refresher = {
-        let cached = cached.clone();
-        tokio::spawn(async move { read_path(&cached, "alice").await })
-    };
+    let (_raw, cached, held, refresher) = refresh_held_up(Duration::from_millis(200), Duration::from_millis(250)).await;
     tokio::time::sleep(Duration::from_millis(250)).await;
     // ...and past twice the bound, the others ask the database too instead of the old answer.
-    let other = {
-        let cached = cached.clone();
-        tokio::spawn(async move { read_path(&cached, "alice").await })
-    };
+    let other = spawn_read(&cached);
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(!other.is_finished(), "an answer older than twice the bound was served");
     drop(held);

@@ -74,7 +74,6 @@ enum Key {
     Version(String, String),
     Versions(String),
     Attached(PrincipalKind, String),
-    AccountAttachments(String),
     PolicyAttachments(String, String),
     CountPolicyAttachments(String, String),
     AttachmentCounts(String),
@@ -118,7 +117,7 @@ enum Value {
     Strings(Vec<String>),
     Attachments(Vec<(String, PrincipalKind, String)>),
     Counts(Vec<(String, i64)>),
-    Counts2((i64, i64)),
+    CountPair((i64, i64)),
     Text(String),
     Tags(Vec<Tag>),
     AccessKey(AccessKeyRecord),
@@ -155,7 +154,7 @@ cacheable!(AccountRecord, Account);
 cacheable!(UserRecord, User);
 cacheable!(Vec<UserRecord>, Users);
 cacheable!(i64, Count);
-cacheable!((i64, i64), Counts2);
+cacheable!((i64, i64), CountPair);
 cacheable!(GroupRecord, Group);
 cacheable!(Vec<GroupRecord>, Groups);
 cacheable!(RoleRecord, Role);
@@ -199,6 +198,7 @@ impl quick_cache::Weighter<Key, Arc<Entry>> for EntryWeight {
             Value::Versions(v) => 1 + v.len() as u64,
             Value::Strings(v) => 1 + v.len() as u64,
             Value::Attachments(v) => 1 + v.len() as u64,
+            Value::Counts(v) => 1 + v.len() as u64,
             Value::AccessKeys(v) => 1 + v.len() as u64,
             Value::Mfas(v) => 1 + v.len() as u64,
             Value::Tags(v) => 1 + v.len() as u64,
@@ -544,9 +544,6 @@ impl Tx for CacheTx {
     }
     async fn attached_policies(&mut self, kind: PrincipalKind, principal_id: &str) -> StoreResult<Vec<String>> {
         read!(self, cat::ATTACHMENTS, Key::Attached(kind, principal_id.to_owned()), attached_policies(kind, principal_id))
-    }
-    async fn account_attachments(&mut self, account_id: &str) -> StoreResult<Vec<(String, PrincipalKind, String)>> {
-        read!(self, cat::ATTACHMENTS, Key::AccountAttachments(account_id.to_owned()), account_attachments(account_id))
     }
     async fn policy_attachments(&mut self, account_id: &str, arn: &str) -> StoreResult<Vec<(String, PrincipalKind, String)>> {
         read!(self, cat::ATTACHMENTS, Key::PolicyAttachments(account_id.to_owned(), arn.to_owned()), policy_attachments(account_id, arn))

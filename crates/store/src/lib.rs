@@ -107,8 +107,6 @@ pub trait Tx: Send {
     async fn attach_policy(&mut self, account_id: &str, kind: PrincipalKind, principal_id: &str, arn: &str, at: i64) -> StoreResult<bool>;
     async fn detach_policy(&mut self, kind: PrincipalKind, principal_id: &str, arn: &str) -> StoreResult<bool>;
     async fn attached_policies(&mut self, kind: PrincipalKind, principal_id: &str) -> StoreResult<Vec<String>>;
-    /// Every attachment of the account: (policy ARN, principal kind, principal id).
-    async fn account_attachments(&mut self, account_id: &str) -> StoreResult<Vec<(String, PrincipalKind, String)>>;
     /// The attachments of one managed policy in the account: (policy ARN, principal kind,
     /// principal id), oldest first.
     async fn policy_attachments(&mut self, account_id: &str, arn: &str) -> StoreResult<Vec<(String, PrincipalKind, String)>>;
