@@ -30,11 +30,12 @@ pub fn scope_service<'a>(headers: &'a HeaderMap, query: &'a str) -> Option<&'a s
 
 /// Authenticates a request for `service` (the SigV4 signing name: `iam`, `sts`).
 pub async fn authenticate(iam: &Iam, parts: &Parts, query: &str, body: &[u8], service: &str) -> Result<Caller, AwsError> {
-    let headers: Vec<(&str, &str)> = parts
-        .headers
-        .iter()
-        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v)))
-        .collect();
+    // Every header is passed on, also one that is not visible ASCII (read lossily, so it
+    // cannot match a signature): dropping it would hide, for example, a second
+    // Authorization header from the parser.
+    let owned: Vec<(&str, std::borrow::Cow<'_, str>)> =
+        parts.headers.iter().map(|(k, v)| (k.as_str(), String::from_utf8_lossy(v.as_bytes()))).collect();
+    let headers: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (*k, v.as_ref())).collect();
     let req = HttpRequest { method: parts.method.as_str(), path: parts.uri.path(), query, headers: &headers, body };
     let source_ip = parts
         .extensions

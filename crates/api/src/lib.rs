@@ -151,7 +151,7 @@ async fn process(state: &AppState, req: Request, request_id: &str) -> Result<Rep
         .map_err(|_| early(AwsError::new("RequestEntityTooLarge", 413, "Request body is larger than the service accepts.")))?;
     let query = parts.uri.query().unwrap_or_default();
     let form_body: &[u8] = if is_form(&parts.headers) || parts.method == Method::GET { &body } else { b"" };
-    let params = QueryParams::parse(query, form_body);
+    let params = QueryParams::parse(query, form_body).map_err(early)?;
     let service = match (params.get("Version"), authenticate::scope_service(&parts.headers, query)) {
         (Some("2011-06-15"), _) | (None, Some("sts")) => Service::Sts,
         _ => Service::Iam,

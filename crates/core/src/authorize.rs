@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use portcullis_policy::{evaluate, EvalDecision, Policy, PolicyKind, PolicySet, RequestContext, RequestPrincipal};
+use portcullis_policy::{evaluate, AttachedPolicy, EvalDecision, Policy, PolicyKind, PolicySet, RequestContext, RequestPrincipal};
 use portcullis_store::{PrincipalKind, TagTarget, Tx};
 
 use crate::{Authorized, Caller, Iam, IamError, IamResult, Principal};
@@ -46,12 +46,31 @@ impl AuthzRequest {
     }
 }
 
-/// A managed policy's default version: its name, where it comes from, text and parse.
-pub(crate) struct ManagedDoc {
+/// One of a principal's policies as stored: its name, where it comes from, its text and its
+/// parse.
+pub(crate) struct StoredPolicy {
     pub name: String,
-    pub aws_managed: bool,
+    /// As the simulator names sources: `user`, `group` or `role` for inline policies,
+    /// `aws-managed` or `user-managed` for managed ones.
+    pub origin: &'static str,
     pub text: String,
-    pub policy: Arc<Policy>,
+    /// `None` when the stored document does not parse. It cannot be stored through the API,
+    /// but a stricter parser or an edited database can leave one behind; since it may hold a
+    /// Deny, every decision that needs it fails closed.
+    pub policy: Option<Arc<Policy>>,
+}
+
+/// A principal's identity-based policies and permissions boundary, as stored.
+pub(crate) struct StoredPolicies {
+    pub identity: Vec<StoredPolicy>,
+    pub boundary: Option<StoredPolicy>,
+}
+
+impl StoredPolicies {
+    /// The names of the policies whose stored documents do not parse.
+    pub fn unreadable(&self) -> Vec<String> {
+        self.identity.iter().chain(&self.boundary).filter(|p| p.policy.is_none()).map(|p| p.name.clone()).collect()
+    }
 }
 
 /// A principal's identity-based policies, parsed once.
@@ -60,6 +79,8 @@ pub(crate) struct PrincipalPolicies {
     pub identity: Vec<(String, Arc<Policy>)>,
     pub boundary: Option<(String, Arc<Policy>)>,
     pub tags: Vec<(String, String)>,
+    /// Policies that apply but whose stored documents do not parse: every request is denied.
+    pub unreadable: Vec<String>,
 }
 
 #[derive(Debug, Default)]
@@ -79,14 +100,27 @@ pub(crate) struct PolicyCache {
     resources: RwLock<HashMap<String, (u64, Instant, String, Vec<(String, String)>)>>,
 }
 
+/// Parses a stored document; one that does not parse is logged (by name, never its text)
+/// and left as `None`, which denies every decision that needs it.
+fn parse_stored(name: &str, text: &str, kind: PolicyKind) -> Option<Arc<Policy>> {
+    match portcullis_policy::parse(text, kind) {
+        Ok(p) => Some(Arc::new(p)),
+        Err(e) => {
+            tracing::error!(policy = name, kind = ?kind, error = %e.message, "stored policy does not parse; requests that need it are denied");
+            None
+        }
+    }
+}
+
 impl PolicyCache {
     /// A session policy document, parsed; `None` if it does not parse (it was validated
-    /// when the session was issued, so this does not happen for our own tokens).
+    /// when the session was issued, so this only happens when a stricter parser meets an
+    /// older token, and the request is then denied).
     fn session_policy(&self, doc: &str) -> Option<Arc<Policy>> {
         if let Some(p) = self.session_docs.read().ok().and_then(|m| m.get(doc).cloned()) {
             return Some(p);
         }
-        let parsed = Arc::new(portcullis_policy::parse(doc, PolicyKind::Session).ok()?);
+        let parsed = parse_stored("session policy", doc, PolicyKind::Session)?;
         if let Ok(mut m) = self.session_docs.write() {
             if m.len() >= 10_000 {
                 m.clear();
@@ -199,27 +233,48 @@ impl Iam {
 
     /// The default version of a managed policy (AWS catalog or customer), parsed; AWS-managed
     /// documents are parsed once per process.
-    pub(crate) async fn managed_policy(&self, tx: &mut Box<dyn Tx>, arn: &str, kind: PolicyKind) -> IamResult<Option<ManagedDoc>> {
+    pub(crate) async fn managed_policy(&self, tx: &mut Box<dyn Tx>, arn: &str, kind: PolicyKind) -> IamResult<Option<StoredPolicy>> {
         if let Some(p) = self.catalog().get(arn) {
             let cached = self.cache.managed.read().ok().and_then(|m| m.get(arn).cloned()).filter(|hit| hit.kind() == kind);
             let parsed = match cached {
-                Some(hit) => hit,
+                Some(hit) => Some(hit),
                 None => {
-                    let Ok(parsed) = portcullis_policy::parse(&p.document, kind) else { return Ok(None) };
-                    let parsed = Arc::new(parsed);
-                    if let Ok(mut m) = self.cache.managed.write() {
+                    let parsed = parse_stored(&p.name, &p.document, kind);
+                    if let (Some(parsed), Ok(mut m)) = (&parsed, self.cache.managed.write()) {
                         m.insert(arn.to_owned(), parsed.clone());
                     }
                     parsed
                 }
             };
-            return Ok(Some(ManagedDoc { name: p.name.clone(), aws_managed: true, text: p.document.clone(), policy: parsed }));
+            return Ok(Some(StoredPolicy { name: p.name.clone(), origin: "aws-managed", text: p.document.clone(), policy: parsed }));
         }
         let Some(rec) = tx.get_policy(arn).await? else { return Ok(None) };
         let Some(v) = tx.get_policy_version(&rec.policy_id, &rec.default_version).await? else { return Ok(None) };
-        Ok(portcullis_policy::parse(&v.document, kind)
-            .ok()
-            .map(|p| ManagedDoc { name: rec.name, aws_managed: false, text: v.document, policy: Arc::new(p) }))
+        let policy = parse_stored(&rec.name, &v.document, kind);
+        Ok(Some(StoredPolicy { name: rec.name, origin: "user-managed", text: v.document, policy }))
+    }
+
+    /// The identity-based policies of some owners (a user and its groups, a group, a role) and
+    /// a permissions boundary, as stored: the one loader behind authorization and the
+    /// simulator.
+    pub(crate) async fn stored_policies(&self, tx: &mut Box<dyn Tx>, owners: &[(PrincipalKind, String)], boundary_arn: Option<&str>) -> IamResult<StoredPolicies> {
+        let mut identity = Vec::new();
+        for (kind, id) in owners {
+            for name in tx.inline_policy_names(*kind, id).await? {
+                if let Some(text) = tx.get_inline_policy(*kind, id, &name).await? {
+                    let policy = parse_stored(&name, &text, PolicyKind::Identity);
+                    identity.push(StoredPolicy { name, origin: kind.as_str(), text, policy });
+                }
+            }
+            for arn in tx.attached_policies(*kind, id).await? {
+                identity.extend(self.managed_policy(tx, &arn, PolicyKind::Identity).await?);
+            }
+        }
+        let boundary = match boundary_arn {
+            Some(b) => self.managed_policy(tx, b, PolicyKind::PermissionsBoundary).await?,
+            None => None,
+        };
+        Ok(StoredPolicies { identity, boundary })
     }
 
     /// Loads the identity policies of a user (its own and its groups') or a role.
@@ -231,27 +286,16 @@ impl Iam {
                 owners.push((PrincipalKind::Group, g.group_id));
             }
         }
-        let mut out = PrincipalPolicies::default();
-        for (k, pid) in &owners {
-            for name in tx.inline_policy_names(*k, pid).await? {
-                if let Some(doc) = tx.get_inline_policy(*k, pid, &name).await? {
-                    if let Ok(p) = portcullis_policy::parse(&doc, PolicyKind::Identity) {
-                        out.identity.push((name, Arc::new(p)));
-                    }
-                }
-            }
-            for arn in tx.attached_policies(*k, pid).await? {
-                if let Some(d) = self.managed_policy(&mut tx, &arn, PolicyKind::Identity).await? {
-                    out.identity.push((d.name, d.policy));
-                }
-            }
-        }
-        if let Some(b) = boundary_arn {
-            out.boundary = self.managed_policy(&mut tx, b, PolicyKind::PermissionsBoundary).await?.map(|d| (d.name, d.policy));
-        }
+        let stored = self.stored_policies(&mut tx, &owners, boundary_arn).await?;
+        let unreadable = stored.unreadable();
+        let parsed = |p: StoredPolicy| p.policy.map(|policy| (p.name, policy));
         let target = if kind == PrincipalKind::Role { TagTarget::Role } else { TagTarget::User };
-        out.tags = tx.tags(target, id).await?.into_iter().map(|t| (t.key, t.value)).collect();
-        Ok(out)
+        Ok(PrincipalPolicies {
+            identity: stored.identity.into_iter().filter_map(parsed).collect(),
+            boundary: stored.boundary.and_then(parsed),
+            tags: tx.tags(target, id).await?.into_iter().map(|t| (t.key, t.value)).collect(),
+            unreadable,
+        })
     }
 
     pub(crate) async fn principal_policies(&self, caller: &Caller) -> IamResult<Arc<PrincipalPolicies>> {
@@ -346,33 +390,39 @@ impl Iam {
         }
     }
 
-    /// Decides a request with AWS's evaluation logic. The root user may do everything (no
-    /// service control policies exist yet); everyone else needs an identity-based Allow,
-    /// within the permissions boundary and session policies, and no explicit Deny.
+    /// Decides a request with AWS's evaluation logic; see [`Iam::decide_with`].
     pub async fn decide(&self, caller: &Caller, req: &AuthzRequest) -> IamResult<AuthzDecision> {
-        if matches!(caller.principal, Principal::Root) {
-            return Ok(AuthzDecision { effect: EvalDecision::Allowed, denial: None, matched: Vec::new() });
+        self.decide_with(caller, req, &[]).await
+    }
+
+    /// The one decision function every action goes through, IAM's, STS's and the
+    /// authorization endpoint's alike: the caller's identity-based policies, the target's
+    /// resource-based policies (a role's trust policy for `sts:AssumeRole`), the permissions
+    /// boundary and the session policies (and SCPs when organizations arrive), combined by
+    /// `portcullis_policy::evaluate`. The root user may do everything its resource's
+    /// policies let it (no SCPs exist yet). A policy that applies but cannot be read denies.
+    pub async fn decide_with(&self, caller: &Caller, req: &AuthzRequest, resource: &[AttachedPolicy<'_>]) -> IamResult<AuthzDecision> {
+        let allowed = || AuthzDecision { effect: EvalDecision::Allowed, denial: None, matched: Vec::new() };
+        if matches!(caller.principal, Principal::Root) && resource.is_empty() {
+            return Ok(allowed());
         }
         let policies = self.principal_policies(caller).await?;
-        let session_policies: Vec<(String, Arc<Policy>)> = match &caller.session {
-            Some(s) => s
-                .policies
-                .iter()
-                .enumerate()
-                .filter_map(|(i, doc)| self.cache.session_policy(doc).map(|p| (format!("session-{i}"), p)))
-                .collect(),
-            None => Vec::new(),
-        };
-        let session_listed = caller.session.as_ref().is_some_and(|s| !s.policies.is_empty());
+        let session_docs = caller.session.as_ref().map(|s| s.policies.as_slice()).unwrap_or_default();
+        let session_policies: Vec<Option<Arc<Policy>>> = session_docs.iter().map(|doc| self.cache.session_policy(doc)).collect();
+        let mut unreadable = policies.unreadable.clone();
+        unreadable.extend(session_policies.iter().enumerate().filter(|(_, p)| p.is_none()).map(|(i, _)| format!("session-{i}")));
+        if let Some(first) = unreadable.first() {
+            tracing::error!(principal = %caller.arn(), action = %req.action, policy = %first, "request denied: a policy that applies does not parse");
+            let why = format!("because the stored policy {first} that applies to the caller could not be read");
+            return Ok(AuthzDecision { effect: EvalDecision::ExplicitDeny, denial: Some(deny_message(caller, req, &why)), matched: Vec::new() });
+        }
+        let session_names: Vec<String> = (0..session_policies.len()).map(|i| format!("session-{i}")).collect();
         let ctx = self.request_context(caller, req, &policies.tags);
         let set = PolicySet {
             identity: policies.identity.iter().map(|(n, p)| (n.as_str(), p.as_ref())).collect(),
+            resource: resource.to_vec(),
             boundary: policies.boundary.as_ref().map(|(n, p)| (n.as_str(), p.as_ref())),
-            session: if session_listed {
-                session_policies.iter().map(|(n, p)| (n.as_str(), p.as_ref())).collect()
-            } else {
-                Vec::new()
-            },
+            session: session_names.iter().zip(session_policies.iter().flatten()).map(|(n, p)| (n.as_str(), p.as_ref())).collect(),
             ..Default::default()
         };
         let decision = evaluate(&set, &ctx);
@@ -392,10 +442,12 @@ impl Iam {
             }
             EvalDecision::ImplicitDeny => {
                 // Say which layer withheld the Allow, as AWS's messages do.
-                let identity_only = PolicySet { identity: set.identity.clone(), ..Default::default() };
-                let why = if !evaluate(&identity_only, &ctx).is_allowed() {
+                let only = |p: Vec<AttachedPolicy<'_>>| evaluate(&PolicySet { identity: p, ..Default::default() }, &ctx).is_allowed();
+                let why = if !resource.is_empty() && !only(resource.to_vec()) && !only(set.identity.clone()) {
+                    "no resource-based policy allows"
+                } else if !only(set.identity.clone()) {
                     "no identity-based policy allows"
-                } else if set.boundary.is_some_and(|b| !evaluate(&PolicySet { identity: vec![b], ..Default::default() }, &ctx).is_allowed()) {
+                } else if set.boundary.is_some_and(|b| !only(vec![b])) {
                     "no permissions boundary allows"
                 } else {
                     "no session policy allows"

@@ -58,7 +58,18 @@ fn invalid_codes() -> IamError {
 }
 
 fn too_many_codes() -> IamError {
-    IamError::AccessDenied("MultiFactorAuthentication failed: too many invalid one-time codes for this device; try again in a few minutes.".to_owned())
+    IamError::AccessDenied("MultiFactorAuthentication failed: too many invalid one-time codes; try again in a few minutes.".to_owned())
+}
+
+/// The key under which wrong one-time codes are counted when an identity proves itself with
+/// MFA (GetSessionToken, AssumeRole, console sign-in): the identity itself, the user's id or
+/// the root user's account, so that neither its several devices nor another way of naming
+/// it give more guesses.
+pub(crate) fn mfa_throttle_key(account: &str, owner: Option<&UserRecord>) -> String {
+    match owner {
+        Some(u) => format!("mfa:user:{}", u.user_id),
+        None => format!("mfa:root:{account}"),
+    }
 }
 
 fn no_device(serial: &str) -> IamError {
@@ -66,7 +77,8 @@ fn no_device(serial: &str) -> IamError {
 }
 
 impl Iam {
-    /// Refuses while a device (or sign-in identity) has had too many failures recently.
+    /// Refuses while a key (an identity signing in or proving MFA, a device being enabled)
+    /// has had too many failures recently.
     pub(crate) fn throttled(&self, serial: &str) -> bool {
         let now = self.now();
         self.failures
@@ -333,13 +345,14 @@ impl Iam {
             .await?
             .filter(|d| d.account_id == caller.account_id && d.enabled_at.is_some() && owns(d, owner.as_ref()))
             .ok_or_else(failed)?;
-        if self.throttled(serial) {
+        let throttle_key = mfa_throttle_key(&caller.account_id, owner.as_ref());
+        if self.throttled(&throttle_key) {
             return Err(too_many_codes());
         }
         let t = self.device_totp(&device)?;
         let now = self.now() / STEP;
         let step = ((now - 1)..=(now + 1)).find(|s| device.last_step.is_none_or(|l| *s > l) && Self::code_at(&t, *s) == code);
-        self.note_attempt(serial, step.is_some());
+        self.note_attempt(&throttle_key, step.is_some());
         let step = step.ok_or_else(failed)?;
         device.last_step = Some(step);
         tx.update_mfa_device(&device).await?;

@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use portcullis_credentials::{hash_password, verify_password};
 use portcullis_store::{LoginProfileRecord, MfaDeviceRecord, UserRecord};
 
+use crate::mfa::mfa_throttle_key;
 use crate::password_policy::HISTORY_KEPT;
 use crate::{iam_arn, AuthzRequest, Caller, Iam, IamError, Principal, RequestFacts, TemporaryCredentials};
 
@@ -125,14 +126,6 @@ async fn password_matches(password: &str, hash: Option<&str>) -> bool {
     .unwrap_or(false)
 }
 
-/// The key under which failed attempts for one identity are counted.
-fn identity_key(identity: &SignInIdentity<'_>) -> String {
-    match identity {
-        SignInIdentity::Root { email } => format!("signin:root:{}", email.trim().to_lowercase()),
-        SignInIdentity::User { account, user_name } => format!("signin:user:{}:{}", account.trim(), user_name.to_lowercase()),
-    }
-}
-
 /// The identity, once its password checked out (with the hash it matched, so that the
 /// final transaction can tell whether the password changed meanwhile).
 struct Verified {
@@ -140,22 +133,30 @@ struct Verified {
     user: Option<(UserRecord, LoginProfileRecord)>,
 }
 
+/// Who a sign-in names, looked up before its password is checked.
+struct Claimed {
+    /// Failed attempts are counted under the resolved identity (the user's id, the root
+    /// user's account), so that the account alias, the account id and any spelling of the
+    /// name share one count; a name that resolves to nobody is counted as typed.
+    throttle_key: String,
+    /// The hash to check the password against (`None`: nobody, the decoy is used).
+    hash: Option<String>,
+    /// What a right password signs in as.
+    identity: Option<Verified>,
+}
+
 impl Iam {
     pub async fn console_sign_in(&self, input: &SignInInput<'_>, facts: RequestFacts) -> Result<SignInOutcome, SignInError> {
-        let throttle_key = identity_key(&input.identity);
-        if self.throttled(&throttle_key) {
+        let claimed = self.claimed_identity(&input.identity).await?;
+        if self.throttled(&claimed.throttle_key) {
             return Err(SignInError::Throttled);
         }
-        let verified = match self.check_password(input).await {
-            Ok(v) => v,
-            Err(e) => {
-                if matches!(e, SignInError::Incorrect) {
-                    self.note_attempt(&throttle_key, false);
-                }
-                return Err(e);
-            }
+        let matches = password_matches(input.password, claimed.hash.as_deref()).await;
+        let Some(verified) = claimed.identity.filter(|_| matches) else {
+            self.note_attempt(&claimed.throttle_key, false);
+            return Err(SignInError::Incorrect);
         };
-        self.note_attempt(&throttle_key, true);
+        self.note_attempt(&claimed.throttle_key, true);
         let now = self.now();
 
         // A password that must change is reported before MFA is asked, so that no code is
@@ -206,7 +207,7 @@ impl Iam {
                 // Several devices: the person must say which one the code is from.
                 None => return Ok(required()),
             };
-            if self.throttled(&serial) {
+            if self.throttled(&mfa_throttle_key(&caller.account_id, caller.user())) {
                 return Err(SignInError::Throttled);
             }
             match self.check_mfa_code(&caller, &serial, code).await {
@@ -243,37 +244,41 @@ impl Iam {
         Ok(SignInOutcome::SignedIn { account_id: verified.account_id, arn, credentials, mfa_authenticated })
     }
 
-    async fn check_password(&self, input: &SignInInput<'_>) -> Result<Verified, SignInError> {
+    /// Resolves who a sign-in names, without looking at its password.
+    async fn claimed_identity(&self, identity: &SignInIdentity<'_>) -> Result<Claimed, SignInError> {
         // Read without the cache, so an existing name and an unknown one take the same path.
         let mut tx = self.store.begin().await?;
         let account = tx.first_account().await?;
-        match input.identity {
+        match *identity {
             SignInIdentity::Root { email } => {
-                let account = account.filter(|a| a.root_email.eq_ignore_ascii_case(email.trim()));
-                let hash = account.as_ref().and_then(|a| a.root_password_hash.clone());
-                drop(tx);
-                if !password_matches(input.password, hash.as_deref()).await {
-                    return Err(SignInError::Incorrect);
-                }
-                let account = account.ok_or(SignInError::Incorrect)?;
-                Ok(Verified { account_id: account.account_id, user: None })
+                let Some(account) = account.filter(|a| a.root_email.eq_ignore_ascii_case(email.trim())) else {
+                    return Ok(Claimed { throttle_key: format!("signin:unknown-root:{}", email.trim().to_lowercase()), hash: None, identity: None });
+                };
+                Ok(Claimed {
+                    throttle_key: format!("signin:root:{}", account.account_id),
+                    hash: account.root_password_hash.clone(),
+                    identity: Some(Verified { account_id: account.account_id, user: None }),
+                })
             }
             SignInIdentity::User { account: wanted, user_name } => {
-                let account = account.filter(|a| a.account_id == wanted || a.alias.as_deref() == Some(wanted));
-                let mut found = None;
-                if let Some(a) = &account {
-                    if let Some(u) = tx.get_user(&a.account_id, user_name).await? {
-                        if let Some(p) = tx.get_login_profile(&u.user_id).await? {
-                            found = Some((u, p));
-                        }
-                    }
-                }
-                drop(tx);
-                if !password_matches(input.password, found.as_ref().map(|(_, p)| p.password_hash.as_str())).await {
-                    return Err(SignInError::Incorrect);
-                }
-                let (account, user) = account.zip(found).ok_or(SignInError::Incorrect)?;
-                Ok(Verified { account_id: account.account_id, user: Some(user) })
+                let account = account.filter(|a| a.account_id == wanted.trim() || a.alias.as_deref() == Some(wanted.trim()));
+                let user = match &account {
+                    Some(a) => tx.get_user(&a.account_id, user_name).await?,
+                    None => None,
+                };
+                let Some((account, user)) = account.zip(user) else {
+                    let throttle_key = format!("signin:unknown-user:{}:{}", wanted.trim().to_lowercase(), user_name.to_lowercase());
+                    return Ok(Claimed { throttle_key, hash: None, identity: None });
+                };
+                let throttle_key = format!("signin:user:{}", user.user_id);
+                let Some(profile) = tx.get_login_profile(&user.user_id).await? else {
+                    return Ok(Claimed { throttle_key, hash: None, identity: None });
+                };
+                Ok(Claimed {
+                    throttle_key,
+                    hash: Some(profile.password_hash.clone()),
+                    identity: Some(Verified { account_id: account.account_id, user: Some((user, profile)) }),
+                })
             }
         }
     }

@@ -5,6 +5,7 @@
 use portcullis_policy::{evaluate, statement_spans, EvalDecision, Policy, PolicyKind, PolicySet, Position, RequestContext, RequestPrincipal};
 use portcullis_store::{PrincipalKind, Tx};
 
+use crate::authorize::StoredPolicy;
 use crate::policies::principal_id;
 use crate::{Authorized, Iam, IamError, IamResult};
 
@@ -90,7 +91,7 @@ impl Iam {
             _ => return Err(IamError::InvalidInput(format!("Invalid ARN {arn}: it must name an IAM user, group or role."))),
         };
         let id = principal_id(tx, account, kind, name).await?;
-        let mut owners = vec![(kind, id.clone(), name.to_owned())];
+        let mut owners = vec![(kind, id.clone())];
         let mut boundary_arn = None;
         let mut principal = None;
         match kind {
@@ -100,7 +101,7 @@ impl Iam {
                     principal = Some(RequestPrincipal::user(account, arn));
                 }
                 for g in tx.groups_for_user(&id).await? {
-                    owners.push((PrincipalKind::Group, g.group_id, g.name));
+                    owners.push((PrincipalKind::Group, g.group_id));
                 }
             }
             PrincipalKind::Role => {
@@ -108,36 +109,15 @@ impl Iam {
             }
             PrincipalKind::Group => {}
         }
-        let mut sources = Vec::new();
-        for (k, pid, _) in &owners {
-            for pname in tx.inline_policy_names(*k, pid).await? {
-                if let Some(text) = tx.get_inline_policy(*k, pid, &pname).await? {
-                    if let Ok(policy) = portcullis_policy::parse(&text, PolicyKind::Identity) {
-                        sources.push(Source { id: pname, kind: k.as_str(), text, policy: policy.into() });
-                    }
-                }
-            }
-            for parn in tx.attached_policies(*k, pid).await? {
-                if let Some(s) = self.managed_source(tx, &parn, PolicyKind::Identity).await? {
-                    sources.push(s);
-                }
-            }
+        let stored = self.stored_policies(tx, &owners, boundary_arn.as_deref()).await?;
+        // A simulation that left out an unreadable policy could show an Allow its Deny
+        // withholds: fail instead, naming it in the log.
+        if let Some(name) = stored.unreadable().first() {
+            return Err(IamError::ServiceFailure(format!("stored policy {name} of {arn} does not parse")));
         }
-        let boundary = match boundary_arn {
-            Some(b) => self.managed_source(tx, &b, PolicyKind::PermissionsBoundary).await?,
-            None => None,
-        };
-        Ok((sources, boundary, principal))
-    }
-
-    /// A managed policy as a simulation source (parsed once per process when AWS-managed).
-    async fn managed_source(&self, tx: &mut Box<dyn Tx>, arn: &str, kind: PolicyKind) -> IamResult<Option<Source>> {
-        Ok(self.managed_policy(tx, arn, kind).await?.map(|d| Source {
-            id: d.name,
-            kind: if d.aws_managed { "aws-managed" } else { "user-managed" },
-            text: d.text,
-            policy: d.policy,
-        }))
+        let source = |p: StoredPolicy| p.policy.map(|policy| Source { id: p.name, kind: p.origin, text: p.text, policy });
+        let sources = stored.identity.into_iter().filter_map(source).collect();
+        Ok((sources, stored.boundary.and_then(source), principal))
     }
 
     pub async fn simulate_principal_policy(&self, auth: &Authorized<'_>, source_arn: &str, input: &SimulationInput) -> IamResult<Vec<EvaluationResult>> {

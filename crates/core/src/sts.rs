@@ -4,7 +4,7 @@
 
 use base64_url::{decode as b64d, encode as b64e};
 use portcullis_credentials::{new_access_key_id, new_secret_access_key};
-use portcullis_policy::{evaluate, PolicyKind, PolicySet};
+use portcullis_policy::{EvalDecision, PolicyKind};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::INVALID_TOKEN;
@@ -201,7 +201,11 @@ impl Iam {
             return Err(denied());
         }
         drop(tx);
-        let trust = portcullis_policy::parse(&role.assume_role_policy, PolicyKind::Trust).map_err(|_| denied())?;
+        // A trust policy that does not parse lets nobody in (fail closed).
+        let trust = portcullis_policy::parse(&role.assume_role_policy, PolicyKind::Trust).map_err(|e| {
+            tracing::error!(role = %role_arn, error = %e.message, "stored trust policy does not parse; AssumeRole denied");
+            denied()
+        })?;
 
         let now = self.now();
         let mut mfa_at = caller.session.as_ref().and_then(|s| s.mfa_authenticated_at);
@@ -237,8 +241,11 @@ impl Iam {
             }
             effective.session = Some(s);
         }
-        let allowed = self.authorize_with_resource_policy(&effective, &req, ("trust-policy", &trust)).await?;
-        if !allowed {
+        // The same decision as every other action: the trust policy as the role's
+        // resource-based policy, with the caller's identity policies, permissions boundary
+        // and session policies.
+        let decision = self.decide_with(&effective, &req, &[("trust-policy", &trust)]).await?;
+        if decision.effect != EvalDecision::Allowed {
             return Err(denied());
         }
 
@@ -320,20 +327,6 @@ impl Iam {
         }
         // Temporary keys are not stored; this server holds one account per caller.
         Ok(caller.account_id.clone())
-    }
-
-    /// Evaluates `req` for `caller` with a resource-based policy (a role's trust policy)
-    /// beside the caller's identity policies.
-    async fn authorize_with_resource_policy(&self, caller: &Caller, req: &AuthzRequest, resource: (&str, &portcullis_policy::Policy)) -> IamResult<bool> {
-        let policies = self.principal_policies(caller).await?;
-        let ctx = self.request_context(caller, req, &policies.tags);
-        let set = PolicySet {
-            identity: policies.identity.iter().map(|(n, p)| (n.as_str(), p.as_ref())).collect(),
-            boundary: policies.boundary.as_ref().map(|(n, p)| (n.as_str(), p.as_ref())),
-            resource: vec![resource],
-            ..Default::default()
-        };
-        Ok(evaluate(&set, &ctx).is_allowed())
     }
 }
 

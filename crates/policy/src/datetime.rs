@@ -8,7 +8,9 @@ pub(crate) type Millis = i128;
 
 pub(crate) fn parse(s: &str) -> Option<Millis> {
     let s = s.trim();
-    if s.is_empty() {
+    // Every accepted form is ASCII; refusing anything else up front also keeps the byte
+    // offsets below on character boundaries.
+    if s.is_empty() || !s.is_ascii() {
         return None;
     }
     if let Some(epoch) = parse_epoch(s) {
@@ -74,18 +76,18 @@ fn parse_time(t: &str) -> Option<Millis> {
     let (clock, offset_ms) = if let Some(c) = t.strip_suffix(['Z', 'z']) {
         (c, 0i128)
     } else if let Some(i) = t.rfind(['+', '-']) {
-        let sign = if t.as_bytes()[i] == b'-' { -1 } else { 1 };
-        let off = &t[i + 1..];
-        let (h, m) = match off.len() {
-            2 => (num(off, 2)?, 0),
-            4 => (num(&off[..2], 2)?, num(&off[2..], 2)?),
-            5 if off.as_bytes()[2] == b':' => (num(&off[..2], 2)?, num(&off[3..], 2)?),
+        let sign = if t.get(i..=i) == Some("-") { -1 } else { 1 };
+        let off = t.get(i + 1..)?;
+        let (h, m) = match (off.len(), off.get(2..3)) {
+            (2, _) => (num(off, 2)?, 0),
+            (4, _) => (num(off.get(..2)?, 2)?, num(off.get(2..)?, 2)?),
+            (5, Some(":")) => (num(off.get(..2)?, 2)?, num(off.get(3..)?, 2)?),
             _ => return None,
         };
         if h > 23 || m > 59 {
             return None;
         }
-        (&t[..i], sign * i128::from(h * 3_600_000 + m * 60_000))
+        (t.get(..i)?, sign * i128::from(h * 3_600_000 + m * 60_000))
     } else {
         (t, 0)
     };
@@ -187,6 +189,13 @@ mod tests {
         assert_eq!(parse("2020-02-30"), None);
         assert_eq!(parse("yesterday"), None);
         assert_eq!(parse("2019-06-30T00:00:00Z"), parse("1561852800"));
+    }
+
+    #[test]
+    fn multi_byte_characters_are_refused_not_sliced() {
+        for s in ["2020-01-01T00:00+a\u{e9}1", "2020-01-01T00:00+\u{e9}\u{e9}", "2020-01-01T00:00-1\u{e9}", "2020-01-01T0\u{e9}:00Z", "2020-\u{e9}1-01", "\u{e9}", "2020-01-01T00:00+0\u{2028}"] {
+            assert_eq!(parse(s), None, "{s:?}");
+        }
     }
 
     #[test]

@@ -351,7 +351,7 @@ mod tests {
     fn check(op: &str, body: &str) -> Result<(), AwsError> {
         let m = iam();
         let spec = m.operation(op).unwrap().clone();
-        m.validate(&spec, &QueryParams::parse("", body.as_bytes()))
+        m.validate(&spec, &QueryParams::parse("", body.as_bytes()).unwrap())
     }
 
     #[test]

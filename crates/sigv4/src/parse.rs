@@ -10,8 +10,37 @@ use crate::{HttpRequest, SigError, SignedParts, ALGORITHM};
 /// SigV4 keys are valid for at most seven days, so presigned URLs are too.
 const MAX_EXPIRES: u64 = 604_800;
 
+/// Query parameters that carry a presigned request's signature.
+const PRESIGN_PARAMS: [&str; 7] = [
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-SignedHeaders",
+    "X-Amz-Signature",
+    "X-Amz-Date",
+    "X-Amz-Expires",
+    "X-Amz-Security-Token",
+];
+
+/// Headers whose single value the signature check relies on.
+const SINGLE_HEADERS: [&str; 4] = ["authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"];
+
 pub fn parse(req: &HttpRequest) -> Result<SignedParts, SigError> {
+    // A request that says two things about its signature is refused rather than read
+    // one way: which copy counts would be a guess, and a guess is a way around a check.
+    for name in SINGLE_HEADERS {
+        if req.header_values(name).nth(1).is_some() {
+            return Err(SigError::incomplete(format!(
+                "The request has more than one '{name}' header; send it once."
+            )));
+        }
+    }
     if let Some(auth) = req.header_values("authorization").next() {
+        let presign = query_pairs(req.query);
+        if presign.iter().any(|(k, _)| PRESIGN_PARAMS[..4].iter().any(|p| k.as_slice() == p.as_bytes())) {
+            return Err(SigError::mismatch(
+                "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header.",
+            ));
+        }
         return parse_header(req, auth);
     }
     if req.is_presigned() {
@@ -20,7 +49,11 @@ pub fn parse(req: &HttpRequest) -> Result<SignedParts, SigError> {
     Err(SigError::MissingAuthenticationToken)
 }
 
-fn parse_header(req: &HttpRequest, auth: &str) -> Result<SignedParts, SigError> {
+/// The three parameters of an `AWS4-HMAC-SHA256` Authorization header, in AWS's order of
+/// complaint when missing.
+const HEADER_PARAMS: [&str; 3] = ["Credential", "Signature", "SignedHeaders"];
+
+fn parse_header<'r>(req: &HttpRequest<'r>, auth: &'r str) -> Result<SignedParts, SigError> {
     let auth = auth.trim();
     let (algorithm, rest) = auth.split_once(char::is_whitespace).unwrap_or((auth, ""));
 
@@ -29,28 +62,11 @@ fn parse_header(req: &HttpRequest, auth: &str) -> Result<SignedParts, SigError> 
     if algorithm != ALGORITHM && algorithm.starts_with("AWS4-") {
         return Err(unsupported_algorithm(algorithm));
     }
-    let (mut credential, mut signed, mut signature) = (None, None, None);
+    let mut values: [Option<&str>; 3] = [None; 3];
     if algorithm == ALGORITHM {
-        // AWS splits on commas and whitespace alike, which is why
-        // "Credential= AKID/..." fails there with this very message.
-        for token in rest
-            .split(|c: char| c == ',' || c.is_whitespace())
-            .filter(|t| !t.is_empty())
-        {
-            let Some((key, value)) = token.split_once('=') else {
-                return Err(SigError::incomplete(format!(
-                    "'{token}' not a valid key=value pair (missing equal-sign) in Authorization header: '{auth}'."
-                )));
-            };
-            match key {
-                "Credential" => credential = Some(value),
-                "SignedHeaders" => signed = Some(value),
-                "Signature" => signature = Some(value),
-                _ => {}
-            }
-        }
+        values = header_params(rest, auth)?;
     }
-
+    let [credential, signature, signed] = values;
     let timestamp = header_timestamp(req)?;
     let missing: Vec<&str> = [
         (
@@ -90,7 +106,59 @@ fn parse_header(req: &HttpRequest, auth: &str) -> Result<SignedParts, SigError> 
     build(credential, signed, signature, timestamp, token, None)
 }
 
+/// Reads `Credential=…, SignedHeaders=…, Signature=…`: each parameter once, separated by
+/// commas (spaces after them are allowed), and nothing else.
+fn header_params<'a>(rest: &'a str, auth: &str) -> Result<[Option<&'a str>; 3], SigError> {
+    let mut values: [Option<&str>; 3] = [None; 3];
+    for part in rest.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let mut tokens = part.split_whitespace();
+        let first = tokens.next().unwrap_or(part);
+        let second = tokens.next();
+        // AWS's own message for a token without '=' (e.g. "Credential= AKID/…").
+        if let Some(token) = [Some(first), second].into_iter().flatten().find(|t| !t.contains('=')) {
+            return Err(SigError::incomplete(format!(
+                "'{token}' not a valid key=value pair (missing equal-sign) in Authorization header: '{auth}'."
+            )));
+        }
+        if second.is_some() {
+            return Err(SigError::incomplete(format!(
+                "Authorization header parameters must be separated by commas: '{}'.",
+                abbreviate(part)
+            )));
+        }
+        let (key, value) = first.split_once('=').unwrap_or((first, ""));
+        let Some(slot) = HEADER_PARAMS.iter().position(|k| *k == key) else {
+            return Err(SigError::incomplete(format!(
+                "'{}' is not an Authorization header parameter: AWS4-HMAC-SHA256 takes Credential, SignedHeaders and Signature.",
+                abbreviate(key)
+            )));
+        };
+        if values[slot].replace(value).is_some() {
+            return Err(SigError::incomplete(format!(
+                "Authorization header has more than one '{key}' parameter."
+            )));
+        }
+    }
+    Ok(values)
+}
+
+/// At most the first 64 characters of what a client sent, for an error message.
+fn abbreviate(s: &str) -> String {
+    match s.char_indices().nth(64) {
+        Some((i, _)) => format!("{}...", s.get(..i).unwrap_or_default()),
+        None => s.to_owned(),
+    }
+}
+
 fn parse_presigned(req: &HttpRequest) -> Result<SignedParts, SigError> {
+    let pairs = query_pairs(req.query);
+    for name in PRESIGN_PARAMS {
+        if pairs.iter().filter(|(k, _)| k.as_slice() == name.as_bytes()).nth(1).is_some() {
+            return Err(SigError::incomplete(format!(
+                "AWS query-string parameters must not repeat '{name}'. Re-examine the query-string parameters."
+            )));
+        }
+    }
     let require = |name: &str| {
         query_param(req.query, name).ok_or_else(|| {
             SigError::incomplete(format!(

@@ -267,3 +267,82 @@ fn stale_requests_expire() {
         );
     }
 }
+
+/// The first vector's Authorization header with `edit` applied, then parsed; AWS-strict
+/// parsing refuses what is ambiguous or not AWS4-HMAC-SHA256's grammar.
+fn parse_edited(edit: impl Fn(&mut Vec<(String, String)>, &mut String)) -> Result<(), SigError> {
+    let mut v = vectors().into_iter().find(|v| v.name == "aws_doc_iam_get").unwrap();
+    edit(&mut v.headers, &mut v.query);
+    v.with(|req| parse(req).map(|_| ()))
+}
+
+fn auth_of(headers: &mut [(String, String)]) -> &mut String {
+    &mut headers.iter_mut().find(|(n, _)| n == "Authorization").unwrap().1
+}
+
+fn refused(r: Result<(), SigError>, code: &str, status: u16, message_part: &str) {
+    let e = r.expect_err("must be refused");
+    assert_eq!((e.code(), e.http_status()), (code, status), "{}", e.message());
+    assert!(e.message().contains(message_part), "{:?} lacks {message_part:?}", e.message());
+}
+
+#[test]
+fn malformed_authorization_headers_are_refused() {
+    // The unedited header parses.
+    parse_edited(|_, _| {}).unwrap();
+    // Spaces after the commas are optional.
+    parse_edited(|h, _| *auth_of(h) = auth_of(h).replace(", ", ",")).unwrap();
+
+    let dup_credential = |h: &mut Vec<(String, String)>, _: &mut String| {
+        let a = auth_of(h);
+        *a = format!("{a}, Credential=AKIDOTHER/20150830/us-east-1/iam/aws4_request");
+    };
+    refused(parse_edited(dup_credential), "IncompleteSignature", 400, "more than one 'Credential' parameter");
+    let dup_signature = |h: &mut Vec<(String, String)>, _: &mut String| {
+        let a = auth_of(h);
+        *a = format!("{a}, Signature={}", "0".repeat(64));
+    };
+    refused(parse_edited(dup_signature), "IncompleteSignature", 400, "more than one 'Signature' parameter");
+    let no_commas = |h: &mut Vec<(String, String)>, _: &mut String| *auth_of(h) = auth_of(h).replace(", ", " ");
+    refused(parse_edited(no_commas), "IncompleteSignature", 400, "must be separated by commas");
+    let one_comma_missing = |h: &mut Vec<(String, String)>, _: &mut String| {
+        *auth_of(h) = auth_of(h).replacen(", ", " ", 1);
+    };
+    refused(parse_edited(one_comma_missing), "IncompleteSignature", 400, "must be separated by commas");
+    let unknown = |h: &mut Vec<(String, String)>, _: &mut String| {
+        let a = auth_of(h);
+        *a = format!("{a}, Padding={}", "x".repeat(65_536));
+    };
+    refused(parse_edited(unknown), "IncompleteSignature", 400, "'Padding' is not an Authorization header parameter");
+    let two_headers = |h: &mut Vec<(String, String)>, _: &mut String| h.push(("Authorization".into(), "garbage".into()));
+    refused(parse_edited(two_headers), "IncompleteSignature", 400, "more than one 'authorization' header");
+    let two_dates = |h: &mut Vec<(String, String)>, _: &mut String| h.push(("x-amz-date".into(), "20150830T123601Z".into()));
+    refused(parse_edited(two_dates), "IncompleteSignature", 400, "more than one 'x-amz-date' header");
+    let two_tokens = |h: &mut Vec<(String, String)>, _: &mut String| {
+        h.push(("X-Amz-Security-Token".into(), "a".into()));
+        h.push(("x-amz-security-token".into(), "b".into()));
+    };
+    refused(parse_edited(two_tokens), "IncompleteSignature", 400, "more than one 'x-amz-security-token' header");
+    let also_presigned = |_: &mut Vec<(String, String)>, q: &mut String| q.push_str("&X-Amz-Signature=00");
+    refused(parse_edited(also_presigned), "SignatureDoesNotMatch", 403, "Found both 'X-Amz-Algorithm'");
+    // AWS's own message for a parameter without '='.
+    let no_equals = |h: &mut Vec<(String, String)>, _: &mut String| *auth_of(h) = auth_of(h).replace("Credential=", "Credential= ");
+    refused(parse_edited(no_equals), "IncompleteSignature", 400, "'AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request' not a valid key=value pair (missing equal-sign)");
+}
+
+#[test]
+fn repeated_presigned_parameters_are_refused() {
+    let query = "Action=ListUsers&Version=2010-05-08&X-Amz-Algorithm=AWS4-HMAC-SHA256\
+        &X-Amz-Credential=AKIDEXAMPLE%2F20150830%2Fus-east-1%2Fiam%2Faws4_request\
+        &X-Amz-Date=20150830T123600Z&X-Amz-SignedHeaders=host&X-Amz-Signature=abc";
+    let headers = [("Host", "iam.amazonaws.com")];
+    let run = |q: &str| {
+        let req = HttpRequest { method: "GET", path: "/", query: q, headers: &headers, body: b"" };
+        parse(&req).map(|_| ())
+    };
+    run(query).unwrap();
+    for extra in ["&X-Amz-Credential=AKIDOTHER%2F20150830%2Fus-east-1%2Fiam%2Faws4_request", "&X-Amz-Signature=def", "&X-Amz-Date=20150830T123601Z"] {
+        let name = extra[1..].split('=').next().unwrap();
+        refused(run(&format!("{query}{extra}")), "IncompleteSignature", 400, &format!("must not repeat '{name}'"));
+    }
+}
