@@ -16,6 +16,7 @@ use portcullis_sigv4::HttpRequest;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::admin_endpoints::error;
 use crate::authenticate::authenticate_request;
 use crate::AppState;
 use std::sync::Arc;
@@ -53,10 +54,6 @@ struct AuthorizeCall {
 
 fn any_resource() -> String {
     "*".to_owned()
-}
-
-fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    (status, Json(json!({"error": {"code": code, "message": message}}))).into_response()
 }
 
 fn values(v: &serde_json::Value) -> Vec<String> {

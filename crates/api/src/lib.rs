@@ -8,11 +8,15 @@ mod authorization_endpoint;
 mod console_endpoints;
 mod encode;
 mod iam;
+mod request_scope;
 mod sts;
 mod target;
 mod test_mode;
+mod transport;
 
+pub use request_scope::{install_panic_hook, RequestId};
 pub use test_mode::TestMode;
+pub use transport::{serve, ShapedIo};
 
 use std::sync::Arc;
 
@@ -26,7 +30,7 @@ use portcullis_protocol::{query_error_body, query_response_body, AwsError, Query
 
 const IAM_MODEL: &[u8] = include_bytes!("../../protocol/models/iam-2010-05-08.json.gz");
 const STS_MODEL: &[u8] = include_bytes!("../../protocol/models/sts-2011-06-15.json.gz");
-const IAM_NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
+pub(crate) const IAM_NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
 const STS_NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 /// AWS caps query-protocol requests well below this; anything larger is refused unread.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -63,7 +67,7 @@ impl AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let router = Router::new()
         .route("/_portcullis/authorize", axum::routing::post(authorization_endpoint::authorize))
         .route("/_portcullis/security-status", axum::routing::get(admin_endpoints::security_status))
         .route("/_portcullis/signin", axum::routing::post(console_endpoints::sign_in))
@@ -72,10 +76,18 @@ pub fn router(state: AppState) -> Router {
         .route("/_portcullis/reset", axum::routing::post(test_mode::reset))
         .route("/moto-api/reset", axum::routing::post(test_mode::moto_reset))
         .route("/moto-api/reset-auth", axum::routing::post(test_mode::moto_reset_auth))
+        .method_not_allowed_fallback(request_scope::method_not_allowed)
         .fallback(handle)
         // Shared behind one Arc: handlers then cost one reference count per request, not
         // one per field.
-        .with_state(Arc::new(state))
+        .with_state(Arc::new(state));
+    with_request_scope(router)
+}
+
+/// Gives every request of `router` its request id and answers a panic on its path with
+/// AWS's `InternalFailure` (see `request_scope`).
+pub fn with_request_scope(router: Router) -> Router {
+    router.layer(axum::middleware::from_fn(request_scope::request_scope))
 }
 
 /// Which query-protocol service a request is for.
@@ -108,7 +120,10 @@ struct Reply {
 }
 
 async fn handle(State(state): State<Arc<AppState>>, req: Request) -> Response {
-    let request_id = uuid::Uuid::new_v4().to_string();
+    let request_id = match req.extensions().get::<RequestId>() {
+        Some(id) => id.0.clone(),
+        None => uuid::Uuid::new_v4().to_string(),
+    };
     let reply = match process(&state, req, &request_id).await {
         Ok(r) => r,
         Err((service, err)) => {

@@ -148,9 +148,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let app = portcullis_api::router(state);
     println!("listening on http://{addr}");
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    portcullis_api::install_panic_hook();
+    portcullis_api::serve(listener, app, shutdown_signal()).await?;
     env.close().await;
     Ok(())
 }

@@ -24,6 +24,15 @@ impl AwsError {
         Self::new("InvalidInput", 400, message)
     }
 
+    /// The common error of every AWS service for a failure it cannot explain (a panic).
+    pub fn internal_failure() -> Self {
+        Self::new(
+            "InternalFailure",
+            500,
+            "The request processing has failed because of an unknown error, exception or failure.",
+        )
+    }
+
     pub fn internal() -> Self {
         Self::new(
             "ServiceFailure",

@@ -1,0 +1,87 @@
+//! What every request gets before any handler runs: a request id, and an AWS-shaped
+//! `InternalFailure` instead of a dropped connection should anything on its path panic.
+//!
+//! A panic is logged once, by the panic hook, with the request id it happened in (a
+//! task-local set for the request's whole path); the client gets HTTP 500 with AWS's error
+//! envelope on a connection that stays open.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Once;
+
+use axum::extract::Request;
+use axum::http::{HeaderValue, Method, StatusCode, Uri};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use futures_util::FutureExt;
+use portcullis_protocol::{query_error_body, AwsError};
+
+use crate::admin_endpoints::error;
+use crate::IAM_NS;
+
+tokio::task_local! {
+    static REQUEST_ID: String;
+}
+
+/// The id of the request being served (also sent as `x-amzn-RequestId`).
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// Whether a path is one of Portcullis's own JSON endpoints rather than an AWS API.
+fn is_own_endpoint(path: &str) -> bool {
+    path.starts_with("/_portcullis/") || path.starts_with("/moto-api/")
+}
+
+/// Middleware: gives the request its id and answers a panic on its path.
+pub async fn request_scope(mut req: Request, next: Next) -> Response {
+    let id = uuid::Uuid::new_v4().to_string();
+    let own = is_own_endpoint(req.uri().path());
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let served = AssertUnwindSafe(REQUEST_ID.scope(id.clone(), next.run(req))).catch_unwind().await;
+    let mut resp = served.unwrap_or_else(|_| internal_failure(own, &id));
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        resp.headers_mut().entry("x-amzn-RequestId").or_insert(v);
+    }
+    resp
+}
+
+/// AWS's answer to a failure it cannot explain.
+fn internal_failure(own: bool, request_id: &str) -> Response {
+    let e = AwsError::internal_failure();
+    if own {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, &e.code, &e.message);
+    }
+    let body = query_error_body(IAM_NS, &e, request_id);
+    (StatusCode::INTERNAL_SERVER_ERROR, [(axum::http::header::CONTENT_TYPE, "text/xml")], body).into_response()
+}
+
+/// The answer for a method an endpoint of Portcullis's own does not take (the AWS APIs'
+/// fallback answers every method itself).
+pub async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "MethodNotAllowed",
+        &format!("The HTTP method {method} is not allowed for {}.", uri.path()),
+    )
+}
+
+/// Logs a panic inside a request once, with its request id; panics elsewhere go to the
+/// hook that was there before. Installed once per process.
+pub fn install_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let Ok(request_id) = REQUEST_ID.try_with(Clone::clone) else {
+                return previous(info);
+            };
+            let payload = info
+                .payload()
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            let location = info.location().map(ToString::to_string).unwrap_or_default();
+            tracing::error!(request_id, %location, panic = %payload, "panic while serving a request; answered InternalFailure");
+        }));
+    });
+}

@@ -1,0 +1,186 @@
+//! Connections: Portcullis accepts TCP connections itself and serves them with hyper, so
+//! that every answer a client gets is AWS-shaped, also the few that hyper writes on its own.
+//!
+//! hyper answers a request it cannot parse (a control character in a header, a request head
+//! larger than its buffer, a URI too long) with a bare status line and no body, then closes
+//! the connection; no handler ever sees the request. [`ShapedIo`] sits between hyper and the
+//! socket and replaces exactly those canned answers with AWS's XML error envelope and a
+//! request id. Every response of Portcullis's own carries a `Content-Type`, which is how a
+//! canned one is told apart.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+use std::time::Duration;
+
+use axum::extract::ConnectInfo;
+use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use portcullis_protocol::{query_error_body, AwsError};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpListener;
+use tower::ServiceExt;
+
+use crate::IAM_NS;
+
+/// How long open connections may take to finish after shutdown is asked for.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves `router` on `listener` until `shutdown` completes, then lets open connections
+/// finish their requests (for at most [`DRAIN_TIMEOUT`]).
+pub async fn serve(listener: TcpListener, router: Router, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    // One contiguous buffer per write, so a canned answer arrives in one piece.
+    http.writev(false).timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(30));
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                // Out of file descriptors and the like: wait a moment rather than spin.
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = shutdown.as_mut() => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+            req.extensions_mut().insert(ConnectInfo::<SocketAddr>(remote));
+            router.clone().oneshot(req.map(axum::body::Body::new))
+        });
+        let conn = http.serve_connection(TokioIo::new(ShapedIo::new(stream)), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, %remote, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await.is_err() {
+        tracing::warn!("connections still open after {DRAIN_TIMEOUT:?}; closing them");
+    }
+    Ok(())
+}
+
+/// A connection's socket, with hyper's bodiless error answers replaced by AWS-shaped ones.
+pub struct ShapedIo<T> {
+    inner: T,
+    /// A replacement answer still to be written, and how much of it has been.
+    pending: Option<(Vec<u8>, usize)>,
+}
+
+impl<T> ShapedIo<T> {
+    pub fn new(inner: T) -> Self {
+        Self { inner, pending: None }
+    }
+}
+
+impl<T: AsyncWrite + Unpin> ShapedIo<T> {
+    /// Writes what is left of a replacement answer.
+    fn drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while let Some((bytes, done)) = &mut self.pending {
+            let rest = bytes.get(*done..).unwrap_or_default();
+            if rest.is_empty() {
+                self.pending = None;
+                break;
+            }
+            let n = ready!(Pin::new(&mut self.inner).poll_write(cx, rest))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            *done += n;
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for ShapedIo<T> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for ShapedIo<T> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        ready!(self.drain(cx))?;
+        if let Some(replacement) = replacement_for(buf) {
+            self.pending = Some((replacement, 0));
+            // The canned answer counts as written; the replacement goes out now or on the
+            // flush that follows.
+            if let Poll::Ready(Err(e)) = self.drain(cx) {
+                return Poll::Ready(Err(e));
+            }
+            return Poll::Ready(Ok(buf.len()));
+        }
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(self.drain(cx))?;
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(self.drain(cx))?;
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// The AWS-shaped answer for one of hyper's canned ones: a whole response head with no
+/// `Content-Type` and a status hyper answers parse errors with.
+fn replacement_for(buf: &[u8]) -> Option<Vec<u8>> {
+    let head_end = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(buf.get(..head_end)?).ok()?;
+    let status_line = head.lines().next()?;
+    let status: u16 = status_line.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()?;
+    if head.lines().skip(1).any(|h| h.to_ascii_lowercase().starts_with("content-type:")) {
+        return None;
+    }
+    let (code, message) = match status {
+        400 => ("InvalidRequest", "The HTTP request could not be read: its request line or a header is malformed (for example, a header holds a control character)."),
+        431 => ("RequestHeaderSectionTooLarge", "The request's headers are larger than the service accepts."),
+        414 => ("RequestURITooLong", "The request URI is longer than the service accepts."),
+        _ => return None,
+    };
+    let request_id = uuid::Uuid::new_v4().to_string();
+    tracing::debug!(request_id, status, code, "request refused before it could be read");
+    let body = query_error_body(IAM_NS, &AwsError::new(code, status, message), &request_id);
+    let reason = status_line.get(13..).unwrap_or_default().trim();
+    let mut out = format!(
+        "HTTP/1.1 {status} {reason}\r\ncontent-type: text/xml\r\nx-amzn-RequestId: {request_id}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(body.as_bytes());
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_bodiless_parse_error_answers_are_replaced() {
+        let canned = b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\ndate: Sun, 06 Dec 2026 21:00:00 GMT\r\n\r\n";
+        let out = String::from_utf8(replacement_for(canned).unwrap()).unwrap();
+        assert!(out.starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/xml\r\n"), "{out}");
+        assert!(out.contains("<Code>RequestHeaderSectionTooLarge</Code>") && out.contains("<RequestId>"), "{out}");
+        let (head, body) = out.split_once("\r\n\r\n").unwrap();
+        assert!(head.contains(&format!("content-length: {}", body.len())));
+
+        let ours = b"HTTP/1.1 400 Bad Request\r\ncontent-type: text/xml\r\ncontent-length: 5\r\n\r\n<a/>";
+        assert!(replacement_for(ours).is_none());
+        assert!(replacement_for(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").is_none());
+        assert!(replacement_for(b"<ErrorResponse>HTTP/1.1 400 ").is_none());
+    }
+}
