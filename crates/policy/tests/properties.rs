@@ -71,11 +71,21 @@ fn stmt() -> impl Strategy<Value = Stmt> {
         .prop_map(|(allow, action, not_action, resource, not_resource, condition)| Stmt { allow, action, not_action, resource, not_resource, condition })
 }
 
-fn render(s: &Stmt, principal: bool) -> String {
+/// Principals a resource policy's statements name: the user, the role behind a session,
+/// the session itself, the account.
+const RESOURCE_PRINCIPALS: &[&str] = &[
+    "arn:aws:iam::111122223333:user/alice",
+    "arn:aws:iam::111122223333:role/r",
+    "arn:aws:sts::111122223333:assumed-role/r/s",
+    "arn:aws:iam::111122223333:root",
+];
+
+fn render(s: &Stmt, principal: Option<usize>) -> String {
+    let principal = principal.map(|i| format!(r#""Principal":{{"AWS":"{}"}},"#, RESOURCE_PRINCIPALS[i % RESOURCE_PRINCIPALS.len()]));
     format!(
         r#"{{"Effect":"{}",{}"{}":"{}","{}":"{}"{}}}"#,
         if s.allow { "Allow" } else { "Deny" },
-        if principal { r#""Principal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"# } else { "" },
+        principal.unwrap_or_default(),
         if s.not_action { "NotAction" } else { "Action" },
         ACTIONS[s.action],
         if s.not_resource { "NotResource" } else { "Resource" },
@@ -85,9 +95,17 @@ fn render(s: &Stmt, principal: bool) -> String {
 }
 
 fn policy(stmts: &[Stmt], kind: PolicyKind) -> Policy {
-    let body: Vec<String> = stmts.iter().map(|s| render(s, kind == PolicyKind::Resource)).collect();
+    // The user's own ARN, as the monotonicity properties below were written for.
+    let body: Vec<String> = stmts.iter().map(|s| render(s, (kind == PolicyKind::Resource).then_some(0))).collect();
     let doc = format!(r#"{{"Version":"2012-10-17","Statement":[{}]}}"#, body.join(","));
     parse(&doc, kind).unwrap_or_else(|e| panic!("{doc}: {e}"))
+}
+
+/// A resource policy whose statements name the principals of `RESOURCE_PRINCIPALS` in turn.
+fn resource_policy(stmts: &[Stmt]) -> Policy {
+    let body: Vec<String> = stmts.iter().enumerate().map(|(i, s)| render(s, Some(i + s.condition))).collect();
+    let doc = format!(r#"{{"Version":"2012-10-17","Statement":[{}]}}"#, body.join(","));
+    parse(&doc, PolicyKind::Resource).unwrap_or_else(|e| panic!("{doc}: {e}"))
 }
 
 #[derive(Debug, Clone)]
@@ -211,6 +229,74 @@ proptest! {
         }
         if before == EvalDecision::ExplicitDeny {
             prop_assert_eq!(after, EvalDecision::ExplicitDeny);
+        }
+    }
+}
+
+/// A world with a caller that is a user or a role session, and optional session policies.
+#[derive(Debug, Clone)]
+struct Limited {
+    world: World,
+    role_session: bool,
+    session: Option<Vec<Stmt>>,
+}
+
+fn decide_limited(l: &Limited) -> EvalDecision {
+    let w = &l.world;
+    let identity: Vec<Policy> = w.identity.iter().map(|s| policy(s, PolicyKind::Identity)).collect();
+    let resource = w.resource.as_ref().map(|s| resource_policy(s));
+    let boundary = w.boundary.as_ref().map(|s| policy(s, PolicyKind::PermissionsBoundary));
+    let session = l.session.as_ref().map(|s| policy(s, PolicyKind::Session));
+    let set = PolicySet {
+        identity: identity.iter().map(|p| ("id", p)).collect(),
+        resource: resource.iter().map(|p| ("res", p)).collect(),
+        boundary: boundary.as_ref().map(|p| ("pb", p)),
+        scps: Vec::new(),
+        session: session.iter().map(|p| ("session", p)).collect(),
+    };
+    let principal = if l.role_session {
+        RequestPrincipal::assumed_role("111122223333", "arn:aws:iam::111122223333:role/r", "arn:aws:sts::111122223333:assumed-role/r/s")
+    } else {
+        RequestPrincipal::user("111122223333", "arn:aws:iam::111122223333:user/alice")
+    };
+    let mut req = RequestContext::new(REQ_ACTIONS[w.action], REQ_RESOURCES[w.resource_arn], principal);
+    let (username, mfa, _, _, _) = w.keys;
+    if username {
+        req.set_one("aws:username", "alice");
+    }
+    if let Some(m) = mfa {
+        req.set_one("aws:MultiFactorAuthPresent", &m.to_string());
+    }
+    evaluate(&set, &req).effect
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(600))]
+
+    /// Session policies and permissions boundaries only ever take permissions away: adding
+    /// either to a request that had none never turns a deny into an allow (whatever the
+    /// identity and resource policies, for users and role sessions alike).
+    #[test]
+    fn a_session_policy_or_boundary_never_allows_more(
+        w in world(),
+        limit in prop::collection::vec(stmt(), 1..4),
+        as_boundary in any::<bool>(),
+        role_session in any::<bool>(),
+    ) {
+        let mut before = Limited { world: w, role_session, session: None };
+        before.world.boundary = None;
+        let mut after = before.clone();
+        if as_boundary {
+            after.world.boundary = Some(limit);
+        } else {
+            after.session = Some(limit);
+        }
+        let (b, a) = (decide_limited(&before), decide_limited(&after));
+        if b != EvalDecision::Allowed {
+            prop_assert_ne!(a, EvalDecision::Allowed, "a limit allowed what was denied");
+        }
+        if b == EvalDecision::ExplicitDeny {
+            prop_assert_eq!(a, EvalDecision::ExplicitDeny);
         }
     }
 }
