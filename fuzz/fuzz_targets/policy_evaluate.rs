@@ -200,18 +200,30 @@ const PRINCIPALS: &[&str] = &[
 
 const SIDS: &[&str] = &["Stmt1", "AllowAll", "", "with space", "x-1", "\u{e9}"];
 
-/// A string: one of a table's fragments, or raw fuzzer text.
+/// A string: one of a table's fragments, raw fuzzer text, or a fragment with arbitrary
+/// Unicode spliced in (a date with a multi-byte character in its offset, an ARN with a
+/// control character): the near-misses that reach deep into the value parsers.
 #[derive(Arbitrary, Debug)]
 enum S {
     Pick(u8),
     Raw(String),
+    Splice(u8, u8, String),
 }
 
 impl S {
-    fn get<'a>(&'a self, table: &'a [&'a str]) -> &'a str {
+    fn get<'a>(&'a self, table: &'a [&'a str]) -> std::borrow::Cow<'a, str> {
         match self {
-            S::Pick(i) => table[usize::from(*i) % table.len()],
-            S::Raw(s) => s,
+            S::Pick(i) => table[usize::from(*i) % table.len()].into(),
+            S::Raw(s) => s.as_str().into(),
+            S::Splice(i, at, insert) => {
+                let base = table[usize::from(*i) % table.len()];
+                let chars: Vec<char> = base.chars().collect();
+                let at = usize::from(*at) % (chars.len() + 1);
+                let mut out: String = chars[..at].iter().collect();
+                out.push_str(insert);
+                out.extend(&chars[at..]);
+                out.into()
+            }
         }
     }
 }
@@ -449,7 +461,7 @@ fn touches_known_issue(docs: &[&Doc], action: &str) -> bool {
     let non_ascii = |a: &str| !a.split(':').next().unwrap_or("").is_ascii();
     non_ascii(action)
         || docs.iter().flat_map(|d| d.statements.iter().take(6)).any(|s| {
-            s.actions.iter().flatten().take(6).any(|a| non_ascii(a.get(ACTIONS)))
+            s.actions.iter().flatten().take(6).any(|a| non_ascii(&a.get(ACTIONS)))
         })
 }
 
@@ -471,15 +483,18 @@ fuzz_target!(|input: Input| {
     let principal = request_principal(input.principal);
     let root = principal.principal_type == portcullis_policy::PrincipalType::Root;
     let action = input.action.get(ACTIONS);
-    let mut ctx = RequestContext::new(action, input.resource.get(RESOURCES), principal);
-    let tags: Vec<(&str, &str)> = input.tags.iter().take(3).map(|(k, v)| (k.get(VALUES), v.get(VALUES))).collect();
+    let action = action.as_ref();
+    let mut ctx = RequestContext::new(action, &input.resource.get(RESOURCES), principal);
+    let owned_tags: Vec<_> = input.tags.iter().take(3).map(|(k, v)| (k.get(VALUES), v.get(VALUES))).collect();
+    let tags: Vec<(&str, &str)> = owned_tags.iter().map(|(k, v)| (k.as_ref(), v.as_ref())).collect();
     let user_id = if root { ACCOUNT } else { "AIDAEXAMPLEEXAMPLE01" };
-    ctx.set_principal_keys(input.username.as_ref().map(|u| u.get(VALUES)), user_id, &tags);
+    let username = input.username.as_ref().map(|u| u.get(VALUES));
+    ctx.set_principal_keys(username.as_deref(), user_id, &tags);
     if let Some(t) = input.time {
         ctx.set_time(t);
     }
     for (key, values) in input.keys.iter().take(8) {
-        ctx.set(key.get(KEYS), values.iter().take(4).map(|v| v.get(VALUES).to_string()).collect());
+        ctx.set(&key.get(KEYS), values.iter().take(4).map(|v| v.get(VALUES).to_string()).collect());
     }
     let fresh = ctx.clone();
 
