@@ -2,6 +2,8 @@
 //! stays open, through the same request scope and transport the server uses.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::sync::{Arc, Mutex};
+
 use axum::routing::get;
 use axum::Router;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -30,8 +32,28 @@ fn boom(why: &str) -> &'static str {
     panic!("{why}")
 }
 
+/// Log lines written through `tracing`, kept for the test to read.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[tokio::test]
 async fn a_panicking_handler_is_answered_internal_failure_and_the_connection_stays_open() {
+    let log = Captured::default();
+    let writer = log.clone();
+    tracing::subscriber::set_global_default(
+        tracing_subscriber::fmt().with_ansi(false).with_writer(move || writer.clone()).finish(),
+    )
+    .unwrap();
     portcullis_api::install_panic_hook();
     let app = Router::new()
         .route("/panic", get(|| async { boom("boom in a handler") }))
@@ -52,6 +74,11 @@ async fn a_panicking_handler_is_answered_internal_failure_and_the_connection_sta
     let id = body.split("<RequestId>").nth(1).unwrap().split('<').next().unwrap().to_owned();
     assert!(head.to_ascii_lowercase().contains(&format!("x-amzn-requestid: {id}")), "{head}");
     assert!(!body.contains("boom"), "the panic's text must not reach the client: {body}");
+    // Logged once, with the request id, where it happened and what it said.
+    let logged = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<&str> = logged.lines().filter(|l| l.contains("boom in a handler")).collect();
+    assert_eq!(lines.len(), 1, "{logged}");
+    assert!(lines[0].contains(&id) && lines[0].contains("panics.rs"), "{logged}");
 
     // The same connection serves the next request.
     conn.write_all(b"GET /ok HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
