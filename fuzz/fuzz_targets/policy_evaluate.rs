@@ -27,6 +27,10 @@ use std::sync::OnceLock;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
+
+#[path = "shared/text.rs"]
+mod text;
+use text::S;
 use portcullis_policy::{
     evaluate, parse, EvalDecision, Policy, PolicyKind, PolicySet, RequestContext, RequestPrincipal,
 };
@@ -200,33 +204,6 @@ const PRINCIPALS: &[&str] = &[
 
 const SIDS: &[&str] = &["Stmt1", "AllowAll", "", "with space", "x-1", "\u{e9}"];
 
-/// A string: one of a table's fragments, raw fuzzer text, or a fragment with arbitrary
-/// Unicode spliced in (a date with a multi-byte character in its offset, an ARN with a
-/// control character): the near-misses that reach deep into the value parsers.
-#[derive(Arbitrary, Debug)]
-enum S {
-    Pick(u8),
-    Raw(String),
-    Splice(u8, u8, String),
-}
-
-impl S {
-    fn get<'a>(&'a self, table: &'a [&'a str]) -> std::borrow::Cow<'a, str> {
-        match self {
-            S::Pick(i) => table[usize::from(*i) % table.len()].into(),
-            S::Raw(s) => s.as_str().into(),
-            S::Splice(i, at, insert) => {
-                let base = table[usize::from(*i) % table.len()];
-                let chars: Vec<char> = base.chars().collect();
-                let at = usize::from(*at) % (chars.len() + 1);
-                let mut out: String = chars[..at].iter().collect();
-                out.push_str(insert);
-                out.extend(&chars[at..]);
-                out.into()
-            }
-        }
-    }
-}
 
 #[derive(Arbitrary, Debug)]
 enum CondValue {

@@ -12,6 +12,10 @@ use std::sync::OnceLock;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
+
+#[path = "shared/text.rs"]
+mod text;
+use text::S;
 use portcullis_protocol::{QueryParams, ServiceModel};
 use serde_json::Value;
 
@@ -90,20 +94,6 @@ const VALUES: &[&str] = &[
     "",
 ];
 
-#[derive(Arbitrary, Debug)]
-enum S {
-    Pick(u16),
-    Raw(String),
-}
-
-impl S {
-    fn get<'a>(&'a self, table: &'a [impl AsRef<str>]) -> &'a str {
-        match self {
-            S::Pick(i) => table[usize::from(*i) % table.len()].as_ref(),
-            S::Raw(s) => s,
-        }
-    }
-}
 
 /// A parameter name: a member, optionally as a list element
 /// (`Member.member.N`) and then a field of that element.
@@ -146,7 +136,7 @@ fuzz_target!(|input: Input| {
                 name = format!("{name}.{}", f.get(&models.members));
             }
         }
-        body.append_pair(&name, value.get(VALUES));
+        body.append_pair(&name, &value.get(VALUES));
     }
     let mut body = body.finish().into_bytes();
     if !input.raw_body.is_empty() {

@@ -6,6 +6,10 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
+
+#[path = "shared/text.rs"]
+mod text;
+use text::S;
 use portcullis_sigv4::{canonical_request, parse, verify, HttpRequest};
 use time::OffsetDateTime;
 
@@ -76,20 +80,6 @@ const QUERY_FRAGMENTS: &[&str] = &[
 
 const SIGNATURE: &str = "5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7";
 
-#[derive(Arbitrary, Debug)]
-enum S {
-    Pick(u8),
-    Raw(String),
-}
-
-impl S {
-    fn get<'a>(&'a self, table: &'a [&'a str]) -> &'a str {
-        match self {
-            S::Pick(i) => table[usize::from(*i) % table.len()],
-            S::Raw(s) => s,
-        }
-    }
-}
 
 #[derive(Arbitrary, Debug)]
 enum Authorization {
@@ -128,11 +118,11 @@ fn authorization(a: &Authorization) -> String {
         Authorization::Built { algorithm, credential, signed_headers, signature, separator, extra } => {
             let mut parts = Vec::new();
             if let Some(c) = credential {
-                let c: Vec<&str> = c.iter().take(7).map(|p| p.get(CREDENTIAL_PARTS)).collect();
+                let c: Vec<_> = c.iter().take(7).map(|p| p.get(CREDENTIAL_PARTS)).collect();
                 parts.push(format!("Credential={}", c.join("/")));
             }
             if let Some(h) = signed_headers {
-                let h: Vec<&str> = h.iter().take(6).map(|p| p.get(SIGNED_HEADERS)).collect();
+                let h: Vec<_> = h.iter().take(6).map(|p| p.get(SIGNED_HEADERS)).collect();
                 parts.push(format!("SignedHeaders={}", h.join(";")));
             }
             if let Some(s) = signature {
@@ -178,12 +168,8 @@ fn check(req: &HttpRequest) {
 
 fuzz_target!(|input: Input| {
     let auth = input.authorization.as_ref().map(authorization);
-    let mut headers: Vec<(&str, &str)> = input
-        .headers
-        .iter()
-        .take(8)
-        .map(|(n, v)| (n.get(HEADER_NAMES), v.get(HEADER_VALUES)))
-        .collect();
+    let owned: Vec<_> = input.headers.iter().take(8).map(|(n, v)| (n.get(HEADER_NAMES), v.get(HEADER_VALUES))).collect();
+    let mut headers: Vec<(&str, &str)> = owned.iter().map(|(n, v)| (n.as_ref(), v.as_ref())).collect();
     if let Some(a) = &auth {
         headers.push(("Authorization", a));
     }
@@ -191,8 +177,9 @@ fuzz_target!(|input: Input| {
         Query::Raw(s) => s.clone(),
         Query::Built(frags) => frags.iter().take(10).map(|f| f.get(QUERY_FRAGMENTS)).collect::<Vec<_>>().join("&"),
     };
+    let method = input.method.get(&["POST", "GET", "", "get"]);
     let req = HttpRequest {
-        method: input.method.get(&["POST", "GET", "", "get"]),
+        method: &method,
         path: &input.path,
         query: &query,
         headers: &headers,
