@@ -185,9 +185,8 @@ def test_a_boundary_limits_a_role_session_assuming_another_role(server, iam, two
 # A stored policy that does not parse fails closed.
 # --------------------------------------------------------------------------
 
-def break_inline_policy(srv, policy_name: str):
-    """Overwrites a stored inline policy with text that does not parse, behind the API's back."""
-    sql = f"UPDATE inline_policies SET document = '{{\"Version\": \"2012-10-17\", \"Statement\": [' WHERE policy_name = '{policy_name}'"
+def run_sql(srv, sql: str):
+    """Changes the database behind the API's back (the server is stopped)."""
     if srv.database_url:
         r = subprocess.run(["psql", srv.database_url, "-v", "ON_ERROR_STOP=1", "-X", "-q", "-c", sql],
                            capture_output=True, text=True, timeout=60)
@@ -197,6 +196,11 @@ def break_inline_policy(srv, policy_name: str):
         with db:
             assert db.execute(sql).rowcount == 1
         db.close()
+
+
+def break_inline_policy(srv, policy_name: str):
+    """Overwrites a stored inline policy with text that does not parse."""
+    run_sql(srv, f"UPDATE inline_policies SET document = '{{\"Version\": \"2012-10-17\", \"Statement\": [' WHERE policy_name = '{policy_name}'")
 
 
 def test_an_unparseable_stored_policy_denies(server_factory):
@@ -237,6 +241,30 @@ def test_an_unparseable_stored_policy_denies(server_factory):
     assert bob_sts.get_caller_identity()["Arn"].endswith(":user/broken-bob")
 
 
+def test_a_boundary_that_no_longer_exists_denies(server_factory):
+    srv = server_factory()
+    admin = srv.client()
+    boundary = admin.create_policy(PolicyName="s3-only", PolicyDocument=doc(allow("s3:*")))["Policy"]["Arn"]
+    admin.create_user(UserName="bounded-bea", PermissionsBoundary=boundary)
+    admin.attach_user_policy(UserName="bounded-bea", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    key = admin.create_access_key(UserName="bounded-bea")["AccessKey"]
+    creds = (key["AccessKeyId"], key["SecretAccessKey"])
+    assert authorize(srv, creds, "s3:GetObject", "arn:aws:s3:::b/k")["allowed"] is True
+    assert authorize(srv, creds, "iam:ListUsers")["allowed"] is False
+    # Through the API the boundary's policy cannot be deleted while it limits someone.
+    with expect_error("DeleteConflict", 409) as err:
+        admin.delete_policy(PolicyArn=boundary)
+    assert err.message == "Cannot delete a policy attached to entities."
+
+    srv.stop()
+    run_sql(srv, f"UPDATE users SET permissions_boundary = 'arn:aws:iam::{srv.account_id}:policy/gone' WHERE name = 'bounded-bea'")
+    srv.start()
+    # A boundary that vanished does not lift its limits: everything is denied.
+    for action in ["iam:ListUsers", "s3:GetObject"]:
+        verdict = authorize(srv, creds, action, "arn:aws:s3:::b/k")
+        assert verdict["allowed"] is False and "policy/gone" in verdict["message"], verdict
+
+
 # --------------------------------------------------------------------------
 # Throttles count per identity.
 # --------------------------------------------------------------------------
@@ -271,6 +299,61 @@ def test_password_guesses_count_per_identity_not_per_spelling(server_factory):
     admin.create_login_profile(UserName="Alice", Password="Alice-password-123")
     r = sign_in(srv, account="hardening-alias", user_name="Alice", password="Alice-password-123")
     assert r.status_code == 200 and r.json()["status"] == "SignedIn", r.text
+
+
+def test_guesses_for_a_name_nobody_has_are_counted_like_a_users(server_factory):
+    """Otherwise the count would tell which names exist: five wrong tries through the
+    account id, then one through the alias, answer alike for Bob and for nobody."""
+    srv = server_factory()
+    admin = srv.client()
+    admin.create_user(UserName="Bob")
+    admin.create_login_profile(UserName="Bob", Password="Bob-password-123")
+    admin.create_account_alias(AccountAlias="oracle-alias")
+    for name in ["Bob", "Ghost"]:
+        for _ in range(5):
+            r = sign_in(srv, account=srv.account_id, user_name=name, password="wrong-guess")
+            assert r.status_code == 401, r.text
+        r = sign_in(srv, account="oracle-alias", user_name=name.upper(), password="wrong-guess")
+        assert r.status_code == 429 and r.json()["error"]["code"] == "Throttling", (name, r.text)
+
+
+def test_a_role_session_can_neither_use_nor_exhaust_the_root_users_mfa(server_factory):
+    srv = server_factory()
+    admin = srv.client()
+    out = sign_in(srv, email="root@example.com", password=srv.root_password).json()
+    root_creds = out["credentials"]
+    root_iam, _ = clients(srv, root_creds["AccessKeyId"], root_creds["SecretAccessKey"], root_creds["SessionToken"])
+    dev = root_iam.create_virtual_mfa_device(VirtualMFADeviceName="root-account-mfa-device")["VirtualMFADevice"]
+    serial, totp = dev["SerialNumber"], pyotp.TOTP(dev["Base32StringSeed"].decode())
+    clock = f"{srv.endpoint}/_portcullis/clock"
+    now = requests.post(clock, json={"advance_seconds": 0}, timeout=10).json()["now"]
+    req = AWSRequest(method="POST", url=f"{srv.endpoint}/_portcullis/root/mfa-device", data=json.dumps(
+        {"serial_number": serial, "authentication_code1": totp.at(now - 30), "authentication_code2": totp.at(now)}),
+        headers={"Content-Type": "application/json"})
+    SigV4Auth(Credentials(root_creds["AccessKeyId"], root_creds["SecretAccessKey"], root_creds["SessionToken"]), "iam", REGION).add_auth(req)
+    prepared = req.prepare()
+    r = requests.post(prepared.url, data=prepared.body, headers=dict(prepared.headers.items()), timeout=30)
+    assert r.status_code == 200, r.text
+
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{srv.account_id}:root"}, "Action": "sts:AssumeRole"}]})
+    role = admin.create_role(RoleName="chain", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    admin.attach_role_policy(RoleName="chain", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    _, admin_sts = clients(srv, srv.admin_key_id, srv.admin_secret)
+    session = admin_sts.assume_role(RoleArn=role, RoleSessionName="chained")["Credentials"]
+    _, role_sts = clients(srv, session["AccessKeyId"], session["SecretAccessKey"], session["SessionToken"])
+    requests.post(clock, json={"advance_seconds": 60}, timeout=10)
+    now += 60
+    # The root user's current code does not make a role session MFA-authenticated ...
+    with expect_error("AccessDenied", 403):
+        role_sts.assume_role(RoleArn=role, RoleSessionName="mfa", SerialNumber=serial, TokenCode=totp.at(now))
+    # ... and wrong codes from a role session do not lock the root user out.
+    for i in range(6):
+        with expect_error("AccessDenied", 403):
+            role_sts.assume_role(RoleArn=role, RoleSessionName="mfa", SerialNumber=serial,
+                                 TokenCode=f"{(int(totp.at(now)) + 1 + i) % 1_000_000:06d}")
+    r = sign_in(srv, email="root@example.com", password=srv.root_password, mfa_code=totp.at(now))
+    assert r.status_code == 200 and r.json()["status"] == "SignedIn" and r.json()["mfa_authenticated"] is True, r.text
 
 
 def test_root_password_guesses_count_per_account(server_factory):
@@ -356,6 +439,10 @@ def test_multi_byte_date_values_get_clean_answers(server_factory):
     key = admin.create_access_key(UserName="dates")["AccessKey"]
     creds = (key["AccessKeyId"], key["SecretAccessKey"])
     user_iam, _ = clients(srv, *creds)
+    # The control: a condition on a good date does allow, so the denials below can fail.
+    admin.put_user_policy(UserName="dates", PolicyName="good", PolicyDocument=date_policy("2020-01-01T00:00:00Z"))
+    assert user_iam.get_user(UserName="dates")["User"]["UserName"] == "dates"
+    admin.delete_user_policy(UserName="dates", PolicyName="good")
     for i, value in enumerate(BAD_DATES):
         for operator in ["DateGreaterThan", "DateLessThanEquals", "DateEqualsIfExists", "ForAnyValue:DateGreaterThan"]:
             text = date_policy(value, operator)
@@ -453,8 +540,11 @@ def raw_exchange(server, raw: bytes) -> tuple[bytes, bytes]:
         except OSError:  # the server may answer and close before reading everything
             pass
         data = b""
-        while chunk := s.recv(65536):
-            data += chunk
+        try:
+            while chunk := s.recv(65536):
+                data += chunk
+        except ConnectionResetError:  # the close may come as a reset after unread input
+            pass
     head, _, body = data.partition(b"\r\n\r\n")
     return head, body
 

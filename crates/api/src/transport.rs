@@ -37,11 +37,14 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: impl Future<
     // One contiguous buffer per write, so a canned answer arrives in one piece.
     http.writev(false).timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(30));
     let graceful = GracefulShutdown::new();
+    let mut connections = tokio::task::JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, remote) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
+                // A client that gave up before it was accepted: nothing to do.
+                Err(e) if matches!(e.kind(), io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionRefused) => continue,
                 // Out of file descriptors and the like: wait a moment rather than spin.
                 Err(e) => {
                     tracing::warn!(error = %e, "accept failed");
@@ -49,6 +52,8 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: impl Future<
                     continue;
                 }
             },
+            // Finished connections are reaped as they end.
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
             () = shutdown.as_mut() => break,
         };
         let _ = stream.set_nodelay(true);
@@ -59,7 +64,7 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: impl Future<
         });
         let conn = http.serve_connection(TokioIo::new(ShapedIo::new(stream)), service);
         let conn = graceful.watch(conn);
-        tokio::spawn(async move {
+        connections.spawn(async move {
             if let Err(e) = conn.await {
                 tracing::debug!(error = %e, %remote, "connection ended with an error");
             }
@@ -69,6 +74,8 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: impl Future<
     if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await.is_err() {
         tracing::warn!("connections still open after {DRAIN_TIMEOUT:?}; closing them");
     }
+    // Whatever is still running is cut off before the caller closes the store under it.
+    connections.shutdown().await;
     Ok(())
 }
 
@@ -77,11 +84,15 @@ pub struct ShapedIo<T> {
     inner: T,
     /// A replacement answer still to be written, and how much of it has been.
     pending: Option<(Vec<u8>, usize)>,
+    /// Whether the next write starts a response: true at first and after each flush (hyper
+    /// flushes every response). Only such a write can be a canned answer; the rest of a
+    /// response, even one resumed after a partial write, passes untouched.
+    at_response_start: bool,
 }
 
 impl<T> ShapedIo<T> {
     pub fn new(inner: T) -> Self {
-        Self { inner, pending: None }
+        Self { inner, pending: None, at_response_start: true }
     }
 }
 
@@ -113,7 +124,8 @@ impl<T: AsyncRead + Unpin> AsyncRead for ShapedIo<T> {
 impl<T: AsyncWrite + Unpin> AsyncWrite for ShapedIo<T> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         ready!(self.drain(cx))?;
-        if let Some(replacement) = replacement_for(buf) {
+        let starts = std::mem::replace(&mut self.at_response_start, false);
+        if let Some(replacement) = starts.then(|| replacement_for(buf)).flatten() {
             self.pending = Some((replacement, 0));
             // The canned answer counts as written; the replacement goes out now or on the
             // flush that follows.
@@ -127,7 +139,9 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for ShapedIo<T> {
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         ready!(self.drain(cx))?;
-        Pin::new(&mut self.inner).poll_flush(cx)
+        ready!(Pin::new(&mut self.inner).poll_flush(cx))?;
+        self.at_response_start = true;
+        Poll::Ready(Ok(()))
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -139,6 +153,9 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for ShapedIo<T> {
 /// The AWS-shaped answer for one of hyper's canned ones: a whole response head with no
 /// `Content-Type` and a status hyper answers parse errors with.
 fn replacement_for(buf: &[u8]) -> Option<Vec<u8>> {
+    if !buf.starts_with(b"HTTP/1.1 4") {
+        return None;
+    }
     let head_end = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
     let head = std::str::from_utf8(buf.get(..head_end)?).ok()?;
     let status_line = head.lines().next()?;
@@ -182,5 +199,33 @@ mod tests {
         assert!(replacement_for(ours).is_none());
         assert!(replacement_for(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").is_none());
         assert!(replacement_for(b"<ErrorResponse>HTTP/1.1 400 ").is_none());
+    }
+
+    /// Writes `chunks` through a `ShapedIo`, flushing after those marked, and returns what
+    /// reached the socket.
+    fn written(chunks: &[(&[u8], bool)]) -> Vec<u8> {
+        use std::task::Waker;
+        let mut io = ShapedIo::new(Vec::new());
+        let mut cx = Context::from_waker(Waker::noop());
+        for (chunk, flush) in chunks {
+            assert!(matches!(Pin::new(&mut io).poll_write(&mut cx, chunk), Poll::Ready(Ok(n)) if n == chunk.len()));
+            if *flush {
+                assert!(matches!(Pin::new(&mut io).poll_flush(&mut cx), Poll::Ready(Ok(()))));
+            }
+        }
+        assert!(matches!(Pin::new(&mut io).poll_flush(&mut cx), Poll::Ready(Ok(()))));
+        io.inner
+    }
+
+    #[test]
+    fn only_the_first_write_of_a_response_is_looked_at() {
+        let canned: &[u8] = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n";
+        // A response's later write that happens to look like a canned answer passes as is.
+        let ours: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 45\r\n\r\n";
+        let out = written(&[(ours, false), (canned, true)]);
+        assert_eq!(out, [ours, canned].concat());
+        // After a flush, the next write starts a response again.
+        let out = String::from_utf8(written(&[(ours, false), (b"x", true), (canned, true)])).unwrap();
+        assert!(out.contains("<Code>InvalidRequest</Code>"), "{out}");
     }
 }

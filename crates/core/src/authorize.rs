@@ -254,6 +254,17 @@ impl Iam {
         Ok(Some(StoredPolicy { name: rec.name, origin: "user-managed", text: v.document, policy }))
     }
 
+    /// An attached policy or boundary by ARN; one that no longer resolves (deleted behind
+    /// the API's back, or gone from the AWS catalog) is unreadable, so it denies rather
+    /// than vanish: a boundary that vanished would lift every limit it set.
+    async fn managed_or_missing(&self, tx: &mut Box<dyn Tx>, arn: &str, kind: PolicyKind) -> IamResult<StoredPolicy> {
+        if let Some(found) = self.managed_policy(tx, arn, kind).await? {
+            return Ok(found);
+        }
+        tracing::error!(policy = arn, kind = ?kind, "attached policy does not exist; requests that need it are denied");
+        Ok(StoredPolicy { name: arn.to_owned(), origin: "user-managed", text: String::new(), policy: None })
+    }
+
     /// The identity-based policies of some owners (a user and its groups, a group, a role) and
     /// a permissions boundary, as stored: the one loader behind authorization and the
     /// simulator.
@@ -267,11 +278,11 @@ impl Iam {
                 }
             }
             for arn in tx.attached_policies(*kind, id).await? {
-                identity.extend(self.managed_policy(tx, &arn, PolicyKind::Identity).await?);
+                identity.push(self.managed_or_missing(tx, &arn, PolicyKind::Identity).await?);
             }
         }
         let boundary = match boundary_arn {
-            Some(b) => self.managed_policy(tx, b, PolicyKind::PermissionsBoundary).await?,
+            Some(b) => Some(self.managed_or_missing(tx, b, PolicyKind::PermissionsBoundary).await?),
             None => None,
         };
         Ok(StoredPolicies { identity, boundary })

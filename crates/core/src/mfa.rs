@@ -79,29 +79,26 @@ fn no_device(serial: &str) -> IamError {
 impl Iam {
     /// Refuses while a key (an identity signing in or proving MFA, a device being enabled)
     /// has had too many failures recently.
-    pub(crate) fn throttled(&self, serial: &str) -> bool {
+    pub(crate) fn throttled(&self, key: &str) -> bool {
         let now = self.now();
-        self.failures
-            .lock()
-            .ok()
-            .and_then(|m| m.get(serial).copied())
-            .is_some_and(|(n, since)| n >= THROTTLE_FAILURES && now - since < THROTTLE_WINDOW)
+        // A lock poisoned by a panic elsewhere must not switch throttling off.
+        let failures = self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        failures.get(key).is_some_and(|(n, since)| *n >= THROTTLE_FAILURES && now - since < THROTTLE_WINDOW)
     }
 
     /// Counts a failure, or forgets earlier ones after a success.
-    pub(crate) fn note_attempt(&self, serial: &str, ok: bool) {
+    pub(crate) fn note_attempt(&self, key: &str, ok: bool) {
         let now = self.now();
-        if let Ok(mut m) = self.failures.lock() {
-            if ok {
-                m.remove(serial);
-                return;
-            }
-            let e = m.entry(serial.to_owned()).or_insert((0, now));
-            if now - e.1 >= THROTTLE_WINDOW {
-                *e = (0, now);
-            }
-            e.0 += 1;
+        let mut m = self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if ok {
+            m.remove(key);
+            return;
         }
+        let e = m.entry(key.to_owned()).or_insert((0, now));
+        if now - e.1 >= THROTTLE_WINDOW {
+            *e = (0, now);
+        }
+        e.0 += 1;
     }
 
     fn device_totp(&self, d: &MfaDeviceRecord) -> IamResult<TOTP> {
@@ -337,6 +334,11 @@ impl Iam {
     /// drift either way is tolerated; a code is accepted only once.
     pub(crate) async fn check_mfa_code(&self, caller: &Caller, serial: &str, code: &str) -> IamResult<()> {
         let failed = || IamError::AccessDenied("MultiFactorAuthentication failed with invalid MFA one time pass code. ".to_owned());
+        // Only users and the root user own MFA devices; a role session must not be taken for
+        // the root user (whose devices `owner == None` stands for below).
+        if matches!(caller.principal, Principal::AssumedRole { .. }) {
+            return Err(failed());
+        }
         let mut tx = self.store.begin().await?;
         let owner = caller.user().cloned();
         tx.lock(&format!("mfa:{serial}")).await?;

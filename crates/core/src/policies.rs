@@ -299,7 +299,9 @@ impl Iam {
             });
         }
         let rec = self.load_local_policy(&mut tx, auth.account(), arn).await?;
-        if tx.count_policy_attachments(auth.account(), arn).await? > 0 {
+        // A policy in use as a permissions boundary is attached too: deleting it would lift
+        // the boundary of every user and role it limits.
+        if tx.count_policy_attachments(auth.account(), arn).await? > 0 || tx.count_boundary_uses(auth.account(), arn).await? > 0 {
             return Err(IamError::DeleteConflict("Cannot delete a policy attached to entities.".to_owned()));
         }
         if tx.list_policy_versions(&rec.policy_id).await?.len() > 1 {

@@ -266,8 +266,11 @@ impl Iam {
                     Some(a) => tx.get_user(&a.account_id, user_name).await?,
                     None => None,
                 };
-                let Some((account, user)) = account.zip(user) else {
-                    let throttle_key = format!("signin:unknown-user:{}:{}", wanted.trim().to_lowercase(), user_name.to_lowercase());
+                let Some((account, user)) = account.as_ref().zip(user) else {
+                    // Nobody by that name: counted under the resolved account when there is
+                    // one, exactly like a user who exists, so the count tells nothing.
+                    let account = account.map_or_else(|| wanted.trim().to_lowercase(), |a| a.account_id);
+                    let throttle_key = format!("signin:unknown-user:{account}:{}", user_name.to_lowercase());
                     return Ok(Claimed { throttle_key, hash: None, identity: None });
                 };
                 let throttle_key = format!("signin:user:{}", user.user_id);
@@ -277,7 +280,7 @@ impl Iam {
                 Ok(Claimed {
                     throttle_key,
                     hash: Some(profile.password_hash.clone()),
-                    identity: Some(Verified { account_id: account.account_id, user: Some((user, profile)) }),
+                    identity: Some(Verified { account_id: account.account_id.clone(), user: Some((user, profile)) }),
                 })
             }
         }
