@@ -181,6 +181,33 @@ def test_a_boundary_limits_a_role_session_assuming_another_role(server, iam, two
     assert_sts_actions_limited(server, creds, two_admin_roles[1], session_token_allowed=False)
 
 
+def test_session_tags_and_source_identity_need_the_trust_policys_allow(server, iam, uniq, cleanup, account_id):
+    """sts:TagSession and sts:SetSourceIdentity are decided like sts:AssumeRole: a caller
+    cannot give its session principal tags that the role's trust policy did not allow."""
+    def role(actions):
+        name = uniq("tagged-role")
+        cleanup(delete_role_fully, iam, name)
+        trust = json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"}, "Action": actions}]})
+        arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+        iam.attach_role_policy(RoleName=name, PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+        return arn
+    _, sts = clients(server, server.admin_key_id, server.admin_secret)
+    plain = role("sts:AssumeRole")
+    with expect_error("AccessDenied", 403) as err:
+        sts.assume_role(RoleArn=plain, RoleSessionName="tagged", Tags=[{"Key": "team", "Value": "admins"}])
+    assert "sts:TagSession" in err.message
+    with expect_error("AccessDenied", 403) as err:
+        sts.assume_role(RoleArn=plain, RoleSessionName="sourced", SourceIdentity="alice")
+    assert "sts:SetSourceIdentity" in err.message
+    assert sts.assume_role(RoleArn=plain, RoleSessionName="untagged")["AssumedRoleUser"]["Arn"].endswith("/untagged")
+
+    both = role(["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"])
+    out = sts.assume_role(RoleArn=both, RoleSessionName="tagged", Tags=[{"Key": "team", "Value": "admins"}],
+                          SourceIdentity="alice")
+    assert out["SourceIdentity"] == "alice"
+
+
 # --------------------------------------------------------------------------
 # A stored policy that does not parse fails closed.
 # --------------------------------------------------------------------------

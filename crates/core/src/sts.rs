@@ -248,6 +248,22 @@ impl Iam {
         if decision.effect != EvalDecision::Allowed {
             return Err(denied());
         }
+        // Passing session tags and a source identity are actions of their own, decided the
+        // same way: the trust policy must allow them too (else a caller could give itself
+        // the principal tags that tag-based policies trust).
+        let mut also = Vec::new();
+        if !input.tags.is_empty() || !input.transitive_tag_keys.is_empty() {
+            also.push("sts:TagSession");
+        }
+        if input.source_identity.is_some() {
+            also.push("sts:SetSourceIdentity");
+        }
+        for action in also {
+            let asked = AuthzRequest { action: action.to_owned(), ..req.clone() };
+            if self.decide_with(&effective, &asked, &[("trust-policy", &trust)]).await?.effect != EvalDecision::Allowed {
+                return Err(access_denied(format!("User: {} is not authorized to perform: {action} on resource: {}", caller.arn(), input.role_arn)));
+            }
+        }
 
         let chained = matches!(caller.principal, Principal::AssumedRole { .. });
         let duration = input.duration.unwrap_or(3_600);
