@@ -142,22 +142,31 @@ enum Slot {
 }
 
 fn decide(w: &World) -> EvalDecision {
+    decide_as(w, false, None, false)
+}
+
+/// Evaluates a world for the user alice or, with `role_session`, a session of role r, with
+/// optional session policies. Resource policies name alice (as the monotonicity properties
+/// were written for) or, with `every_principal`, each kind of principal in turn.
+fn decide_as(w: &World, role_session: bool, session: Option<&[Stmt]>, every_principal: bool) -> EvalDecision {
     let identity: Vec<Policy> = w.identity.iter().map(|s| policy(s, PolicyKind::Identity)).collect();
-    let resource = w.resource.as_ref().map(|s| policy(s, PolicyKind::Resource));
+    let resource = w.resource.as_ref().map(|s| if every_principal { resource_policy(s) } else { policy(s, PolicyKind::Resource) });
     let boundary = w.boundary.as_ref().map(|s| policy(s, PolicyKind::PermissionsBoundary));
     let scp = w.scp.as_ref().map(|s| policy(s, PolicyKind::Scp));
+    let session = session.map(|s| policy(s, PolicyKind::Session));
     let set = PolicySet {
         identity: identity.iter().map(|p| ("id", p)).collect(),
         resource: resource.iter().map(|p| ("res", p)).collect(),
         boundary: boundary.as_ref().map(|p| ("pb", p)),
         scps: scp.iter().map(|p| vec![("scp", p)]).collect(),
-        session: Vec::new(),
+        session: session.iter().map(|p| ("session", p)).collect(),
     };
-    let mut req = RequestContext::new(
-        REQ_ACTIONS[w.action],
-        REQ_RESOURCES[w.resource_arn],
-        RequestPrincipal::user("111122223333", "arn:aws:iam::111122223333:user/alice"),
-    );
+    let principal = if role_session {
+        RequestPrincipal::assumed_role("111122223333", "arn:aws:iam::111122223333:role/r", "arn:aws:sts::111122223333:assumed-role/r/s")
+    } else {
+        RequestPrincipal::user("111122223333", "arn:aws:iam::111122223333:user/alice")
+    };
+    let mut req = RequestContext::new(REQ_ACTIONS[w.action], REQ_RESOURCES[w.resource_arn], principal);
     let (username, mfa, max_keys, prefix_a, source_ip) = w.keys;
     if username {
         req.set_one("aws:username", "alice");
@@ -233,43 +242,6 @@ proptest! {
     }
 }
 
-/// A world with a caller that is a user or a role session, and optional session policies.
-#[derive(Debug, Clone)]
-struct Limited {
-    world: World,
-    role_session: bool,
-    session: Option<Vec<Stmt>>,
-}
-
-fn decide_limited(l: &Limited) -> EvalDecision {
-    let w = &l.world;
-    let identity: Vec<Policy> = w.identity.iter().map(|s| policy(s, PolicyKind::Identity)).collect();
-    let resource = w.resource.as_ref().map(|s| resource_policy(s));
-    let boundary = w.boundary.as_ref().map(|s| policy(s, PolicyKind::PermissionsBoundary));
-    let session = l.session.as_ref().map(|s| policy(s, PolicyKind::Session));
-    let set = PolicySet {
-        identity: identity.iter().map(|p| ("id", p)).collect(),
-        resource: resource.iter().map(|p| ("res", p)).collect(),
-        boundary: boundary.as_ref().map(|p| ("pb", p)),
-        scps: Vec::new(),
-        session: session.iter().map(|p| ("session", p)).collect(),
-    };
-    let principal = if l.role_session {
-        RequestPrincipal::assumed_role("111122223333", "arn:aws:iam::111122223333:role/r", "arn:aws:sts::111122223333:assumed-role/r/s")
-    } else {
-        RequestPrincipal::user("111122223333", "arn:aws:iam::111122223333:user/alice")
-    };
-    let mut req = RequestContext::new(REQ_ACTIONS[w.action], REQ_RESOURCES[w.resource_arn], principal);
-    let (username, mfa, _, _, _) = w.keys;
-    if username {
-        req.set_one("aws:username", "alice");
-    }
-    if let Some(m) = mfa {
-        req.set_one("aws:MultiFactorAuthPresent", &m.to_string());
-    }
-    evaluate(&set, &req).effect
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(600))]
 
@@ -283,15 +255,22 @@ proptest! {
         as_boundary in any::<bool>(),
         role_session in any::<bool>(),
     ) {
-        let mut before = Limited { world: w, role_session, session: None };
-        before.world.boundary = None;
-        let mut after = before.clone();
-        if as_boundary {
-            after.world.boundary = Some(limit);
+        let mut before = w;
+        before.boundary = None;
+        let b = decide_as(&before, role_session, None, true);
+        let a = if as_boundary {
+            let mut after = before.clone();
+            after.boundary = Some(limit.clone());
+            decide_as(&after, role_session, None, true)
         } else {
-            after.session = Some(limit);
+            decide_as(&before, role_session, Some(&limit), true)
+        };
+        // And a limit is applied at all: without a resource-based policy (which may name the
+        // caller directly), nothing the limit itself does not allow is allowed.
+        if a == EvalDecision::Allowed && before.resource.is_none() {
+            let alone = World { identity: vec![limit], resource: None, boundary: None, scp: None, ..before.clone() };
+            prop_assert_eq!(decide_as(&alone, role_session, None, true), EvalDecision::Allowed, "allowed beyond the limit");
         }
-        let (b, a) = (decide_limited(&before), decide_limited(&after));
         if b != EvalDecision::Allowed {
             prop_assert_ne!(a, EvalDecision::Allowed, "a limit allowed what was denied");
         }
