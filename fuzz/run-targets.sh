@@ -12,7 +12,8 @@ for t in "$@"; do
   mkdir -p "corpus/$t" logs
   log="logs/$t-$(date -u +%Y%m%dT%H%M%SZ).log"
   start=$(date -u +%FT%TZ)
-  cargo +nightly fuzz run "$t" -- -max_total_time="$secs" -print_final_stats=1 >"$log" 2>&1
+  # FUZZ_ARGS: more libFuzzer flags, e.g. "-len_control=0 -max_len=8192" for structured targets.
+  cargo +nightly fuzz run "$t" -- -max_total_time="$secs" -print_final_stats=1 ${FUZZ_ARGS:-} >"$log" 2>&1
   rc=$?
   runs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$')
   rate=$(grep -oE 'stat::average_exec_per_sec: *[0-9]+' "$log" | grep -oE '[0-9]+$')
