@@ -67,6 +67,7 @@ impl AppState {
 }
 
 pub fn router(state: AppState) -> Router {
+    let console = portcullis_console::router(state.iam.clone());
     let router = Router::new()
         .route("/_portcullis/authorize", axum::routing::post(authorization_endpoint::authorize))
         .route("/_portcullis/security-status", axum::routing::get(admin_endpoints::security_status))
@@ -80,7 +81,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(handle)
         // Shared behind one Arc: handlers then cost one reference count per request, not
         // one per field.
-        .with_state(Arc::new(state));
+        .with_state(Arc::new(state))
+        .merge(console);
     with_request_scope(router)
 }
 
@@ -120,6 +122,9 @@ struct Reply {
 }
 
 async fn handle(State(state): State<Arc<AppState>>, req: Request) -> Response {
+    if is_browser_visit(&req) {
+        return (StatusCode::SEE_OTHER, [(header::LOCATION, "/console")]).into_response();
+    }
     let request_id = match req.extensions().get::<RequestId>() {
         Some(id) => id.0.clone(),
         None => uuid::Uuid::new_v4().to_string(),
@@ -219,6 +224,16 @@ fn test_root(mode: &TestMode) -> Caller {
         session: None,
         request: Default::default(),
     }
+}
+
+/// A browser opening the server's address: `GET /` with no `Action` and no signature. (An
+/// API request always names its action; one without is still answered as the API would.)
+fn is_browser_visit(req: &Request) -> bool {
+    req.method() == Method::GET
+        && req.uri().path() == "/"
+        && req.uri().query().unwrap_or_default().is_empty()
+        && !req.headers().contains_key(header::AUTHORIZATION)
+        && req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"))
 }
 
 fn is_form(headers: &HeaderMap) -> bool {

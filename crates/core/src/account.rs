@@ -156,6 +156,18 @@ impl Iam {
         })
     }
 
+    /// The account a sign-in page names by id or alias, if this server holds it (the
+    /// console's `/signin/ACCOUNT` page; AWS's sign-in URL tells an unknown alias too).
+    pub async fn sign_in_account(&self, account_or_alias: &str) -> IamResult<Option<(String, Option<String>)>> {
+        let mut tx = self.store.begin_read().await?;
+        let wanted = account_or_alias.trim();
+        Ok(tx
+            .first_account()
+            .await?
+            .filter(|a| a.account_id == wanted || a.alias.as_deref() == Some(wanted))
+            .map(|a| (a.account_id, a.alias)))
+    }
+
     /// An account has at most one alias; creating another replaces it. Aliases are unique
     /// across every account this server holds.
     pub async fn create_account_alias(&self, auth: &Authorized<'_>, alias: &str) -> IamResult<()> {

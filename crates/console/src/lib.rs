@@ -1,0 +1,50 @@
+//! The web console: server-rendered pages on the same port as the APIs, a client of
+//! `portcullis-core` like any other. Sign-in goes through `Iam::console_sign_in` (the same
+//! password, MFA, password-policy and throttling rules as `/_portcullis/signin`), and every
+//! page acts as the signed-in identity with the temporary credentials that sign-in issued,
+//! through the same authorization as the API.
+//!
+//! Pages: `/signin` (root user by e-mail, then password; IAM user by account, name and
+//! password; `/signin/ACCOUNT-OR-ALIAS` fills the account in), the MFA and new-password
+//! steps, `/console` (the dashboard) and `POST /signout`. Templates are compiled into the
+//! binary (askama); the stylesheet is embedded.
+
+mod pages;
+mod security;
+mod session;
+
+use std::sync::Arc;
+
+use axum::routing::{get, post};
+use axum::Router;
+use portcullis_core::Iam;
+
+pub use session::{ABSOLUTE_SECONDS, IDLE_SECONDS};
+
+/// What every console handler shares.
+pub struct Console {
+    iam: Iam,
+    sessions: session::Sessions,
+}
+
+impl Console {
+    fn now(&self) -> i64 {
+        self.iam.clock().now().unix_timestamp()
+    }
+}
+
+/// The console's routes, with its security headers; merge into the server's router.
+pub fn router(iam: Iam) -> Router {
+    let console = Arc::new(Console { iam, sessions: session::Sessions::default() });
+    Router::new()
+        .route("/console", get(pages::dashboard))
+        .route("/console/static/console.css", get(pages::stylesheet))
+        .route("/signin", get(pages::sign_in_page).post(pages::sign_in_password))
+        .route("/signin/root", post(pages::sign_in_root_email))
+        .route("/signin/mfa", post(pages::sign_in_mfa))
+        .route("/signin/password", post(pages::sign_in_new_password))
+        .route("/signin/{account}", get(pages::sign_in_account_page))
+        .route("/signout", post(pages::sign_out))
+        .with_state(console)
+        .layer(axum::middleware::from_fn(security::headers))
+}

@@ -1,0 +1,160 @@
+//! Console sessions, kept on the server: the browser holds only a random id (256 bits) in an
+//! HttpOnly, SameSite=Strict cookie. A session holds the temporary credentials that sign-in
+//! issued (the console acts with them, through the same authorization as the API) and the
+//! CSRF token of its forms. Sessions end at sign-out, after 12 hours, or after an hour
+//! without a request.
+//!
+//! A sign-in that still needs a step (an MFA code, a new password) is a *pending* sign-in:
+//! what was typed so far, kept for at most five minutes under its own random id.
+//!
+//! Both live in this node's memory: a node that restarts signs everyone out. (Shared
+//! sessions for several nodes belong with the store; see docs/console.md.)
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use portcullis_core::TemporaryCredentials;
+
+/// Absolute and idle lifetime of a console session, in seconds.
+pub const ABSOLUTE_SECONDS: i64 = 12 * 3600;
+pub const IDLE_SECONDS: i64 = 3600;
+/// How long a sign-in may wait for its next step.
+pub const PENDING_SECONDS: i64 = 300;
+/// Sessions and pending sign-ins kept at most (the oldest go first beyond that).
+const MAX_ENTRIES: usize = 100_000;
+
+/// A random id or token: 32 bytes from the OS, hex-encoded.
+pub fn random_token() -> Option<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::getrandom(&mut bytes).ok()?;
+    Some(hex::encode(bytes))
+}
+
+/// Compares two tokens in time independent of where they differ.
+pub fn same_token(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+pub struct Session {
+    pub account_id: String,
+    pub arn: String,
+    pub access_key_id: String,
+    pub session_token: String,
+    pub csrf: String,
+    created: i64,
+    last_seen: i64,
+}
+
+/// Who a pending sign-in is for, and what it has proved so far.
+#[derive(Clone)]
+pub struct Pending {
+    pub root_email: Option<String>,
+    pub account: Option<String>,
+    pub user_name: Option<String>,
+    pub password: String,
+    pub new_password: Option<String>,
+    pub mfa_devices: Vec<String>,
+    pub csrf: String,
+    created: i64,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending").field("account", &self.account).field("user_name", &self.user_name).finish_non_exhaustive()
+    }
+}
+
+impl Pending {
+    pub fn new(root_email: Option<String>, account: Option<String>, user_name: Option<String>, password: String, csrf: String, now: i64) -> Self {
+        Self { root_email, account, user_name, password, new_password: None, mfa_devices: Vec::new(), csrf, created: now }
+    }
+}
+
+#[derive(Default)]
+pub struct Sessions {
+    sessions: Mutex<HashMap<String, Session>>,
+    pending: Mutex<HashMap<String, Pending>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Sessions {
+    /// Starts a session for credentials sign-in issued; returns its id.
+    pub fn start(&self, account_id: &str, arn: &str, credentials: &TemporaryCredentials, now: i64) -> Option<String> {
+        let id = random_token()?;
+        let session = Session {
+            account_id: account_id.to_owned(),
+            arn: arn.to_owned(),
+            access_key_id: credentials.access_key_id.clone(),
+            session_token: credentials.session_token.clone(),
+            csrf: random_token()?,
+            created: now,
+            last_seen: now,
+        };
+        let mut map = lock(&self.sessions);
+        map.retain(|_, s| alive(s, now));
+        if map.len() >= MAX_ENTRIES {
+            if let Some(oldest) = map.iter().min_by_key(|(_, s)| s.last_seen).map(|(k, _)| k.clone()) {
+                map.remove(&oldest);
+            }
+        }
+        map.insert(id.clone(), session);
+        Some(id)
+    }
+
+    /// The session behind an id, if it is still alive; marks it used.
+    pub fn touch(&self, id: &str, now: i64) -> Option<SessionView> {
+        let mut map = lock(&self.sessions);
+        let s = map.get_mut(id)?;
+        if !alive(s, now) {
+            map.remove(id);
+            return None;
+        }
+        s.last_seen = now;
+        Some(SessionView {
+            account_id: s.account_id.clone(),
+            arn: s.arn.clone(),
+            access_key_id: s.access_key_id.clone(),
+            session_token: s.session_token.clone(),
+            csrf: s.csrf.clone(),
+        })
+    }
+
+    pub fn end(&self, id: &str) {
+        lock(&self.sessions).remove(id);
+    }
+
+    pub fn put_pending(&self, p: Pending, now: i64) -> Option<String> {
+        let id = random_token()?;
+        let mut map = lock(&self.pending);
+        map.retain(|_, p| now - p.created < PENDING_SECONDS);
+        if map.len() >= MAX_ENTRIES {
+            return None;
+        }
+        map.insert(id.clone(), p);
+        Some(id)
+    }
+
+    /// Takes a pending sign-in out (each step is used once; a step that needs another
+    /// puts a new one back under a new id).
+    pub fn take_pending(&self, id: &str, now: i64) -> Option<Pending> {
+        let p = lock(&self.pending).remove(id)?;
+        (now - p.created < PENDING_SECONDS).then_some(p)
+    }
+}
+
+fn alive(s: &Session, now: i64) -> bool {
+    now - s.created < ABSOLUTE_SECONDS && now - s.last_seen < IDLE_SECONDS
+}
+
+/// What a page needs of the session.
+#[derive(Clone)]
+pub struct SessionView {
+    pub account_id: String,
+    pub arn: String,
+    pub access_key_id: String,
+    pub session_token: String,
+    pub csrf: String,
+}

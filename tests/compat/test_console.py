@@ -1,0 +1,156 @@
+"""The web console over HTTP, as a browser sends it (forms, cookies, redirects): sign-in as
+the root user and as an IAM user through the account's sign-in URL, MFA and forced password
+change steps, the dashboard, sign-out, and the browser-facing protections (CSRF tokens,
+cookie flags, security headers). The same flows run in headless Chromium in tests/browser.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pyotp
+import requests
+
+INCORRECT = "Your authentication information is incorrect. Please try again."
+
+
+def hidden(page: str, name: str) -> str:
+    m = re.search(rf'<input type="hidden" name="{name}" value="([^"]*)"', page)
+    assert m, f"no hidden {name} in page:\n{page[:2000]}"
+    return html.unescape(m.group(1))
+
+
+def browser() -> requests.Session:
+    s = requests.Session()
+    s.headers["Accept"] = "text/html"
+    return s
+
+
+def root_sign_in(srv, s: requests.Session, password: str) -> requests.Response:
+    page = s.get(f"{srv.endpoint}/signin?kind=root", timeout=30)
+    assert page.status_code == 200 and "Root user email address" in page.text, page.text
+    page = s.post(f"{srv.endpoint}/signin/root", data={"csrf": hidden(page.text, "csrf"), "email": "root@example.com"}, timeout=30)
+    assert page.status_code == 200 and 'name="password"' in page.text, page.text
+    return s.post(f"{srv.endpoint}/signin", timeout=30, data={
+        "csrf": hidden(page.text, "csrf"), "email": hidden(page.text, "email"), "password": password})
+
+
+def user_sign_in(srv, s: requests.Session, account: str, user: str, password: str) -> requests.Response:
+    page = s.get(f"{srv.endpoint}/signin/{account}", timeout=30)
+    assert page.status_code == 200 and "IAM user name" in page.text, page.text
+    assert f'value="{account}"' in page.text
+    return s.post(f"{srv.endpoint}/signin", timeout=30, data={
+        "csrf": hidden(page.text, "csrf"), "account": account, "user_name": user, "password": password})
+
+
+def test_a_browser_is_sent_to_sign_in_and_the_root_user_reaches_the_dashboard(server_factory):
+    srv = server_factory()
+    s = browser()
+    r = s.get(f"{srv.endpoint}/", timeout=30)
+    assert r.url.endswith("/signin") and "Root user" in r.text and "IAM user" in r.text, r.url
+    # An API request to / is still the API.
+    assert "MissingAuthenticationToken" in requests.get(f"{srv.endpoint}/?Action=ListUsers&Version=2010-05-08", timeout=30).text
+
+    wrong = root_sign_in(srv, s, "not-the-password")
+    assert wrong.status_code == 401 and INCORRECT in wrong.text
+    r = root_sign_in(srv, s, srv.root_password)
+    assert r.status_code == 200 and r.url.endswith("/console"), (r.status_code, r.url)
+    page = r.text
+    assert srv.account_id in page and f"arn:aws:iam::{srv.account_id}:root" in page
+    assert f"/signin/{srv.account_id}" in page
+    assert "Add MFA for the root user" in page and "Apply an IAM password policy" in page
+    # The session cookie: HttpOnly, SameSite=Strict, Path=/; a new one at sign-in.
+    set_cookie = [h for h in r.history[0].raw.headers.getlist("Set-Cookie") if h.startswith("portcullis-session=")]
+    assert set_cookie and "HttpOnly" in set_cookie[0] and "SameSite=Strict" in set_cookie[0] and "Path=/" in set_cookie[0], set_cookie
+    first_id = s.cookies["portcullis-session"]
+    assert len(first_id) >= 32
+    # Every page carries the browser protections.
+    for h, v in {"content-security-policy": "frame-ancestors 'none'", "x-content-type-options": "nosniff",
+                 "referrer-policy": "same-origin", "cache-control": "no-store"}.items():
+        assert v in r.headers.get(h, ""), (h, r.headers.get(h))
+
+    # Sign-out needs the form's CSRF token; without it nothing changes.
+    r = s.post(f"{srv.endpoint}/signout", data={"csrf": "forged"}, timeout=30)
+    assert r.status_code == 403
+    assert s.get(f"{srv.endpoint}/console", timeout=30).url.endswith("/console")
+    csrf = hidden(page, "csrf")
+    r = s.post(f"{srv.endpoint}/signout", data={"csrf": csrf}, timeout=30)
+    assert r.url.endswith("/signin")
+    # The old cookie, replayed, is signed out for good.
+    replay = browser()
+    replay.cookies.set("portcullis-session", first_id)
+    assert replay.get(f"{srv.endpoint}/console", timeout=30).url.endswith("/signin")
+
+    # Signing in again gives a new session id.
+    r = root_sign_in(srv, s, srv.root_password)
+    assert r.url.endswith("/console") and s.cookies["portcullis-session"] != first_id
+
+
+def test_sign_in_forms_need_their_csrf_token(server_factory):
+    srv = server_factory()
+    s = browser()
+    s.get(f"{srv.endpoint}/signin?kind=iam", timeout=30)
+    r = s.post(f"{srv.endpoint}/signin", timeout=30, data={
+        "csrf": "forged", "account": srv.account_id, "user_name": "x", "password": "y"})
+    assert r.status_code == 403
+    # A form posted from elsewhere has no cookie at all.
+    r = requests.post(f"{srv.endpoint}/signin/root", data={"csrf": "x", "email": "root@example.com"}, timeout=30)
+    assert r.status_code == 403
+
+
+def test_an_iam_user_signs_in_through_the_alias_changes_the_password_and_uses_mfa(server_factory):
+    srv = server_factory()
+    admin = srv.client()
+    admin.create_account_alias(AccountAlias="console-corp")
+    admin.create_user(UserName="Jane")
+    admin.create_login_profile(UserName="Jane", Password="Jane-initial-1!", PasswordResetRequired=True)
+    admin.attach_user_policy(UserName="Jane", PolicyArn="arn:aws:iam::aws:policy/IAMUserChangePassword")
+    s = browser()
+
+    # An unknown alias is a 404 page.
+    assert s.get(f"{srv.endpoint}/signin/no-such-alias", timeout=30).status_code == 404
+    # Unknown user and wrong password read the same.
+    for user, password in [("Nobody", "Jane-initial-1!"), ("Jane", "wrong-password")]:
+        r = user_sign_in(srv, s, "console-corp", user, password)
+        assert r.status_code == 401 and INCORRECT in r.text, r.text
+
+    r = user_sign_in(srv, s, "console-corp", "Jane", "Jane-initial-1!")
+    assert r.status_code == 200 and "New password" in r.text and "Confirm new password" in r.text, r.text
+    # Mismatched confirmation, then a password the policy refuses, then a good one.
+    r = s.post(f"{srv.endpoint}/signin/password", timeout=30, data={
+        "csrf": hidden(r.text, "csrf"), "new_password": "Jane-second-22!", "confirm_password": "different"})
+    assert "do not match" in r.text
+    r = s.post(f"{srv.endpoint}/signin/password", timeout=30, data={
+        "csrf": hidden(r.text, "csrf"), "new_password": "Jane-initial-1!", "confirm_password": "Jane-initial-1!"})
+    assert r.status_code == 401 and "must be different" in r.text, r.text
+    r = s.post(f"{srv.endpoint}/signin/password", timeout=30, data={
+        "csrf": hidden(r.text, "csrf"), "new_password": "Jane-second-22!", "confirm_password": "Jane-second-22!"})
+    assert r.url.endswith("/console"), r.text
+    # The dashboard acts as Jane: she may not list the alias or read the security status,
+    # so the page shows the account id's sign-in URL and says what she lacks.
+    assert "user/Jane" in r.text and f"/signin/{srv.account_id}" in r.text, r.text
+    assert "iam:GetAccountSummary" in r.text
+    admin.attach_user_policy(UserName="Jane", PolicyArn="arn:aws:iam::aws:policy/IAMReadOnlyAccess")
+    r = s.get(f"{srv.endpoint}/console", timeout=30)
+    assert "/signin/console-corp" in r.text and "Add MFA for the root user" in r.text, r.text
+
+    # With an MFA device, a code is asked for; a wrong one reads like a wrong password.
+    dev = admin.create_virtual_mfa_device(VirtualMFADeviceName="jane-phone")["VirtualMFADevice"]
+    totp = pyotp.TOTP(dev["Base32StringSeed"].decode())
+    now = requests.post(f"{srv.endpoint}/_portcullis/clock", json={"advance_seconds": 0}, timeout=10).json()["now"]
+    admin.enable_mfa_device(UserName="Jane", SerialNumber=dev["SerialNumber"],
+                            AuthenticationCode1=totp.at(now - 30), AuthenticationCode2=totp.at(now))
+    requests.post(f"{srv.endpoint}/_portcullis/clock", json={"advance_seconds": 60}, timeout=10)
+    now += 60
+    s = browser()
+    r = user_sign_in(srv, s, srv.account_id, "jane", "Jane-second-22!")
+    assert r.status_code == 200 and "MFA code" in r.text, r.text
+    wrong = f"{(int(totp.at(now)) + 1) % 1_000_000:06d}"
+    r = s.post(f"{srv.endpoint}/signin/mfa", data={"csrf": hidden(r.text, "csrf"), "mfa_code": wrong}, timeout=30)
+    assert r.status_code == 401 and INCORRECT in r.text and "MFA code" in r.text
+    r = s.post(f"{srv.endpoint}/signin/mfa", data={"csrf": hidden(r.text, "csrf"), "mfa_code": totp.at(now)}, timeout=30)
+    assert r.url.endswith("/console") and "user/Jane" in r.text, r.text
+    # A step's form is used once: posting the same pending sign-in again fails.
+    r = s.post(f"{srv.endpoint}/signin/mfa", data={"csrf": "x", "mfa_code": totp.at(now)}, timeout=30)
+    assert r.status_code == 401 and INCORRECT in r.text
