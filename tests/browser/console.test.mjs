@@ -64,3 +64,49 @@ test("the layout holds at 375 px", async () => {
   await screenshot(page, "dashboard-375");
   await context.close();
 });
+
+test("the root user assigns an authenticator app and then signs in with a code", async () => {
+  const { TOTP, Secret } = await import("otpauth");
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await rootSignIn(page, server.rootPassword);
+  await page.waitForURL(/\/console$/);
+
+  await page.getByRole("link", { name: "Security credentials" }).click();
+  await page.getByRole("link", { name: "Assign MFA device" }).click();
+  await page.getByLabel("Device name").fill("root-phone");
+  await page.getByLabel("Authenticator app").check();
+  await page.getByRole("button", { name: "Next" }).click();
+  await page.getByText("Show QR code").click();
+  assert.ok(await page.getByRole("img", { name: /QR code/ }).isVisible());
+  await page.getByText("Show secret key").click();
+  const secret = (await page.locator("code.secret").textContent()).trim();
+  assert.match(secret, /^[A-Z2-7]{32,}$/);
+  await screenshot(page, "assign-mfa");
+
+  // Codes from an independent TOTP library, at the server's (test) clock.
+  const totp = new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30, algorithm: "SHA1" });
+  const now = await server.advance(0);
+  await page.getByLabel("MFA code 1").fill(totp.generate({ timestamp: (now - 30) * 1000 }));
+  await page.getByLabel("MFA code 2").fill(totp.generate({ timestamp: now * 1000 }));
+  await page.getByRole("button", { name: "Add MFA" }).click();
+  await page.waitForURL(/security-credentials/);
+  assert.ok((await page.getByRole("status").textContent()).includes("MFA device assigned"));
+  assert.ok((await page.textContent("main")).includes("mfa/root-phone"));
+
+  // Signing in now asks for a code.
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.waitForURL(/\/signin$/);
+  const later = await server.advance(30);
+  await rootSignIn(page, server.rootPassword);
+  await page.getByLabel("MFA code").fill("000000" === totp.generate({ timestamp: later * 1000 }) ? "111111" : "000000");
+  await page.getByRole("button", { name: "Submit" }).click();
+  assert.ok((await page.getByRole("alert").textContent()).includes(INCORRECT));
+  await page.getByLabel("MFA code").fill(totp.generate({ timestamp: later * 1000 }));
+  await page.getByRole("button", { name: "Submit" }).click();
+  await page.waitForURL(/\/console$/);
+  const checks = await page.locator("ul.checks li", { hasText: "Add MFA for the root user" }).textContent();
+  assert.ok(checks.includes("Passed"), checks);
+  await screenshot(page, "dashboard-root-mfa");
+  await context.close();
+});
