@@ -9,7 +9,10 @@
 //! steps, `/console` (the dashboard) and `POST /signout`. Templates are compiled into the
 //! binary (askama); the stylesheet is embedded.
 
-mod pages;
+mod dashboard;
+mod mfa;
+mod signin;
+mod web;
 mod security;
 mod session;
 
@@ -37,17 +40,17 @@ impl Console {
 pub fn router(iam: Iam) -> Router {
     let console = Arc::new(Console { iam, sessions: session::Sessions::default() });
     Router::new()
-        .route("/console", get(pages::dashboard))
-        .route("/console/static/console.css", get(pages::stylesheet))
-        .route("/console/security-credentials", get(pages::security_credentials))
-        .route("/console/mfa/assign", get(pages::assign_mfa_page).post(pages::assign_mfa))
-        .route("/console/mfa/enable", post(pages::enable_mfa))
-        .route("/signin", get(pages::sign_in_page).post(pages::sign_in_password))
-        .route("/signin/root", post(pages::sign_in_root_email))
-        .route("/signin/mfa", post(pages::sign_in_mfa))
-        .route("/signin/password", post(pages::sign_in_new_password))
-        .route("/signin/{account}", get(pages::sign_in_account_page))
-        .route("/signout", post(pages::sign_out))
+        .route("/console", get(dashboard::dashboard))
+        .route("/console/static/console.css", get(web::stylesheet))
+        .route("/console/security-credentials", get(mfa::security_credentials))
+        .route("/console/mfa/assign", get(mfa::assign_mfa_page).post(mfa::assign_mfa))
+        .route("/console/mfa/enable", post(mfa::enable_mfa))
+        .route("/signin", get(signin::sign_in_page).post(signin::sign_in_password))
+        .route("/signin/root", post(signin::sign_in_root_email))
+        .route("/signin/mfa", post(signin::sign_in_mfa))
+        .route("/signin/password", post(signin::sign_in_new_password))
+        .route("/signin/{account}", get(signin::sign_in_account_page))
+        .route("/signout", post(signin::sign_out))
         .with_state(console)
         .layer(axum::middleware::from_fn(security::headers))
 }

@@ -1,0 +1,242 @@
+//! Sign-in: the root user by e-mail then password, an IAM user by account, name and
+//! password, then the MFA and new-password steps, all through `Iam::console_sign_in`.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::Form;
+use askama::Template;
+use portcullis_core::{IamError, RequestFacts, SignInError, SignInIdentity, SignInInput, SignInOutcome};
+use serde::Deserialize;
+
+use crate::security::{clear_cookie, cookie, set_cookie, PENDING_COOKIE, SESSION_COOKIE, SIGNIN_COOKIE};
+use crate::session::{random_token, same_token, Pending};
+use crate::web::{facts, failure, forbidden, message, redirect, render, with_cookie, ClientAddr, CsrfForm, Shared};
+use crate::Console;
+
+/// What every failed sign-in says, whatever failed (unknown name, wrong password or code,
+/// too many attempts), so that the page tells an attacker nothing.
+const INCORRECT: &str = "Your authentication information is incorrect. Please try again.";
+
+pub enum SignInStep {
+    Choose,
+    RootEmail,
+    RootPassword,
+    IamUser,
+}
+
+#[derive(Template)]
+#[template(path = "signin.html")]
+struct SignInPage<'a> {
+    step: SignInStep,
+    csrf: &'a str,
+    email: &'a str,
+    account: &'a str,
+    error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "signin_next.html")]
+struct NextStepPage<'a> {
+    mfa: bool,
+    devices: &'a [String],
+    reason: &'a str,
+    csrf: &'a str,
+    error: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+pub struct KindQuery {
+    kind: Option<String>,
+}
+
+/// A sign-in form with a fresh CSRF token, also set as a cookie (there is no session yet).
+fn sign_in_form(status: StatusCode, step: SignInStep, email: &str, account: &str, error: Option<&str>) -> Response {
+    let Some(csrf) = random_token() else { return failure() };
+    let page = render(status, &SignInPage { step, csrf: &csrf, email, account, error });
+    with_cookie(page, &set_cookie(SIGNIN_COOKIE, &csrf))
+}
+
+pub async fn sign_in_page(Query(q): Query<KindQuery>) -> Response {
+    let step = match q.kind.as_deref() {
+        Some("root") => SignInStep::RootEmail,
+        Some("iam") => SignInStep::IamUser,
+        _ => SignInStep::Choose,
+    };
+    sign_in_form(StatusCode::OK, step, "", "", None)
+}
+
+/// `/signin/ACCOUNT-OR-ALIAS`: the IAM-user form for that account; an unknown one is a 404.
+pub async fn sign_in_account_page(State(c): Shared, Path(account): Path<String>) -> Response {
+    match c.iam.sign_in_account(&account).await {
+        Ok(Some(_)) => sign_in_form(StatusCode::OK, SignInStep::IamUser, "", &account, None),
+        Ok(None) => message(StatusCode::NOT_FOUND, "Account not found", "There is no account with this ID or alias on this server. Check the sign-in URL."),
+        Err(e) => {
+            tracing::error!(error = %e, "sign-in account lookup failed");
+            failure()
+        }
+    }
+}
+
+/// The form's CSRF token must match the cookie it was issued with.
+fn sign_in_csrf_ok(headers: &HeaderMap, field: &str) -> bool {
+    cookie(headers, SIGNIN_COOKIE).is_some_and(|c| !field.is_empty() && same_token(c, field))
+}
+
+#[derive(Deserialize)]
+pub struct RootEmailForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+}
+
+pub async fn sign_in_root_email(headers: HeaderMap, Form(f): Form<RootEmailForm>) -> Response {
+    if !sign_in_csrf_ok(&headers, &f.csrf) {
+        return forbidden();
+    }
+    sign_in_form(StatusCode::OK, SignInStep::RootPassword, f.email.trim(), "", None)
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    email: Option<String>,
+    account: Option<String>,
+    user_name: Option<String>,
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn sign_in_password(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Form(f): Form<PasswordForm>) -> Response {
+    if !sign_in_csrf_ok(&headers, &f.csrf) {
+        return forbidden();
+    }
+    let Some(csrf) = random_token() else { return failure() };
+    let pending = Pending::new(f.email, f.account, f.user_name, f.password, csrf, c.now());
+    attempt(&c, pending, None, None, facts(&headers, &remote)).await
+}
+
+#[derive(Deserialize)]
+pub struct MfaForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    mfa_code: String,
+    mfa_serial: Option<String>,
+}
+
+/// The pending sign-in a step's form belongs to (its cookie and CSRF token must agree).
+fn pending(c: &Console, headers: &HeaderMap, csrf: &str) -> Option<Pending> {
+    let id = cookie(headers, PENDING_COOKIE)?;
+    let p = c.sessions.take_pending(id, c.now())?;
+    same_token(&p.csrf, csrf).then_some(p)
+}
+
+pub async fn sign_in_mfa(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Form(f): Form<MfaForm>) -> Response {
+    let Some(p) = pending(&c, &headers, &f.csrf) else {
+        return sign_in_form(StatusCode::UNAUTHORIZED, SignInStep::Choose, "", "", Some(INCORRECT));
+    };
+    attempt(&c, p, Some(f.mfa_code.trim()), f.mfa_serial.as_deref(), facts(&headers, &remote)).await
+}
+
+#[derive(Deserialize)]
+pub struct NewPasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    confirm_password: String,
+}
+
+pub async fn sign_in_new_password(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Form(f): Form<NewPasswordForm>) -> Response {
+    let Some(mut p) = pending(&c, &headers, &f.csrf) else {
+        return sign_in_form(StatusCode::UNAUTHORIZED, SignInStep::Choose, "", "", Some(INCORRECT));
+    };
+    if f.new_password != f.confirm_password {
+        return next_step(&c, p, false, "Choose a new password.", Some("The new passwords do not match."));
+    }
+    p.new_password = Some(f.new_password);
+    attempt(&c, p, None, None, facts(&headers, &remote)).await
+}
+
+/// Renders the MFA or new-password step for a pending sign-in, under a new id and token.
+fn next_step(c: &Console, mut p: Pending, mfa: bool, reason: &str, error: Option<&str>) -> Response {
+    let Some(csrf) = random_token() else { return failure() };
+    p.csrf = csrf.clone();
+    let devices = p.mfa_devices.clone();
+    let Some(id) = c.sessions.put_pending(p, c.now()) else { return failure() };
+    let status = if error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
+    let page = render(status, &NextStepPage { mfa, devices: &devices, reason, csrf: &csrf, error });
+    with_cookie(page, &set_cookie(PENDING_COOKIE, &id))
+}
+
+/// The first form again, with AWS's one text for every failure.
+fn incorrect(p: &Pending) -> Response {
+    match &p.root_email {
+        Some(email) => sign_in_form(StatusCode::UNAUTHORIZED, SignInStep::RootPassword, email, "", Some(INCORRECT)),
+        None => sign_in_form(StatusCode::UNAUTHORIZED, SignInStep::IamUser, "", p.account.as_deref().unwrap_or_default(), Some(INCORRECT)),
+    }
+}
+
+/// One sign-in attempt with what the pending sign-in holds, and the page that follows.
+async fn attempt(c: &Console, p: Pending, mfa_code: Option<&str>, mfa_serial: Option<&str>, facts: RequestFacts) -> Response {
+    let identity = match (&p.root_email, &p.account, &p.user_name) {
+        (Some(email), _, _) => SignInIdentity::Root { email },
+        (None, Some(account), Some(user_name)) => SignInIdentity::User { account, user_name },
+        _ => return incorrect(&p),
+    };
+    let input = SignInInput { identity, password: &p.password, mfa_code, mfa_serial, new_password: p.new_password.as_deref() };
+    let outcome = c.iam.console_sign_in(&input, facts).await;
+    match outcome {
+        Ok(SignInOutcome::SignedIn { account_id, arn, credentials, .. }) => {
+            let Some(id) = c.sessions.start(&account_id, &arn, &credentials, c.now()) else { return failure() };
+            redirect("/console", &[set_cookie(SESSION_COOKIE, &id), clear_cookie(PENDING_COOKIE), clear_cookie(SIGNIN_COOKIE)])
+        }
+        Ok(SignInOutcome::MfaRequired { devices }) => {
+            let error = mfa_code.map(|_| INCORRECT);
+            let mut p = p;
+            p.mfa_devices = devices;
+            next_step(c, p, true, "", error)
+        }
+        Ok(SignInOutcome::PasswordChangeRequired { reason }) => {
+            let text = match reason {
+                portcullis_core::PasswordChangeReason::ResetRequired => "Your administrator requires you to choose a new password before you continue.",
+                portcullis_core::PasswordChangeReason::Expired => "Your password has expired. Choose a new password to continue.",
+            };
+            next_step(c, p, false, text, None)
+        }
+        Err(SignInError::InvalidMfaCode) if !p.mfa_devices.is_empty() => next_step(c, p, true, "", Some(INCORRECT)),
+        Err(SignInError::Incorrect | SignInError::InvalidMfaCode | SignInError::Throttled) => incorrect(&p),
+        Err(SignInError::PasswordExpired) => message(
+            StatusCode::FORBIDDEN,
+            "Password expired",
+            "Your password has expired and only an administrator can set a new one. Ask your administrator to reset it.",
+        ),
+        Err(SignInError::Iam(e @ (IamError::PasswordPolicyViolation(_) | IamError::AccessDenied(_)))) if p.new_password.is_some() => {
+            let text = e.public_message();
+            let mut p = p;
+            p.new_password = None;
+            next_step(c, p, false, "Choose a new password.", Some(&text))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "console sign-in failed");
+            failure()
+        }
+    }
+}
+
+pub async fn sign_out(State(c): Shared, headers: HeaderMap, Form(f): Form<CsrfForm>) -> Response {
+    let Some(id) = cookie(&headers, SESSION_COOKIE) else { return redirect("/signin", &[]) };
+    match c.sessions.touch(id, c.now()) {
+        Some(s) if same_token(&s.csrf, &f.csrf) => {
+            c.sessions.end(id);
+            redirect("/signin", &[clear_cookie(SESSION_COOKIE)])
+        }
+        Some(_) => forbidden(),
+        None => redirect("/signin", &[clear_cookie(SESSION_COOKIE)]),
+    }
+}
+

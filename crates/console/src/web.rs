@@ -1,0 +1,129 @@
+//! What every console page shares: rendering, redirects and cookies, the client's address,
+//! and the signed-in session behind a request.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{ConnectInfo, State};
+use axum::http::header::{CONTENT_TYPE, LOCATION, SET_COOKIE};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use portcullis_core::{Caller, RequestFacts};
+use serde::Deserialize;
+
+use crate::security::{clear_cookie, cookie, SESSION_COOKIE};
+use crate::session::{same_token, SessionView};
+use crate::Console;
+
+pub type Shared = State<Arc<Console>>;
+
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage<'a> {
+    pub title: &'a str,
+    pub text: &'a str,
+    /// Where to go next: (address, link text).
+    pub next: (&'a str, &'a str),
+}
+
+pub fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "console template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, Html("<!doctype html><title>Error</title><p>Something went wrong.</p>".to_owned())).into_response()
+        }
+    }
+}
+
+pub fn redirect(to: &str, cookies: &[String]) -> Response {
+    let mut resp = (StatusCode::SEE_OTHER, [(LOCATION, to.to_owned())]).into_response();
+    for c in cookies {
+        if let Ok(v) = c.parse() {
+            resp.headers_mut().append(SET_COOKIE, v);
+        }
+    }
+    resp
+}
+
+pub fn with_cookie(mut resp: Response, cookie: &str) -> Response {
+    if let Ok(v) = cookie.parse() {
+        resp.headers_mut().append(SET_COOKIE, v);
+    }
+    resp
+}
+
+pub fn message(status: StatusCode, title: &str, text: &str) -> Response {
+    render(status, &MessagePage { title, text, next: ("/signin", "Sign in") })
+}
+
+pub fn failure() -> Response {
+    message(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "The request could not be completed. Please try again.")
+}
+
+/// The client's address, when the connection told it (`aws:SourceIp`).
+pub struct ClientAddr(pub Option<String>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string())))
+    }
+}
+
+pub fn facts(headers: &HeaderMap, remote: &ClientAddr) -> RequestFacts {
+    RequestFacts {
+        source_ip: remote.0.clone(),
+        secure_transport: false,
+        region: "us-east-1".to_owned(),
+        user_agent: headers.get("user-agent").and_then(|v| v.to_str().ok()).map(str::to_owned),
+    }
+}
+
+pub async fn stylesheet() -> Response {
+    ([(CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../static/console.css")).into_response()
+}
+
+pub fn forbidden() -> Response {
+    message(StatusCode::FORBIDDEN, "Request refused", "The form has expired or did not come from this site. Go back, reload the page and try again.")
+}
+
+/// The signed-in session and the caller it acts as; `Err` is the answer for a browser
+/// without one (back to sign-in).
+pub async fn signed_in(c: &Console, headers: &HeaderMap, remote: &ClientAddr) -> Result<(SessionView, Caller), Response> {
+    let to_sign_in = || redirect("/signin", &[clear_cookie(SESSION_COOKIE)]);
+    let id = cookie(headers, SESSION_COOKIE).ok_or_else(to_sign_in)?;
+    let session = c.sessions.touch(id, c.now()).ok_or_else(to_sign_in)?;
+    match c.iam.resolve_session_token(&session.access_key_id, &session.session_token, facts(headers, remote)).await {
+        Ok((caller, _)) => Ok((session, caller)),
+        Err(_) => {
+            c.sessions.end(id);
+            Err(to_sign_in())
+        }
+    }
+}
+
+pub async fn signed_in_form(c: &Console, headers: &HeaderMap, remote: &ClientAddr, csrf: &str) -> Result<(SessionView, Caller), Response> {
+    let (session, caller) = signed_in(c, headers, remote).await?;
+    if !same_token(&session.csrf, csrf) {
+        return Err(forbidden());
+    }
+    Ok((session, caller))
+}
+
+pub fn date(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// The device just created: what the person needs to load it into an app.
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    pub csrf: String,
+}
+
