@@ -17,8 +17,8 @@ after(async () => {
   await server?.stop();
 });
 
-async function rootSignIn(page, password) {
-  await page.goto(`${server.base}/`);
+async function rootSignIn(page, password, srv = server) {
+  await page.goto(`${srv.base}/`);
   await page.getByLabel("Root user", { exact: true }).check();
   await page.getByRole("button", { name: "Next" }).click();
   await page.getByLabel("Root user email address").fill("root@example.com");
@@ -108,5 +108,60 @@ test("the root user assigns an authenticator app and then signs in with a code",
   const checks = await page.locator("ul.checks li", { hasText: "Add MFA for the root user" }).textContent();
   assert.ok(checks.includes("Passed"), checks);
   await screenshot(page, "dashboard-root-mfa");
+  await context.close();
+});
+
+test("the tutorial: root creates the Admins group and user John, who signs in and sets his own password", async (t) => {
+  // A server of its own: the root user of the shared one has MFA by now.
+  const server = await startServer();
+  t.after(() => server.stop());
+  const context = await browser.newContext({ acceptDownloads: true });
+  const page = await context.newPage();
+  await rootSignIn(page, server.rootPassword, server);
+  await page.waitForURL(/\/console$/);
+  const account = (await page.textContent("main")).match(/Account ID\s*(\d{12})/)[1];
+
+  await page.getByRole("link", { name: "User groups" }).click();
+  await page.getByRole("link", { name: "Create group" }).click();
+  await page.getByLabel("User group name").fill("Admins");
+  await page.getByLabel("Search policies").fill("AdministratorAccess");
+  await page.getByRole("button", { name: "Search" }).click();
+  await page.getByLabel("AdministratorAccess", { exact: true }).check();
+  await screenshot(page, "create-group");
+  await page.getByRole("button", { name: "Create user group" }).click();
+  assert.ok((await page.getByRole("status").textContent()).includes("User group Admins created"));
+
+  await page.getByRole("link", { name: "Users" }).click();
+  await page.getByRole("link", { name: "Create user" }).click();
+  await page.getByLabel("User name").fill("John");
+  assert.ok(await page.getByLabel("Provide user access to the AWS Management Console").isChecked());
+  await page.getByLabel("Custom password").check();
+  await page.getByLabel("Password", { exact: true }).fill("John-initial-1!");
+  assert.ok(await page.getByLabel("Users must create a new password at next sign-in (recommended)").isChecked());
+  await page.getByLabel("Admins").check();
+  await page.getByRole("button", { name: "Create user" }).click();
+  assert.ok((await page.textContent("h1")).includes("User John created"));
+  await screenshot(page, "user-created");
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download .csv" }).click()]);
+  const { readFile } = await import("node:fs/promises");
+  const csv = (await readFile(await download.path(), "utf8")).trim().split(/\r?\n/);
+  assert.equal(csv[0], "User name,Password,Access key ID,Secret access key,Console login link");
+  assert.match(csv[1], new RegExp(`^John,John-initial-1!,,,http://localhost:\\d+/signin/${account}$`));
+
+  // John signs in through the account's sign-in URL and must choose a new password.
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.goto(`${server.base}/signin/${account}`);
+  assert.equal(await page.getByLabel("Account ID (12 digits) or account alias").inputValue(), account);
+  await page.getByLabel("IAM user name").fill("John");
+  await page.getByLabel("Password").fill("John-initial-1!");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByLabel("New password", { exact: true }).fill("John-second-22!");
+  await page.getByLabel("Confirm new password").fill("John-second-22!");
+  await page.getByRole("button", { name: "Change password" }).click();
+  await page.waitForURL(/\/console$/);
+  const text = await page.textContent("body");
+  assert.ok(text.includes(`arn:aws:iam::${account}:user/John`), text);
+  // As a member of Admins (AdministratorAccess) he sees the security recommendations.
+  assert.ok(text.includes("Use groups to assign permissions"), text);
   await context.close();
 });

@@ -154,3 +154,50 @@ def test_an_iam_user_signs_in_through_the_alias_changes_the_password_and_uses_mf
     # A step's form is used once: posting the same pending sign-in again fails.
     r = s.post(f"{srv.endpoint}/signin/mfa", data={"csrf": "x", "mfa_code": totp.at(now)}, timeout=30)
     assert r.status_code == 401 and INCORRECT in r.text
+
+
+def test_users_and_groups_pages_act_as_the_signed_in_identity(server_factory):
+    srv = server_factory()
+    admin = srv.client()
+    admin.create_user(UserName="Reader")
+    admin.create_login_profile(UserName="Reader", Password="Reader-pass-123!")
+    admin.attach_user_policy(UserName="Reader", PolicyArn="arn:aws:iam::aws:policy/IAMReadOnlyAccess")
+    s = browser()
+    r = user_sign_in(srv, s, srv.account_id, "Reader", "Reader-pass-123!")
+    assert r.url.endswith("/console"), r.text
+    # Reading is allowed: the users list shows the account's users, with search.
+    r = s.get(f"{srv.endpoint}/console/users?q=read", timeout=30)
+    assert "Reader" in r.text and "John" not in r.text, r.text
+    assert "John" in s.get(f"{srv.endpoint}/console/users", timeout=30).text
+    # Creating is not: the error is AWS's AccessDenied text, and nothing is created.
+    page = s.get(f"{srv.endpoint}/console/users/create", timeout=30).text
+    r = s.post(f"{srv.endpoint}/console/users/create", timeout=30, data={"csrf": hidden(page, "csrf"), "user_name": "Mallory"})
+    assert r.status_code == 400 and "is not authorized to perform: iam:CreateUser" in html.unescape(r.text), r.text
+    assert "Mallory" not in [u["UserName"] for u in admin.list_users()["Users"]]
+    # A forged form changes nothing either.
+    r = s.post(f"{srv.endpoint}/console/users/create", timeout=30, data={"csrf": "forged", "user_name": "Mallory"})
+    assert r.status_code == 403
+
+
+def test_a_new_users_credentials_are_downloaded_once(server_factory):
+    srv = server_factory()
+    s = browser()
+    r = root_sign_in(srv, s, srv.root_password)
+    assert r.url.endswith("/console")
+    page = s.get(f"{srv.endpoint}/console/users/create", timeout=30).text
+    r = s.post(f"{srv.endpoint}/console/users/create", timeout=30, data=[
+        ("csrf", hidden(page, "csrf")), ("user_name", "Kim"), ("console", "on"), ("password_kind", "auto"),
+        ("reset_required", "on"), ("access_key", "on")])
+    assert r.status_code == 200 and "User Kim created" in r.text, r.text
+    csv_text = s.get(f"{srv.endpoint}/console/users/credentials.csv", timeout=30)
+    assert csv_text.status_code == 200 and csv_text.headers["content-type"].startswith("text/csv")
+    assert "no-store" in csv_text.headers["cache-control"]
+    header, row = csv_text.text.strip().splitlines()
+    assert header == "User name,Password,Access key ID,Secret access key,Console login link"
+    user, password, key_id, secret, link = row.split(",")
+    assert user == "Kim" and len(password) == 20 and key_id.startswith("AKIA") and len(secret) == 40
+    assert link.endswith(f"/signin/{srv.account_id}")
+    # The password works (and must be changed at first sign-in); the key works too.
+    r = user_sign_in(srv, browser(), srv.account_id, "Kim", password)
+    assert "New password" in r.text
+    assert s.get(f"{srv.endpoint}/console/users/credentials.csv", timeout=30).status_code == 410

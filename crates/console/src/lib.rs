@@ -10,8 +10,10 @@
 //! binary (askama); the stylesheet is embedded.
 
 mod dashboard;
+mod groups;
 mod mfa;
 mod signin;
+mod users;
 mod web;
 mod security;
 mod session;
@@ -45,6 +47,13 @@ pub fn router(iam: Iam) -> Router {
         .route("/console/security-credentials", get(mfa::security_credentials))
         .route("/console/mfa/assign", get(mfa::assign_mfa_page).post(mfa::assign_mfa))
         .route("/console/mfa/enable", post(mfa::enable_mfa))
+        .route("/console/users", get(users::users))
+        .route("/console/users/create", get(users::create_user_page).post(users::create_user))
+        .route("/console/users/credentials.csv", get(users::credentials_download))
+        .route("/console/groups", get(groups::groups))
+        .route("/console/groups/create", get(groups::create_group_page).post(groups::create_group))
+        .route("/console/groups/{name}", get(groups::group))
+        .route("/console/groups/{name}/users", post(groups::add_users))
         .route("/signin", get(signin::sign_in_page).post(signin::sign_in_password))
         .route("/signin/root", post(signin::sign_in_root_email))
         .route("/signin/mfa", post(signin::sign_in_mfa))

@@ -41,6 +41,9 @@ pub struct Session {
     pub access_key_id: String,
     pub session_token: String,
     pub csrf: String,
+    /// Credentials shown once (a new user's password and secret key) as AWS's CSV, until
+    /// downloaded or replaced.
+    one_time_csv: Option<String>,
     created: i64,
     last_seen: i64,
 }
@@ -90,6 +93,7 @@ impl Sessions {
             access_key_id: credentials.access_key_id.clone(),
             session_token: credentials.session_token.clone(),
             csrf: random_token()?,
+            one_time_csv: None,
             created: now,
             last_seen: now,
         };
@@ -114,12 +118,25 @@ impl Sessions {
         }
         s.last_seen = now;
         Some(SessionView {
+            id: id.to_owned(),
             account_id: s.account_id.clone(),
             arn: s.arn.clone(),
             access_key_id: s.access_key_id.clone(),
             session_token: s.session_token.clone(),
             csrf: s.csrf.clone(),
         })
+    }
+
+    /// Keeps a one-time CSV for the session's next download.
+    pub fn put_one_time(&self, id: &str, csv: String) {
+        if let Some(s) = lock(&self.sessions).get_mut(id) {
+            s.one_time_csv = Some(csv);
+        }
+    }
+
+    /// The one-time CSV, once.
+    pub fn take_one_time(&self, id: &str) -> Option<String> {
+        lock(&self.sessions).get_mut(id)?.one_time_csv.take()
     }
 
     pub fn end(&self, id: &str) {
@@ -152,6 +169,7 @@ fn alive(s: &Session, now: i64) -> bool {
 /// What a page needs of the session.
 #[derive(Clone)]
 pub struct SessionView {
+    pub id: String,
     pub account_id: String,
     pub arn: String,
     pub access_key_id: String,

@@ -1,0 +1,260 @@
+//! User groups: the list, creating a group with permissions policies chosen from a search of
+//! AWS-managed and the account's own policies, and a group's page with its policies and
+//! members, where users are added. The same IAM operations as through the API, authorized
+//! for the signed-in identity.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use portcullis_core::{AuthzRequest, Caller, Iam, IamError, PageRequest, PolicyFilter, ResourceKind};
+use portcullis_store::PrincipalKind;
+use serde::Deserialize;
+
+use crate::users::{authorize_on, authorize_on_with};
+use crate::web::{date, failure, redirect, render, signed_in, signed_in_form, ClientAddr, Shared};
+
+/// Listings in the console read this many items at most; policy searches show this many.
+const LISTED: i64 = 1000;
+const FOUND: usize = 50;
+
+fn all() -> PageRequest {
+    PageRequest { marker: None, max_items: Some(LISTED) }
+}
+
+#[derive(Template)]
+#[template(path = "groups.html")]
+struct GroupsPage<'a> {
+    arn: &'a str,
+    csrf: &'a str,
+    notice: Option<&'a str>,
+    groups: Option<Vec<(String, String)>>,
+}
+
+#[derive(Deserialize)]
+pub struct NoticeQuery {
+    created: Option<String>,
+}
+
+pub async fn groups(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Query(q): Query<NoticeQuery>) -> Response {
+    let (session, caller) = match signed_in(&c, &headers, &remote).await {
+        Ok(s) => s,
+        Err(answer) => return answer,
+    };
+    let groups = match c.iam.authorize(&caller, &AuthzRequest::new("iam:ListGroups", format!("arn:aws:iam::{}:group/", caller.account_id))).await {
+        Ok(auth) => match c.iam.list_groups(&auth, None, &all()).await {
+            Ok(page) => Some(page.items.into_iter().map(|g| (g.name, date(g.created_at))).collect()),
+            Err(e) => {
+                tracing::error!(error = %e, "listing groups failed");
+                return failure();
+            }
+        },
+        Err(_) => None,
+    };
+    let notice = q.created.map(|g| format!("User group {g} created."));
+    render(StatusCode::OK, &GroupsPage { arn: &session.arn, csrf: &session.csrf, notice: notice.as_deref(), groups })
+}
+
+#[derive(Template)]
+#[template(path = "create_group.html")]
+struct CreateGroupPage<'a> {
+    arn: &'a str,
+    csrf: &'a str,
+    group_name: &'a str,
+    policy_query: &'a str,
+    chosen: &'a [String],
+    /// (name, ARN, AWS managed) of the policies the search found.
+    found: Option<Vec<(String, String, bool)>>,
+    error: Option<&'a str>,
+}
+
+pub async fn create_group_page(State(c): Shared, headers: HeaderMap, remote: ClientAddr) -> Response {
+    let (session, _) = match signed_in(&c, &headers, &remote).await {
+        Ok(s) => s,
+        Err(answer) => return answer,
+    };
+    let page = CreateGroupPage { arn: &session.arn, csrf: &session.csrf, group_name: "", policy_query: "", chosen: &[], found: None, error: None };
+    render(StatusCode::OK, &page)
+}
+
+/// Policies whose names contain `query` (ignoring case), AWS-managed and the account's own,
+/// as far as the caller may list policies.
+async fn search_policies(iam: &Iam, caller: &Caller, query: &str) -> Result<Vec<(String, String, bool)>, IamError> {
+    let auth = iam.authorize(caller, &AuthzRequest::new("iam:ListPolicies", format!("arn:aws:iam::{}:policy/", caller.account_id))).await?;
+    let wanted = query.trim().to_lowercase();
+    let mut found = Vec::new();
+    let mut page = all();
+    loop {
+        let listed = iam.list_policies(&auth, &PolicyFilter::default(), &page).await?;
+        for p in listed.items {
+            if p.name.to_lowercase().contains(&wanted) && found.len() < FOUND {
+                let aws = p.arn.starts_with("arn:aws:iam::aws:");
+                found.push((p.name, p.arn, aws));
+            }
+        }
+        match listed.marker {
+            Some(m) if found.len() < FOUND => page.marker = Some(m),
+            _ => break,
+        }
+    }
+    Ok(found)
+}
+
+/// The create-group form (read with `form_urlencoded`: policies are a repeated field).
+#[derive(Default)]
+struct CreateGroupForm {
+    csrf: String,
+    group_name: String,
+    policy_query: String,
+    op: String,
+    chosen: Vec<String>,
+}
+
+impl CreateGroupForm {
+    fn parse(body: &[u8]) -> Self {
+        let mut f = Self::default();
+        for (k, v) in form_urlencoded::parse(body) {
+            match k.as_ref() {
+                "csrf" => f.csrf = v.into_owned(),
+                "group_name" => f.group_name = v.trim().to_owned(),
+                "policy_query" => f.policy_query = v.into_owned(),
+                "op" => f.op = v.into_owned(),
+                "chosen" | "policy" if !f.chosen.contains(&v.to_string()) => f.chosen.push(v.into_owned()),
+                _ => {}
+            }
+        }
+        f
+    }
+}
+
+pub async fn create_group(State(c): Shared, headers: HeaderMap, remote: ClientAddr, body: axum::body::Bytes) -> Response {
+    let f = CreateGroupForm::parse(&body);
+    let (session, caller) = match signed_in_form(&c, &headers, &remote, &f.csrf).await {
+        Ok(s) => s,
+        Err(answer) => return answer,
+    };
+    let again = |found: Option<Vec<(String, String, bool)>>, error: Option<&str>| {
+        let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+        let page = CreateGroupPage {
+            arn: &session.arn,
+            csrf: &session.csrf,
+            group_name: &f.group_name,
+            policy_query: &f.policy_query,
+            chosen: &f.chosen,
+            found,
+            error,
+        };
+        render(status, &page)
+    };
+    if f.op == "search" {
+        return match search_policies(&c.iam, &caller, &f.policy_query).await {
+            Ok(found) => again(Some(found), None),
+            Err(e) => again(None, Some(&e.public_message())),
+        };
+    }
+    let iam = &c.iam;
+    let name = f.group_name.as_str();
+    let created = match iam.authorize(&caller, &AuthzRequest::new("iam:CreateGroup", format!("arn:aws:iam::{}:group/{name}", caller.account_id))).await {
+        Ok(auth) => iam.create_group(&auth, name, None).await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = created {
+        return again(None, Some(&e.public_message()));
+    }
+    iam.invalidate_authorization_cache();
+    for arn in &f.chosen {
+        // As through the API, the policy being attached is a condition key of the request.
+        let attached = match authorize_on_with(iam, &caller, "iam:AttachGroupPolicy", ResourceKind::Group, name, &[("iam:PolicyARN", arn)]).await {
+            Ok(auth) => iam.attach_policy(&auth, PrincipalKind::Group, name, arn).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = attached {
+            let message = format!("User group {name} was created, but {arn} was not attached: {}", e.public_message());
+            return again(None, Some(&message));
+        }
+    }
+    iam.invalidate_authorization_cache();
+    redirect(&format!("/console/groups?created={}", query_value(name)), &[])
+}
+
+#[derive(Template)]
+#[template(path = "group.html")]
+struct GroupPage<'a> {
+    arn: &'a str,
+    csrf: &'a str,
+    name: &'a str,
+    notice: Option<&'a str>,
+    policies: Vec<(String, String)>,
+    members: Vec<String>,
+    /// Users not in the group, to add.
+    others: Vec<String>,
+}
+
+#[derive(Deserialize)]
+pub struct AddedQuery {
+    added: Option<String>,
+}
+
+pub async fn group(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Path(name): Path<String>, Query(q): Query<AddedQuery>) -> Response {
+    let (session, caller) = match signed_in(&c, &headers, &remote).await {
+        Ok(s) => s,
+        Err(answer) => return answer,
+    };
+    let iam = &c.iam;
+    let members = match authorize_on(iam, &caller, "iam:GetGroup", ResourceKind::Group, &name).await {
+        Ok(auth) => iam.get_group(&auth, &name, &all()).await.map(|(_, users)| users.items.into_iter().map(|u| u.user.name).collect::<Vec<_>>()),
+        Err(e) => Err(e),
+    };
+    let members = match members {
+        Ok(m) => m,
+        Err(IamError::NoSuchEntity(_)) => return crate::web::message(StatusCode::NOT_FOUND, "No such user group", "There is no user group by that name."),
+        Err(e) => return crate::web::message(StatusCode::FORBIDDEN, "Not allowed", &e.public_message()),
+    };
+    let policies = match authorize_on(iam, &caller, "iam:ListAttachedGroupPolicies", ResourceKind::Group, &name).await {
+        Ok(auth) => iam.list_attached_policies(&auth, PrincipalKind::Group, &name, None, &all()).await.map(|p| p.items).unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
+    let others = match iam.authorize(&caller, &AuthzRequest::new("iam:ListUsers", format!("arn:aws:iam::{}:user/", caller.account_id))).await {
+        Ok(auth) => iam
+            .list_users(&auth, None, &all())
+            .await
+            .map(|p| p.items.into_iter().map(|u| u.user.name).filter(|u| !members.contains(u)).collect())
+            .unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
+    let notice = q.added.map(|n| format!("Users added to {name}: {n}."));
+    render(StatusCode::OK, &GroupPage { arn: &session.arn, csrf: &session.csrf, name: &name, notice: notice.as_deref(), policies, members, others })
+}
+
+pub async fn add_users(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Path(name): Path<String>, body: axum::body::Bytes) -> Response {
+    let mut csrf = String::new();
+    let mut users = Vec::new();
+    for (k, v) in form_urlencoded::parse(&body) {
+        match k.as_ref() {
+            "csrf" => csrf = v.into_owned(),
+            "user" => users.push(v.into_owned()),
+            _ => {}
+        }
+    }
+    let (_, caller) = match signed_in_form(&c, &headers, &remote, &csrf).await {
+        Ok(s) => s,
+        Err(answer) => return answer,
+    };
+    let iam = &c.iam;
+    for user in &users {
+        let added = match authorize_on(iam, &caller, "iam:AddUserToGroup", ResourceKind::Group, &name).await {
+            Ok(auth) => iam.add_user_to_group(&auth, &name, user).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = added {
+            return crate::web::message(StatusCode::FORBIDDEN, "Users were not added", &e.public_message());
+        }
+    }
+    iam.invalidate_authorization_cache();
+    redirect(&format!("/console/groups/{}?added={}", query_value(&name), query_value(&users.join(", "))), &[])
+}
+
+/// Percent-encodes a value for a URL built here.
+fn query_value(v: &str) -> String {
+    form_urlencoded::byte_serialize(v.as_bytes()).collect()
+}
