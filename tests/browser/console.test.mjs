@@ -165,3 +165,40 @@ test("the tutorial: root creates the Admins group and user John, who signs in an
   assert.ok(text.includes("Use groups to assign permissions"), text);
   await context.close();
 });
+
+test("the account alias, the password policy and the credential report", async (t) => {
+  const server = await startServer();
+  t.after(() => server.stop());
+  const context = await browser.newContext({ acceptDownloads: true });
+  const page = await context.newPage();
+  await rootSignIn(page, server.rootPassword, server);
+  await page.waitForURL(/\/console$/);
+
+  await page.getByLabel("Account alias").fill("example-corp");
+  await page.getByRole("button", { name: "Create" }).click();
+  assert.ok((await page.getByRole("status").textContent()).includes("Account alias saved"));
+  assert.ok((await page.textContent("main")).includes("/signin/example-corp"));
+  // A bad alias reads AWS's validation message.
+  await page.getByLabel("Account alias").fill("Bad_Alias");
+  await page.evaluate(() => document.querySelector("#alias").removeAttribute("pattern"));
+  await page.getByRole("button", { name: "Edit" }).click();
+  assert.match(await page.getByRole("alert").textContent(), /accountAlias|AccountAlias/);
+
+  await page.getByRole("link", { name: "Account settings" }).click();
+  await page.getByRole("link", { name: "Edit" }).click();
+  await page.getByLabel("Minimum password length").fill("14");
+  await page.getByLabel("Prevent password reuse").check();
+  await page.getByLabel("Remember passwords").fill("3");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  assert.ok((await page.getByRole("status").textContent()).includes("Password policy saved"));
+  const rules = await page.textContent("main");
+  assert.ok(rules.includes("At least 14 characters") && rules.includes("The last 3 passwords cannot be used again"), rules);
+  await screenshot(page, "account-settings");
+
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download report" }).click()]);
+  const { readFile } = await import("node:fs/promises");
+  const report = (await readFile(await download.path(), "utf8")).split(/\r?\n/);
+  assert.ok(report[0].startsWith("user,arn,user_creation_time,password_enabled"), report[0]);
+  assert.ok(report[1].startsWith("<root_account>,"), report[1]);
+  await context.close();
+});

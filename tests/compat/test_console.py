@@ -201,3 +201,25 @@ def test_a_new_users_credentials_are_downloaded_once(server_factory):
     r = user_sign_in(srv, browser(), srv.account_id, "Kim", password)
     assert "New password" in r.text
     assert s.get(f"{srv.endpoint}/console/users/credentials.csv", timeout=30).status_code == 410
+
+
+def test_console_inputs_are_checked_against_the_iam_model(server_factory):
+    """The console validates as the API does (botocore's model): lengths, patterns, ranges."""
+    srv = server_factory()
+    s = browser()
+    assert root_sign_in(srv, s, srv.root_password).url.endswith("/console")
+    page = s.get(f"{srv.endpoint}/console/account-settings?edit=1", timeout=30).text
+    r = s.post(f"{srv.endpoint}/console/account-settings/password-policy", timeout=30,
+               data={"csrf": hidden(page, "csrf"), "minimum_length": "3"})
+    assert r.status_code == 400 and "minimumPasswordLength" in html.unescape(r.text), r.text
+    admin = srv.client()
+    try:
+        admin.get_account_password_policy()
+        raise AssertionError("no policy should have been saved")
+    except admin.exceptions.NoSuchEntityException:
+        pass
+    r = s.post(f"{srv.endpoint}/console/users/create", timeout=30, data={"csrf": hidden(page, "csrf"), "user_name": "bad name"})
+    assert r.status_code == 400 and "userName" in html.unescape(r.text), r.text
+    page = s.get(f"{srv.endpoint}/console/groups/create", timeout=30).text
+    r = s.post(f"{srv.endpoint}/console/groups/create", timeout=30, data={"csrf": hidden(page, "csrf"), "group_name": "x" * 129, "op": "create"})
+    assert r.status_code == 400 and "groupName" in html.unescape(r.text), r.text

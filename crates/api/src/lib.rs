@@ -28,8 +28,6 @@ use axum::Router;
 use portcullis_core::{Caller, Iam, IamError};
 use portcullis_protocol::{query_error_body, query_response_body, AwsError, QueryParams, ServiceModel};
 
-const IAM_MODEL: &[u8] = include_bytes!("../../protocol/models/iam-2010-05-08.json.gz");
-const STS_MODEL: &[u8] = include_bytes!("../../protocol/models/sts-2011-06-15.json.gz");
 pub(crate) const IAM_NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
 const STS_NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 /// AWS caps query-protocol requests well below this; anything larger is refused unread.
@@ -38,6 +36,8 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     iam: Iam,
+    /// The web console's routes, merged into the router.
+    console: Router,
     /// Present only in `--test-clock` mode.
     test_clock: Option<Arc<portcullis_types::OffsetClock>>,
     /// Present only in the `--ephemeral` test mode.
@@ -49,11 +49,12 @@ pub struct AppState {
 impl AppState {
     pub fn new(iam: Iam, test_clock: Option<Arc<portcullis_types::OffsetClock>>) -> Result<Self, String> {
         Ok(Self {
+            console: portcullis_console::router(iam.clone())?,
             iam,
             test_clock,
             test_mode: None,
-            iam_model: Arc::new(ServiceModel::load_gz(IAM_MODEL)?),
-            sts_model: Arc::new(ServiceModel::load_gz(STS_MODEL)?),
+            iam_model: Arc::new(ServiceModel::load_gz(portcullis_protocol::IAM_MODEL_GZ)?),
+            sts_model: Arc::new(ServiceModel::load_gz(portcullis_protocol::STS_MODEL_GZ)?),
         })
     }
 }
@@ -67,7 +68,7 @@ impl AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    let console = portcullis_console::router(state.iam.clone());
+    let console = state.console.clone();
     let router = Router::new()
         .route("/_portcullis/authorize", axum::routing::post(authorization_endpoint::authorize))
         .route("/_portcullis/security-status", axum::routing::get(admin_endpoints::security_status))

@@ -1,13 +1,15 @@
-//! The dashboard: the account, its sign-in URL and the security recommendations, as far
-//! as the signed-in identity may see them.
+//! The dashboard: the account, its alias and sign-in URL, and the security recommendations,
+//! as far as the signed-in identity may see them; creating, editing and deleting the alias.
 
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use portcullis_core::{AuthzRequest, SecurityCheck};
+use axum::Form;
+use portcullis_core::{AuthzRequest, IamError, SecurityCheck};
+use serde::Deserialize;
 
-use crate::web::{render, signed_in, ClientAddr, Shared};
+use crate::web::{failure, redirect, render, signed_in, signed_in_form, ClientAddr, Shared};
 
 #[derive(Template)]
 #[template(path = "dashboard.html")]
@@ -18,9 +20,17 @@ struct DashboardPage<'a> {
     alias: Option<&'a str>,
     sign_in_url: &'a str,
     checks: Option<&'a [SecurityCheck]>,
+    notice: Option<&'a str>,
+    error: Option<&'a str>,
 }
 
-pub async fn dashboard(State(c): Shared, headers: HeaderMap, remote: ClientAddr) -> Response {
+#[derive(Deserialize)]
+pub struct DashboardQuery {
+    done: Option<String>,
+    error: Option<String>,
+}
+
+pub async fn dashboard(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Query(q): Query<DashboardQuery>) -> Response {
     let (session, caller) = match signed_in(&c, &headers, &remote).await {
         Ok(s) => s,
         Err(answer) => return answer,
@@ -35,6 +45,11 @@ pub async fn dashboard(State(c): Shared, headers: HeaderMap, remote: ClientAddr)
     };
     let host = headers.get("host").and_then(|v| v.to_str().ok()).unwrap_or("localhost");
     let sign_in_url = format!("http://{host}/signin/{}", alias.as_deref().unwrap_or(&session.account_id));
+    let notice = match q.done.as_deref() {
+        Some("alias") => Some("Account alias saved."),
+        Some("alias-deleted") => Some("Account alias deleted."),
+        _ => None,
+    };
     render(
         StatusCode::OK,
         &DashboardPage {
@@ -44,7 +59,48 @@ pub async fn dashboard(State(c): Shared, headers: HeaderMap, remote: ClientAddr)
             alias: alias.as_deref(),
             sign_in_url: &sign_in_url,
             checks: checks.as_deref(),
+            notice,
+            error: q.error.as_deref(),
         },
     )
 }
 
+#[derive(Deserialize)]
+pub struct AliasForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    alias: String,
+    #[serde(default)]
+    op: String,
+}
+
+/// `POST /console/alias`: CreateAccountAlias (which replaces an existing one) or
+/// DeleteAccountAlias, as the signed-in identity.
+pub async fn alias(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Form(f): Form<AliasForm>) -> Response {
+    let (_, caller) = match signed_in_form(&c, &headers, &remote, &f.csrf).await {
+        Ok(s) => s,
+        Err(answer) => return answer,
+    };
+    let alias = f.alias.trim();
+    let (action, done) = if f.op == "delete" { ("iam:DeleteAccountAlias", "alias-deleted") } else { ("iam:CreateAccountAlias", "alias") };
+    let outcome = match c.iam.authorize(&caller, &AuthzRequest::new(action, "*")).await {
+        Ok(auth) if f.op == "delete" => c.iam.delete_account_alias(&auth, alias).await,
+        Ok(auth) => match c.validate("CreateAccountAlias", &[("AccountAlias", alias)]) {
+            Ok(()) => c.iam.create_account_alias(&auth, alias).await,
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(()) => redirect(&format!("/console?done={done}"), &[]),
+        Err(IamError::ServiceFailure(e)) => {
+            tracing::error!(error = %e, "changing the account alias failed");
+            failure()
+        }
+        Err(e) => {
+            let message: String = form_urlencoded::byte_serialize(e.public_message().as_bytes()).collect();
+            redirect(&format!("/console?error={message}"), &[])
+        }
+    }
+}

@@ -154,8 +154,11 @@ pub async fn create_group(State(c): Shared, headers: HeaderMap, remote: ClientAd
     }
     let iam = &c.iam;
     let name = f.group_name.as_str();
-    let created = match iam.authorize(&caller, &AuthzRequest::new("iam:CreateGroup", format!("arn:aws:iam::{}:group/{name}", caller.account_id))).await {
-        Ok(auth) => iam.create_group(&auth, name, None).await.map(|_| ()),
+    let created = match c.validate("CreateGroup", &[("GroupName", name)]) {
+        Ok(()) => match iam.authorize(&caller, &AuthzRequest::new("iam:CreateGroup", format!("arn:aws:iam::{}:group/{name}", caller.account_id))).await {
+            Ok(auth) => iam.create_group(&auth, name, None).await.map(|_| ()),
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e),
     };
     if let Err(e) = created {
@@ -164,8 +167,11 @@ pub async fn create_group(State(c): Shared, headers: HeaderMap, remote: ClientAd
     iam.invalidate_authorization_cache();
     for arn in &f.chosen {
         // As through the API, the policy being attached is a condition key of the request.
-        let attached = match authorize_on_with(iam, &caller, "iam:AttachGroupPolicy", ResourceKind::Group, name, &[("iam:PolicyARN", arn)]).await {
-            Ok(auth) => iam.attach_policy(&auth, PrincipalKind::Group, name, arn).await,
+        let attached = match c.validate("AttachGroupPolicy", &[("GroupName", name), ("PolicyArn", arn)]) {
+            Ok(()) => match authorize_on_with(iam, &caller, "iam:AttachGroupPolicy", ResourceKind::Group, name, &[("iam:PolicyARN", arn)]).await {
+                Ok(auth) => iam.attach_policy(&auth, PrincipalKind::Group, name, arn).await,
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         };
         if let Err(e) = attached {
@@ -242,8 +248,11 @@ pub async fn add_users(State(c): Shared, headers: HeaderMap, remote: ClientAddr,
     };
     let iam = &c.iam;
     for user in &users {
-        let added = match authorize_on(iam, &caller, "iam:AddUserToGroup", ResourceKind::Group, &name).await {
-            Ok(auth) => iam.add_user_to_group(&auth, &name, user).await,
+        let added = match c.validate("AddUserToGroup", &[("GroupName", &name), ("UserName", user)]) {
+            Ok(()) => match authorize_on(iam, &caller, "iam:AddUserToGroup", ResourceKind::Group, &name).await {
+                Ok(auth) => iam.add_user_to_group(&auth, &name, user).await,
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         };
         if let Err(e) = added {

@@ -9,6 +9,7 @@
 //! steps, `/console` (the dashboard) and `POST /signout`. Templates are compiled into the
 //! binary (askama); the stylesheet is embedded.
 
+mod account_settings;
 mod dashboard;
 mod groups;
 mod mfa;
@@ -30,18 +31,29 @@ pub use session::{ABSOLUTE_SECONDS, IDLE_SECONDS};
 pub struct Console {
     iam: Iam,
     sessions: session::Sessions,
+    /// botocore's IAM model: the console's inputs are checked as the API's are.
+    iam_model: portcullis_protocol::ServiceModel,
 }
 
 impl Console {
     fn now(&self) -> i64 {
         self.iam.clock().now().unix_timestamp()
     }
+
+    /// Checks an operation's inputs against the IAM model, as the API does before running
+    /// it; `Err` is AWS's ValidationError text.
+    fn validate(&self, op: &str, params: &[(&str, &str)]) -> Result<(), portcullis_core::IamError> {
+        let Some(spec) = self.iam_model.operation(op) else { return Ok(()) };
+        let params = portcullis_protocol::QueryParams::from_pairs(params.iter().copied());
+        self.iam_model.validate(spec, &params).map_err(|e| portcullis_core::IamError::Validation(e.message))
+    }
 }
 
 /// The console's routes, with its security headers; merge into the server's router.
-pub fn router(iam: Iam) -> Router {
-    let console = Arc::new(Console { iam, sessions: session::Sessions::default() });
-    Router::new()
+pub fn router(iam: Iam) -> Result<Router, String> {
+    let iam_model = portcullis_protocol::ServiceModel::load_gz(portcullis_protocol::IAM_MODEL_GZ)?;
+    let console = Arc::new(Console { iam, sessions: session::Sessions::default(), iam_model });
+    Ok(Router::new()
         .route("/console", get(dashboard::dashboard))
         .route("/console/static/console.css", get(web::stylesheet))
         .route("/console/security-credentials", get(mfa::security_credentials))
@@ -60,6 +72,10 @@ pub fn router(iam: Iam) -> Router {
         .route("/signin/password", post(signin::sign_in_new_password))
         .route("/signin/{account}", get(signin::sign_in_account_page))
         .route("/signout", post(signin::sign_out))
+        .route("/console/alias", post(dashboard::alias))
+        .route("/console/account-settings", get(account_settings::settings))
+        .route("/console/account-settings/password-policy", post(account_settings::save_policy))
+        .route("/console/credential-report.csv", get(account_settings::credential_report))
         .with_state(console)
-        .layer(axum::middleware::from_fn(security::headers))
+        .layer(axum::middleware::from_fn(security::headers)))
 }

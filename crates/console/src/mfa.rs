@@ -96,8 +96,11 @@ pub async fn assign_mfa(State(c): Shared, headers: HeaderMap, remote: ClientAddr
         render(StatusCode::BAD_REQUEST, &AssignMfaPage { arn: &session.arn, csrf: &session.csrf, suggested_name: name, device: None, error: Some(error) })
     };
     let arn = format!("arn:aws:iam::{}:mfa/{name}", caller.account_id);
-    let created = match c.iam.authorize(&caller, &AuthzRequest::new("iam:CreateVirtualMFADevice", arn)).await {
-        Ok(auth) => c.iam.create_virtual_mfa_device(&auth, name, None, &[]).await,
+    let created = match c.validate("CreateVirtualMFADevice", &[("VirtualMFADeviceName", name)]) {
+        Ok(()) => match c.iam.authorize(&caller, &AuthzRequest::new("iam:CreateVirtualMFADevice", arn)).await {
+            Ok(auth) => c.iam.create_virtual_mfa_device(&auth, name, None, &[]).await,
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e),
     };
     match created {
@@ -133,7 +136,9 @@ pub async fn enable_mfa(State(c): Shared, headers: HeaderMap, remote: ClientAddr
         Err(answer) => return answer,
     };
     let (code1, code2) = (f.code1.trim(), f.code2.trim());
+    let checked = c.validate("EnableMFADevice", &[("UserName", "console"), ("SerialNumber", &f.serial), ("AuthenticationCode1", code1), ("AuthenticationCode2", code2)]);
     let enabled = match &caller.principal {
+        _ if checked.is_err() => checked,
         portcullis_core::Principal::Root => c.iam.enable_root_mfa_device(&caller, &f.serial, code1, code2).await,
         portcullis_core::Principal::User(u) => match c.iam.authorize(&caller, &AuthzRequest::new("iam:EnableMFADevice", caller.arn())).await {
             Ok(auth) => c.iam.enable_mfa_device(&auth, &u.name, &f.serial, code1, code2).await,
@@ -146,7 +151,7 @@ pub async fn enable_mfa(State(c): Shared, headers: HeaderMap, remote: ClientAddr
             c.iam.invalidate_authorization_cache();
             redirect("/console/security-credentials?done=mfa", &[])
         }
-        Err(e @ (IamError::InvalidAuthenticationCode(_) | IamError::AccessDenied(_) | IamError::NoSuchEntity(_) | IamError::EntityAlreadyExists(_) | IamError::LimitExceeded(_))) => {
+        Err(e @ (IamError::InvalidAuthenticationCode(_) | IamError::AccessDenied(_) | IamError::NoSuchEntity(_) | IamError::EntityAlreadyExists(_) | IamError::LimitExceeded(_) | IamError::Validation(_))) => {
             let text = format!("{} Start again to see the QR code and the secret key once more.", e.public_message());
             let next = ("/console/mfa/assign", "Assign MFA device");
             render(StatusCode::BAD_REQUEST, &MessagePage { title: "The MFA device was not assigned", text: &text, next })

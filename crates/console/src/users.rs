@@ -163,8 +163,11 @@ pub async fn create_user(State(c): Shared, headers: HeaderMap, remote: ClientAdd
     let iam = &c.iam;
     let account = caller.account_id.clone();
     // The user first: nothing else is tried if it cannot be created.
-    let created = match iam.authorize(&caller, &AuthzRequest::new("iam:CreateUser", format!("arn:aws:iam::{account}:user/{name}"))).await {
-        Ok(auth) => iam.create_user(&auth, name, None, None, &[]).await.map(|_| ()),
+    let created = match c.validate("CreateUser", &[("UserName", name)]) {
+        Ok(()) => match iam.authorize(&caller, &AuthzRequest::new("iam:CreateUser", format!("arn:aws:iam::{account}:user/{name}"))).await {
+            Ok(auth) => iam.create_user(&auth, name, None, None, &[]).await.map(|_| ()),
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e),
     };
     if let Err(e) = created {
@@ -185,8 +188,11 @@ pub async fn create_user(State(c): Shared, headers: HeaderMap, remote: ClientAdd
         let chosen = if f.custom { Ok(f.custom_password.clone()) } else { portcullis_credentials::new_password().map_err(IamError::from) };
         let reset = f.reset_required;
         let outcome = match chosen {
-            Ok(pw) => match authorize_on(iam, &caller, "iam:CreateLoginProfile", ResourceKind::User, name).await {
-                Ok(auth) => iam.create_login_profile(&auth, name, &pw, reset).await.map(|_| pw),
+            Ok(pw) => match c.validate("CreateLoginProfile", &[("UserName", name), ("Password", &pw)]) {
+                Ok(()) => match authorize_on(iam, &caller, "iam:CreateLoginProfile", ResourceKind::User, name).await {
+                    Ok(auth) => iam.create_login_profile(&auth, name, &pw, reset).await.map(|_| pw),
+                    Err(e) => Err(e),
+                },
                 Err(e) => Err(e),
             },
             Err(e) => Err(e),
@@ -208,9 +214,12 @@ pub async fn create_user(State(c): Shared, headers: HeaderMap, remote: ClientAdd
         }
     }
     for group in &f.group {
-        let added = match authorize_on(iam, &caller, "iam:AddUserToGroup", ResourceKind::Group, group).await {
+        let added = match c.validate("AddUserToGroup", &[("GroupName", group), ("UserName", name)]) {
+            Err(e) => Err(e),
+            Ok(()) => match authorize_on(iam, &caller, "iam:AddUserToGroup", ResourceKind::Group, group).await {
             Ok(auth) => iam.add_user_to_group(&auth, group, name).await,
             Err(e) => Err(e),
+            },
         };
         if let Err(e) = added {
             warnings.push(format!("Not added to group {group}: {}", e.public_message()));
