@@ -6,9 +6,10 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
-use portcullis_core::{AuthzRequest, IamError, SecurityCheck};
+use portcullis_core::{AuthzRequest, Caller, IamError, SecurityCheck};
 use serde::Deserialize;
 
+use crate::session::SessionView;
 use crate::web::{failure, redirect, render, signed_in, signed_in_form, ClientAddr, Shared};
 
 #[derive(Template)]
@@ -27,7 +28,6 @@ struct DashboardPage<'a> {
 #[derive(Deserialize)]
 pub struct DashboardQuery {
     done: Option<String>,
-    error: Option<String>,
 }
 
 pub async fn dashboard(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Query(q): Query<DashboardQuery>) -> Response {
@@ -35,6 +35,17 @@ pub async fn dashboard(State(c): Shared, headers: HeaderMap, remote: ClientAddr,
         Ok(s) => s,
         Err(answer) => return answer,
     };
+    let notice = match q.done.as_deref() {
+        Some("alias") => Some("Account alias saved."),
+        Some("alias-deleted") => Some("Account alias deleted."),
+        _ => None,
+    };
+    page(&c, &headers, &session, &caller, StatusCode::OK, notice, None).await
+}
+
+/// The dashboard with a notice or an error (never text from the URL, so that a link cannot
+/// put words on it).
+async fn page(c: &crate::Console, headers: &HeaderMap, session: &SessionView, caller: &Caller, status: StatusCode, notice: Option<&str>, error: Option<&str>) -> Response {
     let alias = match c.iam.authorize(&caller, &AuthzRequest::new("iam:ListAccountAliases", "*")).await {
         Ok(auth) => c.iam.list_account_aliases(&auth).await.ok().and_then(|a| a.into_iter().next()),
         Err(_) => None,
@@ -45,13 +56,8 @@ pub async fn dashboard(State(c): Shared, headers: HeaderMap, remote: ClientAddr,
     };
     let host = headers.get("host").and_then(|v| v.to_str().ok()).unwrap_or("localhost");
     let sign_in_url = format!("http://{host}/signin/{}", alias.as_deref().unwrap_or(&session.account_id));
-    let notice = match q.done.as_deref() {
-        Some("alias") => Some("Account alias saved."),
-        Some("alias-deleted") => Some("Account alias deleted."),
-        _ => None,
-    };
     render(
-        StatusCode::OK,
+        status,
         &DashboardPage {
             arn: &session.arn,
             csrf: &session.csrf,
@@ -60,7 +66,7 @@ pub async fn dashboard(State(c): Shared, headers: HeaderMap, remote: ClientAddr,
             sign_in_url: &sign_in_url,
             checks: checks.as_deref(),
             notice,
-            error: q.error.as_deref(),
+            error,
         },
     )
 }
@@ -78,7 +84,7 @@ pub struct AliasForm {
 /// `POST /console/alias`: CreateAccountAlias (which replaces an existing one) or
 /// DeleteAccountAlias, as the signed-in identity.
 pub async fn alias(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Form(f): Form<AliasForm>) -> Response {
-    let (_, caller) = match signed_in_form(&c, &headers, &remote, &f.csrf).await {
+    let (session, caller) = match signed_in_form(&c, &headers, &remote, &f.csrf).await {
         Ok(s) => s,
         Err(answer) => return answer,
     };
@@ -98,9 +104,6 @@ pub async fn alias(State(c): Shared, headers: HeaderMap, remote: ClientAddr, For
             tracing::error!(error = %e, "changing the account alias failed");
             failure()
         }
-        Err(e) => {
-            let message: String = form_urlencoded::byte_serialize(e.public_message().as_bytes()).collect();
-            redirect(&format!("/console?error={message}"), &[])
-        }
+        Err(e) => page(&c, &headers, &session, &caller, StatusCode::BAD_REQUEST, None, Some(&e.public_message())).await,
     }
 }
