@@ -202,3 +202,96 @@ test("the account alias, the password policy and the credential report", async (
   assert.ok(report[1].startsWith("<root_account>,"), report[1]);
   await context.close();
 });
+
+test("the tutorial's Force_MFA: policy, EC2MFA group, MFAUser, the simulator, and MFAUser's own MFA", async (t) => {
+  const { TOTP, Secret } = await import("otpauth");
+  const { readFile } = await import("node:fs/promises");
+  const forceMfa = await readFile(new URL("../../crates/policy/tests/seed/Force_MFA.json", import.meta.url), "utf8");
+  const server = await startServer();
+  t.after(() => server.stop());
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await rootSignIn(page, server.rootPassword, server);
+  await page.waitForURL(/\/console$/);
+  const account = (await page.textContent("main")).match(/Account ID\s*(\d{12})/)[1];
+
+  // The JSON editor shows AWS's message, and where a syntax error is, before saving.
+  await page.getByRole("link", { name: "Policies" }).click();
+  await page.getByRole("link", { name: "Create policy" }).click();
+  await page.getByLabel("Policy name").fill("Force_MFA");
+  await page.getByLabel("Policy editor").fill('{"Version": "2012-10-17",\n "Statement": [ }');
+  await page.getByRole("button", { name: "Validate" }).click();
+  assert.match(await page.getByRole("alert").textContent(), /Syntax errors in policy\. \(line 2, column \d+\)/);
+  await page.getByLabel("Policy editor").fill(forceMfa);
+  await page.getByRole("button", { name: "Validate" }).click();
+  assert.ok((await page.getByRole("status").textContent()).includes("The policy is valid"));
+  await page.getByRole("button", { name: "Create policy" }).click();
+  assert.ok((await page.getByRole("status").textContent()).includes("Policy Force_MFA created"));
+
+  await page.getByRole("link", { name: "User groups" }).click();
+  await page.getByRole("link", { name: "Create group" }).click();
+  await page.getByLabel("User group name").fill("EC2MFA");
+  for (const policy of ["AmazonEC2FullAccess", "Force_MFA"]) {
+    await page.getByLabel("Search policies").fill(policy);
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.getByLabel(policy, { exact: true }).check();
+  }
+  await page.getByRole("button", { name: "Create user group" }).click();
+  await page.getByRole("link", { name: "EC2MFA" }).click();
+  const groupPage = await page.textContent("main");
+  assert.ok(groupPage.includes("AmazonEC2FullAccess") && groupPage.includes("Force_MFA"), groupPage);
+
+  await page.getByRole("link", { name: "Users" }).click();
+  await page.getByRole("link", { name: "Create user" }).click();
+  await page.getByLabel("User name").fill("MFAUser");
+  await page.getByLabel("Custom password").check();
+  await page.getByLabel("Password", { exact: true }).fill("MFAUser-pass-1!");
+  await page.getByLabel("Users must create a new password at next sign-in (recommended)").uncheck();
+  await page.getByLabel("EC2MFA").check();
+  await page.getByRole("button", { name: "Create user" }).click();
+
+  // The simulator: EC2 is denied without MFA and allowed with it.
+  await page.getByRole("link", { name: "Policy simulator" }).click();
+  for (const [mfa, expected] of [["false", "Denied (explicit deny)"], ["true", "Allowed"]]) {
+    await page.getByLabel("User, group or role ARN").fill(`arn:aws:iam::${account}:user/MFAUser`);
+    await page.getByLabel("Actions (one per line)").fill("ec2:DescribeInstances");
+    await page.getByLabel("Context key").fill("aws:MultiFactorAuthPresent");
+    await page.getByLabel("Context value").fill(mfa);
+    await page.getByRole("button", { name: "Run simulation" }).click();
+    const row = await page.locator("tbody tr").first().textContent();
+    assert.ok(row.includes(expected), `${mfa}: ${row}`);
+  }
+  await screenshot(page, "simulator");
+
+  // MFAUser signs in and, as Force_MFA lets it without MFA, assigns its own device.
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.goto(`${server.base}/signin/${account}`);
+  await page.getByLabel("IAM user name").fill("MFAUser");
+  await page.getByLabel("Password").fill("MFAUser-pass-1!");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL(/\/console$/);
+  await page.getByRole("link", { name: "Security credentials" }).click();
+  await page.getByRole("link", { name: "Assign MFA device" }).click();
+  await page.getByRole("button", { name: "Next" }).click();
+  await page.getByText("Show secret key").click();
+  const secret = (await page.locator("code.secret").textContent()).trim();
+  const totp = new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30, algorithm: "SHA1" });
+  const now = await server.advance(0);
+  await page.getByLabel("MFA code 1").fill(totp.generate({ timestamp: (now - 30) * 1000 }));
+  await page.getByLabel("MFA code 2").fill(totp.generate({ timestamp: now * 1000 }));
+  await page.getByRole("button", { name: "Add MFA" }).click();
+  assert.ok((await page.getByRole("status").textContent()).includes("MFA device assigned"));
+  assert.ok((await page.textContent("main")).includes("mfa/MFAUser"));
+
+  await page.getByRole("button", { name: "Sign out" }).click();
+  const later = await server.advance(30);
+  await page.goto(`${server.base}/signin/${account}`);
+  await page.getByLabel("IAM user name").fill("MFAUser");
+  await page.getByLabel("Password").fill("MFAUser-pass-1!");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByLabel("MFA code").fill(totp.generate({ timestamp: later * 1000 }));
+  await page.getByRole("button", { name: "Submit" }).click();
+  await page.waitForURL(/\/console$/);
+  assert.ok((await page.textContent("body")).includes(`arn:aws:iam::${account}:user/MFAUser`));
+  await context.close();
+});

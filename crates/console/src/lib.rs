@@ -13,7 +13,9 @@ mod account_settings;
 mod dashboard;
 mod groups;
 mod mfa;
+mod policies;
 mod signin;
+mod simulator;
 mod users;
 mod web;
 mod security;
@@ -73,6 +75,10 @@ pub fn router(iam: Iam) -> Result<Router, String> {
         .route("/signin/{account}", get(signin::sign_in_account_page))
         .route("/signout", post(signin::sign_out))
         .route("/console/alias", post(dashboard::alias))
+        .route("/console/policies", get(policies::policies))
+        .route("/console/policies/create", get(policies::create_policy_page).post(policies::create_policy))
+        .route("/console/policy", get(policies::policy))
+        .route("/console/simulator", get(simulator::simulator_page).post(simulator::simulate))
         .route("/console/account-settings", get(account_settings::settings))
         .route("/console/account-settings/password-policy", post(account_settings::save_policy))
         .route("/console/credential-report.csv", get(account_settings::credential_report))
