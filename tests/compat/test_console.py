@@ -59,7 +59,7 @@ def test_a_browser_is_sent_to_sign_in_and_the_root_user_reaches_the_dashboard(se
     page = r.text
     assert srv.account_id in page and f"arn:aws:iam::{srv.account_id}:root" in page
     assert f"/signin/{srv.account_id}" in page
-    assert "Add MFA for the root user" in page and "Apply an IAM password policy" in page
+    assert "Add MFA for root user" in page and "Apply an IAM password policy" in page
     # The session cookie: HttpOnly, SameSite=Strict, Path=/; a new one at sign-in.
     set_cookie = [h for h in r.history[0].raw.headers.getlist("Set-Cookie") if h.startswith("portcullis-session=")]
     assert set_cookie and "HttpOnly" in set_cookie[0] and "SameSite=Strict" in set_cookie[0] and "Path=/" in set_cookie[0], set_cookie
@@ -133,7 +133,7 @@ def test_an_iam_user_signs_in_through_the_alias_changes_the_password_and_uses_mf
     assert "iam:GetAccountSummary" in r.text
     admin.attach_user_policy(UserName="Jane", PolicyArn="arn:aws:iam::aws:policy/IAMReadOnlyAccess")
     r = s.get(f"{srv.endpoint}/console", timeout=30)
-    assert "/signin/console-corp" in r.text and "Add MFA for the root user" in r.text, r.text
+    assert "/signin/console-corp" in r.text and "Add MFA for root user" in r.text, r.text
 
     # With an MFA device, a code is asked for; a wrong one reads like a wrong password.
     dev = admin.create_virtual_mfa_device(VirtualMFADeviceName="jane-phone")["VirtualMFADevice"]
@@ -223,3 +223,69 @@ def test_console_inputs_are_checked_against_the_iam_model(server_factory):
     page = s.get(f"{srv.endpoint}/console/groups/create", timeout=30).text
     r = s.post(f"{srv.endpoint}/console/groups/create", timeout=30, data={"csrf": hidden(page, "csrf"), "group_name": "x" * 129, "op": "create"})
     assert r.status_code == 400 and "groupName" in html.unescape(r.text), r.text
+
+
+PAGES = ["/console", "/console/users", "/console/users/create", "/console/groups", "/console/groups/create",
+         "/console/policies", "/console/policies/create", "/console/simulator", "/console/account-settings",
+         "/console/security-credentials", "/console/mfa/assign"]
+
+
+def test_every_page_carries_the_browser_protections(server_factory):
+    srv = server_factory()
+    s = browser()
+    assert root_sign_in(srv, s, srv.root_password).url.endswith("/console")
+    for path in ["/signin", "/signin?kind=iam", *PAGES]:
+        r = s.get(f"{srv.endpoint}{path}", timeout=30, allow_redirects=False)
+        assert r.status_code == 200, (path, r.status_code)
+        csp = r.headers.get("content-security-policy", "")
+        assert "frame-ancestors 'none'" in csp and "default-src 'self'" in csp, (path, csp)
+        assert r.headers.get("x-content-type-options") == "nosniff", path
+        assert r.headers.get("referrer-policy") == "same-origin", path
+        assert r.headers.get("cache-control") == "no-store", path
+        assert r.headers.get("x-amzn-RequestId"), path
+        # Every signed-in page offers Sign out, with the session's CSRF token.
+        if path.startswith("/console"):
+            assert 'action="/signout"' in r.text and 'name="csrf"' in r.text, path
+    # Without a session every console page sends the browser to sign in.
+    for path in PAGES:
+        r = browser().get(f"{srv.endpoint}{path}", timeout=30, allow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/signin", (path, r.status_code)
+
+
+def test_sessions_end_after_an_idle_hour_and_after_twelve_hours(server_factory):
+    srv = server_factory()
+
+    def advance(seconds):
+        requests.post(f"{srv.endpoint}/_portcullis/clock", json={"advance_seconds": seconds}, timeout=10)
+
+    s = browser()
+    assert root_sign_in(srv, s, srv.root_password).url.endswith("/console")
+    advance(3500)
+    assert s.get(f"{srv.endpoint}/console", timeout=30).url.endswith("/console")
+    advance(3601)
+    assert s.get(f"{srv.endpoint}/console", timeout=30).url.endswith("/signin")
+
+    # Kept busy, a session still ends 12 hours after sign-in (the root user's console
+    # session credentials last an hour, so use an IAM user's).
+    srv.client().create_user(UserName="Busy")
+    srv.client().create_login_profile(UserName="Busy", Password="Busy-pass-123!")
+    s = browser()
+    assert user_sign_in(srv, s, srv.account_id, "Busy", "Busy-pass-123!").url.endswith("/console")
+    for _ in range(23):
+        advance(1800)
+        assert s.get(f"{srv.endpoint}/console", timeout=30).url.endswith("/console")
+    advance(1800)
+    assert s.get(f"{srv.endpoint}/console", timeout=30).url.endswith("/signin")
+
+
+def test_repeated_failures_are_throttled_with_the_same_text(server_factory):
+    srv = server_factory()
+    srv.client().create_user(UserName="Target")
+    srv.client().create_login_profile(UserName="Target", Password="Target-pass-123!")
+    s = browser()
+    answers = [user_sign_in(srv, s, srv.account_id, "Target", "wrong-guess") for _ in range(5)]
+    answers.append(user_sign_in(srv, s, srv.account_id, "Target", "Target-pass-123!"))
+    assert all(r.status_code == 401 and INCORRECT in r.text for r in answers), [r.status_code for r in answers]
+    # The locked identity's page is the same page as a wrong password's.
+    strip = lambda t: re.sub(r'value="[0-9a-f]{64}"', "", t)
+    assert strip(answers[-1].text) == strip(answers[0].text)

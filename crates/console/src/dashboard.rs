@@ -12,6 +12,28 @@ use serde::Deserialize;
 use crate::session::SessionView;
 use crate::web::{failure, redirect, render, signed_in, signed_in_form, ClientAddr, Shared};
 
+/// A security recommendation as the dashboard shows it: AWS's console wording, whether it
+/// passes, the detail, and the page that fixes it (with its button's name).
+pub struct Recommendation {
+    title: String,
+    ok: bool,
+    detail: String,
+    fix: Option<(&'static str, &'static str)>,
+}
+
+fn recommendation(c: &SecurityCheck, root: bool) -> Recommendation {
+    let (title, fix) = match (c.id, c.ok) {
+        ("root_mfa", true) => ("Root user has MFA".to_owned(), None),
+        ("root_mfa", false) => ("Add MFA for root user".to_owned(), root.then_some(("/console/mfa/assign", "Add MFA"))),
+        ("iam_users", false) => (c.title.to_owned(), Some(("/console/users/create", "Create user"))),
+        ("groups", false) => (c.title.to_owned(), Some(("/console/groups/create", "Create group"))),
+        ("password_policy", false) => (c.title.to_owned(), Some(("/console/account-settings?edit=1", "Edit password policy"))),
+        ("users_mfa" | "access_key_rotation", false) => (c.title.to_owned(), Some(("/console/users", "Review users"))),
+        _ => (c.title.to_owned(), None),
+    };
+    Recommendation { title, ok: c.ok, detail: c.detail.clone(), fix }
+}
+
 #[derive(Template)]
 #[template(path = "dashboard.html")]
 struct DashboardPage<'a> {
@@ -20,7 +42,7 @@ struct DashboardPage<'a> {
     account_id: &'a str,
     alias: Option<&'a str>,
     sign_in_url: &'a str,
-    checks: Option<&'a [SecurityCheck]>,
+    checks: Option<Vec<Recommendation>>,
     notice: Option<&'a str>,
     error: Option<&'a str>,
 }
@@ -64,7 +86,7 @@ async fn page(c: &crate::Console, headers: &HeaderMap, session: &SessionView, ca
             account_id: &session.account_id,
             alias: alias.as_deref(),
             sign_in_url: &sign_in_url,
-            checks: checks.as_deref(),
+            checks: checks.map(|list| list.iter().map(|c| recommendation(c, matches!(caller.principal, portcullis_core::Principal::Root))).collect()),
             notice,
             error,
         },
