@@ -289,3 +289,44 @@ def test_repeated_failures_are_throttled_with_the_same_text(server_factory):
     # The locked identity's page is the same page as a wrong password's.
     strip = lambda t: re.sub(r'value="[0-9a-f]{64}"', "", t)
     assert strip(answers[-1].text) == strip(answers[0].text)
+
+
+def test_a_users_page_and_its_access_keys(server_factory):
+    srv = server_factory()
+    admin = srv.client()
+    admin.create_user(UserName="Kay")
+    admin.attach_user_policy(UserName="Kay", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    s = browser()
+    assert root_sign_in(srv, s, srv.root_password).url.endswith("/console")
+    page = s.get(f"{srv.endpoint}/console/users/Kay", timeout=30)
+    assert page.status_code == 200 and "ReadOnlyAccess" in page.text and "No access keys." in page.text, page.text
+    csrf = hidden(page.text, "csrf")
+    r = s.post(f"{srv.endpoint}/console/users/Kay/keys", data={"csrf": csrf, "op": "create"}, timeout=30)
+    assert "Access key created for Kay" in r.text
+    key_id = re.search(r"<code>(AKIA[A-Z0-9]{16})</code>", r.text).group(1)
+    assert [k["AccessKeyId"] for k in admin.list_access_keys(UserName="Kay")["AccessKeyMetadata"]] == [key_id]
+    r = s.post(f"{srv.endpoint}/console/users/Kay/keys", data={"csrf": csrf, "op": "deactivate", "key": key_id}, timeout=30)
+    assert "Access key deactivated." in r.text and "Inactive" in r.text
+    assert admin.list_access_keys(UserName="Kay")["AccessKeyMetadata"][0]["Status"] == "Inactive"
+    # Deleting asks first; only the confirmed form deletes.
+    r = s.post(f"{srv.endpoint}/console/users/Kay/keys", data={"csrf": csrf, "op": "delete", "key": key_id}, timeout=30)
+    assert "cannot be undone" in r.text and admin.list_access_keys(UserName="Kay")["AccessKeyMetadata"]
+    r = s.post(f"{srv.endpoint}/console/users/Kay/keys", data={"csrf": csrf, "op": "delete", "key": key_id, "confirmed": "yes"}, timeout=30)
+    assert "Access key deleted." in r.text
+    assert admin.list_access_keys(UserName="Kay")["AccessKeyMetadata"] == []
+    assert s.get(f"{srv.endpoint}/console/users/Nobody", timeout=30).status_code == 404
+
+
+def test_roles_are_listed_and_shown(server_factory):
+    srv = server_factory()
+    admin = srv.client()
+    trust = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+    admin.create_role(RoleName="web-server", AssumeRolePolicyDocument=trust, Description="EC2 web tier", MaxSessionDuration=7200)
+    admin.attach_role_policy(RoleName="web-server", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    s = browser()
+    assert root_sign_in(srv, s, srv.root_password).url.endswith("/console")
+    r = s.get(f"{srv.endpoint}/console/roles", timeout=30)
+    assert "web-server" in r.text and "EC2 web tier" in r.text
+    r = s.get(f"{srv.endpoint}/console/roles/web-server", timeout=30)
+    assert "2 hour(s)" in r.text and "ReadOnlyAccess" in r.text and "ec2.amazonaws.com" in r.text, r.text
+    assert s.get(f"{srv.endpoint}/console/roles/nope", timeout=30).status_code == 404

@@ -14,8 +14,10 @@ mod dashboard;
 mod groups;
 mod mfa;
 mod policies;
+mod roles;
 mod signin;
 mod simulator;
+mod user;
 mod users;
 mod web;
 mod security;
@@ -64,6 +66,8 @@ pub fn router(iam: Iam) -> Result<Router, String> {
         .route("/console/users", get(users::users))
         .route("/console/users/create", get(users::create_user_page).post(users::create_user))
         .route("/console/users/credentials.csv", get(users::credentials_download))
+        .route("/console/users/{name}", get(user::user))
+        .route("/console/users/{name}/keys", post(user::keys))
         .route("/console/groups", get(groups::groups))
         .route("/console/groups/create", get(groups::create_group_page).post(groups::create_group))
         .route("/console/groups/{name}", get(groups::group))
@@ -75,6 +79,8 @@ pub fn router(iam: Iam) -> Result<Router, String> {
         .route("/signin/{account}", get(signin::sign_in_account_page))
         .route("/signout", post(signin::sign_out))
         .route("/console/alias", post(dashboard::alias))
+        .route("/console/roles", get(roles::roles))
+        .route("/console/roles/{name}", get(roles::role))
         .route("/console/policies", get(policies::policies))
         .route("/console/policies/create", get(policies::create_policy_page).post(policies::create_policy))
         .route("/console/policy", get(policies::policy))
