@@ -46,6 +46,8 @@ def user_sign_in(srv, s: requests.Session, account: str, user: str, password: st
 
 def test_a_browser_is_sent_to_sign_in_and_the_root_user_reaches_the_dashboard(server_factory):
     srv = server_factory()
+    # The first-start banner names the console and the IAM users' sign-in URL.
+    assert f"web console: {srv.endpoint}/console  (IAM users sign in at {srv.endpoint}/signin/{srv.account_id})" in srv.log_tail(200)
     s = browser()
     r = s.get(f"{srv.endpoint}/", timeout=30)
     assert r.url.endswith("/signin") and "Root user" in r.text and "IAM user" in r.text, r.url

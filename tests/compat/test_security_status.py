@@ -30,7 +30,10 @@ def checks(resp):
 def test_security_status_endpoint_and_cli(server_factory):
     srv = server_factory()
     iam = srv.client()
-    status = checks(signed_get(srv, srv.admin_key_id, srv.admin_secret))
+    resp = signed_get(srv, srv.admin_key_id, srv.admin_secret)
+    # The endpoint names the sign-in URL of the account's IAM users.
+    assert resp.json()["sign_in_url"].endswith(f"/signin/{srv.account_id}"), resp.json()
+    status = checks(resp)
     # bootstrap-admin made John in Admins with AdministratorAccess: users and groups are in use.
     assert status == {"root_mfa": False, "root_access_keys": True, "iam_users": True, "groups": True,
                       "password_policy": False, "users_mfa": True, "access_key_rotation": True}

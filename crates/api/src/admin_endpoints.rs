@@ -42,6 +42,7 @@ pub(crate) async fn signed_caller(state: &AppState, req: Request) -> Result<(Cal
 /// `GET /_portcullis/security-status`: SigV4-signed (service `iam`), allowed to whoever may
 /// call `iam:GetAccountSummary`.
 pub async fn security_status(State(state): State<Arc<AppState>>, req: Request) -> Response {
+    let parts_host = req.headers().get("host").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let caller = match signed_caller(&state, req).await {
         Ok((c, _)) => c,
         Err(answer) => return answer,
@@ -49,8 +50,17 @@ pub async fn security_status(State(state): State<Arc<AppState>>, req: Request) -
     if let Err(e) = state.iam.authorize(&caller, &AuthzRequest::new("iam:GetAccountSummary", "*")).await {
         return error(StatusCode::FORBIDDEN, e.code(), &e.public_message());
     }
+    let alias = state.iam.sign_in_account(&caller.account_id).await.ok().flatten().and_then(|(_, alias)| alias);
+    let host = parts_host.as_deref().unwrap_or("localhost");
+    let sign_in_url = format!("http://{host}/signin/{}", alias.as_deref().unwrap_or(&caller.account_id));
     match state.iam.security_status(&caller.account_id).await {
-        Ok(s) => Json(s).into_response(),
+        Ok(s) => {
+            let mut body = serde_json::to_value(&s).unwrap_or_default();
+            if let Some(o) = body.as_object_mut() {
+                o.insert("sign_in_url".to_owned(), json!(sign_in_url));
+            }
+            Json(body).into_response()
+        }
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.code(), &e.public_message()),
     }
 }

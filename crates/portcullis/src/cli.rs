@@ -128,6 +128,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         println!("root user {} created; one-time root password (shown only now): {pw}", account.root_email);
     }
     println!("API endpoint: http://{addr}  (aws --endpoint-url http://{addr} iam list-users)");
+    println!(
+        "web console: http://{addr}/console  (IAM users sign in at http://{addr}/signin/{})",
+        account.alias.as_deref().unwrap_or(&account.account_id)
+    );
     if args.ephemeral {
         println!("TEST MODE: state is in memory and gone when the process stops; POST /_portcullis/reset starts over");
         if args.accept_any_credentials {
