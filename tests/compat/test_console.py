@@ -332,3 +332,39 @@ def test_roles_are_listed_and_shown(server_factory):
     r = s.get(f"{srv.endpoint}/console/roles/web-server", timeout=30)
     assert "2 hour(s)" in r.text and "ReadOnlyAccess" in r.text and "ec2.amazonaws.com" in r.text, r.text
     assert s.get(f"{srv.endpoint}/console/roles/nope", timeout=30).status_code == 404
+
+
+def test_self_service_password_change_and_mfa_removal(server_factory):
+    srv = server_factory()
+    admin = srv.client()
+    admin.create_user(UserName="Sam")
+    admin.create_login_profile(UserName="Sam", Password="Sam-initial-123!")
+    s = browser()
+    assert user_sign_in(srv, s, srv.account_id, "Sam", "Sam-initial-123!").url.endswith("/console")
+    page = s.get(f"{srv.endpoint}/console/security-credentials", timeout=30).text
+    assert "Current password" in page and "Manage your access keys" in page
+    form = {"csrf": hidden(page, "csrf"), "current_password": "Sam-initial-123!", "new_password": "Sam-second-456!", "confirm_password": "Sam-second-456!"}
+    # Without AllowUsersToChangePassword or iam:ChangePassword: AWS's AccessDenied.
+    r = s.post(f"{srv.endpoint}/console/security-credentials/password", data=form, timeout=30)
+    assert r.status_code == 400 and "not authorized to perform: iam:ChangePassword" in html.unescape(r.text), r.text
+    admin.update_account_password_policy(MinimumPasswordLength=8, AllowUsersToChangePassword=True)
+    r = s.post(f"{srv.endpoint}/console/security-credentials/password", data={**form, "current_password": "wrong"}, timeout=30)
+    assert r.status_code == 400 and "old password you provided is incorrect" in r.text
+    r = s.post(f"{srv.endpoint}/console/security-credentials/password", data=form, timeout=30)
+    assert "Your password was changed." in r.text
+    assert user_sign_in(srv, browser(), srv.account_id, "Sam", "Sam-second-456!").url.endswith("/console")
+
+    # The root user removes its own MFA device.
+    root = browser()
+    assert root_sign_in(srv, root, srv.root_password).url.endswith("/console")
+    page = root.get(f"{srv.endpoint}/console/mfa/assign", timeout=30).text
+    r = root.post(f"{srv.endpoint}/console/mfa/assign", data={"csrf": hidden(page, "csrf"), "device_name": "root-key"}, timeout=30)
+    seed = re.search(r'<code class="secret">([A-Z2-7]+)</code>', r.text).group(1)
+    totp = pyotp.TOTP(seed)
+    now = requests.post(f"{srv.endpoint}/_portcullis/clock", json={"advance_seconds": 0}, timeout=10).json()["now"]
+    r = root.post(f"{srv.endpoint}/console/mfa/enable", timeout=30, data={
+        "csrf": hidden(page, "csrf"), "serial": hidden(r.text, "serial"), "code1": totp.at(now - 30), "code2": totp.at(now)})
+    assert "MFA device assigned" in r.text
+    r = root.post(f"{srv.endpoint}/console/mfa/remove", data={"csrf": hidden(page, "csrf"), "serial": f"arn:aws:iam::{srv.account_id}:mfa/root-key"}, timeout=30)
+    assert "MFA device removed." in r.text and "No MFA device is assigned" in r.text
+    assert admin.get_account_summary()["SummaryMap"]["AccountMFAEnabled"] == 0

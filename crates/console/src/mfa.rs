@@ -9,6 +9,7 @@ use axum::Form;
 use portcullis_core::{AuthzRequest, Caller, IamError};
 use serde::Deserialize;
 
+use crate::session::SessionView;
 use crate::web::{date, failure, redirect, render, signed_in, signed_in_form, ClientAddr, MessagePage, Shared};
 
 #[derive(Template)]
@@ -17,6 +18,9 @@ struct SecurityCredentialsPage<'a> {
     arn: &'a str,
     csrf: &'a str,
     notice: Option<&'a str>,
+    error: Option<&'a str>,
+    /// The signed-in IAM user's name (the root user has no console-password form here).
+    user_name: Option<&'a str>,
     devices: Option<Vec<(String, String)>>,
 }
 
@@ -30,7 +34,18 @@ pub async fn security_credentials(State(c): Shared, headers: HeaderMap, remote: 
         Ok(s) => s,
         Err(answer) => return answer,
     };
-    let devices = match c.iam.authorize(&caller, &AuthzRequest::new("iam:ListMFADevices", caller.arn())).await {
+    let notice = match q.done.as_deref() {
+        Some("mfa") => Some("MFA device assigned. You will be asked for a code when you sign in."),
+        Some("mfa-removed") => Some("MFA device removed."),
+        Some("password") => Some("Your password was changed."),
+        _ => None,
+    };
+    credentials_page(&c, &session, &caller, StatusCode::OK, notice, None).await
+}
+
+/// The Security credentials page with a notice or an error.
+async fn credentials_page(c: &crate::Console, session: &SessionView, caller: &Caller, status: StatusCode, notice: Option<&str>, error: Option<&str>) -> Response {
+    let devices = match c.iam.authorize(caller, &AuthzRequest::new("iam:ListMFADevices", caller.arn())).await {
         Ok(auth) => match c.iam.list_mfa_devices(&auth, None, &portcullis_core::PageRequest::default()).await {
             Ok(page) => Some(page.items.into_iter().map(|(_, serial, enabled)| (serial, date(enabled))).collect()),
             Err(e) => {
@@ -40,10 +55,90 @@ pub async fn security_credentials(State(c): Shared, headers: HeaderMap, remote: 
         },
         Err(_) => None,
     };
-    let notice = (q.done.as_deref() == Some("mfa")).then_some("MFA device assigned. You will be asked for a code when you sign in.");
-    render(StatusCode::OK, &SecurityCredentialsPage { arn: &session.arn, csrf: &session.csrf, notice, devices })
+    let user_name = caller.user().map(|u| u.name.as_str());
+    render(status, &SecurityCredentialsPage { arn: &session.arn, csrf: &session.csrf, notice, error, user_name, devices })
 }
 
+#[derive(Deserialize)]
+pub struct PasswordChangeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    confirm_password: String,
+}
+
+/// `POST /console/security-credentials/password`: ChangePassword, allowed by the password
+/// policy's AllowUsersToChangePassword or `iam:ChangePassword`, as through the API.
+pub async fn change_password(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Form(f): Form<PasswordChangeForm>) -> Response {
+    let (session, caller) = match signed_in_form(&c, &headers, &remote, &f.csrf).await {
+        Ok(s) => s,
+        Err(answer) => return answer,
+    };
+    if f.new_password != f.confirm_password {
+        return credentials_page(&c, &session, &caller, StatusCode::BAD_REQUEST, None, Some("The new passwords do not match.")).await;
+    }
+    let changed = match c.validate("ChangePassword", &[("OldPassword", &f.current_password), ("NewPassword", &f.new_password)]) {
+        Ok(()) => match c.iam.authorize_change_password(&caller, &AuthzRequest::new("iam:ChangePassword", caller.arn())).await {
+            Ok(auth) => c.iam.change_password(&auth, &f.current_password, &f.new_password).await,
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e),
+    };
+    match changed {
+        Ok(()) => redirect("/console/security-credentials?done=password", &[]),
+        Err(IamError::ServiceFailure(e)) => {
+            tracing::error!(error = %e, "changing a password failed");
+            failure()
+        }
+        Err(e) => credentials_page(&c, &session, &caller, StatusCode::BAD_REQUEST, None, Some(&e.public_message())).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RemoveForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    serial: String,
+}
+
+/// `POST /console/mfa/remove`: DeactivateMFADevice then DeleteVirtualMFADevice, for the
+/// signed-in identity's own device.
+pub async fn remove_mfa(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Form(f): Form<RemoveForm>) -> Response {
+    let (session, caller) = match signed_in_form(&c, &headers, &remote, &f.csrf).await {
+        Ok(s) => s,
+        Err(answer) => return answer,
+    };
+    let iam = &c.iam;
+    let own = caller.user().map(|u| u.name.clone());
+    let removed = match iam.authorize(&caller, &AuthzRequest::new("iam:DeactivateMFADevice", caller.arn())).await {
+        Ok(auth) => match iam.deactivate_mfa_device(&auth, own.as_deref(), &f.serial).await {
+            Ok(()) => match iam.authorize(&caller, &AuthzRequest::new("iam:DeleteVirtualMFADevice", f.serial.clone())).await {
+                Ok(auth) => iam.delete_virtual_mfa_device(&auth, &f.serial).await,
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e),
+    };
+    match removed {
+        Ok(()) => {
+            iam.invalidate_authorization_cache();
+            redirect("/console/security-credentials?done=mfa-removed", &[])
+        }
+        Err(IamError::ServiceFailure(e)) => {
+            tracing::error!(error = %e, "removing an MFA device failed");
+            failure()
+        }
+        Err(e) => credentials_page(&c, &session, &caller, StatusCode::BAD_REQUEST, None, Some(&e.public_message())).await,
+    }
+}
+
+/// The device just created: what the person needs to load it into an app.
 pub struct NewDevice {
     serial: String,
     base32_seed: String,
@@ -85,7 +180,6 @@ pub struct AssignForm {
     device_name: String,
 }
 
-/// A signed-in form's session, caller and CSRF check together.
 pub async fn assign_mfa(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Form(f): Form<AssignForm>) -> Response {
     let (session, caller) = match signed_in_form(&c, &headers, &remote, &f.csrf).await {
         Ok(s) => s,

@@ -105,6 +105,7 @@ pub async fn signed_in(c: &Console, headers: &HeaderMap, remote: &ClientAddr) ->
     }
 }
 
+/// A signed-in form's session and caller, with its CSRF token checked.
 pub async fn signed_in_form(c: &Console, headers: &HeaderMap, remote: &ClientAddr, csrf: &str) -> Result<(SessionView, Caller), Response> {
     let (session, caller) = signed_in(c, headers, remote).await?;
     if !same_token(&session.csrf, csrf) {
@@ -113,6 +114,7 @@ pub async fn signed_in_form(c: &Console, headers: &HeaderMap, remote: &ClientAdd
     Ok((session, caller))
 }
 
+/// A Unix time as RFC 3339.
 pub fn date(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix)
         .ok()
@@ -120,7 +122,7 @@ pub fn date(unix: i64) -> String {
         .unwrap_or_default()
 }
 
-/// The device just created: what the person needs to load it into an app.
+/// A form whose only field is the CSRF token.
 #[derive(Deserialize)]
 pub struct CsrfForm {
     #[serde(default)]
