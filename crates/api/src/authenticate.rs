@@ -41,7 +41,10 @@ pub async fn authenticate(iam: &Iam, parts: &Parts, query: &str, body: &[u8], se
         .extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip().to_string());
-    authenticate_request(iam, &req, source_ip, Some(service)).await
+    let secure = parts.extensions.get::<portcullis_types::SecureTransport>().is_some();
+    let mut caller = authenticate_request(iam, &req, source_ip, Some(service)).await?;
+    caller.request.secure_transport = secure;
+    Ok(caller)
 }
 
 /// Authenticates a SigV4-signed request given as its parts: the server's own requests, and

@@ -16,7 +16,7 @@ mod transport;
 
 pub use request_scope::{install_panic_hook, RequestId};
 pub use test_mode::TestMode;
-pub use transport::{serve, ShapedIo};
+pub use transport::{serve, serve_with, ShapedIo, Tls};
 
 use std::sync::Arc;
 

@@ -30,9 +30,44 @@ use crate::IAM_NS;
 /// How long open connections may take to finish after shutdown is asked for.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves `router` on `listener` until `shutdown` completes, then lets open connections
-/// finish their requests (for at most [`DRAIN_TIMEOUT`]).
+/// How long a client may take to finish the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// TLS for the listener: a certificate chain and its private key, read from PEM files.
+#[derive(Clone)]
+pub struct Tls(tokio_rustls::TlsAcceptor);
+
+impl Tls {
+    pub fn from_pem_files(cert: &std::path::Path, key: &std::path::Path) -> Result<Self, String> {
+        use rustls_pki_types::pem::PemObject;
+        use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+        let chain = CertificateDer::pem_file_iter(cert)
+            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| format!("cannot read the certificate chain {}: {e}", cert.display()))?;
+        if chain.is_empty() {
+            return Err(format!("{} holds no certificate", cert.display()));
+        }
+        let key = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("cannot read the private key {}: {e}", key.display()))?;
+        #[expect(deprecated, reason = "ring's provider (no post-quantum key exchange) keeps the build free of a C toolchain dependency; classic ECDHE is enough for an IAM endpoint")]
+        let provider = rustls::crypto::ring::default_provider();
+        let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(provider))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .map_err(|e| format!("the certificate and key do not make a TLS configuration: {e}"))?;
+        Ok(Self(tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config))))
+    }
+}
+
+/// Serves `router` on `listener` (over TLS when `tls` is given) until `shutdown` completes,
+/// then lets open connections finish their requests (for at most [`DRAIN_TIMEOUT`]).
 pub async fn serve(listener: TcpListener, router: Router, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+    serve_with(listener, router, shutdown, None).await
+}
+
+/// [`serve`], with TLS when `tls` is given.
+pub async fn serve_with(listener: TcpListener, router: Router, shutdown: impl Future<Output = ()>, tls: Option<Tls>) -> io::Result<()> {
     let mut http = hyper::server::conn::http1::Builder::new();
     // One contiguous buffer per write, so a canned answer arrives in one piece.
     http.writev(false).timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(30));
@@ -57,15 +92,17 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: impl Future<
             () = shutdown.as_mut() => break,
         };
         let _ = stream.set_nodelay(true);
-        let router = router.clone();
-        let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
-            req.extensions_mut().insert(ConnectInfo::<SocketAddr>(remote));
-            router.clone().oneshot(req.map(axum::body::Body::new))
-        });
-        let conn = http.serve_connection(TokioIo::new(ShapedIo::new(stream)), service);
-        let conn = graceful.watch(conn);
+        let (http, router, watcher, tls) = (http.clone(), router.clone(), graceful.watcher(), tls.clone());
         connections.spawn(async move {
-            if let Err(e) = conn.await {
+            let served = match tls {
+                None => serve_connection(&http, watcher, stream, router, remote, false).await,
+                Some(Tls(acceptor)) => match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                    Ok(Ok(stream)) => serve_connection(&http, watcher, stream, router, remote, true).await,
+                    Ok(Err(e)) => Err(e.to_string()),
+                    Err(_) => Err("TLS handshake timed out".to_owned()),
+                },
+            };
+            if let Err(e) = served {
                 tracing::debug!(error = %e, %remote, "connection ended with an error");
             }
         });
@@ -77,6 +114,29 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: impl Future<
     // Whatever is still running is cut off before the caller closes the store under it.
     connections.shutdown().await;
     Ok(())
+}
+
+/// Serves one accepted connection (plain or TLS) until it closes.
+async fn serve_connection<I>(
+    http: &hyper::server::conn::http1::Builder,
+    watcher: hyper_util::server::graceful::Watcher,
+    io: I,
+    router: Router,
+    remote: SocketAddr,
+    secure: bool,
+) -> Result<(), String>
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+        req.extensions_mut().insert(ConnectInfo::<SocketAddr>(remote));
+        if secure {
+            req.extensions_mut().insert(portcullis_types::SecureTransport);
+        }
+        router.clone().oneshot(req.map(axum::body::Body::new))
+    });
+    let conn = http.serve_connection(TokioIo::new(ShapedIo::new(io)), service);
+    watcher.watch(conn).await.map_err(|e| e.to_string())
 }
 
 /// A connection's socket, with hyper's bodiless error answers replaced by AWS-shaped ones.

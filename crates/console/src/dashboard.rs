@@ -10,7 +10,7 @@ use portcullis_core::{AuthzRequest, Caller, IamError, SecurityCheck};
 use serde::Deserialize;
 
 use crate::session::SessionView;
-use crate::web::{failure, redirect, render, signed_in, signed_in_form, ClientAddr, Shared};
+use crate::web::{failure, redirect, render, signed_in, signed_in_form, ClientAddr, Origin, Shared};
 
 /// A security recommendation as the dashboard shows it: AWS's console wording, whether it
 /// passes, the detail, and the page that fixes it (with its button's name).
@@ -52,7 +52,7 @@ pub struct DashboardQuery {
     done: Option<String>,
 }
 
-pub async fn dashboard(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Query(q): Query<DashboardQuery>) -> Response {
+pub async fn dashboard(State(c): Shared, headers: HeaderMap, remote: ClientAddr, origin: Origin, Query(q): Query<DashboardQuery>) -> Response {
     let (session, caller) = match signed_in(&c, &headers, &remote).await {
         Ok(s) => s,
         Err(answer) => return answer,
@@ -62,12 +62,12 @@ pub async fn dashboard(State(c): Shared, headers: HeaderMap, remote: ClientAddr,
         Some("alias-deleted") => Some("Account alias deleted."),
         _ => None,
     };
-    page(&c, &headers, &session, &caller, StatusCode::OK, notice, None).await
+    page(&c, &origin, &session, &caller, StatusCode::OK, notice, None).await
 }
 
 /// The dashboard with a notice or an error (never text from the URL, so that a link cannot
 /// put words on it).
-async fn page(c: &crate::Console, headers: &HeaderMap, session: &SessionView, caller: &Caller, status: StatusCode, notice: Option<&str>, error: Option<&str>) -> Response {
+async fn page(c: &crate::Console, origin: &Origin, session: &SessionView, caller: &Caller, status: StatusCode, notice: Option<&str>, error: Option<&str>) -> Response {
     let alias = match c.iam.authorize(&caller, &AuthzRequest::new("iam:ListAccountAliases", "*")).await {
         Ok(auth) => c.iam.list_account_aliases(&auth).await.ok().and_then(|a| a.into_iter().next()),
         Err(_) => None,
@@ -76,8 +76,7 @@ async fn page(c: &crate::Console, headers: &HeaderMap, session: &SessionView, ca
         Ok(_) => c.iam.security_status(&caller.account_id).await.ok().map(|s| s.checks),
         Err(_) => None,
     };
-    let host = headers.get("host").and_then(|v| v.to_str().ok()).unwrap_or("localhost");
-    let sign_in_url = format!("http://{host}/signin/{}", alias.as_deref().unwrap_or(&session.account_id));
+    let sign_in_url = format!("{}/signin/{}", origin.0, alias.as_deref().unwrap_or(&session.account_id));
     render(
         status,
         &DashboardPage {
@@ -105,7 +104,7 @@ pub struct AliasForm {
 
 /// `POST /console/alias`: CreateAccountAlias (which replaces an existing one) or
 /// DeleteAccountAlias, as the signed-in identity.
-pub async fn alias(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Form(f): Form<AliasForm>) -> Response {
+pub async fn alias(State(c): Shared, headers: HeaderMap, remote: ClientAddr, origin: Origin, Form(f): Form<AliasForm>) -> Response {
     let (session, caller) = match signed_in_form(&c, &headers, &remote, &f.csrf).await {
         Ok(s) => s,
         Err(answer) => return answer,
@@ -126,6 +125,6 @@ pub async fn alias(State(c): Shared, headers: HeaderMap, remote: ClientAddr, For
             tracing::error!(error = %e, "changing the account alias failed");
             failure()
         }
-        Err(e) => page(&c, &headers, &session, &caller, StatusCode::BAD_REQUEST, None, Some(&e.public_message())).await,
+        Err(e) => page(&c, &origin, &session, &caller, StatusCode::BAD_REQUEST, None, Some(&e.public_message())).await,
     }
 }

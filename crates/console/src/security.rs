@@ -12,10 +12,39 @@ pub const SESSION_COOKIE: &str = "portcullis-session";
 pub const SIGNIN_COOKIE: &str = "portcullis-signin";
 pub const PENDING_COOKIE: &str = "portcullis-pending";
 
+/// The prefix a cookie's name gets over TLS: `__Host-` cookies are only accepted with
+/// `Secure`, `Path=/` and no `Domain`, so a page served without TLS (or from another host of
+/// the domain) cannot plant or replace them.
+const HOST_PREFIX: &str = "__Host-";
+
 /// Middleware: no framing, no sniffing, no referrer beyond the origin, nothing cached
 /// (pages show account data and, on some, secrets), scripts and styles only from here.
-pub async fn headers(req: Request, next: Next) -> Response {
+/// Over TLS the console's cookies are `__Host-` cookies with `Secure`; the handlers see
+/// them under their plain names, and plain-named ones (which anyone could have set over
+/// plain HTTP) are dropped.
+pub async fn headers(mut req: Request, next: Next) -> Response {
+    let secure = req.extensions().get::<portcullis_types::SecureTransport>().is_some();
+    if secure {
+        let cookies: Vec<String> = cookie_pairs(req.headers())
+            .filter_map(|(k, v)| k.strip_prefix(HOST_PREFIX).filter(|k| k.starts_with("portcullis-")).map(|k| format!("{k}={v}")))
+            .collect();
+        req.headers_mut().remove("cookie");
+        if let Ok(v) = HeaderValue::from_str(&cookies.join("; ")) {
+            if !cookies.is_empty() {
+                req.headers_mut().insert("cookie", v);
+            }
+        }
+    }
     let mut resp = next.run(req).await;
+    if secure {
+        let set: Vec<String> = resp.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).map(|c| format!("{HOST_PREFIX}{c}; Secure")).collect();
+        resp.headers_mut().remove("set-cookie");
+        for c in set {
+            if let Ok(v) = HeaderValue::from_str(&c) {
+                resp.headers_mut().append("set-cookie", v);
+            }
+        }
+    }
     let h = resp.headers_mut();
     for (name, value) in [
         ("content-security-policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"),
@@ -29,16 +58,19 @@ pub async fn headers(req: Request, next: Next) -> Response {
     resp
 }
 
-/// A cookie's value from the request.
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+/// The request's cookies as (name, value).
+fn cookie_pairs(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
     headers
         .get_all("cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
+}
+
+/// A cookie's value from the request.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    cookie_pairs(headers).find(|(k, _)| *k == name).map(|(_, v)| v)
 }
 
 /// `Set-Cookie` for a value only this site's pages send back and no script can read.

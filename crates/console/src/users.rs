@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use portcullis_core::{Authorized, AuthzRequest, Caller, Iam, IamError, IamResult, PageRequest, ResourceKind};
 use serde::Deserialize;
 
-use crate::web::{date, failure, render, signed_in, signed_in_form, ClientAddr, Shared};
+use crate::web::{date, failure, render, signed_in, signed_in_form, ClientAddr, Origin, Shared};
 
 /// Listings in the console read this many items at most.
 const LISTED: i64 = 1000;
@@ -153,7 +153,7 @@ pub async fn authorize_on_with<'a>(iam: &Iam, caller: &'a Caller, action: &str, 
     iam.authorize(caller, &req).await
 }
 
-pub async fn create_user(State(c): Shared, headers: HeaderMap, remote: ClientAddr, body: axum::body::Bytes) -> Response {
+pub async fn create_user(State(c): Shared, headers: HeaderMap, remote: ClientAddr, origin: Origin, body: axum::body::Bytes) -> Response {
     let f = CreateUserForm::parse(&body);
     let (session, caller) = match signed_in_form(&c, &headers, &remote, &f.csrf).await {
         Ok(s) => s,
@@ -228,8 +228,7 @@ pub async fn create_user(State(c): Shared, headers: HeaderMap, remote: ClientAdd
     iam.invalidate_authorization_cache();
 
     let alias = iam.sign_in_account(&account).await.ok().flatten().and_then(|(_, alias)| alias);
-    let host = headers.get("host").and_then(|v| v.to_str().ok()).unwrap_or("localhost");
-    let sign_in_url = format!("http://{host}/signin/{}", alias.as_deref().unwrap_or(&account));
+    let sign_in_url = format!("{}/signin/{}", origin.0, alias.as_deref().unwrap_or(&account));
     match credentials_csv(name, password.as_deref(), access_key.as_ref(), &sign_in_url) {
         Some(csv) => c.sessions.put_one_time(&session.id, csv),
         None => return failure(),

@@ -62,21 +62,35 @@ pub fn failure() -> Response {
     message(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "The request could not be completed. Please try again.")
 }
 
+/// This server's origin as the browser reached it (`https://` over TLS), for the sign-in
+/// URLs pages show.
+pub struct Origin(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Origin {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let scheme = if parts.extensions.get::<portcullis_types::SecureTransport>().is_some() { "https" } else { "http" };
+        let host = parts.headers.get("host").and_then(|v| v.to_str().ok()).unwrap_or("localhost");
+        Ok(Self(format!("{scheme}://{host}")))
+    }
+}
+
 /// The client's address, when the connection told it (`aws:SourceIp`).
-pub struct ClientAddr(pub Option<String>);
+pub struct ClientAddr(pub Option<String>, pub bool);
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string())))
+        Ok(Self(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()), parts.extensions.get::<portcullis_types::SecureTransport>().is_some()))
     }
 }
 
 pub fn facts(headers: &HeaderMap, remote: &ClientAddr) -> RequestFacts {
     RequestFacts {
         source_ip: remote.0.clone(),
-        secure_transport: false,
+        secure_transport: remote.1,
         region: "us-east-1".to_owned(),
         user_agent: headers.get("user-agent").and_then(|v| v.to_str().ok()).map(str::to_owned),
     }

@@ -69,6 +69,12 @@ pub struct ServeArgs {
     /// moto and LocalStack (only with --ephemeral, only on a loopback address).
     #[arg(long, requires = "ephemeral")]
     pub accept_any_credentials: bool,
+    /// Serve over TLS with this PEM certificate chain (with --tls-key).
+    #[arg(long, env = "PORTCULLIS_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "PORTCULLIS_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -118,6 +124,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         env.iam.ensure_account(&args.store.root_email, None).await?
     };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(portcullis_api::Tls::from_pem_files(cert, key).map_err(anyhow::Error::msg)?),
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -127,9 +138,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(pw) = one_time_password {
         println!("root user {} created; one-time root password (shown only now): {pw}", account.root_email);
     }
-    println!("API endpoint: http://{addr}  (aws --endpoint-url http://{addr} iam list-users)");
+    println!("API endpoint: {scheme}://{addr}  (aws --endpoint-url {scheme}://{addr} iam list-users)");
     println!(
-        "web console: http://{addr}/console  (IAM users sign in at http://{addr}/signin/{})",
+        "web console: {scheme}://{addr}/console  (IAM users sign in at {scheme}://{addr}/signin/{})",
         account.alias.as_deref().unwrap_or(&account.account_id)
     );
     if args.ephemeral {
@@ -151,9 +162,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         state = state.with_test_mode(portcullis_api::TestMode::new(&account.account_id, &args.store.root_email, args.accept_any_credentials));
     }
     let app = portcullis_api::router(state);
-    println!("listening on http://{addr}");
+    println!("listening on {scheme}://{addr}");
     portcullis_api::install_panic_hook();
-    portcullis_api::serve(listener, app, shutdown_signal()).await?;
+    portcullis_api::serve_with(listener, app, shutdown_signal(), tls).await?;
     env.close().await;
     Ok(())
 }

@@ -8,3 +8,8 @@ mod names;
 pub use arn::Arn;
 pub use clock::{format_utc, write_utc, Clock, FixedClock, OffsetClock, SystemClock};
 pub use names::{AccountId, IamPath, NameError};
+
+/// A request extension present when the request came over TLS (for `aws:SecureTransport`,
+/// `https://` URLs and `Secure` cookies).
+#[derive(Debug, Clone, Copy)]
+pub struct SecureTransport;
