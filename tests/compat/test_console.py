@@ -368,3 +368,34 @@ def test_self_service_password_change_and_mfa_removal(server_factory):
     r = root.post(f"{srv.endpoint}/console/mfa/remove", data={"csrf": hidden(page, "csrf"), "serial": f"arn:aws:iam::{srv.account_id}:mfa/root-key"}, timeout=30)
     assert "MFA device removed." in r.text and "No MFA device is assigned" in r.text
     assert admin.get_account_summary()["SummaryMap"]["AccountMFAEnabled"] == 0
+
+
+def test_resync_and_resource_counts(server_factory):
+    srv = server_factory()
+    admin = srv.client()
+    admin.create_user(UserName="Ria")
+    admin.create_login_profile(UserName="Ria", Password="Ria-pass-1234!")
+    admin.attach_user_policy(UserName="Ria", PolicyArn="arn:aws:iam::aws:policy/IAMFullAccess")
+    dev = admin.create_virtual_mfa_device(VirtualMFADeviceName="ria-phone")["VirtualMFADevice"]
+    totp = pyotp.TOTP(dev["Base32StringSeed"].decode())
+    clock = f"{srv.endpoint}/_portcullis/clock"
+    now = requests.post(clock, json={"advance_seconds": 0}, timeout=10).json()["now"]
+    admin.enable_mfa_device(UserName="Ria", SerialNumber=dev["SerialNumber"],
+                            AuthenticationCode1=totp.at(now - 30), AuthenticationCode2=totp.at(now))
+    now = requests.post(clock, json={"advance_seconds": 90}, timeout=10).json()["now"]
+    s = browser()
+    r = user_sign_in(srv, s, srv.account_id, "Ria", "Ria-pass-1234!")
+    r = s.post(f"{srv.endpoint}/signin/mfa", data={"csrf": hidden(r.text, "csrf"), "mfa_code": totp.at(now)}, timeout=30)
+    assert r.url.endswith("/console"), r.text
+    # The dashboard counts the account's resources (John and Ria; John's Admins group).
+    assert "IAM resources" in r.text
+    assert re.search(r'href="/console/users">Users</a> <strong>2</strong>', r.text), r.text
+    assert re.search(r'href="/console/groups">User groups</a> <strong>1</strong>', r.text), r.text
+    page = s.get(f"{srv.endpoint}/console/mfa/resync?serial={dev['SerialNumber']}", timeout=30).text
+    now = requests.post(clock, json={"advance_seconds": 60}, timeout=10).json()["now"]
+    r = s.post(f"{srv.endpoint}/console/mfa/resync", timeout=30, data={
+        "csrf": hidden(page, "csrf"), "serial": dev["SerialNumber"], "code1": totp.at(now - 30), "code2": totp.at(now)})
+    assert "MFA device resynchronized." in r.text, r.text
+    r = s.post(f"{srv.endpoint}/console/mfa/resync", timeout=30, data={
+        "csrf": hidden(page, "csrf"), "serial": dev["SerialNumber"], "code1": "000000", "code2": "111111"})
+    assert r.status_code == 400 and 'role="alert"' in r.text

@@ -43,6 +43,8 @@ struct DashboardPage<'a> {
     alias: Option<&'a str>,
     sign_in_url: &'a str,
     checks: Option<Vec<Recommendation>>,
+    /// (label, link, count) of the account's IAM resources, when the caller may see them.
+    counts: Vec<(&'static str, &'static str, i64)>,
     notice: Option<&'a str>,
     error: Option<&'a str>,
 }
@@ -72,9 +74,19 @@ async fn page(c: &crate::Console, origin: &Origin, session: &SessionView, caller
         Ok(auth) => c.iam.list_account_aliases(&auth).await.ok().and_then(|a| a.into_iter().next()),
         Err(_) => None,
     };
-    let checks = match c.iam.authorize(&caller, &AuthzRequest::new("iam:GetAccountSummary", "*")).await {
-        Ok(_) => c.iam.security_status(&caller.account_id).await.ok().map(|s| s.checks),
-        Err(_) => None,
+    let (checks, counts) = match c.iam.authorize(caller, &AuthzRequest::new("iam:GetAccountSummary", "*")).await {
+        Ok(auth) => {
+            let summary = c.iam.account_summary(&auth).await.map(|s| s.entries).unwrap_or_default();
+            let count = |key: &str| summary.iter().find(|(k, _)| *k == key).map_or(0, |(_, n)| *n);
+            let counts = vec![
+                ("Users", "/console/users", count("Users")),
+                ("User groups", "/console/groups", count("Groups")),
+                ("Roles", "/console/roles", count("Roles")),
+                ("Customer managed policies", "/console/policies?type=local", count("Policies")),
+            ];
+            (c.iam.security_status(&caller.account_id).await.ok().map(|s| s.checks), counts)
+        }
+        Err(_) => (None, Vec::new()),
     };
     let sign_in_url = format!("{}/signin/{}", origin.0, alias.as_deref().unwrap_or(&session.account_id));
     render(
@@ -86,6 +98,7 @@ async fn page(c: &crate::Console, origin: &Origin, session: &SessionView, caller
             alias: alias.as_deref(),
             sign_in_url: &sign_in_url,
             checks: checks.map(|list| list.iter().map(|c| recommendation(c, matches!(caller.principal, portcullis_core::Principal::Root))).collect()),
+            counts,
             notice,
             error,
         },

@@ -64,6 +64,7 @@ pub fn router(iam: Iam) -> Result<Router, String> {
         .route("/console/mfa/assign", get(mfa::assign_mfa_page).post(mfa::assign_mfa))
         .route("/console/mfa/enable", post(mfa::enable_mfa))
         .route("/console/mfa/remove", post(mfa::remove_mfa))
+        .route("/console/mfa/resync", get(mfa::resync_page).post(mfa::resync))
         .route("/console/security-credentials/password", post(mfa::change_password))
         .route("/console/users", get(users::users))
         .route("/console/users/create", get(users::create_user_page).post(users::create_user))

@@ -38,6 +38,7 @@ pub async fn security_credentials(State(c): Shared, headers: HeaderMap, remote: 
         Some("mfa") => Some("MFA device assigned. You will be asked for a code when you sign in."),
         Some("mfa-removed") => Some("MFA device removed."),
         Some("password") => Some("Your password was changed."),
+        Some("resync") => Some("MFA device resynchronized."),
         _ => None,
     };
     credentials_page(&c, &session, &caller, StatusCode::OK, notice, None).await
@@ -257,3 +258,53 @@ pub async fn enable_mfa(State(c): Shared, headers: HeaderMap, remote: ClientAddr
     }
 }
 
+
+#[derive(Template)]
+#[template(path = "resync_mfa.html")]
+struct ResyncPage<'a> {
+    arn: &'a str,
+    csrf: &'a str,
+    serial: &'a str,
+    error: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+pub struct SerialQuery {
+    #[serde(default)]
+    serial: String,
+}
+
+pub async fn resync_page(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Query(q): Query<SerialQuery>) -> Response {
+    let (session, _) = match signed_in(&c, &headers, &remote).await {
+        Ok(s) => s,
+        Err(answer) => return answer,
+    };
+    render(StatusCode::OK, &ResyncPage { arn: &session.arn, csrf: &session.csrf, serial: &q.serial, error: None })
+}
+
+/// `POST /console/mfa/resync`: ResyncMFADevice for the signed-in IAM user's own device.
+pub async fn resync(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Form(f): Form<EnableForm>) -> Response {
+    let (session, caller) = match signed_in_form(&c, &headers, &remote, &f.csrf).await {
+        Ok(s) => s,
+        Err(answer) => return answer,
+    };
+    let Some(user) = caller.user().map(|u| u.name.clone()) else {
+        return render(StatusCode::BAD_REQUEST, &ResyncPage { arn: &session.arn, csrf: &session.csrf, serial: &f.serial, error: Some("Only IAM users resync their devices here.") });
+    };
+    let (code1, code2) = (f.code1.trim(), f.code2.trim());
+    let done = match c.validate("ResyncMFADevice", &[("UserName", &user), ("SerialNumber", &f.serial), ("AuthenticationCode1", code1), ("AuthenticationCode2", code2)]) {
+        Ok(()) => match c.iam.authorize(&caller, &AuthzRequest::new("iam:ResyncMFADevice", caller.arn())).await {
+            Ok(auth) => c.iam.resync_mfa_device(&auth, &user, &f.serial, code1, code2).await,
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e),
+    };
+    match done {
+        Ok(()) => redirect("/console/security-credentials?done=resync", &[]),
+        Err(IamError::ServiceFailure(e)) => {
+            tracing::error!(error = %e, "resyncing an MFA device failed");
+            failure()
+        }
+        Err(e) => render(StatusCode::BAD_REQUEST, &ResyncPage { arn: &session.arn, csrf: &session.csrf, serial: &f.serial, error: Some(&e.public_message()) }),
+    }
+}
