@@ -7,6 +7,9 @@ const INCORRECT = "Your authentication information is incorrect. Please try agai
 let server;
 let browser;
 
+/** A link of the signed-in pages' navigation bar. */
+const nav = (page, name) => page.getByRole("navigation").getByRole("link", { name, exact: true });
+
 before(async () => {
   server = await startServer();
   browser = await launchBrowser();
@@ -121,7 +124,7 @@ test("the tutorial: root creates the Admins group and user John, who signs in an
   await page.waitForURL(/\/console$/);
   const account = (await page.textContent("main")).match(/Account ID\s*(\d{12})/)[1];
 
-  await page.getByRole("link", { name: "User groups" }).click();
+  await nav(page, "User groups").click();
   await page.getByRole("link", { name: "Create group" }).click();
   await page.getByLabel("User group name").fill("Admins");
   await page.getByLabel("Search policies").fill("AdministratorAccess");
@@ -131,7 +134,7 @@ test("the tutorial: root creates the Admins group and user John, who signs in an
   await page.getByRole("button", { name: "Create user group" }).click();
   assert.ok((await page.getByRole("status").textContent()).includes("User group Admins created"));
 
-  await page.getByRole("link", { name: "Users" }).click();
+  await nav(page, "Users").click();
   await page.getByRole("link", { name: "Create user" }).click();
   await page.getByLabel("User name").fill("John");
   assert.ok(await page.getByLabel("Provide user access to the AWS Management Console").isChecked());
@@ -184,7 +187,7 @@ test("the account alias, the password policy and the credential report", async (
   await page.getByRole("button", { name: "Edit" }).click();
   assert.match(await page.getByRole("alert").textContent(), /accountAlias|AccountAlias/);
 
-  await page.getByRole("link", { name: "Account settings" }).click();
+  await nav(page, "Account settings").click();
   await page.getByRole("link", { name: "Edit" }).click();
   await page.getByLabel("Minimum password length").fill("14");
   await page.getByLabel("Prevent password reuse").check();
@@ -216,7 +219,7 @@ test("the tutorial's Force_MFA: policy, EC2MFA group, MFAUser, the simulator, an
   const account = (await page.textContent("main")).match(/Account ID\s*(\d{12})/)[1];
 
   // The JSON editor shows AWS's message, and where a syntax error is, before saving.
-  await page.getByRole("link", { name: "Policies" }).click();
+  await nav(page, "Policies").click();
   await page.getByRole("link", { name: "Create policy" }).click();
   await page.getByLabel("Policy name").fill("Force_MFA");
   await page.getByLabel("Policy editor").fill('{"Version": "2012-10-17",\n "Statement": [ }');
@@ -228,7 +231,7 @@ test("the tutorial's Force_MFA: policy, EC2MFA group, MFAUser, the simulator, an
   await page.getByRole("button", { name: "Create policy" }).click();
   assert.ok((await page.getByRole("status").textContent()).includes("Policy Force_MFA created"));
 
-  await page.getByRole("link", { name: "User groups" }).click();
+  await nav(page, "User groups").click();
   await page.getByRole("link", { name: "Create group" }).click();
   await page.getByLabel("User group name").fill("EC2MFA");
   for (const policy of ["AmazonEC2FullAccess", "Force_MFA"]) {
@@ -241,7 +244,7 @@ test("the tutorial's Force_MFA: policy, EC2MFA group, MFAUser, the simulator, an
   const groupPage = await page.textContent("main");
   assert.ok(groupPage.includes("AmazonEC2FullAccess") && groupPage.includes("Force_MFA"), groupPage);
 
-  await page.getByRole("link", { name: "Users" }).click();
+  await nav(page, "Users").click();
   await page.getByRole("link", { name: "Create user" }).click();
   await page.getByLabel("User name").fill("MFAUser");
   await page.getByLabel("Custom password").check();
@@ -251,7 +254,7 @@ test("the tutorial's Force_MFA: policy, EC2MFA group, MFAUser, the simulator, an
   await page.getByRole("button", { name: "Create user" }).click();
 
   // The simulator: EC2 is denied without MFA and allowed with it.
-  await page.getByRole("link", { name: "Policy simulator" }).click();
+  await nav(page, "Policy simulator").click();
   for (const [mfa, expected] of [["false", "Denied (explicit deny)"], ["true", "Allowed"]]) {
     await page.getByLabel("User, group or role ARN").fill(`arn:aws:iam::${account}:user/MFAUser`);
     await page.getByLabel("Actions (one per line)").fill("ec2:DescribeInstances");
@@ -270,7 +273,7 @@ test("the tutorial's Force_MFA: policy, EC2MFA group, MFAUser, the simulator, an
   await page.getByLabel("Password").fill("MFAUser-pass-1!");
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.waitForURL(/\/console$/);
-  await page.getByRole("link", { name: "Security credentials" }).click();
+  await nav(page, "Security credentials").click();
   await page.getByRole("link", { name: "Assign MFA device" }).click();
   await page.getByRole("button", { name: "Next" }).click();
   await page.getByText("Show secret key").click();
