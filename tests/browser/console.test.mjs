@@ -132,7 +132,7 @@ test("the tutorial: root creates the Admins group and user John, who signs in an
   await page.getByLabel("AdministratorAccess", { exact: true }).check();
   await screenshot(page, "create-group");
   await page.getByRole("button", { name: "Create user group" }).click();
-  assert.ok((await page.getByRole("status").textContent()).includes("User group Admins created"));
+  assert.ok((await page.getByRole("status").textContent()).includes("User group created"));
 
   await nav(page, "Users").click();
   await page.getByRole("link", { name: "Create user" }).click();
@@ -145,7 +145,7 @@ test("the tutorial: root creates the Admins group and user John, who signs in an
   await page.getByRole("button", { name: "Create user" }).click();
   assert.ok((await page.textContent("h1")).includes("User John created"));
   await screenshot(page, "user-created");
-  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download .csv" }).click()]);
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download .csv" }).click()]);
   const { readFile } = await import("node:fs/promises");
   const csv = (await readFile(await download.path(), "utf8")).trim().split(/\r?\n/);
   assert.equal(csv[0], "User name,Password,Access key ID,Secret access key,Console login link");
@@ -198,7 +198,7 @@ test("the account alias, the password policy and the credential report", async (
   assert.ok(rules.includes("At least 14 characters") && rules.includes("The last 3 passwords cannot be used again"), rules);
   await screenshot(page, "account-settings");
 
-  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download report" }).click()]);
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download report" }).click()]);
   const { readFile } = await import("node:fs/promises");
   const report = (await readFile(await download.path(), "utf8")).split(/\r?\n/);
   assert.ok(report[0].startsWith("user,arn,user_creation_time,password_enabled"), report[0]);
@@ -229,7 +229,7 @@ test("the tutorial's Force_MFA: policy, EC2MFA group, MFAUser, the simulator, an
   await page.getByRole("button", { name: "Validate" }).click();
   assert.ok((await page.getByRole("status").textContent()).includes("The policy is valid"));
   await page.getByRole("button", { name: "Create policy" }).click();
-  assert.ok((await page.getByRole("status").textContent()).includes("Policy Force_MFA created"));
+  assert.ok((await page.getByRole("status").textContent()).includes("Policy created"));
 
   await nav(page, "User groups").click();
   await page.getByRole("link", { name: "Create group" }).click();
@@ -261,8 +261,11 @@ test("the tutorial's Force_MFA: policy, EC2MFA group, MFAUser, the simulator, an
     await page.getByLabel("Context key").fill("aws:MultiFactorAuthPresent");
     await page.getByLabel("Context value").fill(mfa);
     await page.getByRole("button", { name: "Run simulation" }).click();
+    // The row of this run (the page is replaced; wait for its answer, not the last one's).
+    await page.waitForURL(/\/console\/simulator$/);
     const row = await page.locator("tbody tr").first().textContent();
     assert.ok(row.includes(expected), `${mfa}: ${row}`);
+    assert.equal(await page.getByLabel("Context value").inputValue(), mfa);
   }
   await screenshot(page, "simulator");
 

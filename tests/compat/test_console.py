@@ -30,7 +30,7 @@ def browser() -> requests.Session:
 def root_sign_in(srv, s: requests.Session, password: str) -> requests.Response:
     page = s.get(f"{srv.endpoint}/signin?kind=root", timeout=30)
     assert page.status_code == 200 and "Root user email address" in page.text, page.text
-    page = s.post(f"{srv.endpoint}/signin/root", data={"csrf": hidden(page.text, "csrf"), "email": "root@example.com"}, timeout=30)
+    page = s.post(f"{srv.endpoint}/signin/step/root", data={"csrf": hidden(page.text, "csrf"), "email": "root@example.com"}, timeout=30)
     assert page.status_code == 200 and 'name="password"' in page.text, page.text
     return s.post(f"{srv.endpoint}/signin", timeout=30, data={
         "csrf": hidden(page.text, "csrf"), "email": hidden(page.text, "email"), "password": password})
@@ -97,7 +97,7 @@ def test_sign_in_forms_need_their_csrf_token(server_factory):
         "csrf": "forged", "account": srv.account_id, "user_name": "x", "password": "y"})
     assert r.status_code == 403
     # A form posted from elsewhere has no cookie at all.
-    r = requests.post(f"{srv.endpoint}/signin/root", data={"csrf": "x", "email": "root@example.com"}, timeout=30)
+    r = requests.post(f"{srv.endpoint}/signin/step/root", data={"csrf": "x", "email": "root@example.com"}, timeout=30)
     assert r.status_code == 403
 
 
@@ -120,13 +120,13 @@ def test_an_iam_user_signs_in_through_the_alias_changes_the_password_and_uses_mf
     r = user_sign_in(srv, s, "console-corp", "Jane", "Jane-initial-1!")
     assert r.status_code == 200 and "New password" in r.text and "Confirm new password" in r.text, r.text
     # Mismatched confirmation, then a password the policy refuses, then a good one.
-    r = s.post(f"{srv.endpoint}/signin/password", timeout=30, data={
+    r = s.post(f"{srv.endpoint}/signin/step/password", timeout=30, data={
         "csrf": hidden(r.text, "csrf"), "new_password": "Jane-second-22!", "confirm_password": "different"})
     assert "do not match" in r.text
-    r = s.post(f"{srv.endpoint}/signin/password", timeout=30, data={
+    r = s.post(f"{srv.endpoint}/signin/step/password", timeout=30, data={
         "csrf": hidden(r.text, "csrf"), "new_password": "Jane-initial-1!", "confirm_password": "Jane-initial-1!"})
     assert r.status_code == 401 and "must be different" in r.text, r.text
-    r = s.post(f"{srv.endpoint}/signin/password", timeout=30, data={
+    r = s.post(f"{srv.endpoint}/signin/step/password", timeout=30, data={
         "csrf": hidden(r.text, "csrf"), "new_password": "Jane-second-22!", "confirm_password": "Jane-second-22!"})
     assert r.url.endswith("/console"), r.text
     # The dashboard acts as Jane: she may not list the alias or read the security status,
@@ -149,13 +149,16 @@ def test_an_iam_user_signs_in_through_the_alias_changes_the_password_and_uses_mf
     r = user_sign_in(srv, s, srv.account_id, "jane", "Jane-second-22!")
     assert r.status_code == 200 and "MFA code" in r.text, r.text
     wrong = f"{(int(totp.at(now)) + 1) % 1_000_000:06d}"
-    r = s.post(f"{srv.endpoint}/signin/mfa", data={"csrf": hidden(r.text, "csrf"), "mfa_code": wrong}, timeout=30)
+    r = s.post(f"{srv.endpoint}/signin/step/mfa", data={"csrf": hidden(r.text, "csrf"), "mfa_code": wrong}, timeout=30)
     assert r.status_code == 401 and INCORRECT in r.text and "MFA code" in r.text
-    r = s.post(f"{srv.endpoint}/signin/mfa", data={"csrf": hidden(r.text, "csrf"), "mfa_code": totp.at(now)}, timeout=30)
+    step_csrf, pending = hidden(r.text, "csrf"), s.cookies["portcullis-pending"]
+    r = s.post(f"{srv.endpoint}/signin/step/mfa", data={"csrf": step_csrf, "mfa_code": totp.at(now)}, timeout=30)
     assert r.url.endswith("/console") and "user/Jane" in r.text, r.text
-    # A step's form is used once: posting the same pending sign-in again fails.
-    r = s.post(f"{srv.endpoint}/signin/mfa", data={"csrf": "x", "mfa_code": totp.at(now)}, timeout=30)
-    assert r.status_code == 401 and INCORRECT in r.text
+    # A step's form is used once: replaying the same pending sign-in and token fails.
+    replay = browser()
+    replay.cookies.set("portcullis-pending", pending)
+    r = replay.post(f"{srv.endpoint}/signin/step/mfa", data={"csrf": step_csrf, "mfa_code": totp.at(now)}, timeout=30)
+    assert r.status_code == 401 and INCORRECT in r.text and "portcullis-session" not in replay.cookies
 
 
 def test_users_and_groups_pages_act_as_the_signed_in_identity(server_factory):
@@ -191,7 +194,11 @@ def test_a_new_users_credentials_are_downloaded_once(server_factory):
         ("csrf", hidden(page, "csrf")), ("user_name", "Kim"), ("console", "on"), ("password_kind", "auto"),
         ("reset_required", "on"), ("access_key", "on")])
     assert r.status_code == 200 and "User Kim created" in r.text, r.text
-    csv_text = s.get(f"{srv.endpoint}/console/users/credentials.csv", timeout=30)
+    # The download is a POST with the session's CSRF token (a GET or a forged post gets nothing).
+    csrf = hidden(r.text, "csrf")
+    assert s.get(f"{srv.endpoint}/console/users/credentials.csv", timeout=30).status_code == 405
+    assert s.post(f"{srv.endpoint}/console/users/credentials.csv", data={"csrf": "forged"}, timeout=30).status_code == 403
+    csv_text = s.post(f"{srv.endpoint}/console/users/credentials.csv", data={"csrf": csrf}, timeout=30)
     assert csv_text.status_code == 200 and csv_text.headers["content-type"].startswith("text/csv")
     assert "no-store" in csv_text.headers["cache-control"]
     header, row = csv_text.text.strip().splitlines()
@@ -202,7 +209,7 @@ def test_a_new_users_credentials_are_downloaded_once(server_factory):
     # The password works (and must be changed at first sign-in); the key works too.
     r = user_sign_in(srv, browser(), srv.account_id, "Kim", password)
     assert "New password" in r.text
-    assert s.get(f"{srv.endpoint}/console/users/credentials.csv", timeout=30).status_code == 410
+    assert s.post(f"{srv.endpoint}/console/users/credentials.csv", data={"csrf": csrf}, timeout=30).status_code == 410
 
 
 def test_console_inputs_are_checked_against_the_iam_model(server_factory):
@@ -260,17 +267,20 @@ def test_sessions_end_after_an_idle_hour_and_after_twelve_hours(server_factory):
     def advance(seconds):
         requests.post(f"{srv.endpoint}/_portcullis/clock", json={"advance_seconds": seconds}, timeout=10)
 
+    # An IAM user's console credentials last 12 hours, so what ends these sessions is the
+    # console's own idle and absolute limits (also unit-tested in session.rs).
+    srv.client().create_user(UserName="Busy")
+    srv.client().create_login_profile(UserName="Busy", Password="Busy-pass-123!")
     s = browser()
-    assert root_sign_in(srv, s, srv.root_password).url.endswith("/console")
+    assert user_sign_in(srv, s, srv.account_id, "Busy", "Busy-pass-123!").url.endswith("/console")
+    advance(3500)
+    assert s.get(f"{srv.endpoint}/console", timeout=30).url.endswith("/console")
     advance(3500)
     assert s.get(f"{srv.endpoint}/console", timeout=30).url.endswith("/console")
     advance(3601)
     assert s.get(f"{srv.endpoint}/console", timeout=30).url.endswith("/signin")
 
-    # Kept busy, a session still ends 12 hours after sign-in (the root user's console
-    # session credentials last an hour, so use an IAM user's).
-    srv.client().create_user(UserName="Busy")
-    srv.client().create_login_profile(UserName="Busy", Password="Busy-pass-123!")
+    # Kept busy, a session still ends 12 hours after sign-in.
     s = browser()
     assert user_sign_in(srv, s, srv.account_id, "Busy", "Busy-pass-123!").url.endswith("/console")
     for _ in range(23):
@@ -300,23 +310,23 @@ def test_a_users_page_and_its_access_keys(server_factory):
     admin.attach_user_policy(UserName="Kay", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
     s = browser()
     assert root_sign_in(srv, s, srv.root_password).url.endswith("/console")
-    page = s.get(f"{srv.endpoint}/console/users/Kay", timeout=30)
+    page = s.get(f"{srv.endpoint}/console/user/Kay", timeout=30)
     assert page.status_code == 200 and "ReadOnlyAccess" in page.text and "No access keys." in page.text, page.text
     csrf = hidden(page.text, "csrf")
-    r = s.post(f"{srv.endpoint}/console/users/Kay/keys", data={"csrf": csrf, "op": "create"}, timeout=30)
+    r = s.post(f"{srv.endpoint}/console/user/Kay/keys", data={"csrf": csrf, "op": "create"}, timeout=30)
     assert "Access key created for Kay" in r.text
     key_id = re.search(r"<code>(AKIA[A-Z0-9]{16})</code>", r.text).group(1)
     assert [k["AccessKeyId"] for k in admin.list_access_keys(UserName="Kay")["AccessKeyMetadata"]] == [key_id]
-    r = s.post(f"{srv.endpoint}/console/users/Kay/keys", data={"csrf": csrf, "op": "deactivate", "key": key_id}, timeout=30)
+    r = s.post(f"{srv.endpoint}/console/user/Kay/keys", data={"csrf": csrf, "op": "deactivate", "key": key_id}, timeout=30)
     assert "Access key deactivated." in r.text and "Inactive" in r.text
     assert admin.list_access_keys(UserName="Kay")["AccessKeyMetadata"][0]["Status"] == "Inactive"
     # Deleting asks first; only the confirmed form deletes.
-    r = s.post(f"{srv.endpoint}/console/users/Kay/keys", data={"csrf": csrf, "op": "delete", "key": key_id}, timeout=30)
+    r = s.post(f"{srv.endpoint}/console/user/Kay/keys", data={"csrf": csrf, "op": "delete", "key": key_id}, timeout=30)
     assert "cannot be undone" in r.text and admin.list_access_keys(UserName="Kay")["AccessKeyMetadata"]
-    r = s.post(f"{srv.endpoint}/console/users/Kay/keys", data={"csrf": csrf, "op": "delete", "key": key_id, "confirmed": "yes"}, timeout=30)
+    r = s.post(f"{srv.endpoint}/console/user/Kay/keys", data={"csrf": csrf, "op": "delete", "key": key_id, "confirmed": "yes"}, timeout=30)
     assert "Access key deleted." in r.text
     assert admin.list_access_keys(UserName="Kay")["AccessKeyMetadata"] == []
-    assert s.get(f"{srv.endpoint}/console/users/Nobody", timeout=30).status_code == 404
+    assert s.get(f"{srv.endpoint}/console/user/Nobody", timeout=30).status_code == 404
 
 
 def test_roles_are_listed_and_shown(server_factory):
@@ -329,9 +339,9 @@ def test_roles_are_listed_and_shown(server_factory):
     assert root_sign_in(srv, s, srv.root_password).url.endswith("/console")
     r = s.get(f"{srv.endpoint}/console/roles", timeout=30)
     assert "web-server" in r.text and "EC2 web tier" in r.text
-    r = s.get(f"{srv.endpoint}/console/roles/web-server", timeout=30)
+    r = s.get(f"{srv.endpoint}/console/role/web-server", timeout=30)
     assert "2 hour(s)" in r.text and "ReadOnlyAccess" in r.text and "ec2.amazonaws.com" in r.text, r.text
-    assert s.get(f"{srv.endpoint}/console/roles/nope", timeout=30).status_code == 404
+    assert s.get(f"{srv.endpoint}/console/role/nope", timeout=30).status_code == 404
 
 
 def test_self_service_password_change_and_mfa_removal(server_factory):
@@ -385,7 +395,7 @@ def test_resync_and_resource_counts(server_factory):
     now = requests.post(clock, json={"advance_seconds": 90}, timeout=10).json()["now"]
     s = browser()
     r = user_sign_in(srv, s, srv.account_id, "Ria", "Ria-pass-1234!")
-    r = s.post(f"{srv.endpoint}/signin/mfa", data={"csrf": hidden(r.text, "csrf"), "mfa_code": totp.at(now)}, timeout=30)
+    r = s.post(f"{srv.endpoint}/signin/step/mfa", data={"csrf": hidden(r.text, "csrf"), "mfa_code": totp.at(now)}, timeout=30)
     assert r.url.endswith("/console"), r.text
     # The dashboard counts the account's resources (John and Ria; John's Admins group).
     assert "IAM resources" in r.text

@@ -81,11 +81,14 @@ def test_console_cookies_over_tls_are_host_prefixed_and_secure(tls_server):
     set_cookie = page.headers["set-cookie"]
     assert set_cookie.startswith("__Host-portcullis-signin=") and "Secure" in set_cookie and "HttpOnly" in set_cookie, set_cookie
     csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text).group(1)
-    page = s.post(srv["base"] + "/signin/root", data={"csrf": csrf, "email": "root@example.com"}, timeout=30)
+    page = s.post(srv["base"] + "/signin/step/root", data={"csrf": csrf, "email": "root@example.com"}, timeout=30)
     csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text).group(1)
     r = s.post(srv["base"] + "/signin", data={"csrf": csrf, "email": "root@example.com", "password": srv["root_password"]}, timeout=30)
     assert r.url.endswith("/console"), r.text
-    assert "__Host-portcullis-session" in s.cookies.get_dict()
+    session_cookie = [c for c in r.history[0].raw.headers.getlist("Set-Cookie") if c.startswith("__Host-portcullis-session=")]
+    assert session_cookie and "Secure" in session_cookie[0] and "HttpOnly" in session_cookie[0], r.history[0].headers
+    cleared = [c for c in r.history[0].raw.headers.getlist("Set-Cookie") if "Max-Age=0" in c]
+    assert cleared and all(c.startswith("__Host-") and "Secure" in c for c in cleared), cleared
     assert f"https://localhost:" in r.text and "/signin/" in r.text
     # A plain-named cookie (as anyone could set over plain HTTP) is not a session here.
     plain = requests.Session()

@@ -212,9 +212,9 @@ pub async fn save_policy(State(c): Shared, headers: HeaderMap, remote: ClientAdd
     }
 }
 
-/// `GET /console/credential-report.csv`: GenerateCredentialReport, then GetCredentialReport.
-pub async fn credential_report(State(c): Shared, headers: HeaderMap, remote: ClientAddr) -> Response {
-    let (_, caller) = match signed_in(&c, &headers, &remote).await {
+/// `POST /console/credential-report.csv`: GenerateCredentialReport, then GetCredentialReport.
+pub async fn credential_report(State(c): Shared, headers: HeaderMap, remote: ClientAddr, axum::Form(f): axum::Form<crate::web::CsrfForm>) -> Response {
+    let (_, caller) = match signed_in_form(&c, &headers, &remote, &f.csrf).await {
         Ok(s) => s,
         Err(answer) => return answer,
     };

@@ -125,7 +125,10 @@ pub async fn alias(State(c): Shared, headers: HeaderMap, remote: ClientAddr, ori
     let alias = f.alias.trim();
     let (action, done) = if f.op == "delete" { ("iam:DeleteAccountAlias", "alias-deleted") } else { ("iam:CreateAccountAlias", "alias") };
     let outcome = match c.iam.authorize(&caller, &AuthzRequest::new(action, "*")).await {
-        Ok(auth) if f.op == "delete" => c.iam.delete_account_alias(&auth, alias).await,
+        Ok(auth) if f.op == "delete" => match c.validate("DeleteAccountAlias", &[("AccountAlias", alias)]) {
+            Ok(()) => c.iam.delete_account_alias(&auth, alias).await,
+            Err(e) => Err(e),
+        },
         Ok(auth) => match c.validate("CreateAccountAlias", &[("AccountAlias", alias)]) {
             Ok(()) => c.iam.create_account_alias(&auth, alias).await,
             Err(e) => Err(e),

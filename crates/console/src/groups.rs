@@ -33,7 +33,7 @@ struct GroupsPage<'a> {
 
 #[derive(Deserialize)]
 pub struct NoticeQuery {
-    created: Option<String>,
+    done: Option<String>,
 }
 
 pub async fn groups(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Query(q): Query<NoticeQuery>) -> Response {
@@ -51,7 +51,7 @@ pub async fn groups(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Qu
         },
         Err(_) => None,
     };
-    let notice = q.created.map(|g| format!("User group {g} created."));
+    let notice = (q.done.as_deref() == Some("created")).then_some("User group created.".to_owned());
     render(StatusCode::OK, &GroupsPage { arn: &session.arn, csrf: &session.csrf, notice: notice.as_deref(), groups })
 }
 
@@ -180,7 +180,7 @@ pub async fn create_group(State(c): Shared, headers: HeaderMap, remote: ClientAd
         }
     }
     iam.invalidate_authorization_cache();
-    redirect(&format!("/console/groups?created={}", query_value(name)), &[])
+    redirect("/console/groups?done=created", &[])
 }
 
 #[derive(Template)]
@@ -198,7 +198,7 @@ struct GroupPage<'a> {
 
 #[derive(Deserialize)]
 pub struct AddedQuery {
-    added: Option<String>,
+    done: Option<String>,
 }
 
 pub async fn group(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Path(name): Path<String>, Query(q): Query<AddedQuery>) -> Response {
@@ -228,7 +228,8 @@ pub async fn group(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Pat
             .unwrap_or_default(),
         Err(_) => Vec::new(),
     };
-    let notice = q.added.map(|n| format!("Users added to {name}: {n}."));
+    // Fixed texts only: words from the URL never reach the page.
+    let notice = (q.done.as_deref() == Some("added")).then(|| format!("Users added to {name}."));
     render(StatusCode::OK, &GroupPage { arn: &session.arn, csrf: &session.csrf, name: &name, notice: notice.as_deref(), policies, members, others })
 }
 
@@ -260,7 +261,7 @@ pub async fn add_users(State(c): Shared, headers: HeaderMap, remote: ClientAddr,
         }
     }
     iam.invalidate_authorization_cache();
-    redirect(&format!("/console/groups/{}?added={}", query_value(&name), query_value(&users.join(", "))), &[])
+    redirect(&format!("/console/group/{}?done=added", query_value(&name)), &[])
 }
 
 /// Percent-encodes a value for a URL built here.

@@ -10,6 +10,7 @@ use portcullis_core::{AuthzRequest, Caller, IamError};
 use serde::Deserialize;
 
 use crate::session::SessionView;
+use crate::users::authorize_on_self;
 use crate::web::{date, failure, redirect, render, signed_in, signed_in_form, ClientAddr, MessagePage, Shared};
 
 #[derive(Template)]
@@ -116,7 +117,9 @@ pub async fn remove_mfa(State(c): Shared, headers: HeaderMap, remote: ClientAddr
     };
     let iam = &c.iam;
     let own = caller.user().map(|u| u.name.clone());
-    let removed = match iam.authorize(&caller, &AuthzRequest::new("iam:DeactivateMFADevice", caller.arn())).await {
+    let removed = match c.validate("DeactivateMFADevice", &[("SerialNumber", &f.serial)]) {
+        Err(e) => Err(e),
+        Ok(()) => match authorize_on_self(iam, &caller, "iam:DeactivateMFADevice").await {
         Ok(auth) => match iam.deactivate_mfa_device(&auth, own.as_deref(), &f.serial).await {
             Ok(()) => match iam.authorize(&caller, &AuthzRequest::new("iam:DeleteVirtualMFADevice", f.serial.clone())).await {
                 Ok(auth) => iam.delete_virtual_mfa_device(&auth, &f.serial).await,
@@ -125,6 +128,7 @@ pub async fn remove_mfa(State(c): Shared, headers: HeaderMap, remote: ClientAddr
             Err(e) => Err(e),
         },
         Err(e) => Err(e),
+        },
     };
     match removed {
         Ok(()) => {
@@ -235,7 +239,7 @@ pub async fn enable_mfa(State(c): Shared, headers: HeaderMap, remote: ClientAddr
     let enabled = match &caller.principal {
         _ if checked.is_err() => checked,
         portcullis_core::Principal::Root => c.iam.enable_root_mfa_device(&caller, &f.serial, code1, code2).await,
-        portcullis_core::Principal::User(u) => match c.iam.authorize(&caller, &AuthzRequest::new("iam:EnableMFADevice", caller.arn())).await {
+        portcullis_core::Principal::User(u) => match authorize_on_self(&c.iam, &caller, "iam:EnableMFADevice").await {
             Ok(auth) => c.iam.enable_mfa_device(&auth, &u.name, &f.serial, code1, code2).await,
             Err(e) => Err(e),
         },
@@ -293,7 +297,7 @@ pub async fn resync(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Fo
     };
     let (code1, code2) = (f.code1.trim(), f.code2.trim());
     let done = match c.validate("ResyncMFADevice", &[("UserName", &user), ("SerialNumber", &f.serial), ("AuthenticationCode1", code1), ("AuthenticationCode2", code2)]) {
-        Ok(()) => match c.iam.authorize(&caller, &AuthzRequest::new("iam:ResyncMFADevice", caller.arn())).await {
+        Ok(()) => match authorize_on_self(&c.iam, &caller, "iam:ResyncMFADevice").await {
             Ok(auth) => c.iam.resync_mfa_device(&auth, &user, &f.serial, code1, code2).await,
             Err(e) => Err(e),
         },

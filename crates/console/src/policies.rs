@@ -37,7 +37,7 @@ pub struct ListQuery {
     #[serde(default, rename = "type")]
     kind: String,
     attached: Option<String>,
-    created: Option<String>,
+    done: Option<String>,
 }
 
 pub async fn policies(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Query(q): Query<ListQuery>) -> Response {
@@ -87,7 +87,7 @@ pub async fn policies(State(c): Shared, headers: HeaderMap, remote: ClientAddr, 
         Some(_) => "local",
         None => "all",
     };
-    let notice = q.created.map(|n| format!("Policy {n} created."));
+    let notice = (q.done.as_deref() == Some("created")).then_some("Policy created.".to_owned());
     let page = PoliciesPage {
         arn: &session.arn,
         csrf: &session.csrf,
@@ -181,6 +181,9 @@ fn pretty(doc: &str) -> String {
         .unwrap_or_else(|| doc.to_owned())
 }
 
+/// CreatePolicy's bound on a document, from the IAM model.
+const MAX_DOCUMENT: usize = 131_072;
+
 /// What the editor starts with.
 const TEMPLATE: &str = "{\n    \"Version\": \"2012-10-17\",\n    \"Statement\": [\n        {\n            \"Effect\": \"Allow\",\n            \"Action\": \"\",\n            \"Resource\": \"*\"\n        }\n    ]\n}";
 
@@ -245,6 +248,11 @@ pub async fn create_policy(State(c): Shared, headers: HeaderMap, remote: ClientA
         };
         render(status, &page)
     };
+    // The model's length bound first, so that an oversized form is refused before parsing.
+    if f.document.chars().count() > MAX_DOCUMENT {
+        let text = format!("1 validation error detected: Value at 'policyDocument' failed to satisfy constraint: Member must have length less than or equal to {MAX_DOCUMENT}");
+        return again(StatusCode::BAD_REQUEST, false, Some(&text));
+    }
     if let Some(problem) = document_error(&f.document) {
         return again(StatusCode::BAD_REQUEST, false, Some(&problem));
     }
@@ -264,7 +272,7 @@ pub async fn create_policy(State(c): Shared, headers: HeaderMap, remote: ClientA
         Err(e) => Err(e),
     };
     match created {
-        Ok(p) => redirect(&format!("/console/policies?type=local&created={}", form_urlencoded::byte_serialize(p.name.as_bytes()).collect::<String>()), &[]),
+        Ok(_) => redirect("/console/policies?type=local&done=created", &[]),
         Err(IamError::ServiceFailure(e)) => {
             tracing::error!(error = %e, "creating a policy failed");
             failure()

@@ -20,8 +20,13 @@ pub const ABSOLUTE_SECONDS: i64 = 12 * 3600;
 pub const IDLE_SECONDS: i64 = 3600;
 /// How long a sign-in may wait for its next step.
 pub const PENDING_SECONDS: i64 = 300;
-/// Sessions and pending sign-ins kept at most (the oldest go first beyond that).
+/// Sessions and pending sign-ins kept at most (the oldest go first beyond that), and
+/// sessions per identity (its oldest go first), so that one identity signing in over and
+/// over cannot push everyone else's sessions out.
 const MAX_ENTRIES: usize = 100_000;
+const MAX_PER_IDENTITY: usize = 20;
+/// How long a one-time download (a new user's credentials) stays available.
+const ONE_TIME_SECONDS: i64 = 600;
 
 /// A random id or token: 32 bytes from the OS, hex-encoded.
 pub fn random_token() -> Option<String> {
@@ -41,9 +46,9 @@ pub struct Session {
     pub access_key_id: String,
     pub session_token: String,
     pub csrf: String,
-    /// Credentials shown once (a new user's password and secret key) as AWS's CSV, until
-    /// downloaded or replaced.
-    one_time_csv: Option<String>,
+    /// Credentials shown once (a new user's password and secret key) as AWS's CSV, with
+    /// when they were put there: until downloaded, replaced or ten minutes old.
+    one_time_csv: Option<(String, i64)>,
     created: i64,
     last_seen: i64,
 }
@@ -99,6 +104,13 @@ impl Sessions {
         };
         let mut map = lock(&self.sessions);
         map.retain(|_, s| alive(s, now));
+        let mut own: Vec<(i64, String)> = map.iter().filter(|(_, s)| s.arn == arn).map(|(k, s)| (s.last_seen, k.clone())).collect();
+        if own.len() >= MAX_PER_IDENTITY {
+            own.sort();
+            for (_, k) in own.iter().take(own.len() + 1 - MAX_PER_IDENTITY) {
+                map.remove(k);
+            }
+        }
         if map.len() >= MAX_ENTRIES {
             if let Some(oldest) = map.iter().min_by_key(|(_, s)| s.last_seen).map(|(k, _)| k.clone()) {
                 map.remove(&oldest);
@@ -128,15 +140,16 @@ impl Sessions {
     }
 
     /// Keeps a one-time CSV for the session's next download.
-    pub fn put_one_time(&self, id: &str, csv: String) {
+    pub fn put_one_time(&self, id: &str, csv: String, now: i64) {
         if let Some(s) = lock(&self.sessions).get_mut(id) {
-            s.one_time_csv = Some(csv);
+            s.one_time_csv = Some((csv, now));
         }
     }
 
-    /// The one-time CSV, once.
-    pub fn take_one_time(&self, id: &str) -> Option<String> {
-        lock(&self.sessions).get_mut(id)?.one_time_csv.take()
+    /// The one-time CSV, once, while it is fresh.
+    pub fn take_one_time(&self, id: &str, now: i64) -> Option<String> {
+        let (csv, at) = lock(&self.sessions).get_mut(id)?.one_time_csv.take()?;
+        (now - at < ONE_TIME_SECONDS).then_some(csv)
     }
 
     pub fn end(&self, id: &str) {
@@ -175,4 +188,55 @@ pub struct SessionView {
     pub access_key_id: String,
     pub session_token: String,
     pub csrf: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn credentials() -> TemporaryCredentials {
+        TemporaryCredentials { access_key_id: "ASIA".into(), secret_access_key: "s".into(), session_token: "t".into(), expiration: 0 }
+    }
+
+    #[test]
+    fn sessions_end_after_an_idle_hour_and_after_twelve_hours() {
+        let s = Sessions::default();
+        let id = s.start("1", "arn", &credentials(), 0).expect("id");
+        assert!(s.touch(&id, IDLE_SECONDS - 1).is_some());
+        assert!(s.touch(&id, 2 * IDLE_SECONDS - 2).is_some(), "each request restarts the idle hour");
+        assert!(s.touch(&id, 3 * IDLE_SECONDS).is_none(), "an hour without a request ends it");
+        assert!(s.touch(&id, 3 * IDLE_SECONDS - 10).is_none(), "and it stays ended");
+
+        let id = s.start("1", "arn", &credentials(), 0).expect("id");
+        let mut now = 0;
+        while now + 1800 < ABSOLUTE_SECONDS {
+            now += 1800;
+            assert!(s.touch(&id, now).is_some(), "{now}");
+        }
+        assert!(s.touch(&id, ABSOLUTE_SECONDS).is_none(), "twelve hours end it, however busy");
+    }
+
+    #[test]
+    fn one_identity_cannot_push_out_the_others() {
+        let s = Sessions::default();
+        let admin = s.start("1", "arn:admin", &credentials(), 0).expect("id");
+        let mut mine = Vec::new();
+        for i in 0..(MAX_PER_IDENTITY * 3) {
+            mine.push(s.start("1", "arn:attacker", &credentials(), i64::try_from(i).unwrap_or(0)).expect("id"));
+        }
+        assert!(s.touch(&admin, 100).is_some());
+        let alive = mine.iter().filter(|id| s.touch(id, 100).is_some()).count();
+        assert_eq!(alive, MAX_PER_IDENTITY);
+    }
+
+    #[test]
+    fn one_time_downloads_work_once_and_expire() {
+        let s = Sessions::default();
+        let id = s.start("1", "arn", &credentials(), 0).expect("id");
+        s.put_one_time(&id, "csv".into(), 0);
+        assert_eq!(s.take_one_time(&id, 1).as_deref(), Some("csv"));
+        assert_eq!(s.take_one_time(&id, 2), None);
+        s.put_one_time(&id, "csv".into(), 10);
+        assert_eq!(s.take_one_time(&id, 10 + ONE_TIME_SECONDS), None);
+    }
 }

@@ -115,7 +115,7 @@ pub async fn sign_in_password(State(c): Shared, headers: HeaderMap, remote: Clie
     }
     let Some(csrf) = random_token() else { return failure() };
     let pending = Pending::new(f.email, f.account, f.user_name, f.password, csrf, c.now());
-    attempt(&c, pending, None, None, facts(&headers, &remote)).await
+    attempt(&c, pending, None, None, facts(&headers, &remote), cookie(&headers, SESSION_COOKIE)).await
 }
 
 #[derive(Deserialize)]
@@ -138,7 +138,7 @@ pub async fn sign_in_mfa(State(c): Shared, headers: HeaderMap, remote: ClientAdd
     let Some(p) = pending(&c, &headers, &f.csrf) else {
         return sign_in_form(StatusCode::UNAUTHORIZED, SignInStep::Choose, "", "", Some(INCORRECT));
     };
-    attempt(&c, p, Some(f.mfa_code.trim()), f.mfa_serial.as_deref(), facts(&headers, &remote)).await
+    attempt(&c, p, Some(f.mfa_code.trim()), f.mfa_serial.as_deref(), facts(&headers, &remote), cookie(&headers, SESSION_COOKIE)).await
 }
 
 #[derive(Deserialize)]
@@ -159,7 +159,7 @@ pub async fn sign_in_new_password(State(c): Shared, headers: HeaderMap, remote: 
         return next_step(&c, p, false, "Choose a new password.", Some("The new passwords do not match."));
     }
     p.new_password = Some(f.new_password);
-    attempt(&c, p, None, None, facts(&headers, &remote)).await
+    attempt(&c, p, None, None, facts(&headers, &remote), cookie(&headers, SESSION_COOKIE)).await
 }
 
 /// Renders the MFA or new-password step for a pending sign-in, under a new id and token.
@@ -182,7 +182,7 @@ fn incorrect(p: &Pending) -> Response {
 }
 
 /// One sign-in attempt with what the pending sign-in holds, and the page that follows.
-async fn attempt(c: &Console, p: Pending, mfa_code: Option<&str>, mfa_serial: Option<&str>, facts: RequestFacts) -> Response {
+async fn attempt(c: &Console, p: Pending, mfa_code: Option<&str>, mfa_serial: Option<&str>, facts: RequestFacts, previous: Option<&str>) -> Response {
     let identity = match (&p.root_email, &p.account, &p.user_name) {
         (Some(email), _, _) => SignInIdentity::Root { email },
         (None, Some(account), Some(user_name)) => SignInIdentity::User { account, user_name },
@@ -192,6 +192,10 @@ async fn attempt(c: &Console, p: Pending, mfa_code: Option<&str>, mfa_serial: Op
     let outcome = c.iam.console_sign_in(&input, facts).await;
     match outcome {
         Ok(SignInOutcome::SignedIn { account_id, arn, credentials, .. }) => {
+            // Whatever session the browser had ends: one browser, one identity.
+            if let Some(old) = previous {
+                c.sessions.end(old);
+            }
             let Some(id) = c.sessions.start(&account_id, &arn, &credentials, c.now()) else { return failure() };
             redirect("/console", &[set_cookie(SESSION_COOKIE, &id), clear_cookie(PENDING_COOKIE), clear_cookie(SIGNIN_COOKIE)])
         }

@@ -70,6 +70,9 @@ pub struct SimulateForm {
     context_value: String,
 }
 
+/// Actions and resources one simulation may name.
+const MAX_ITEMS: usize = 100;
+
 fn lines(s: &str) -> Vec<String> {
     s.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect()
 }
@@ -87,8 +90,18 @@ pub async fn simulate(State(c): Shared, headers: HeaderMap, remote: ClientAddr, 
         context: if key.is_empty() { Vec::new() } else { vec![ContextEntry { key: key.to_owned(), values: vec![f.context_value.trim().to_owned()] }] },
         ..Default::default()
     };
+    // The API's model check, on the same parameters SimulatePrincipalPolicy would get.
+    let mut params: Vec<(String, String)> = vec![("PolicySourceArn".to_owned(), principal.to_owned())];
+    params.extend(input.actions.iter().enumerate().map(|(i, a)| (format!("ActionNames.member.{}", i + 1), a.clone())));
+    params.extend(input.resources.iter().enumerate().map(|(i, r)| (format!("ResourceArns.member.{}", i + 1), r.clone())));
+    let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let outcome = if input.actions.is_empty() {
         Err(IamError::Validation("Name at least one action, such as ec2:DescribeInstances.".to_owned()))
+    } else if input.actions.len() > MAX_ITEMS || input.resources.len() > MAX_ITEMS {
+        // Every action is evaluated against every resource: bound the work one form can ask for.
+        Err(IamError::Validation(format!("Simulate at most {MAX_ITEMS} actions and {MAX_ITEMS} resources at a time.")))
+    } else if let Err(e) = c.validate("SimulatePrincipalPolicy", &pairs) {
+        Err(e)
     } else {
         match c.iam.authorize(&caller, &AuthzRequest::new("iam:SimulatePrincipalPolicy", principal)).await {
             Ok(auth) => c.iam.simulate_principal_policy(&auth, principal, &input).await,

@@ -93,7 +93,9 @@ pub async fn user(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Path
     let mut keys = Vec::new();
     if let Ok(auth) = authorize_on(iam, &caller, "iam:ListAccessKeys", ResourceKind::User, &name).await {
         for (_, k) in iam.list_access_keys(&auth, Some(&name), &all()).await.map(|p| p.items).unwrap_or_default() {
-            let last_used = match authorize_on(iam, &caller, "iam:GetAccessKeyLastUsed", ResourceKind::User, &name).await {
+            // As the API decides it: the key owner's ARN, without its tags.
+            let owner = iam.resource_arn(&caller.account_id, ResourceKind::User, &name).await.map(|(arn, _)| arn).unwrap_or_default();
+            let last_used = match iam.authorize(&caller, &portcullis_core::AuthzRequest::new("iam:GetAccessKeyLastUsed", owner)).await {
                 Ok(auth) => match iam.access_key_last_used(&auth, &k.access_key_id).await {
                     Ok(u) => u.last_used_at.map_or_else(|| "Never".to_owned(), |t| format!("{} ({} in {})", date(t), u.service, u.region)),
                     Err(_) => "—".to_owned(),
@@ -162,7 +164,7 @@ pub struct KeyForm {
     confirmed: Option<String>,
 }
 
-/// `POST /console/users/NAME/keys`: CreateAccessKey, UpdateAccessKey or DeleteAccessKey
+/// `POST /console/user/NAME/keys`: CreateAccessKey, UpdateAccessKey or DeleteAccessKey
 /// (which asks first).
 pub async fn keys(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Path(name): Path<String>, axum::Form(f): axum::Form<KeyForm>) -> Response {
     let (session, caller) = match signed_in_form(&c, &headers, &remote, &f.csrf).await {
@@ -170,7 +172,7 @@ pub async fn keys(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Path
         Err(answer) => return answer,
     };
     let iam = &c.iam;
-    let back = format!("/console/users/{}", form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>());
+    let back = format!("/console/user/{}", form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>());
     let action = match f.op.as_str() {
         "create" => "iam:CreateAccessKey",
         "deactivate" | "activate" => "iam:UpdateAccessKey",
@@ -202,7 +204,7 @@ pub async fn keys(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Path
             "create" => match iam.create_access_key(&auth, Some(&name)).await {
                 Ok(k) => {
                     let csv = format!("Access key ID,Secret access key\n{},{}\n", k.access_key_id, k.secret_access_key);
-                    c.sessions.put_one_time(&session.id, csv);
+                    c.sessions.put_one_time(&session.id, csv, c.now());
                     let page = KeyCreatedPage { arn: &session.arn, csrf: &session.csrf, name: &name, key_id: &k.access_key_id, secret: &k.secret_access_key };
                     return render(StatusCode::OK, &page);
                 }

@@ -139,6 +139,16 @@ pub async fn authorize_on<'a>(iam: &Iam, caller: &'a Caller, action: &str, kind:
     authorize_on_with(iam, caller, action, kind, name, &[]).await
 }
 
+/// Authorizes an operation the API would be sent with the caller's own `UserName`: on the
+/// user (with its path and tags) for an IAM user, on `*` for the root user (who has no
+/// user name), as `api/src/target.rs` decides them.
+pub async fn authorize_on_self<'a>(iam: &Iam, caller: &'a Caller, action: &str) -> IamResult<Authorized<'a>> {
+    match caller.user() {
+        Some(u) => authorize_on(iam, caller, action, ResourceKind::User, &u.name).await,
+        None => iam.authorize(caller, &AuthzRequest::new(action, "*")).await,
+    }
+}
+
 /// [`authorize_on`] with request context keys (`iam:PolicyARN`, …).
 pub async fn authorize_on_with<'a>(iam: &Iam, caller: &'a Caller, action: &str, kind: ResourceKind, name: &str, context: &[(&str, &str)]) -> IamResult<Authorized<'a>> {
     let (arn, tags) = iam.resource_arn(&caller.account_id, kind, name).await?;
@@ -230,7 +240,7 @@ pub async fn create_user(State(c): Shared, headers: HeaderMap, remote: ClientAdd
     let alias = iam.sign_in_account(&account).await.ok().flatten().and_then(|(_, alias)| alias);
     let sign_in_url = format!("{}/signin/{}", origin.0, alias.as_deref().unwrap_or(&account));
     match credentials_csv(name, password.as_deref(), access_key.as_ref(), &sign_in_url) {
-        Some(csv) => c.sessions.put_one_time(&session.id, csv),
+        Some(csv) => c.sessions.put_one_time(&session.id, csv, c.now()),
         None => return failure(),
     }
     render(
@@ -256,18 +266,19 @@ fn credentials_csv(user: &str, password: Option<&str>, key: Option<&(String, Str
     String::from_utf8(w.into_inner().ok()?).ok()
 }
 
-/// `GET /console/users/credentials.csv`: the last created user's credentials, once.
-pub async fn credentials_download(State(c): Shared, headers: HeaderMap, remote: ClientAddr) -> Response {
-    let (session, _) = match signed_in(&c, &headers, &remote).await {
+/// `POST /console/users/credentials.csv`: the last created user's or key's credentials,
+/// once, within ten minutes.
+pub async fn credentials_download(State(c): Shared, headers: HeaderMap, remote: ClientAddr, axum::Form(f): axum::Form<crate::web::CsrfForm>) -> Response {
+    let (session, _) = match signed_in_form(&c, &headers, &remote, &f.csrf).await {
         Ok(s) => s,
         Err(answer) => return answer,
     };
-    match c.sessions.take_one_time(&session.id) {
+    match c.sessions.take_one_time(&session.id, c.now()) {
         Some(csv) => ([(CONTENT_TYPE, "text/csv; charset=utf-8"), (CONTENT_DISPOSITION, "attachment; filename=\"credentials.csv\"")], csv).into_response(),
         None => crate::web::message(
             StatusCode::GONE,
             "Already downloaded",
-            "The credentials can be downloaded only once, right after the user is created.",
+            "The credentials can be downloaded only once, in the ten minutes after they were created.",
         ),
     }
 }
