@@ -180,13 +180,12 @@ pub async fn save_policy(State(c): Shared, headers: HeaderMap, remote: ClientAdd
         reuse_prevention: f.prevent_reuse.as_ref().and_then(|_| number(reuse)),
         hard_expiry: Some(f.hard_expiry.is_some()),
     };
-    let saved = match c.validate("UpdateAccountPasswordPolicy", &params) {
-        Ok(()) => match c.iam.authorize(&caller, &AuthzRequest::new("iam:UpdateAccountPasswordPolicy", "*")).await {
-            Ok(auth) => c.iam.update_account_password_policy(&auth, &input).await,
-            Err(e) => Err(e),
-        },
-        Err(e) => Err(e),
-    };
+    let saved = async {
+        c.validate("UpdateAccountPasswordPolicy", &params)?;
+        let auth = c.iam.authorize(&caller, &AuthzRequest::new("iam:UpdateAccountPasswordPolicy", "*")).await?;
+        c.iam.update_account_password_policy(&auth, &input).await
+    }
+    .await;
     match saved {
         Ok(()) => redirect("/console/account-settings?done=policy", &[]),
         Err(IamError::ServiceFailure(e)) => {
@@ -220,10 +219,11 @@ pub async fn credential_report(State(c): Shared, headers: HeaderMap, remote: Cli
     };
     let report = match c.iam.authorize(&caller, &AuthzRequest::new("iam:GenerateCredentialReport", "*")).await {
         Ok(auth) => match c.iam.generate_credential_report(&auth).await {
-            Ok(_) => match c.iam.authorize(&caller, &AuthzRequest::new("iam:GetCredentialReport", "*")).await {
-                Ok(auth) => c.iam.get_credential_report(&auth).await,
-                Err(e) => Err(e),
-            },
+            Ok(_) => async {
+                let auth = c.iam.authorize(&caller, &AuthzRequest::new("iam:GetCredentialReport", "*")).await?;
+                c.iam.get_credential_report(&auth).await
+            }
+            .await,
             Err(e) => Err(e),
         },
         Err(e) => Err(e),

@@ -154,26 +154,24 @@ pub async fn create_group(State(c): Shared, headers: HeaderMap, remote: ClientAd
     }
     let iam = &c.iam;
     let name = f.group_name.as_str();
-    let created = match c.validate("CreateGroup", &[("GroupName", name)]) {
-        Ok(()) => match iam.authorize(&caller, &AuthzRequest::new("iam:CreateGroup", format!("arn:aws:iam::{}:group/{name}", caller.account_id))).await {
-            Ok(auth) => iam.create_group(&auth, name, None).await.map(|_| ()),
-            Err(e) => Err(e),
-        },
-        Err(e) => Err(e),
-    };
+    let created = async {
+        c.validate("CreateGroup", &[("GroupName", name)])?;
+        let auth = iam.authorize(&caller, &AuthzRequest::new("iam:CreateGroup", format!("arn:aws:iam::{}:group/{name}", caller.account_id))).await?;
+        iam.create_group(&auth, name, None).await.map(|_| ())
+    }
+    .await;
     if let Err(e) = created {
         return again(None, Some(&e.public_message()));
     }
     iam.invalidate_authorization_cache();
     for arn in &f.chosen {
         // As through the API, the policy being attached is a condition key of the request.
-        let attached = match c.validate("AttachGroupPolicy", &[("GroupName", name), ("PolicyArn", arn)]) {
-            Ok(()) => match authorize_on_with(iam, &caller, "iam:AttachGroupPolicy", ResourceKind::Group, name, &[("iam:PolicyARN", arn)]).await {
-                Ok(auth) => iam.attach_policy(&auth, PrincipalKind::Group, name, arn).await,
-                Err(e) => Err(e),
-            },
-            Err(e) => Err(e),
-        };
+        let attached = async {
+            c.validate("AttachGroupPolicy", &[("GroupName", name), ("PolicyArn", arn)])?;
+            let auth = authorize_on_with(iam, &caller, "iam:AttachGroupPolicy", ResourceKind::Group, name, &[("iam:PolicyARN", arn)]).await?;
+            iam.attach_policy(&auth, PrincipalKind::Group, name, arn).await
+        }
+        .await;
         if let Err(e) = attached {
             let message = format!("User group {name} was created, but {arn} was not attached: {}", e.public_message());
             return again(None, Some(&message));
@@ -207,10 +205,11 @@ pub async fn group(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Pat
         Err(answer) => return answer,
     };
     let iam = &c.iam;
-    let members = match authorize_on(iam, &caller, "iam:GetGroup", ResourceKind::Group, &name).await {
-        Ok(auth) => iam.get_group(&auth, &name, &all()).await.map(|(_, users)| users.items.into_iter().map(|u| u.user.name).collect::<Vec<_>>()),
-        Err(e) => Err(e),
-    };
+    let members = async {
+        let auth = authorize_on(iam, &caller, "iam:GetGroup", ResourceKind::Group, &name).await?;
+        iam.get_group(&auth, &name, &all()).await.map(|(_, users)| users.items.into_iter().map(|u| u.user.name).collect::<Vec<_>>())
+    }
+    .await;
     let members = match members {
         Ok(m) => m,
         Err(IamError::NoSuchEntity(_)) => return crate::web::message(StatusCode::NOT_FOUND, "No such user group", "There is no user group by that name."),
@@ -249,13 +248,12 @@ pub async fn add_users(State(c): Shared, headers: HeaderMap, remote: ClientAddr,
     };
     let iam = &c.iam;
     for user in &users {
-        let added = match c.validate("AddUserToGroup", &[("GroupName", &name), ("UserName", user)]) {
-            Ok(()) => match authorize_on(iam, &caller, "iam:AddUserToGroup", ResourceKind::Group, &name).await {
-                Ok(auth) => iam.add_user_to_group(&auth, &name, user).await,
-                Err(e) => Err(e),
-            },
-            Err(e) => Err(e),
-        };
+        let added = async {
+            c.validate("AddUserToGroup", &[("GroupName", &name), ("UserName", user)])?;
+            let auth = authorize_on(iam, &caller, "iam:AddUserToGroup", ResourceKind::Group, &name).await?;
+            iam.add_user_to_group(&auth, &name, user).await
+        }
+        .await;
         if let Err(e) = added {
             return crate::web::message(StatusCode::FORBIDDEN, "Users were not added", &e.public_message());
         }

@@ -83,13 +83,12 @@ pub async fn change_password(State(c): Shared, headers: HeaderMap, remote: Clien
     if f.new_password != f.confirm_password {
         return credentials_page(&c, &session, &caller, StatusCode::BAD_REQUEST, None, Some("The new passwords do not match.")).await;
     }
-    let changed = match c.validate("ChangePassword", &[("OldPassword", &f.current_password), ("NewPassword", &f.new_password)]) {
-        Ok(()) => match c.iam.authorize_change_password(&caller, &AuthzRequest::new("iam:ChangePassword", caller.arn())).await {
-            Ok(auth) => c.iam.change_password(&auth, &f.current_password, &f.new_password).await,
-            Err(e) => Err(e),
-        },
-        Err(e) => Err(e),
-    };
+    let changed = async {
+        c.validate("ChangePassword", &[("OldPassword", &f.current_password), ("NewPassword", &f.new_password)])?;
+        let auth = c.iam.authorize_change_password(&caller, &AuthzRequest::new("iam:ChangePassword", caller.arn())).await?;
+        c.iam.change_password(&auth, &f.current_password, &f.new_password).await
+    }
+    .await;
     match changed {
         Ok(()) => redirect("/console/security-credentials?done=password", &[]),
         Err(IamError::ServiceFailure(e)) => {
@@ -121,10 +120,11 @@ pub async fn remove_mfa(State(c): Shared, headers: HeaderMap, remote: ClientAddr
         Err(e) => Err(e),
         Ok(()) => match authorize_on_self(iam, &caller, "iam:DeactivateMFADevice").await {
         Ok(auth) => match iam.deactivate_mfa_device(&auth, own.as_deref(), &f.serial).await {
-            Ok(()) => match iam.authorize(&caller, &AuthzRequest::new("iam:DeleteVirtualMFADevice", f.serial.clone())).await {
-                Ok(auth) => iam.delete_virtual_mfa_device(&auth, &f.serial).await,
-                Err(e) => Err(e),
-            },
+            Ok(()) => async {
+                let auth = iam.authorize(&caller, &AuthzRequest::new("iam:DeleteVirtualMFADevice", f.serial.clone())).await?;
+                iam.delete_virtual_mfa_device(&auth, &f.serial).await
+            }
+            .await,
             Err(e) => Err(e),
         },
         Err(e) => Err(e),
@@ -195,13 +195,12 @@ pub async fn assign_mfa(State(c): Shared, headers: HeaderMap, remote: ClientAddr
         render(StatusCode::BAD_REQUEST, &AssignMfaPage { arn: &session.arn, csrf: &session.csrf, suggested_name: name, device: None, error: Some(error) })
     };
     let arn = format!("arn:aws:iam::{}:mfa/{name}", caller.account_id);
-    let created = match c.validate("CreateVirtualMFADevice", &[("VirtualMFADeviceName", name)]) {
-        Ok(()) => match c.iam.authorize(&caller, &AuthzRequest::new("iam:CreateVirtualMFADevice", arn)).await {
-            Ok(auth) => c.iam.create_virtual_mfa_device(&auth, name, None, &[]).await,
-            Err(e) => Err(e),
-        },
-        Err(e) => Err(e),
-    };
+    let created = async {
+        c.validate("CreateVirtualMFADevice", &[("VirtualMFADeviceName", name)])?;
+        let auth = c.iam.authorize(&caller, &AuthzRequest::new("iam:CreateVirtualMFADevice", arn)).await?;
+        c.iam.create_virtual_mfa_device(&auth, name, None, &[]).await
+    }
+    .await;
     match created {
         Ok(d) => {
             let device = NewDevice { serial: d.serial_number, base32_seed: d.base32_seed, qr_png_base64: d.qr_png_base64 };
@@ -239,10 +238,11 @@ pub async fn enable_mfa(State(c): Shared, headers: HeaderMap, remote: ClientAddr
     let enabled = match &caller.principal {
         _ if checked.is_err() => checked,
         portcullis_core::Principal::Root => c.iam.enable_root_mfa_device(&caller, &f.serial, code1, code2).await,
-        portcullis_core::Principal::User(u) => match authorize_on_self(&c.iam, &caller, "iam:EnableMFADevice").await {
-            Ok(auth) => c.iam.enable_mfa_device(&auth, &u.name, &f.serial, code1, code2).await,
-            Err(e) => Err(e),
-        },
+        portcullis_core::Principal::User(u) => async {
+            let auth = authorize_on_self(&c.iam, &caller, "iam:EnableMFADevice").await?;
+            c.iam.enable_mfa_device(&auth, &u.name, &f.serial, code1, code2).await
+        }
+        .await,
         portcullis_core::Principal::AssumedRole { .. } => Err(IamError::AccessDenied("A role session has no MFA devices of its own.".to_owned())),
     };
     match enabled {
@@ -296,13 +296,12 @@ pub async fn resync(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Fo
         return render(StatusCode::BAD_REQUEST, &ResyncPage { arn: &session.arn, csrf: &session.csrf, serial: &f.serial, error: Some("Only IAM users resync their devices here.") });
     };
     let (code1, code2) = (f.code1.trim(), f.code2.trim());
-    let done = match c.validate("ResyncMFADevice", &[("UserName", &user), ("SerialNumber", &f.serial), ("AuthenticationCode1", code1), ("AuthenticationCode2", code2)]) {
-        Ok(()) => match authorize_on_self(&c.iam, &caller, "iam:ResyncMFADevice").await {
-            Ok(auth) => c.iam.resync_mfa_device(&auth, &user, &f.serial, code1, code2).await,
-            Err(e) => Err(e),
-        },
-        Err(e) => Err(e),
-    };
+    let done = async {
+        c.validate("ResyncMFADevice", &[("UserName", &user), ("SerialNumber", &f.serial), ("AuthenticationCode1", code1), ("AuthenticationCode2", code2)])?;
+        let auth = authorize_on_self(&c.iam, &caller, "iam:ResyncMFADevice").await?;
+        c.iam.resync_mfa_device(&auth, &user, &f.serial, code1, code2).await
+    }
+    .await;
     match done {
         Ok(()) => redirect("/console/security-credentials?done=resync", &[]),
         Err(IamError::ServiceFailure(e)) => {

@@ -129,10 +129,11 @@ pub async fn policy(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Qu
         Err(answer) => return answer,
     };
     let iam = &c.iam;
-    let view = match iam.authorize(&caller, &AuthzRequest::new("iam:GetPolicy", q.arn.clone())).await {
-        Ok(auth) => iam.get_policy(&auth, &q.arn).await,
-        Err(e) => Err(e),
-    };
+    let view = async {
+        let auth = iam.authorize(&caller, &AuthzRequest::new("iam:GetPolicy", q.arn.clone())).await?;
+        iam.get_policy(&auth, &q.arn).await
+    }
+    .await;
     let view = match view {
         Ok(v) => v,
         Err(e @ (IamError::NoSuchEntity(_) | IamError::AccessDenied(_) | IamError::InvalidInput(_))) => {
@@ -264,13 +265,12 @@ pub async fn create_policy(State(c): Shared, headers: HeaderMap, remote: ClientA
     if let Some(d) = description {
         params.push(("Description", d));
     }
-    let created = match c.validate("CreatePolicy", &params) {
-        Ok(()) => match c.iam.authorize(&caller, &AuthzRequest::new("iam:CreatePolicy", format!("arn:aws:iam::{}:policy/{name}", caller.account_id))).await {
-            Ok(auth) => c.iam.create_policy(&auth, name, None, &f.document, description, &[]).await,
-            Err(e) => Err(e),
-        },
-        Err(e) => Err(e),
-    };
+    let created = async {
+        c.validate("CreatePolicy", &params)?;
+        let auth = c.iam.authorize(&caller, &AuthzRequest::new("iam:CreatePolicy", format!("arn:aws:iam::{}:policy/{name}", caller.account_id))).await?;
+        c.iam.create_policy(&auth, name, None, &f.document, description, &[]).await
+    }
+    .await;
     match created {
         Ok(_) => redirect("/console/policies?type=local&done=created", &[]),
         Err(IamError::ServiceFailure(e)) => {

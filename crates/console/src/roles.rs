@@ -67,10 +67,11 @@ pub async fn role(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Path
         Err(answer) => return answer,
     };
     let iam = &c.iam;
-    let view = match authorize_on(iam, &caller, "iam:GetRole", ResourceKind::Role, &name).await {
-        Ok(auth) => iam.get_role(&auth, &name).await,
-        Err(e) => Err(e),
-    };
+    let view = async {
+        let auth = authorize_on(iam, &caller, "iam:GetRole", ResourceKind::Role, &name).await?;
+        iam.get_role(&auth, &name).await
+    }
+    .await;
     let view = match view {
         Ok(v) => v,
         Err(e @ (IamError::NoSuchEntity(_) | IamError::AccessDenied(_))) => return message(StatusCode::NOT_FOUND, "Role not shown", &e.public_message()),

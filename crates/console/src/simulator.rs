@@ -103,10 +103,11 @@ pub async fn simulate(State(c): Shared, headers: HeaderMap, remote: ClientAddr, 
     } else if let Err(e) = c.validate("SimulatePrincipalPolicy", &pairs) {
         Err(e)
     } else {
-        match c.iam.authorize(&caller, &AuthzRequest::new("iam:SimulatePrincipalPolicy", principal)).await {
-            Ok(auth) => c.iam.simulate_principal_policy(&auth, principal, &input).await,
-            Err(e) => Err(e),
+        async {
+            let auth = c.iam.authorize(&caller, &AuthzRequest::new("iam:SimulatePrincipalPolicy", principal)).await?;
+            c.iam.simulate_principal_policy(&auth, principal, &input).await
         }
+        .await
     };
     let (results, error) = match outcome {
         Ok(results) => {

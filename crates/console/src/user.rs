@@ -54,10 +54,11 @@ pub async fn user(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Path
         Err(answer) => return answer,
     };
     let iam = &c.iam;
-    let view = match authorize_on(iam, &caller, "iam:GetUser", ResourceKind::User, &name).await {
-        Ok(auth) => iam.get_user(&auth, Some(&name)).await,
-        Err(e) => Err(e),
-    };
+    let view = async {
+        let auth = authorize_on(iam, &caller, "iam:GetUser", ResourceKind::User, &name).await?;
+        iam.get_user(&auth, Some(&name)).await
+    }
+    .await;
     let view = match view {
         Ok(v) => v,
         Err(e @ (IamError::NoSuchEntity(_) | IamError::AccessDenied(_))) => return message(StatusCode::NOT_FOUND, "User not shown", &e.public_message()),

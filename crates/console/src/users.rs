@@ -173,13 +173,12 @@ pub async fn create_user(State(c): Shared, headers: HeaderMap, remote: ClientAdd
     let iam = &c.iam;
     let account = caller.account_id.clone();
     // The user first: nothing else is tried if it cannot be created.
-    let created = match c.validate("CreateUser", &[("UserName", name)]) {
-        Ok(()) => match iam.authorize(&caller, &AuthzRequest::new("iam:CreateUser", format!("arn:aws:iam::{account}:user/{name}"))).await {
-            Ok(auth) => iam.create_user(&auth, name, None, None, &[]).await.map(|_| ()),
-            Err(e) => Err(e),
-        },
-        Err(e) => Err(e),
-    };
+    let created = async {
+        c.validate("CreateUser", &[("UserName", name)])?;
+        let auth = iam.authorize(&caller, &AuthzRequest::new("iam:CreateUser", format!("arn:aws:iam::{account}:user/{name}"))).await?;
+        iam.create_user(&auth, name, None, None, &[]).await.map(|_| ())
+    }
+    .await;
     if let Err(e) = created {
         if matches!(e, IamError::ServiceFailure(_)) {
             tracing::error!(error = %e, "creating a user failed");
@@ -198,13 +197,12 @@ pub async fn create_user(State(c): Shared, headers: HeaderMap, remote: ClientAdd
         let chosen = if f.custom { Ok(f.custom_password.clone()) } else { portcullis_credentials::new_password().map_err(IamError::from) };
         let reset = f.reset_required;
         let outcome = match chosen {
-            Ok(pw) => match c.validate("CreateLoginProfile", &[("UserName", name), ("Password", &pw)]) {
-                Ok(()) => match authorize_on(iam, &caller, "iam:CreateLoginProfile", ResourceKind::User, name).await {
-                    Ok(auth) => iam.create_login_profile(&auth, name, &pw, reset).await.map(|_| pw),
-                    Err(e) => Err(e),
-                },
-                Err(e) => Err(e),
-            },
+            Ok(pw) => async {
+                c.validate("CreateLoginProfile", &[("UserName", name), ("Password", &pw)])?;
+                let auth = authorize_on(iam, &caller, "iam:CreateLoginProfile", ResourceKind::User, name).await?;
+                iam.create_login_profile(&auth, name, &pw, reset).await.map(|_| pw)
+            }
+            .await,
             Err(e) => Err(e),
         };
         match outcome {
@@ -214,23 +212,23 @@ pub async fn create_user(State(c): Shared, headers: HeaderMap, remote: ClientAdd
     }
     let mut access_key = None;
     if f.access_key {
-        let key = match authorize_on(iam, &caller, "iam:CreateAccessKey", ResourceKind::User, name).await {
-            Ok(auth) => iam.create_access_key(&auth, Some(name)).await,
-            Err(e) => Err(e),
-        };
+        let key = async {
+            let auth = authorize_on(iam, &caller, "iam:CreateAccessKey", ResourceKind::User, name).await?;
+            iam.create_access_key(&auth, Some(name)).await
+        }
+        .await;
         match key {
             Ok(k) => access_key = Some((k.access_key_id, k.secret_access_key)),
             Err(e) => warnings.push(format!("No access key was created: {}", e.public_message())),
         }
     }
     for group in &f.group {
-        let added = match c.validate("AddUserToGroup", &[("GroupName", group), ("UserName", name)]) {
-            Err(e) => Err(e),
-            Ok(()) => match authorize_on(iam, &caller, "iam:AddUserToGroup", ResourceKind::Group, group).await {
-            Ok(auth) => iam.add_user_to_group(&auth, group, name).await,
-            Err(e) => Err(e),
-            },
-        };
+        let added = async {
+            c.validate("AddUserToGroup", &[("GroupName", group), ("UserName", name)])?;
+            let auth = authorize_on(iam, &caller, "iam:AddUserToGroup", ResourceKind::Group, group).await?;
+            iam.add_user_to_group(&auth, group, name).await
+        }
+        .await;
         if let Err(e) = added {
             warnings.push(format!("Not added to group {group}: {}", e.public_message()));
         }
