@@ -375,7 +375,11 @@ def test_self_service_password_change_and_mfa_removal(server_factory):
     r = root.post(f"{srv.endpoint}/console/mfa/enable", timeout=30, data={
         "csrf": hidden(page, "csrf"), "serial": hidden(r.text, "serial"), "code1": totp.at(now - 30), "code2": totp.at(now)})
     assert "MFA device assigned" in r.text
-    r = root.post(f"{srv.endpoint}/console/mfa/remove", data={"csrf": hidden(page, "csrf"), "serial": f"arn:aws:iam::{srv.account_id}:mfa/root-key"}, timeout=30)
+    remove = {"csrf": hidden(page, "csrf"), "serial": f"arn:aws:iam::{srv.account_id}:mfa/root-key"}
+    # Removing asks first; only the confirmed form removes.
+    r = root.post(f"{srv.endpoint}/console/mfa/remove", data=remove, timeout=30)
+    assert "Remove MFA device" in r.text and admin.get_account_summary()["SummaryMap"]["AccountMFAEnabled"] == 1
+    r = root.post(f"{srv.endpoint}/console/mfa/remove", data={**remove, "confirmed": "yes"}, timeout=30)
     assert "MFA device removed." in r.text and "No MFA device is assigned" in r.text
     assert admin.get_account_summary()["SummaryMap"]["AccountMFAEnabled"] == 0
 

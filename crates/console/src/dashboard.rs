@@ -10,7 +10,7 @@ use portcullis_core::{AuthzRequest, Caller, IamError, SecurityCheck};
 use serde::Deserialize;
 
 use crate::session::SessionView;
-use crate::web::{failure, redirect, render, signed_in, signed_in_form, ClientAddr, Origin, Shared};
+use crate::web::{ConfirmPage, failure, redirect, render, signed_in, signed_in_form, ClientAddr, Origin, Shared};
 
 /// A security recommendation as the dashboard shows it: AWS's console wording, whether it
 /// passes, the detail, and the page that fixes it (with its button's name).
@@ -113,6 +113,7 @@ pub struct AliasForm {
     alias: String,
     #[serde(default)]
     op: String,
+    confirmed: Option<String>,
 }
 
 /// `POST /console/alias`: CreateAccountAlias (which replaces an existing one) or
@@ -123,6 +124,20 @@ pub async fn alias(State(c): Shared, headers: HeaderMap, remote: ClientAddr, ori
         Err(answer) => return answer,
     };
     let alias = f.alias.trim();
+    if f.op == "delete" && f.confirmed.is_none() {
+        let text = format!("Delete the account alias {alias}? The sign-in URL with the alias stops working; the one with the account ID keeps working.");
+        let page = ConfirmPage {
+            arn: &session.arn,
+            csrf: &session.csrf,
+            title: "Delete account alias",
+            text: &text,
+            action: "/console/alias",
+            fields: vec![("alias", alias), ("op", "delete")],
+            button: "Delete",
+            back: "/console",
+        };
+        return render(StatusCode::OK, &page);
+    }
     let (action, done) = if f.op == "delete" { ("iam:DeleteAccountAlias", "alias-deleted") } else { ("iam:CreateAccountAlias", "alias") };
     let outcome = match c.iam.authorize(&caller, &AuthzRequest::new(action, "*")).await {
         Ok(auth) if f.op == "delete" => match c.validate("DeleteAccountAlias", &[("AccountAlias", alias)]) {

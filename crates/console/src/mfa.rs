@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use crate::session::SessionView;
 use crate::users::authorize_on_self;
-use crate::web::{date, failure, redirect, render, signed_in, signed_in_form, ClientAddr, MessagePage, Shared};
+use crate::web::{ConfirmPage, date, failure, redirect, render, signed_in, signed_in_form, ClientAddr, MessagePage, Shared};
 
 #[derive(Template)]
 #[template(path = "security_credentials.html")]
@@ -105,6 +105,7 @@ pub struct RemoveForm {
     csrf: String,
     #[serde(default)]
     serial: String,
+    confirmed: Option<String>,
 }
 
 /// `POST /console/mfa/remove`: DeactivateMFADevice then DeleteVirtualMFADevice, for the
@@ -114,6 +115,20 @@ pub async fn remove_mfa(State(c): Shared, headers: HeaderMap, remote: ClientAddr
         Ok(s) => s,
         Err(answer) => return answer,
     };
+    if f.confirmed.is_none() {
+        let text = format!("Remove {} ? Signing in will no longer ask for its codes until another device is assigned.", f.serial);
+        let page = ConfirmPage {
+            arn: &session.arn,
+            csrf: &session.csrf,
+            title: "Remove MFA device",
+            text: &text,
+            action: "/console/mfa/remove",
+            fields: vec![("serial", &f.serial)],
+            button: "Remove",
+            back: "/console/security-credentials",
+        };
+        return render(StatusCode::OK, &page);
+    }
     let iam = &c.iam;
     let own = caller.user().map(|u| u.name.clone());
     let removed = match c.validate("DeactivateMFADevice", &[("SerialNumber", &f.serial)]) {

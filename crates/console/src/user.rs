@@ -11,7 +11,7 @@ use portcullis_store::PrincipalKind;
 use serde::Deserialize;
 
 use crate::users::authorize_on;
-use crate::web::{date, failure, message, redirect, render, signed_in, signed_in_form, ClientAddr, Shared};
+use crate::web::{ConfirmPage, date, failure, message, redirect, render, signed_in, signed_in_form, ClientAddr, Shared};
 
 pub struct KeyRow {
     id: String,
@@ -129,19 +129,6 @@ pub async fn user(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Path
         error: None,
     };
     render(StatusCode::OK, &page)
-}
-
-#[derive(Template)]
-#[template(path = "confirm.html")]
-struct ConfirmPage<'a> {
-    arn: &'a str,
-    csrf: &'a str,
-    title: &'a str,
-    text: &'a str,
-    action: &'a str,
-    fields: Vec<(&'a str, &'a str)>,
-    button: &'a str,
-    back: &'a str,
 }
 
 #[derive(Template)]

@@ -143,3 +143,18 @@ pub struct CsrfForm {
     pub csrf: String,
 }
 
+
+#[derive(Template)]
+#[template(path = "confirm.html")]
+/// "Are you sure?" before a destructive action: the same form again, with `confirmed`.
+pub struct ConfirmPage<'a> {
+    pub arn: &'a str,
+    pub csrf: &'a str,
+    pub title: &'a str,
+    pub text: &'a str,
+    pub action: &'a str,
+    pub fields: Vec<(&'a str, &'a str)>,
+    pub button: &'a str,
+    pub back: &'a str,
+}
+
