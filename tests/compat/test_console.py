@@ -413,3 +413,13 @@ def test_resync_and_resource_counts(server_factory):
     r = s.post(f"{srv.endpoint}/console/mfa/resync", timeout=30, data={
         "csrf": hidden(page, "csrf"), "serial": dev["SerialNumber"], "code1": "000000", "code2": "111111"})
     assert r.status_code == 400 and 'role="alert"' in r.text
+
+
+def test_forms_the_console_cannot_read_get_a_page_not_plain_text(server_factory):
+    """Found by the api_requests fuzz target: a repeated field made axum answer in plain text."""
+    srv = server_factory()
+    for path, body in [("/signin", "csrf=a&csrf=b"), ("/signin/step/mfa", "mfa_code=1&mfa_code=2"), ("/signout", "csrf=%zz")]:
+        r = requests.post(f"{srv.endpoint}{path}", data=body, timeout=30,
+                          headers={"content-type": "application/x-www-form-urlencoded", "accept": "text/html"})
+        assert r.status_code < 500 and r.headers["content-type"].startswith("text/html"), (path, r.status_code, r.headers, r.text)
+        assert "frame-ancestors 'none'" in r.headers.get("content-security-policy", "") and r.headers.get("x-amzn-RequestId")

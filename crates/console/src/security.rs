@@ -36,6 +36,16 @@ pub async fn headers(mut req: Request, next: Next) -> Response {
         }
     }
     let mut resp = next.run(req).await;
+    // axum answers a form or query string it cannot read (a repeated field, a broken
+    // escape) in plain text; a browser gets a page like every other of the console's.
+    let plain_text = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("text/plain"));
+    if resp.status().is_client_error() && plain_text {
+        resp = crate::web::message(
+            resp.status(),
+            "Request not understood",
+            "The form or the address could not be read. Go back, reload the page and try again.",
+        );
+    }
     if secure {
         let set: Vec<String> = resp.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).map(|c| format!("{HOST_PREFIX}{c}; Secure")).collect();
         resp.headers_mut().remove("set-cookie");
