@@ -7,20 +7,15 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use portcullis_core::{AuthzRequest, Caller, Iam, IamError, PageRequest, PolicyFilter, ResourceKind};
+use portcullis_core::{AuthzRequest, Caller, Iam, IamError, PolicyFilter, ResourceKind};
 use portcullis_store::PrincipalKind;
 use serde::Deserialize;
 
 use crate::users::{authorize_on, authorize_on_with};
-use crate::web::{date, failure, redirect, render, signed_in, signed_in_form, ClientAddr, Shared};
+use crate::web::{listing, date, failure, redirect, render, signed_in, signed_in_form, ClientAddr, Shared};
 
-/// Listings in the console read this many items at most; policy searches show this many.
-const LISTED: i64 = 1000;
+/// Policies a search shows at most.
 const FOUND: usize = 50;
-
-fn all() -> PageRequest {
-    PageRequest { marker: None, max_items: Some(LISTED) }
-}
 
 #[derive(Template)]
 #[template(path = "groups.html")]
@@ -42,7 +37,7 @@ pub async fn groups(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Qu
         Err(answer) => return answer,
     };
     let groups = match c.iam.authorize(&caller, &AuthzRequest::new("iam:ListGroups", format!("arn:aws:iam::{}:group/", caller.account_id))).await {
-        Ok(auth) => match c.iam.list_groups(&auth, None, &all()).await {
+        Ok(auth) => match c.iam.list_groups(&auth, None, &listing()).await {
             Ok(page) => Some(page.items.into_iter().map(|g| (g.name, date(g.created_at))).collect()),
             Err(e) => {
                 tracing::error!(error = %e, "listing groups failed");
@@ -83,7 +78,7 @@ async fn search_policies(iam: &Iam, caller: &Caller, query: &str) -> Result<Vec<
     let auth = iam.authorize(caller, &AuthzRequest::new("iam:ListPolicies", format!("arn:aws:iam::{}:policy/", caller.account_id))).await?;
     let wanted = query.trim().to_lowercase();
     let mut found = Vec::new();
-    let mut page = all();
+    let mut page = listing();
     loop {
         let listed = iam.list_policies(&auth, &PolicyFilter::default(), &page).await?;
         for p in listed.items {
@@ -207,7 +202,7 @@ pub async fn group(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Pat
     let iam = &c.iam;
     let members = async {
         let auth = authorize_on(iam, &caller, "iam:GetGroup", ResourceKind::Group, &name).await?;
-        iam.get_group(&auth, &name, &all()).await.map(|(_, users)| users.items.into_iter().map(|u| u.user.name).collect::<Vec<_>>())
+        iam.get_group(&auth, &name, &listing()).await.map(|(_, users)| users.items.into_iter().map(|u| u.user.name).collect::<Vec<_>>())
     }
     .await;
     let members = match members {
@@ -216,12 +211,12 @@ pub async fn group(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Pat
         Err(e) => return crate::web::message(StatusCode::FORBIDDEN, "Not allowed", &e.public_message()),
     };
     let policies = match authorize_on(iam, &caller, "iam:ListAttachedGroupPolicies", ResourceKind::Group, &name).await {
-        Ok(auth) => iam.list_attached_policies(&auth, PrincipalKind::Group, &name, None, &all()).await.map(|p| p.items).unwrap_or_default(),
+        Ok(auth) => iam.list_attached_policies(&auth, PrincipalKind::Group, &name, None, &listing()).await.map(|p| p.items).unwrap_or_default(),
         Err(_) => Vec::new(),
     };
     let others = match iam.authorize(&caller, &AuthzRequest::new("iam:ListUsers", format!("arn:aws:iam::{}:user/", caller.account_id))).await {
         Ok(auth) => iam
-            .list_users(&auth, None, &all())
+            .list_users(&auth, None, &listing())
             .await
             .map(|p| p.items.into_iter().map(|u| u.user.name).filter(|u| !members.contains(u)).collect())
             .unwrap_or_default(),

@@ -11,7 +11,7 @@ use axum::response::Response;
 use portcullis_core::{AuthzRequest, IamError, PageRequest, PolicyFilter};
 use serde::Deserialize;
 
-use crate::web::{date, failure, message, redirect, render, signed_in, signed_in_form, ClientAddr, Shared};
+use crate::web::{listing, date, failure, message, redirect, render, signed_in, signed_in_form, ClientAddr, Shared};
 
 /// Rows shown at most in the list.
 const SHOWN: usize = 200;
@@ -56,7 +56,7 @@ pub async fn policies(State(c): Shared, headers: HeaderMap, remote: ClientAddr, 
     let policies = match c.iam.authorize(&caller, &AuthzRequest::new("iam:ListPolicies", format!("arn:aws:iam::{}:policy/", caller.account_id))).await {
         Ok(auth) => {
             let mut found = Vec::new();
-            let mut page = PageRequest { marker: None, max_items: Some(1000) };
+            let mut page = listing();
             loop {
                 let listed = match c.iam.list_policies(&auth, &filter, &page).await {
                     Ok(l) => l,

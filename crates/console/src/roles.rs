@@ -5,15 +5,12 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use portcullis_core::{AuthzRequest, IamError, PageRequest, ResourceKind};
+use portcullis_core::{AuthzRequest, IamError, ResourceKind};
 use portcullis_store::PrincipalKind;
 
 use crate::users::authorize_on;
-use crate::web::{date, failure, message, render, signed_in, ClientAddr, Shared};
+use crate::web::{listing, date, failure, message, render, signed_in, ClientAddr, Shared};
 
-fn all() -> PageRequest {
-    PageRequest { marker: None, max_items: Some(1000) }
-}
 
 #[derive(Template)]
 #[template(path = "roles.html")]
@@ -29,7 +26,7 @@ pub async fn roles(State(c): Shared, headers: HeaderMap, remote: ClientAddr) -> 
         Err(answer) => return answer,
     };
     let roles = match c.iam.authorize(&caller, &AuthzRequest::new("iam:ListRoles", format!("arn:aws:iam::{}:role/", caller.account_id))).await {
-        Ok(auth) => match c.iam.list_roles(&auth, None, &all()).await {
+        Ok(auth) => match c.iam.list_roles(&auth, None, &listing()).await {
             Ok(page) => Some(
                 page.items
                     .into_iter()
@@ -81,11 +78,11 @@ pub async fn role(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Path
         }
     };
     let policies = match authorize_on(iam, &caller, "iam:ListAttachedRolePolicies", ResourceKind::Role, &name).await {
-        Ok(auth) => iam.list_attached_policies(&auth, PrincipalKind::Role, &name, None, &all()).await.map(|p| p.items).unwrap_or_default(),
+        Ok(auth) => iam.list_attached_policies(&auth, PrincipalKind::Role, &name, None, &listing()).await.map(|p| p.items).unwrap_or_default(),
         Err(_) => Vec::new(),
     };
     let inline = match authorize_on(iam, &caller, "iam:ListRolePolicies", ResourceKind::Role, &name).await {
-        Ok(auth) => iam.list_inline_policies(&auth, PrincipalKind::Role, &name, &all()).await.map(|p| p.items).unwrap_or_default(),
+        Ok(auth) => iam.list_inline_policies(&auth, PrincipalKind::Role, &name, &listing()).await.map(|p| p.items).unwrap_or_default(),
         Err(_) => Vec::new(),
     };
     let trust = serde_json::from_str::<serde_json::Value>(&view.role.assume_role_policy)

@@ -6,12 +6,12 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use portcullis_core::{IamError, PageRequest, ResourceKind};
+use portcullis_core::{IamError, ResourceKind};
 use portcullis_store::PrincipalKind;
 use serde::Deserialize;
 
 use crate::users::authorize_on;
-use crate::web::{ConfirmPage, date, failure, message, redirect, render, signed_in, signed_in_form, ClientAddr, Shared};
+use crate::web::{listing, ConfirmPage, date, failure, message, redirect, render, signed_in, signed_in_form, ClientAddr, Shared};
 
 pub struct KeyRow {
     id: String,
@@ -44,9 +44,6 @@ pub struct UserQuery {
     done: Option<String>,
 }
 
-fn all() -> PageRequest {
-    PageRequest { marker: None, max_items: Some(1000) }
-}
 
 pub async fn user(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Path(name): Path<String>, Query(q): Query<UserQuery>) -> Response {
     let (session, caller) = match signed_in(&c, &headers, &remote).await {
@@ -76,24 +73,24 @@ pub async fn user(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Path
         Err(_) => "Not shown",
     };
     let policies = match authorize_on(iam, &caller, "iam:ListAttachedUserPolicies", ResourceKind::User, &name).await {
-        Ok(auth) => iam.list_attached_policies(&auth, PrincipalKind::User, &name, None, &all()).await.map(|p| p.items).unwrap_or_default(),
+        Ok(auth) => iam.list_attached_policies(&auth, PrincipalKind::User, &name, None, &listing()).await.map(|p| p.items).unwrap_or_default(),
         Err(_) => Vec::new(),
     };
     let inline = match authorize_on(iam, &caller, "iam:ListUserPolicies", ResourceKind::User, &name).await {
-        Ok(auth) => iam.list_inline_policies(&auth, PrincipalKind::User, &name, &all()).await.map(|p| p.items).unwrap_or_default(),
+        Ok(auth) => iam.list_inline_policies(&auth, PrincipalKind::User, &name, &listing()).await.map(|p| p.items).unwrap_or_default(),
         Err(_) => Vec::new(),
     };
     let groups = match authorize_on(iam, &caller, "iam:ListGroupsForUser", ResourceKind::User, &name).await {
-        Ok(auth) => iam.list_groups_for_user(&auth, &name, &all()).await.map(|p| p.items.into_iter().map(|g| g.name).collect()).unwrap_or_default(),
+        Ok(auth) => iam.list_groups_for_user(&auth, &name, &listing()).await.map(|p| p.items.into_iter().map(|g| g.name).collect()).unwrap_or_default(),
         Err(_) => Vec::new(),
     };
     let mfa = match authorize_on(iam, &caller, "iam:ListMFADevices", ResourceKind::User, &name).await {
-        Ok(auth) => iam.list_mfa_devices(&auth, Some(&name), &all()).await.map(|p| p.items.into_iter().map(|(_, s, _)| s).collect()).unwrap_or_default(),
+        Ok(auth) => iam.list_mfa_devices(&auth, Some(&name), &listing()).await.map(|p| p.items.into_iter().map(|(_, s, _)| s).collect()).unwrap_or_default(),
         Err(_) => Vec::new(),
     };
     let mut keys = Vec::new();
     if let Ok(auth) = authorize_on(iam, &caller, "iam:ListAccessKeys", ResourceKind::User, &name).await {
-        for (_, k) in iam.list_access_keys(&auth, Some(&name), &all()).await.map(|p| p.items).unwrap_or_default() {
+        for (_, k) in iam.list_access_keys(&auth, Some(&name), &listing()).await.map(|p| p.items).unwrap_or_default() {
             // As the API decides it: the key owner's ARN, without its tags.
             let owner = iam.resource_arn(&caller.account_id, ResourceKind::User, &name).await.map(|(arn, _)| arn).unwrap_or_default();
             let last_used = match iam.authorize(&caller, &portcullis_core::AuthzRequest::new("iam:GetAccessKeyLastUsed", owner)).await {

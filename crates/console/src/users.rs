@@ -8,13 +8,11 @@ use axum::extract::{Query, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use portcullis_core::{Authorized, AuthzRequest, Caller, Iam, IamError, IamResult, PageRequest, ResourceKind};
+use portcullis_core::{Authorized, AuthzRequest, Caller, Iam, IamError, IamResult, ResourceKind};
 use serde::Deserialize;
 
-use crate::web::{date, failure, render, signed_in, signed_in_form, ClientAddr, Origin, Shared};
+use crate::web::{listing, date, failure, render, signed_in, signed_in_form, ClientAddr, Origin, Shared};
 
-/// Listings in the console read this many items at most.
-const LISTED: i64 = 1000;
 
 #[derive(Template)]
 #[template(path = "users.html")]
@@ -39,7 +37,7 @@ pub async fn users(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Que
     };
     let wanted = q.q.trim().to_lowercase();
     let users = match c.iam.authorize(&caller, &AuthzRequest::new("iam:ListUsers", format!("arn:aws:iam::{}:user/", caller.account_id))).await {
-        Ok(auth) => match c.iam.list_users(&auth, None, &PageRequest { marker: None, max_items: Some(LISTED) }).await {
+        Ok(auth) => match c.iam.list_users(&auth, None, &listing()).await {
             Ok(page) => Some(
                 page.items
                     .into_iter()
@@ -72,7 +70,7 @@ async fn group_names(iam: &Iam, caller: &Caller) -> Vec<String> {
     let Ok(auth) = iam.authorize(caller, &AuthzRequest::new("iam:ListGroups", format!("arn:aws:iam::{}:group/", caller.account_id))).await else {
         return Vec::new();
     };
-    match iam.list_groups(&auth, None, &PageRequest { marker: None, max_items: Some(LISTED) }).await {
+    match iam.list_groups(&auth, None, &listing()).await {
         Ok(page) => page.items.into_iter().map(|g| g.name).collect(),
         Err(_) => Vec::new(),
     }

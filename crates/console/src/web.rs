@@ -18,6 +18,11 @@ use crate::Console;
 
 pub type Shared = State<Arc<Console>>;
 
+/// The page of a listing the console reads: the largest IAM allows (1,000 items).
+pub fn listing() -> portcullis_core::PageRequest {
+    portcullis_core::PageRequest { marker: None, max_items: Some(1000) }
+}
+
 #[derive(Template)]
 #[template(path = "message.html")]
 pub struct MessagePage<'a> {
