@@ -29,7 +29,7 @@ use portcullis_core::{Caller, Iam, IamError};
 use portcullis_protocol::{query_error_body, query_response_body, AwsError, QueryParams, ServiceModel};
 
 pub(crate) const IAM_NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
-const STS_NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+pub(crate) const STS_NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 /// AWS caps query-protocol requests well below this; anything larger is refused unread.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 

@@ -35,9 +35,16 @@ fn is_own_endpoint(path: &str) -> bool {
 pub async fn request_scope(mut req: Request, next: Next) -> Response {
     let id = uuid::Uuid::new_v4().to_string();
     let own = is_own_endpoint(req.uri().path());
+    // A panic's answer speaks the service the request was for, as far as the head tells.
+    let query = req.uri().query().unwrap_or_default();
+    let namespace = match crate::authenticate::scope_service(req.headers(), query) {
+        Some("sts") => crate::STS_NS,
+        _ if query.contains("Version=2011-06-15") => crate::STS_NS,
+        _ => IAM_NS,
+    };
     req.extensions_mut().insert(RequestId(id.clone()));
     let served = AssertUnwindSafe(REQUEST_ID.scope(id.clone(), next.run(req))).catch_unwind().await;
-    let mut resp = served.unwrap_or_else(|_| internal_failure(own, &id));
+    let mut resp = served.unwrap_or_else(|_| internal_failure(own, namespace, &id));
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().entry("x-amzn-RequestId").or_insert(v);
     }
@@ -45,12 +52,12 @@ pub async fn request_scope(mut req: Request, next: Next) -> Response {
 }
 
 /// AWS's answer to a failure it cannot explain.
-fn internal_failure(own: bool, request_id: &str) -> Response {
+fn internal_failure(own: bool, namespace: &str, request_id: &str) -> Response {
     let e = AwsError::internal_failure();
     if own {
         return error(StatusCode::INTERNAL_SERVER_ERROR, &e.code, &e.message);
     }
-    let body = query_error_body(IAM_NS, &e, request_id);
+    let body = query_error_body(namespace, &e, request_id);
     (StatusCode::INTERNAL_SERVER_ERROR, [(axum::http::header::CONTENT_TYPE, "text/xml")], body).into_response()
 }
 

@@ -85,6 +85,12 @@ async fn a_panicking_handler_is_answered_internal_failure_and_the_connection_sta
     let (status, _, body) = read_response(&mut conn).await;
     assert_eq!((status, body.as_str()), (200, "fine"));
 
+    // A request for STS gets STS's namespace.
+    conn.write_all(b"GET /panic?Action=GetCallerIdentity&Version=2011-06-15 HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let (status, _, body) = read_response(&mut conn).await;
+    assert_eq!(status, 500);
+    assert!(body.contains("https://sts.amazonaws.com/doc/2011-06-15/"), "{body}");
+
     // Endpoints of Portcullis's own answer in their JSON form.
     conn.write_all(b"GET /_portcullis/panic HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
     let (status, head, body) = read_response(&mut conn).await;
