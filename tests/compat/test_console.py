@@ -423,3 +423,30 @@ def test_forms_the_console_cannot_read_get_a_page_not_plain_text(server_factory)
                           headers={"content-type": "application/x-www-form-urlencoded", "accept": "text/html"})
         assert r.status_code < 500 and r.headers["content-type"].startswith("text/html"), (path, r.status_code, r.headers, r.text)
         assert "frame-ancestors 'none'" in r.headers.get("content-security-policy", "") and r.headers.get("x-amzn-RequestId")
+
+
+def test_editing_a_policy_and_removing_a_group_member(server_factory):
+    srv = server_factory()
+    admin = srv.client()
+    arn = admin.create_policy(PolicyName="Editable", PolicyDocument='{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}')["Policy"]["Arn"]
+    admin.create_group(GroupName="Team")
+    admin.create_user(UserName="Member")
+    admin.add_user_to_group(GroupName="Team", UserName="Member")
+    s = browser()
+    assert root_sign_in(srv, s, srv.root_password).url.endswith("/console")
+    page = s.get(f"{srv.endpoint}/console/policy", params={"arn": arn}, timeout=30).text
+    assert "Policy editor" in page and "s3:GetObject" in page
+    csrf = hidden(page, "csrf")
+    broken = '{"Version": "2012-10-17", "Statement": ['
+    r = s.post(f"{srv.endpoint}/console/policy", data={"csrf": csrf, "arn": arn, "document": broken}, timeout=30)
+    assert r.status_code == 400 and "Syntax errors in policy." in r.text and broken in html.unescape(r.text)
+    good = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}}'
+    r = s.post(f"{srv.endpoint}/console/policy", data={"csrf": csrf, "arn": arn, "document": good}, timeout=30)
+    assert "Saved as a new default version." in r.text, r.text
+    assert admin.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"] == "v2"
+
+    page = s.get(f"{srv.endpoint}/console/group/Team", timeout=30).text
+    assert "Member" in page
+    r = s.post(f"{srv.endpoint}/console/group/Team/users", data={"csrf": csrf, "remove": "Member"}, timeout=30)
+    assert "User removed from Team." in r.text
+    assert admin.get_group(GroupName="Team")["Users"] == []

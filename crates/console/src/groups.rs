@@ -223,17 +223,25 @@ pub async fn group(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Pat
         Err(_) => Vec::new(),
     };
     // Fixed texts only: words from the URL never reach the page.
-    let notice = (q.done.as_deref() == Some("added")).then(|| format!("Users added to {name}."));
+    let notice = match q.done.as_deref() {
+        Some("added") => Some(format!("Users added to {name}.")),
+        Some("removed") => Some(format!("User removed from {name}.")),
+        _ => None,
+    };
     render(StatusCode::OK, &GroupPage { arn: &session.arn, csrf: &session.csrf, name: &name, notice: notice.as_deref(), policies, members, others })
 }
 
+/// `POST /console/group/NAME/users`: AddUserToGroup for each checked user, or
+/// RemoveUserFromGroup for `remove`.
 pub async fn add_users(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Path(name): Path<String>, body: axum::body::Bytes) -> Response {
     let mut csrf = String::new();
     let mut users = Vec::new();
+    let mut remove = None;
     for (k, v) in form_urlencoded::parse(&body) {
         match k.as_ref() {
             "csrf" => csrf = v.into_owned(),
             "user" => users.push(v.into_owned()),
+            "remove" => remove = Some(v.into_owned()),
             _ => {}
         }
     }
@@ -242,6 +250,21 @@ pub async fn add_users(State(c): Shared, headers: HeaderMap, remote: ClientAddr,
         Err(answer) => return answer,
     };
     let iam = &c.iam;
+    if let Some(user) = remove {
+        let removed = async {
+            c.validate("RemoveUserFromGroup", &[("GroupName", &name), ("UserName", &user)])?;
+            let auth = authorize_on(iam, &caller, "iam:RemoveUserFromGroup", ResourceKind::Group, &name).await?;
+            iam.remove_user_from_group(&auth, &name, &user).await
+        }
+        .await;
+        return match removed {
+            Ok(()) => {
+                iam.invalidate_authorization_cache();
+                redirect(&format!("/console/group/{}?done=removed", query_value(&name)), &[])
+            }
+            Err(e) => crate::web::message(StatusCode::FORBIDDEN, "The user was not removed", &e.public_message()),
+        };
+    }
     for user in &users {
         let added = async {
             c.validate("AddUserToGroup", &[("GroupName", &name), ("UserName", user)])?;

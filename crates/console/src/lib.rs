@@ -86,7 +86,7 @@ pub fn router(iam: Iam) -> Result<Router, String> {
         .route("/console/role/{name}", get(roles::role))
         .route("/console/policies", get(policies::policies))
         .route("/console/policies/create", get(policies::create_policy_page).post(policies::create_policy))
-        .route("/console/policy", get(policies::policy))
+        .route("/console/policy", get(policies::policy).post(policies::save_policy))
         .route("/console/simulator", get(simulator::simulator_page).post(simulator::simulate))
         .route("/console/account-settings", get(account_settings::settings))
         .route("/console/account-settings/password-policy", post(account_settings::save_policy))

@@ -115,12 +115,15 @@ struct PolicyPage<'a> {
     document: &'a str,
     /// (version, default, created).
     versions: Vec<(String, bool, String)>,
+    notice: Option<&'a str>,
+    error: Option<&'a str>,
 }
 
 #[derive(Deserialize)]
 pub struct ArnQuery {
     #[serde(default)]
     arn: String,
+    done: Option<String>,
 }
 
 pub async fn policy(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Query(q): Query<ArnQuery>) -> Response {
@@ -128,6 +131,23 @@ pub async fn policy(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Qu
         Ok(s) => s,
         Err(answer) => return answer,
     };
+    let notice = (q.done.as_deref() == Some("saved")).then_some("Saved as a new default version.");
+    policy_page(&c, &session, &caller, &q.arn, StatusCode::OK, notice, None, None).await
+}
+
+/// A policy's page, with a notice, or an error and the draft that caused it.
+#[expect(clippy::too_many_arguments, reason = "the page, its status and its three optional parts")]
+async fn policy_page(
+    c: &crate::Console,
+    session: &crate::session::SessionView,
+    caller: &portcullis_core::Caller,
+    arn: &str,
+    status: StatusCode,
+    notice: Option<&str>,
+    error: Option<&str>,
+    draft: Option<&str>,
+) -> Response {
+    let q = ArnQuery { arn: arn.to_owned(), done: None };
     let iam = &c.iam;
     let view = async {
         let auth = iam.authorize(&caller, &AuthzRequest::new("iam:GetPolicy", q.arn.clone())).await?;
@@ -168,10 +188,12 @@ pub async fn policy(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Qu
         description: view.description.as_deref(),
         default_version: &view.default_version,
         attachments: view.attachment_count,
-        document: &document,
+        document: draft.unwrap_or(&document),
         versions,
+        notice,
+        error,
     };
-    render(StatusCode::OK, &page)
+    render(status, &page)
 }
 
 /// A policy document indented for reading (as stored if it is not JSON).
@@ -278,5 +300,52 @@ pub async fn create_policy(State(c): Shared, headers: HeaderMap, remote: ClientA
             failure()
         }
         Err(e) => again(StatusCode::BAD_REQUEST, false, Some(&e.public_message())),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct EditForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    arn: String,
+    #[serde(default)]
+    document: String,
+}
+
+/// `POST /console/policy`: CreatePolicyVersion with SetAsDefault, after the same checks as
+/// the create form (length, then AWS's document messages).
+pub async fn save_policy(State(c): Shared, headers: HeaderMap, remote: ClientAddr, axum::Form(f): axum::Form<EditForm>) -> Response {
+    let (session, caller) = match signed_in_form(&c, &headers, &remote, &f.csrf).await {
+        Ok(s) => s,
+        Err(answer) => return answer,
+    };
+    let problem = if f.document.chars().count() > MAX_DOCUMENT {
+        Some(format!("1 validation error detected: Value at 'policyDocument' failed to satisfy constraint: Member must have length less than or equal to {MAX_DOCUMENT}"))
+    } else {
+        document_error(&f.document)
+    };
+    let saved = match problem {
+        Some(p) => Err(IamError::MalformedPolicyDocument(p)),
+        None => {
+            async {
+                c.validate("CreatePolicyVersion", &[("PolicyArn", &f.arn), ("PolicyDocument", &f.document), ("SetAsDefault", "true")])?;
+                let auth = c.iam.authorize(&caller, &AuthzRequest::new("iam:CreatePolicyVersion", f.arn.clone())).await?;
+                c.iam.create_policy_version(&auth, &f.arn, &f.document, true).await
+            }
+            .await
+        }
+    };
+    match saved {
+        Ok(_) => {
+            c.iam.invalidate_authorization_cache();
+            let arn: String = form_urlencoded::byte_serialize(f.arn.as_bytes()).collect();
+            redirect(&format!("/console/policy?arn={arn}&done=saved"), &[])
+        }
+        Err(IamError::ServiceFailure(e)) => {
+            tracing::error!(error = %e, "saving a policy version failed");
+            failure()
+        }
+        Err(e) => policy_page(&c, &session, &caller, &f.arn, StatusCode::BAD_REQUEST, None, Some(&e.public_message()), Some(&f.document)).await,
     }
 }
