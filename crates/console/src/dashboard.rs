@@ -70,7 +70,7 @@ pub async fn dashboard(State(c): Shared, headers: HeaderMap, remote: ClientAddr,
 /// The dashboard with a notice or an error (never text from the URL, so that a link cannot
 /// put words on it).
 async fn page(c: &crate::Console, origin: &Origin, session: &SessionView, caller: &Caller, status: StatusCode, notice: Option<&str>, error: Option<&str>) -> Response {
-    let alias = match c.iam.authorize(&caller, &AuthzRequest::new("iam:ListAccountAliases", "*")).await {
+    let alias = match c.iam.authorize(caller, &AuthzRequest::new("iam:ListAccountAliases", "*")).await {
         Ok(auth) => c.iam.list_account_aliases(&auth).await.ok().and_then(|a| a.into_iter().next()),
         Err(_) => None,
     };

@@ -150,7 +150,7 @@ async fn policy_page(
     let q = ArnQuery { arn: arn.to_owned(), done: None };
     let iam = &c.iam;
     let view = async {
-        let auth = iam.authorize(&caller, &AuthzRequest::new("iam:GetPolicy", q.arn.clone())).await?;
+        let auth = iam.authorize(caller, &AuthzRequest::new("iam:GetPolicy", q.arn.clone())).await?;
         iam.get_policy(&auth, &q.arn).await
     }
     .await;
@@ -164,14 +164,14 @@ async fn policy_page(
             return failure();
         }
     };
-    let document = match iam.authorize(&caller, &AuthzRequest::new("iam:GetPolicyVersion", q.arn.clone())).await {
+    let document = match iam.authorize(caller, &AuthzRequest::new("iam:GetPolicyVersion", q.arn.clone())).await {
         Ok(auth) => match iam.get_policy_version(&auth, &q.arn, &view.default_version).await {
             Ok((v, _)) => pretty(&v.document),
             Err(e) => e.public_message(),
         },
         Err(e) => e.public_message(),
     };
-    let versions = match iam.authorize(&caller, &AuthzRequest::new("iam:ListPolicyVersions", q.arn.clone())).await {
+    let versions = match iam.authorize(caller, &AuthzRequest::new("iam:ListPolicyVersions", q.arn.clone())).await {
         Ok(auth) => iam
             .list_policy_versions(&auth, &q.arn, &PageRequest::default())
             .await
