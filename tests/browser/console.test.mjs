@@ -30,6 +30,19 @@ async function rootSignIn(page, password, srv = server) {
   await page.getByRole("button", { name: "Sign in" }).click();
 }
 
+/** A server of the test's own, and a browser page signed in there as its root user. */
+async function signedInAsRoot(t) {
+  const server = await startServer();
+  t.after(() => server.stop());
+  const context = await browser.newContext({ acceptDownloads: true });
+  t.after(() => context.close());
+  const page = await context.newPage();
+  await rootSignIn(page, server.rootPassword, server);
+  await page.waitForURL(/\/console$/);
+  const account = (await page.textContent("main")).match(/Account ID\s*(\d{12})/)[1];
+  return { server, page, account };
+}
+
 test("the root user signs in, sees the dashboard and signs out", async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
@@ -116,13 +129,7 @@ test("the root user assigns an authenticator app and then signs in with a code",
 
 test("the tutorial: root creates the Admins group and user John, who signs in and sets his own password", async (t) => {
   // A server of its own: the root user of the shared one has MFA by now.
-  const server = await startServer();
-  t.after(() => server.stop());
-  const context = await browser.newContext({ acceptDownloads: true });
-  const page = await context.newPage();
-  await rootSignIn(page, server.rootPassword, server);
-  await page.waitForURL(/\/console$/);
-  const account = (await page.textContent("main")).match(/Account ID\s*(\d{12})/)[1];
+  const { server, page, account } = await signedInAsRoot(t);
 
   await nav(page, "User groups").click();
   await page.getByRole("link", { name: "Create group" }).click();
@@ -166,16 +173,10 @@ test("the tutorial: root creates the Admins group and user John, who signs in an
   assert.ok(text.includes(`arn:aws:iam::${account}:user/John`), text);
   // As a member of Admins (AdministratorAccess) he sees the security recommendations.
   assert.ok(text.includes("Use groups to assign permissions"), text);
-  await context.close();
 });
 
 test("the account alias, the password policy and the credential report", async (t) => {
-  const server = await startServer();
-  t.after(() => server.stop());
-  const context = await browser.newContext({ acceptDownloads: true });
-  const page = await context.newPage();
-  await rootSignIn(page, server.rootPassword, server);
-  await page.waitForURL(/\/console$/);
+  const { page } = await signedInAsRoot(t);
 
   await page.getByLabel("Account alias").fill("example-corp");
   await page.getByRole("button", { name: "Create" }).click();
@@ -203,20 +204,13 @@ test("the account alias, the password policy and the credential report", async (
   const report = (await readFile(await download.path(), "utf8")).split(/\r?\n/);
   assert.ok(report[0].startsWith("user,arn,user_creation_time,password_enabled"), report[0]);
   assert.ok(report[1].startsWith("<root_account>,"), report[1]);
-  await context.close();
 });
 
 test("the tutorial's Force_MFA: policy, EC2MFA group, MFAUser, the simulator, and MFAUser's own MFA", async (t) => {
   const { TOTP, Secret } = await import("otpauth");
   const { readFile } = await import("node:fs/promises");
   const forceMfa = await readFile(new URL("../../crates/policy/tests/seed/Force_MFA.json", import.meta.url), "utf8");
-  const server = await startServer();
-  t.after(() => server.stop());
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await rootSignIn(page, server.rootPassword, server);
-  await page.waitForURL(/\/console$/);
-  const account = (await page.textContent("main")).match(/Account ID\s*(\d{12})/)[1];
+  const { server, page, account } = await signedInAsRoot(t);
 
   // The JSON editor shows AWS's message, and where a syntax error is, before saving.
   await nav(page, "Policies").click();
@@ -299,5 +293,4 @@ test("the tutorial's Force_MFA: policy, EC2MFA group, MFAUser, the simulator, an
   await page.getByRole("button", { name: "Submit" }).click();
   await page.waitForURL(/\/console$/);
   assert.ok((await page.textContent("body")).includes(`arn:aws:iam::${account}:user/MFAUser`));
-  await context.close();
 });
