@@ -106,8 +106,10 @@ test("the root user assigns an authenticator app and then signs in with a code",
   await page.getByLabel("MFA code 1").fill(totp.generate({ timestamp: (now - 30) * 1000 }));
   await page.getByLabel("MFA code 2").fill(totp.generate({ timestamp: now * 1000 }));
   await page.getByRole("button", { name: "Add MFA" }).click();
-  await page.waitForURL(/security-credentials/);
+  // After the first device, the console offers recovery codes.
+  await page.waitForURL(/recovery-codes/);
   assert.ok((await page.getByRole("status").textContent()).includes("MFA device assigned"));
+  await nav(page, "Security credentials").click();
   assert.ok((await page.textContent("main")).includes("mfa/root-phone"));
 
   // Signing in now asks for a code.
@@ -281,6 +283,7 @@ test("the tutorial's Force_MFA: policy, EC2MFA group, MFAUser, the simulator, an
   await page.getByLabel("MFA code 2").fill(totp.generate({ timestamp: now * 1000 }));
   await page.getByRole("button", { name: "Add MFA" }).click();
   assert.ok((await page.getByRole("status").textContent()).includes("MFA device assigned"));
+  await nav(page, "Security credentials").click();
   assert.ok((await page.textContent("main")).includes("mfa/MFAUser"));
 
   await page.getByRole("button", { name: "Sign out" }).click();

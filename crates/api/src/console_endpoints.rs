@@ -13,7 +13,7 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use portcullis_core::{RequestFacts, SignInError, SignInIdentity, SignInInput, SignInOutcome};
+use portcullis_core::{RequestFacts, SecondFactor, SignInError, SignInIdentity, SignInInput, SignInOutcome};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -29,6 +29,7 @@ struct SignInBody {
     password: String,
     mfa_code: Option<String>,
     mfa_serial: Option<String>,
+    recovery_code: Option<String>,
     new_password: Option<String>,
 }
 
@@ -70,17 +71,21 @@ pub async fn sign_in(State(state): State<Arc<AppState>>, req: Request) -> Respon
     let input = SignInInput {
         identity,
         password: &body.password,
-        mfa_code: body.mfa_code.as_deref(),
-        mfa_serial: body.mfa_serial.as_deref(),
+        second_factor: match (&body.mfa_code, &body.recovery_code) {
+            (Some(code), _) => Some(SecondFactor::Code { code, serial: body.mfa_serial.as_deref() }),
+            (None, Some(code)) => Some(SecondFactor::RecoveryCode(code)),
+            (None, None) => None,
+        },
         new_password: body.new_password.as_deref(),
     };
     let facts = RequestFacts { source_ip, secure_transport: false, region: "us-east-1".to_owned(), user_agent };
     match state.iam.console_sign_in(&input, facts).await {
-        Ok(SignInOutcome::SignedIn { account_id, arn, credentials, mfa_authenticated }) => Json(json!({
+        Ok(SignInOutcome::SignedIn { account_id, arn, credentials, mfa_authenticated, recovery_codes_left }) => Json(json!({
             "status": "SignedIn",
             "account_id": account_id,
             "arn": arn,
             "mfa_authenticated": mfa_authenticated,
+            "recovery_codes_left": recovery_codes_left,
             "credentials": {
                 "AccessKeyId": credentials.access_key_id,
                 "SecretAccessKey": credentials.secret_access_key,
@@ -92,7 +97,14 @@ pub async fn sign_in(State(state): State<Arc<AppState>>, req: Request) -> Respon
             },
         }))
         .into_response(),
-        Ok(SignInOutcome::MfaRequired { devices }) => Json(json!({"status": "MfaRequired", "mfa_devices": devices})).into_response(),
+        // A security key answers a challenge only a browser session can hold: the console.
+        Ok(SignInOutcome::MfaRequired { devices, security_key, recovery_codes }) => Json(json!({
+            "status": "MfaRequired",
+            "mfa_devices": devices,
+            "security_key": security_key.is_some(),
+            "recovery_codes": recovery_codes,
+        }))
+        .into_response(),
         Ok(SignInOutcome::PasswordChangeRequired { reason }) => {
             Json(json!({"status": "PasswordChangeRequired", "reason": reason.as_str()})).into_response()
         }

@@ -6,7 +6,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
-use portcullis_core::{AuthzRequest, Caller, IamError};
+use portcullis_core::{AuthzRequest, Caller, IamError, RecoveryCodeStatus};
 use serde::Deserialize;
 
 use crate::session::SessionView;
@@ -23,6 +23,8 @@ struct SecurityCredentialsPage<'a> {
     /// The signed-in IAM user's name (the root user has no console-password form here).
     user_name: Option<&'a str>,
     devices: Option<Vec<(String, String)>>,
+    recovery: RecoveryCodeStatus,
+    recovery_last_used: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -37,6 +39,10 @@ pub async fn security_credentials(State(c): Shared, headers: HeaderMap, remote: 
     };
     let notice = match q.done.as_deref() {
         Some("mfa") => Some("MFA device assigned. You will be asked for a code when you sign in."),
+        Some("key") => Some("Passkey or security key registered. You will be asked for it when you sign in."),
+        Some("recovery") => Some(
+            "You signed in with a recovery code, which cannot be used again. Assign a new MFA device to replace the one you lost, then remove the lost one.",
+        ),
         Some("mfa-removed") => Some("MFA device removed."),
         Some("password") => Some("Your password was changed."),
         Some("resync") => Some("MFA device resynchronized."),
@@ -58,7 +64,16 @@ async fn credentials_page(c: &crate::Console, session: &SessionView, caller: &Ca
         Err(_) => None,
     };
     let user_name = caller.user().map(|u| u.name.as_str());
-    render(status, &SecurityCredentialsPage { arn: &session.arn, csrf: &session.csrf, notice, error, user_name, devices })
+    let recovery = match c.iam.recovery_code_status(caller).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "reading recovery codes failed");
+            return failure();
+        }
+    };
+    let recovery_last_used = recovery.last_used.map(date);
+    let page = SecurityCredentialsPage { arn: &session.arn, csrf: &session.csrf, notice, error, user_name, devices, recovery, recovery_last_used };
+    render(status, &page)
 }
 
 #[derive(Deserialize)]
@@ -135,6 +150,8 @@ pub async fn remove_mfa(State(c): Shared, headers: HeaderMap, remote: ClientAddr
         Err(e) => Err(e),
         Ok(()) => match authorize_on_self(iam, &caller, "iam:DeactivateMFADevice").await {
         Ok(auth) => match iam.deactivate_mfa_device(&auth, own.as_deref(), &f.serial).await {
+            // A security key is gone once deactivated; an app's device is deleted as well.
+            Ok(()) if f.serial.contains(":u2f/") => Ok(()),
             Ok(()) => async {
                 let auth = iam.authorize(&caller, &AuthzRequest::new("iam:DeleteVirtualMFADevice", f.serial.clone())).await?;
                 iam.delete_virtual_mfa_device(&auth, &f.serial).await
@@ -172,6 +189,8 @@ struct AssignMfaPage<'a> {
     csrf: &'a str,
     suggested_name: &'a str,
     device: Option<NewDevice>,
+    /// Registering a passkey: the options for the browser (JSON).
+    key_options: Option<String>,
     error: Option<&'a str>,
 }
 
@@ -189,7 +208,7 @@ pub async fn assign_mfa_page(State(c): Shared, headers: HeaderMap, remote: Clien
         Err(answer) => return answer,
     };
     let name = suggested_name(&caller);
-    render(StatusCode::OK, &AssignMfaPage { arn: &session.arn, csrf: &session.csrf, suggested_name: &name, device: None, error: None })
+    render(StatusCode::OK, &AssignMfaPage { arn: &session.arn, csrf: &session.csrf, suggested_name: &name, device: None, key_options: None, error: None })
 }
 
 #[derive(Deserialize)]
@@ -198,6 +217,8 @@ pub struct AssignForm {
     csrf: String,
     #[serde(default)]
     device_name: String,
+    /// `app` (an authenticator app) or `key` (a passkey or security key).
+    kind: Option<String>,
 }
 
 pub async fn assign_mfa(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Form(f): Form<AssignForm>) -> Response {
@@ -207,8 +228,28 @@ pub async fn assign_mfa(State(c): Shared, headers: HeaderMap, remote: ClientAddr
     };
     let name = f.device_name.trim();
     let again = |error: &str| {
-        render(StatusCode::BAD_REQUEST, &AssignMfaPage { arn: &session.arn, csrf: &session.csrf, suggested_name: name, device: None, error: Some(error) })
+        let page = AssignMfaPage { arn: &session.arn, csrf: &session.csrf, suggested_name: name, device: None, key_options: None, error: Some(error) };
+        render(StatusCode::BAD_REQUEST, &page)
     };
+    if f.kind.as_deref() == Some("key") {
+        let started = async {
+            c.validate("CreateVirtualMFADevice", &[("VirtualMFADeviceName", name)])?;
+            c.iam.start_security_key_registration(&caller, name).await
+        }
+        .await;
+        return match started {
+            Ok((options, reg)) => {
+                c.sessions.put_registration(&session.id, reg, c.now());
+                let page = AssignMfaPage { arn: &session.arn, csrf: &session.csrf, suggested_name: name, device: None, key_options: Some(options), error: None };
+                render(StatusCode::OK, &page)
+            }
+            Err(IamError::ServiceFailure(e)) => {
+                tracing::error!(error = %e, "starting a passkey registration failed");
+                failure()
+            }
+            Err(e) => again(&e.public_message()),
+        };
+    }
     let arn = format!("arn:aws:iam::{}:mfa/{name}", caller.account_id);
     let created = async {
         c.validate("CreateVirtualMFADevice", &[("VirtualMFADeviceName", name)])?;
@@ -219,7 +260,7 @@ pub async fn assign_mfa(State(c): Shared, headers: HeaderMap, remote: ClientAddr
     match created {
         Ok(d) => {
             let device = NewDevice { serial: d.serial_number, base32_seed: d.base32_seed, qr_png_base64: d.qr_png_base64 };
-            render(StatusCode::OK, &AssignMfaPage { arn: &session.arn, csrf: &session.csrf, suggested_name: name, device: Some(device), error: None })
+            render(StatusCode::OK, &AssignMfaPage { arn: &session.arn, csrf: &session.csrf, suggested_name: name, device: Some(device), key_options: None, error: None })
         }
         Err(e @ (IamError::EntityAlreadyExists(_) | IamError::AccessDenied(_) | IamError::InvalidInput(_) | IamError::Validation(_) | IamError::LimitExceeded(_))) => {
             again(&e.public_message())
@@ -263,7 +304,7 @@ pub async fn enable_mfa(State(c): Shared, headers: HeaderMap, remote: ClientAddr
     match enabled {
         Ok(()) => {
             c.iam.invalidate_authorization_cache();
-            redirect("/console/security-credentials?done=mfa", &[])
+            after_first_device(&c, &caller, "mfa").await
         }
         Err(e @ (IamError::InvalidAuthenticationCode(_) | IamError::AccessDenied(_) | IamError::NoSuchEntity(_) | IamError::EntityAlreadyExists(_) | IamError::LimitExceeded(_) | IamError::Validation(_))) => {
             let text = format!("{} Start again to see the QR code and the secret key once more.", e.public_message());
@@ -324,5 +365,136 @@ pub async fn resync(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Fo
             failure()
         }
         Err(e) => render(StatusCode::BAD_REQUEST, &ResyncPage { arn: &session.arn, csrf: &session.csrf, serial: &f.serial, error: Some(&e.public_message()) }),
+    }
+}
+
+/// Where to go once a device is enabled: the offer of recovery codes after the first one,
+/// otherwise the security credentials page with `done`.
+async fn after_first_device(c: &crate::Console, caller: &Caller, done: &str) -> Response {
+    match c.iam.recovery_code_status(caller).await {
+        Ok(status) if status.total == 0 => redirect(&format!("/console/mfa/recovery-codes?done={done}"), &[]),
+        _ => redirect(&format!("/console/security-credentials?done={done}"), &[]),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct EnableKeyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    credential: String,
+}
+
+/// `POST /console/mfa/enable-key`: the browser's new passkey, for the registration this
+/// session started.
+pub async fn enable_key(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Form(f): Form<EnableKeyForm>) -> Response {
+    let (session, caller) = match signed_in_form(&c, &headers, &remote, &f.csrf).await {
+        Ok(s) => s,
+        Err(answer) => return answer,
+    };
+    let not_registered = |text: &str| {
+        let text = format!("{text} Start again from Assign MFA device.");
+        let next = ("/console/mfa/assign", "Assign MFA device");
+        render(StatusCode::BAD_REQUEST, &MessagePage { title: "The passkey or security key was not registered", text: &text, next })
+    };
+    let Some(reg) = c.sessions.take_registration(&session.id, c.now()) else {
+        return not_registered("The registration has expired.");
+    };
+    match c.iam.finish_security_key_registration(&caller, &reg, &f.credential).await {
+        Ok(serial) => {
+            tracing::info!(serial = %serial, "security key registered");
+            c.iam.invalidate_authorization_cache();
+            after_first_device(&c, &caller, "key").await
+        }
+        Err(IamError::ServiceFailure(e)) => {
+            tracing::error!(error = %e, "registering a security key failed");
+            failure()
+        }
+        Err(e) => not_registered(&e.public_message()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "recovery_codes.html")]
+struct RecoveryCodesPage<'a> {
+    arn: &'a str,
+    csrf: &'a str,
+    notice: Option<&'a str>,
+    error: Option<&'a str>,
+    status: RecoveryCodeStatus,
+    /// The new codes, shown once.
+    codes: Option<Vec<String>>,
+}
+
+pub async fn recovery_codes_page(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Query(q): Query<NoticeQuery>) -> Response {
+    let (session, caller) = match signed_in(&c, &headers, &remote).await {
+        Ok(s) => s,
+        Err(answer) => return answer,
+    };
+    let notice = match q.done.as_deref() {
+        Some("mfa") => Some("MFA device assigned. Now create recovery codes, in case you lose it."),
+        Some("key") => Some("Passkey or security key registered. Now create recovery codes, in case you lose it."),
+        _ => None,
+    };
+    let status = match c.iam.recovery_code_status(&caller).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "reading recovery codes failed");
+            return failure();
+        }
+    };
+    render(StatusCode::OK, &RecoveryCodesPage { arn: &session.arn, csrf: &session.csrf, notice, error: None, status, codes: None })
+}
+
+#[derive(Deserialize)]
+pub struct RecoveryForm {
+    #[serde(default)]
+    csrf: String,
+    replace: Option<String>,
+    confirmed: Option<String>,
+}
+
+/// `POST /console/mfa/recovery-codes`: ten new codes, shown once (replacing old ones only
+/// after confirmation).
+pub async fn create_recovery_codes(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Form(f): Form<RecoveryForm>) -> Response {
+    let (session, caller) = match signed_in_form(&c, &headers, &remote, &f.csrf).await {
+        Ok(s) => s,
+        Err(answer) => return answer,
+    };
+    let status = match c.iam.recovery_code_status(&caller).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "reading recovery codes failed");
+            return failure();
+        }
+    };
+    if status.total > 0 && f.confirmed.is_none() {
+        let text = format!("Create new recovery codes? Your {} unused codes stop working.", status.unused);
+        let page = ConfirmPage {
+            arn: &session.arn,
+            csrf: &session.csrf,
+            title: "Replace recovery codes",
+            text: &text,
+            action: "/console/mfa/recovery-codes",
+            fields: vec![("replace", "1")],
+            button: "Create new codes",
+            back: "/console/mfa/recovery-codes",
+        };
+        return render(StatusCode::OK, &page);
+    }
+    let _ = f.replace;
+    match c.iam.create_recovery_codes(&caller).await {
+        Ok(codes) => {
+            let status = RecoveryCodeStatus { unused: codes.len(), total: codes.len(), last_used: None };
+            render(StatusCode::OK, &RecoveryCodesPage { arn: &session.arn, csrf: &session.csrf, notice: None, error: None, status, codes: Some(codes) })
+        }
+        Err(IamError::ServiceFailure(e)) => {
+            tracing::error!(error = %e, "creating recovery codes failed");
+            failure()
+        }
+        Err(e) => {
+            let text = e.public_message();
+            render(StatusCode::BAD_REQUEST, &RecoveryCodesPage { arn: &session.arn, csrf: &session.csrf, notice: None, error: Some(&text), status, codes: None })
+        }
     }
 }

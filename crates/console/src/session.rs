@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use portcullis_core::TemporaryCredentials;
+use portcullis_core::{SecurityKeyChallenge, SecurityKeyRegistration, TemporaryCredentials};
 
 /// Absolute and idle lifetime of a console session, in seconds.
 pub const ABSOLUTE_SECONDS: i64 = 12 * 3600;
@@ -49,6 +49,8 @@ pub struct Session {
     /// Credentials shown once (a new user's password and secret key) as AWS's CSV, with
     /// when they were put there: until downloaded, replaced or ten minutes old.
     one_time_csv: Option<(String, i64)>,
+    /// A passkey or security key being registered, with when it started (five minutes).
+    key_registration: Option<(SecurityKeyRegistration, i64)>,
     created: i64,
     last_seen: i64,
 }
@@ -62,6 +64,13 @@ pub struct Pending {
     pub password: String,
     pub new_password: Option<String>,
     pub mfa_devices: Vec<String>,
+    /// The challenge for the identity's passkeys and security keys: the options the page
+    /// hands the browser (JSON) and the state that checks its answer.
+    pub security_key: Option<(String, SecurityKeyChallenge)>,
+    /// Whether the identity has recovery codes left.
+    pub recovery_codes: bool,
+    /// The password was right and the second factor is being asked for.
+    pub at_mfa: bool,
     pub csrf: String,
     created: i64,
 }
@@ -74,7 +83,19 @@ impl std::fmt::Debug for Pending {
 
 impl Pending {
     pub fn new(root_email: Option<String>, account: Option<String>, user_name: Option<String>, password: String, csrf: String, now: i64) -> Self {
-        Self { root_email, account, user_name, password, new_password: None, mfa_devices: Vec::new(), csrf, created: now }
+        Self {
+            root_email,
+            account,
+            user_name,
+            password,
+            new_password: None,
+            mfa_devices: Vec::new(),
+            security_key: None,
+            recovery_codes: false,
+            at_mfa: false,
+            csrf,
+            created: now,
+        }
     }
 }
 
@@ -99,6 +120,7 @@ impl Sessions {
             session_token: credentials.session_token.clone(),
             csrf: random_token()?,
             one_time_csv: None,
+            key_registration: None,
             created: now,
             last_seen: now,
         };
@@ -150,6 +172,19 @@ impl Sessions {
     pub fn take_one_time(&self, id: &str, now: i64) -> Option<String> {
         let (csv, at) = lock(&self.sessions).get_mut(id)?.one_time_csv.take()?;
         (now - at < ONE_TIME_SECONDS).then_some(csv)
+    }
+
+    /// Keeps a passkey registration for the session's next answer.
+    pub fn put_registration(&self, id: &str, reg: SecurityKeyRegistration, now: i64) {
+        if let Some(s) = lock(&self.sessions).get_mut(id) {
+            s.key_registration = Some((reg, now));
+        }
+    }
+
+    /// The registration under way, once, while it is fresh.
+    pub fn take_registration(&self, id: &str, now: i64) -> Option<SecurityKeyRegistration> {
+        let (reg, at) = lock(&self.sessions).get_mut(id)?.key_registration.take()?;
+        (now - at < PENDING_SECONDS).then_some(reg)
     }
 
     pub fn end(&self, id: &str) {

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
 use askama::Template;
-use portcullis_core::{IamError, RequestFacts, SignInError, SignInIdentity, SignInInput, SignInOutcome};
+use portcullis_core::{IamError, RequestFacts, SecondFactor, SignInError, SignInIdentity, SignInInput, SignInOutcome};
 use serde::Deserialize;
 
 use crate::security::{clear_cookie, cookie, set_cookie, PENDING_COOKIE, SESSION_COOKIE, SIGNIN_COOKIE};
@@ -40,6 +40,9 @@ struct SignInPage<'a> {
 struct NextStepPage<'a> {
     mfa: bool,
     devices: &'a [String],
+    /// The options for the browser's passkey request (JSON), when the identity has keys.
+    security_key: Option<&'a str>,
+    recovery_codes: bool,
     reason: &'a str,
     csrf: &'a str,
     error: Option<&'a str>,
@@ -115,16 +118,25 @@ pub async fn sign_in_password(State(c): Shared, headers: HeaderMap, remote: Clie
     }
     let Some(csrf) = random_token() else { return failure() };
     let pending = Pending::new(f.email, f.account, f.user_name, f.password, csrf, c.now());
-    attempt(&c, pending, None, None, facts(&headers, &remote), cookie(&headers, SESSION_COOKIE)).await
+    attempt(&c, pending, None, facts(&headers, &remote), cookie(&headers, SESSION_COOKIE)).await
 }
 
+/// The second step's forms: a code from an app, a passkey's answer, or a recovery code.
 #[derive(Deserialize)]
 pub struct MfaForm {
     #[serde(default)]
     csrf: String,
-    #[serde(default)]
-    mfa_code: String,
+    mfa_code: Option<String>,
     mfa_serial: Option<String>,
+    security_key_response: Option<String>,
+    recovery_code: Option<String>,
+}
+
+/// A second factor as a form gave it.
+enum Factor {
+    Code(String, Option<String>),
+    SecurityKey(String),
+    Recovery(String),
 }
 
 /// The pending sign-in a step's form belongs to (its cookie and CSRF token must agree).
@@ -138,7 +150,12 @@ pub async fn sign_in_mfa(State(c): Shared, headers: HeaderMap, remote: ClientAdd
     let Some(p) = pending(&c, &headers, &f.csrf) else {
         return sign_in_form(StatusCode::UNAUTHORIZED, SignInStep::Choose, "", "", Some(INCORRECT));
     };
-    attempt(&c, p, Some(f.mfa_code.trim()), f.mfa_serial.as_deref(), facts(&headers, &remote), cookie(&headers, SESSION_COOKIE)).await
+    let factor = match (f.security_key_response, f.recovery_code, f.mfa_code) {
+        (Some(response), _, _) if !response.is_empty() => Factor::SecurityKey(response),
+        (_, Some(code), _) if !code.trim().is_empty() => Factor::Recovery(code.trim().to_owned()),
+        (_, _, code) => Factor::Code(code.unwrap_or_default().trim().to_owned(), f.mfa_serial),
+    };
+    attempt(&c, p, Some(factor), facts(&headers, &remote), cookie(&headers, SESSION_COOKIE)).await
 }
 
 #[derive(Deserialize)]
@@ -159,7 +176,7 @@ pub async fn sign_in_new_password(State(c): Shared, headers: HeaderMap, remote: 
         return next_step(&c, p, false, "Choose a new password.", Some("The new passwords do not match."));
     }
     p.new_password = Some(f.new_password);
-    attempt(&c, p, None, None, facts(&headers, &remote), cookie(&headers, SESSION_COOKIE)).await
+    attempt(&c, p, None, facts(&headers, &remote), cookie(&headers, SESSION_COOKIE)).await
 }
 
 /// Renders the MFA or new-password step for a pending sign-in, under a new id and token.
@@ -167,9 +184,12 @@ fn next_step(c: &Console, mut p: Pending, mfa: bool, reason: &str, error: Option
     let Some(csrf) = random_token() else { return failure() };
     p.csrf = csrf.clone();
     let devices = p.mfa_devices.clone();
+    let security_key = p.security_key.as_ref().map(|(options, _)| options.clone());
+    let recovery_codes = p.recovery_codes;
     let Some(id) = c.sessions.put_pending(p, c.now()) else { return failure() };
     let status = if error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
-    let page = render(status, &NextStepPage { mfa, devices: &devices, reason, csrf: &csrf, error });
+    let page = NextStepPage { mfa, devices: &devices, security_key: security_key.as_deref(), recovery_codes, reason, csrf: &csrf, error };
+    let page = render(status, &page);
     with_cookie(page, &set_cookie(PENDING_COOKIE, &id))
 }
 
@@ -182,27 +202,41 @@ fn incorrect(p: &Pending) -> Response {
 }
 
 /// One sign-in attempt with what the pending sign-in holds, and the page that follows.
-async fn attempt(c: &Console, p: Pending, mfa_code: Option<&str>, mfa_serial: Option<&str>, facts: RequestFacts, previous: Option<&str>) -> Response {
+async fn attempt(c: &Console, p: Pending, factor: Option<Factor>, facts: RequestFacts, previous: Option<&str>) -> Response {
     let identity = match (&p.root_email, &p.account, &p.user_name) {
         (Some(email), _, _) => SignInIdentity::Root { email },
         (None, Some(account), Some(user_name)) => SignInIdentity::User { account, user_name },
         _ => return incorrect(&p),
     };
-    let input = SignInInput { identity, password: &p.password, mfa_code, mfa_serial, new_password: p.new_password.as_deref() };
-    let outcome = c.iam.console_sign_in(&input, facts).await;
+    let second_factor = match &factor {
+        None => None,
+        Some(Factor::Code(code, serial)) => Some(SecondFactor::Code { code, serial: serial.as_deref() }),
+        Some(Factor::Recovery(code)) => Some(SecondFactor::RecoveryCode(code)),
+        Some(Factor::SecurityKey(response)) => match &p.security_key {
+            Some((_, challenge)) => Some(SecondFactor::SecurityKey { challenge, response }),
+            None => return incorrect(&p),
+        },
+    };
+    let input = SignInInput { identity, password: &p.password, second_factor, new_password: p.new_password.as_deref() };
+    let outcome = c.iam.console_sign_in(&input, facts.clone()).await;
     match outcome {
-        Ok(SignInOutcome::SignedIn { account_id, arn, credentials, .. }) => {
+        Ok(SignInOutcome::SignedIn { account_id, arn, credentials, recovery_codes_left, .. }) => {
             // Whatever session the browser had ends: one browser, one identity.
             if let Some(old) = previous {
                 c.sessions.end(old);
             }
             let Some(id) = c.sessions.start(&account_id, &arn, &credentials, c.now()) else { return failure() };
-            redirect("/console", &[set_cookie(SESSION_COOKIE, &id), clear_cookie(PENDING_COOKIE), clear_cookie(SIGNIN_COOKIE)])
+            // A recovery code stood in for a lost device: on to replacing it.
+            let to = if recovery_codes_left.is_some() { "/console/security-credentials?done=recovery" } else { "/console" };
+            redirect(to, &[set_cookie(SESSION_COOKIE, &id), clear_cookie(PENDING_COOKIE), clear_cookie(SIGNIN_COOKIE)])
         }
-        Ok(SignInOutcome::MfaRequired { devices }) => {
-            let error = mfa_code.map(|_| INCORRECT);
+        Ok(SignInOutcome::MfaRequired { devices, security_key, recovery_codes }) => {
+            let error = factor.map(|_| INCORRECT);
             let mut p = p;
             p.mfa_devices = devices;
+            p.security_key = security_key;
+            p.recovery_codes = recovery_codes;
+            p.at_mfa = true;
             next_step(c, p, true, "", error)
         }
         Ok(SignInOutcome::PasswordChangeRequired { reason }) => {
@@ -212,7 +246,20 @@ async fn attempt(c: &Console, p: Pending, mfa_code: Option<&str>, mfa_serial: Op
             };
             next_step(c, p, false, text, None)
         }
-        Err(SignInError::InvalidMfaCode) if !p.mfa_devices.is_empty() => next_step(c, p, true, "", Some(INCORRECT)),
+        // A wrong second factor: the step again, with a new challenge for the keys.
+        Err(SignInError::InvalidMfaCode) if p.at_mfa => {
+            let again = SignInInput { identity, password: &p.password, second_factor: None, new_password: p.new_password.as_deref() };
+            match c.iam.console_sign_in(&again, facts).await {
+                Ok(SignInOutcome::MfaRequired { devices, security_key, recovery_codes }) => {
+                    let mut p = p;
+                    p.mfa_devices = devices;
+                    p.security_key = security_key;
+                    p.recovery_codes = recovery_codes;
+                    next_step(c, p, true, "", Some(INCORRECT))
+                }
+                _ => incorrect(&p),
+            }
+        }
         Err(SignInError::Incorrect | SignInError::InvalidMfaCode | SignInError::Throttled) => incorrect(&p),
         Err(SignInError::PasswordExpired) => message(
             StatusCode::FORBIDDEN,

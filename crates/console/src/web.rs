@@ -105,6 +105,11 @@ pub async fn stylesheet() -> Response {
     ([(CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../static/console.css")).into_response()
 }
 
+/// The script behind passkey and security-key forms (the console's only JavaScript).
+pub async fn webauthn_script() -> Response {
+    ([(CONTENT_TYPE, "text/javascript; charset=utf-8")], include_str!("../static/webauthn.js")).into_response()
+}
+
 pub fn forbidden() -> Response {
     message(StatusCode::FORBIDDEN, "Request refused", "The form has expired or did not come from this site. Go back, reload the page and try again.")
 }

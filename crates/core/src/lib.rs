@@ -16,7 +16,9 @@ mod login_profiles;
 mod page;
 mod password_policy;
 mod policies;
+mod recovery;
 mod roles;
+mod security_keys;
 mod signin;
 mod simulate;
 mod sts;
@@ -46,7 +48,9 @@ pub use roles::{NewRole, RoleView};
 pub use users::UserView;
 pub use sts::{AssumeRoleInput, AssumedRole, TemporaryCredentials};
 pub use mfa::{MfaDeviceView, NewVirtualMfaDevice};
-pub use signin::{PasswordChangeReason, SignInError, SignInIdentity, SignInInput, SignInOutcome};
+pub use recovery::{RecoveryCodeStatus, RECOVERY_CODES};
+pub use security_keys::{SecurityKeyChallenge, SecurityKeyRegistration, WebAuthnSettings};
+pub use signin::{PasswordChangeReason, SecondFactor, SignInError, SignInIdentity, SignInInput, SignInOutcome};
 pub use simulate::{ContextEntry, EvaluationResult, ResourceResult, SimStatement, SimulationInput};
 pub use groups::group_arn;
 
@@ -64,11 +68,13 @@ pub struct Iam {
     last_used: Arc<std::sync::Mutex<std::collections::HashMap<String, Vec<(String, String, i64)>>>>,
     /// Recent failures per MFA device and per sign-in identity: (count, since).
     failures: Arc<std::sync::Mutex<std::collections::HashMap<String, (u32, i64)>>>,
+    /// Passkeys and security keys, when the server knows its public origin.
+    webauthn: Option<Arc<webauthn_rs::prelude::Webauthn>>,
 }
 
 impl Iam {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, secrets: Arc<SecretBox>) -> IamResult<Self> {
-        Ok(Self { store, clock, secrets, catalog: Catalog::embedded()?, cache: Arc::default(), last_used: Arc::default(), failures: Arc::default() })
+        Ok(Self { store, clock, secrets, catalog: Catalog::embedded()?, cache: Arc::default(), last_used: Arc::default(), failures: Arc::default(), webauthn: None })
     }
 
     pub fn catalog(&self) -> &Catalog {

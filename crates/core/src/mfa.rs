@@ -3,14 +3,14 @@
 //! the last accepted time step is remembered per device.
 
 use portcullis_credentials::random_bytes;
-use portcullis_store::{MfaDeviceRecord, Tag, TagTarget, Tx, UserRecord};
+use portcullis_store::{MfaDeviceRecord, MfaKind, Tag, TagTarget, Tx, UserRecord};
 use totp_rs::{Algorithm, TOTP};
 
 use crate::users::{load_user, named_or_caller};
 use crate::{tags, Authorized, Caller, Iam, IamError, IamResult, Page, PageRequest, Principal};
 
 const STEP: i64 = 30;
-const DEVICES_PER_USER: usize = 8;
+pub(crate) const DEVICES_PER_USER: usize = 8;
 const ISSUER: &str = "Portcullis";
 /// Failures tolerated per key (an MFA device's serial, a sign-in identity) within
 /// `THROTTLE_WINDOW` seconds before further attempts are refused for the rest of the window
@@ -124,6 +124,7 @@ impl Iam {
         let t = totp(seed.clone(), &format!("{name}@{alias}"))?;
         let rec = MfaDeviceRecord {
             serial_number: serial.clone(),
+            kind: MfaKind::Virtual,
             account_id: account.to_owned(),
             name: name.to_owned(),
             path: path.to_owned(),
@@ -176,7 +177,11 @@ impl Iam {
         let owner_key = owner.as_ref().map_or_else(|| format!("root:{account}"), |u| format!("user:{}", u.user_id));
         tx.lock(&owner_key).await?;
         tx.lock(&format!("mfa:{serial}")).await?;
-        let mut device = tx.get_mfa_device(serial).await?.filter(|d| d.account_id == account).ok_or_else(|| no_device(serial))?;
+        let mut device = tx
+            .get_mfa_device(serial)
+            .await?
+            .filter(|d| d.account_id == account && d.kind == MfaKind::Virtual)
+            .ok_or_else(|| no_device(serial))?;
         if device.user_id.is_some() || device.assigned_root {
             return Err(IamError::EntityAlreadyExists("MFA Device is already in use.".to_owned()));
         }
@@ -208,7 +213,7 @@ impl Iam {
         let mut device = tx
             .get_mfa_device(serial)
             .await?
-            .filter(|d| d.user_id.as_deref() == Some(&user.user_id))
+            .filter(|d| d.user_id.as_deref() == Some(&user.user_id) && d.kind == MfaKind::Virtual)
             .ok_or_else(|| no_device(serial))?;
         let t = self.device_totp(&device)?;
         // A device whose clock drifted: look further back and ahead (ten minutes each way).
@@ -233,10 +238,16 @@ impl Iam {
             .await?
             .filter(|d| d.account_id == auth.account() && owns(d, owner.as_ref()))
             .ok_or_else(|| no_device(serial))?;
-        device.user_id = None;
-        device.assigned_root = false;
-        device.enabled_at = None;
-        tx.update_mfa_device(&device).await?;
+        if device.kind == MfaKind::SecurityKey {
+            // A security key belongs to its owner's registration: deactivating removes it.
+            tx.delete_mfa_device(serial).await?;
+        } else {
+            device.user_id = None;
+            device.assigned_root = false;
+            device.enabled_at = None;
+            tx.update_mfa_device(&device).await?;
+        }
+        crate::recovery::forget_codes_without_devices(&mut tx, auth.account(), owner.as_ref(), self.now()).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -244,7 +255,11 @@ impl Iam {
     pub async fn delete_virtual_mfa_device(&self, auth: &Authorized<'_>, serial: &str) -> IamResult<()> {
         let mut tx = self.store.begin().await?;
         tx.lock(&format!("mfa:{serial}")).await?;
-        let device = tx.get_mfa_device(serial).await?.filter(|d| d.account_id == auth.account()).ok_or_else(|| no_device(serial))?;
+        let device = tx
+            .get_mfa_device(serial)
+            .await?
+            .filter(|d| d.account_id == auth.account() && d.kind == MfaKind::Virtual)
+            .ok_or_else(|| no_device(serial))?;
         if device.user_id.is_some() || device.assigned_root {
             return Err(IamError::DeleteConflict("MFA device is still in use.".to_owned()));
         }
@@ -272,7 +287,7 @@ impl Iam {
     pub async fn list_virtual_mfa_devices(&self, auth: &Authorized<'_>, status: Option<&str>, page: &PageRequest) -> IamResult<Page<MfaDeviceView>> {
         let mut tx = self.store.begin_read().await?;
         let mut out = Vec::new();
-        for d in tx.mfa_devices(auth.account()).await? {
+        for d in tx.mfa_devices(auth.account()).await?.into_iter().filter(|d| d.kind == MfaKind::Virtual) {
             let assigned = d.user_id.is_some() || d.assigned_root;
             let keep = match status {
                 Some("Assigned") => assigned,
@@ -345,7 +360,7 @@ impl Iam {
         let mut device = tx
             .get_mfa_device(serial)
             .await?
-            .filter(|d| d.account_id == caller.account_id && d.enabled_at.is_some() && owns(d, owner.as_ref()))
+            .filter(|d| d.account_id == caller.account_id && d.kind == MfaKind::Virtual && d.enabled_at.is_some() && owns(d, owner.as_ref()))
             .ok_or_else(failed)?;
         let throttle_key = mfa_throttle_key(&caller.account_id, owner.as_ref());
         if self.throttled(&throttle_key) {
@@ -364,7 +379,7 @@ impl Iam {
 }
 
 /// Whether the device is enabled for this owner (None = the root user).
-fn owns(d: &MfaDeviceRecord, owner: Option<&UserRecord>) -> bool {
+pub(crate) fn owns(d: &MfaDeviceRecord, owner: Option<&UserRecord>) -> bool {
     match owner {
         Some(u) => d.user_id.as_deref() == Some(u.user_id.as_str()),
         None => d.assigned_root,

@@ -7,9 +7,10 @@
 use std::sync::OnceLock;
 
 use portcullis_credentials::{hash_password, verify_password};
-use portcullis_store::{LoginProfileRecord, MfaDeviceRecord, UserRecord};
+use portcullis_store::{LoginProfileRecord, MfaDeviceRecord, MfaKind, UserRecord};
 
 use crate::mfa::mfa_throttle_key;
+use crate::security_keys::SecurityKeyChallenge;
 use crate::password_policy::HISTORY_KEPT;
 use crate::{iam_arn, AuthzRequest, Caller, Iam, IamError, Principal, RequestFacts, TemporaryCredentials};
 
@@ -30,11 +31,21 @@ pub struct SignInInput<'a> {
     pub identity: SignInIdentity<'a>,
     pub password: &'a str,
     /// Needed when the identity has an enabled MFA device.
-    pub mfa_code: Option<&'a str>,
-    /// Which device, when the identity has several.
-    pub mfa_serial: Option<&'a str>,
+    pub second_factor: Option<SecondFactor<'a>>,
     /// Needed when the password must be reset or has expired.
     pub new_password: Option<&'a str>,
+}
+
+/// What proves the second factor.
+#[derive(Debug, Clone, Copy)]
+pub enum SecondFactor<'a> {
+    /// A one-time code from an authenticator app; `serial` says which device when the
+    /// identity has several.
+    Code { code: &'a str, serial: Option<&'a str> },
+    /// The browser's answer (JSON) to the challenge an earlier `MfaRequired` carried.
+    SecurityKey { challenge: &'a SecurityKeyChallenge, response: &'a str },
+    /// One of the identity's recovery codes, in place of a lost device.
+    RecoveryCode(&'a str),
 }
 
 /// Why a new password is needed before signing in.
@@ -57,9 +68,19 @@ impl PasswordChangeReason {
 
 #[derive(Debug)]
 pub enum SignInOutcome {
-    SignedIn { account_id: String, arn: String, credentials: TemporaryCredentials, mfa_authenticated: bool },
-    /// The password was right; now a code from one of these devices is needed.
-    MfaRequired { devices: Vec<String> },
+    SignedIn {
+        account_id: String,
+        arn: String,
+        credentials: TemporaryCredentials,
+        mfa_authenticated: bool,
+        /// Signed in with a recovery code: how many are left.
+        recovery_codes_left: Option<usize>,
+    },
+    /// The password was right; now the second factor is needed: a code from one of
+    /// `devices` (authenticator apps), the identity's passkey or security key (answering
+    /// `security_key`'s challenge, when it has one and the server has WebAuthn on), or a
+    /// recovery code (when it has some left).
+    MfaRequired { devices: Vec<String>, security_key: Option<(String, SecurityKeyChallenge)>, recovery_codes: bool },
     /// The password was right; sign in again with `new_password`.
     PasswordChangeRequired { reason: PasswordChangeReason },
 }
@@ -194,25 +215,36 @@ impl Iam {
         }
 
         let devices = self.enabled_devices(&verified).await?;
+        let mut recovery_codes_left = None;
         let mfa_authenticated = if devices.is_empty() {
             false
         } else {
-            let required = || SignInOutcome::MfaRequired { devices: devices.iter().map(|d| d.serial_number.clone()).collect() };
-            let Some(code) = input.mfa_code else {
-                return Ok(required());
-            };
-            let serial = match input.mfa_serial {
-                Some(s) => devices.iter().find(|d| d.serial_number == s).ok_or(SignInError::InvalidMfaCode)?.serial_number.clone(),
-                None if devices.len() == 1 => devices[0].serial_number.clone(),
-                // Several devices: the person must say which one the code is from.
-                None => return Ok(required()),
+            let Some(factor) = input.second_factor else {
+                return self.mfa_required(&caller, &devices).await;
             };
             if self.throttled(&mfa_throttle_key(&caller.account_id, caller.user())) {
                 return Err(SignInError::Throttled);
             }
-            match self.check_mfa_code(&caller, &serial, code).await {
+            let checked = match factor {
+                SecondFactor::Code { code, serial } => {
+                    let apps: Vec<&MfaDeviceRecord> = devices.iter().filter(|d| d.kind == MfaKind::Virtual).collect();
+                    let serial = match serial {
+                        Some(s) => apps.iter().find(|d| d.serial_number == s).ok_or(SignInError::InvalidMfaCode)?.serial_number.clone(),
+                        None if apps.len() == 1 => apps[0].serial_number.clone(),
+                        // Several devices: the person must say which one the code is from.
+                        None if apps.len() > 1 => return self.mfa_required(&caller, &devices).await,
+                        None => return Err(SignInError::InvalidMfaCode),
+                    };
+                    self.check_mfa_code(&caller, &serial, code).await
+                }
+                SecondFactor::SecurityKey { challenge, response } => self.check_security_key(&caller, challenge, response).await,
+                SecondFactor::RecoveryCode(code) => self.use_recovery_code(&caller, code).await.map(|left| {
+                    recovery_codes_left = Some(left);
+                }),
+            };
+            match checked {
                 Ok(()) => true,
-                Err(IamError::AccessDenied(_)) => return Err(SignInError::InvalidMfaCode),
+                Err(IamError::AccessDenied(_) | IamError::InvalidAuthenticationCode(_)) => return Err(SignInError::InvalidMfaCode),
                 Err(e) => return Err(e.into()),
             }
         };
@@ -241,7 +273,16 @@ impl Iam {
             None => ("root", verified.account_id.clone(), format!("arn:aws:iam::{}:root", verified.account_id), ROOT_SESSION_SECONDS),
         };
         let credentials = self.issue_own_session(&verified.account_id, kind, id, duration, mfa_authenticated.then_some(now))?;
-        Ok(SignInOutcome::SignedIn { account_id: verified.account_id, arn, credentials, mfa_authenticated })
+        Ok(SignInOutcome::SignedIn { account_id: verified.account_id, arn, credentials, mfa_authenticated, recovery_codes_left })
+    }
+
+    /// What the second step asks for: the app devices' serials, a challenge for the
+    /// identity's security keys, and whether a recovery code would do.
+    async fn mfa_required(&self, caller: &Caller, devices: &[MfaDeviceRecord]) -> Result<SignInOutcome, SignInError> {
+        let security_key = self.security_key_challenge(&caller.account_id, caller.user(), devices)?;
+        let recovery_codes = self.recovery_code_status(caller).await?.unused > 0;
+        let devices = devices.iter().filter(|d| d.kind == MfaKind::Virtual).map(|d| d.serial_number.clone()).collect();
+        Ok(SignInOutcome::MfaRequired { devices, security_key, recovery_codes })
     }
 
     /// Resolves who a sign-in names, without looking at its password.

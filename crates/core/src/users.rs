@@ -163,6 +163,8 @@ impl Iam {
         if !tx.groups_for_user(&user.user_id).await?.is_empty() {
             return delete_conflict("remove users from group");
         }
+        let owner = crate::recovery::recovery_owner(auth.account(), Some(&user));
+        tx.replace_recovery_codes(auth.account(), &owner, &[], self.now()).await?;
         tx.delete_user(&user.user_id).await?;
         tx.commit().await?;
         Ok(())

@@ -70,6 +70,10 @@ pub struct ServeArgs {
     #[arg(long, requires = "ephemeral")]
     pub accept_any_credentials: bool,
     /// Serve over TLS with this PEM certificate chain (with --tls-key).
+    /// The address people open the console at, e.g. https://iam.example.com: passkeys and
+    /// security keys are bound to its host name. Default: http(s)://localhost on any port.
+    #[arg(long, env = "PORTCULLIS_PUBLIC_URL")]
+    pub public_url: Option<String>,
     #[arg(long, env = "PORTCULLIS_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<std::path::PathBuf>,
     /// The PEM private key of --tls-cert.
@@ -117,7 +121,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(c) => c.clone(),
         None => Arc::new(portcullis_types::SystemClock),
     };
-    let env = if args.ephemeral { setup::open_ephemeral(clock).await? } else { setup::open(&args.store, clock).await? };
+    let mut env = if args.ephemeral { setup::open_ephemeral(clock).await? } else { setup::open(&args.store, clock).await? };
+    let webauthn = match &args.public_url {
+        Some(url) => portcullis_core::WebAuthnSettings::from_public_url(url)?,
+        None => portcullis_core::WebAuthnSettings::localhost(args.tls_cert.is_some()),
+    };
+    env.iam = env.iam.clone().with_webauthn(&webauthn)?;
     let (account, one_time_password) = if args.ephemeral {
         env.iam.reset_all(&args.account_id, &args.store.root_email).await?;
         env.iam.ensure_account(&args.store.root_email, None).await?
@@ -142,6 +151,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     println!(
         "web console: {scheme}://{addr}/console  (IAM users sign in at {scheme}://{addr}/signin/{})",
         account.alias.as_deref().unwrap_or(&account.account_id)
+    );
+    println!(
+        "passkeys and security keys: for the console opened at {}{}",
+        webauthn.origin,
+        if webauthn.any_port { " (any port)" } else { "" }
     );
     if args.ephemeral {
         println!("TEST MODE: state is in memory and gone when the process stops; POST /_portcullis/reset starts over");

@@ -10,7 +10,7 @@ pub const ROLE_COLS: &str = "account_id, role_id, name, path, created_at, assume
 pub const POLICY_COLS: &str = "account_id, policy_id, name, path, arn, description, default_version, next_version, created_at, updated_at";
 pub const VERSION_COLS: &str = "policy_id, version_id, document, created_at";
 pub const KEY_COLS: &str = "access_key_id, account_id, user_id, secret_sealed, status, created_at, last_used_at, last_used_service, last_used_region";
-pub const MFA_COLS: &str = "serial_number, account_id, name, path, user_id, assigned_root, seed_sealed, created_at, enabled_at, last_step";
+pub const MFA_COLS: &str = "serial_number, account_id, name, path, user_id, assigned_root, seed_sealed, created_at, enabled_at, last_step, kind";
 pub const ACCOUNT_COLS: &str = "account_id, created_at, root_email, root_password_hash, alias";
 
 pub fn account(r: &AnyRow) -> Result<AccountRecord, sqlx::Error> {
@@ -123,5 +123,6 @@ pub fn mfa_device(r: &AnyRow) -> Result<MfaDeviceRecord, sqlx::Error> {
         created_at: r.try_get(7)?,
         enabled_at: r.try_get(8)?,
         last_step: r.try_get(9)?,
+        kind: MfaKind::parse(&r.try_get::<String, _>(10)?),
     })
 }

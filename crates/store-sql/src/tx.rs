@@ -102,6 +102,7 @@ impl Tx for SqlTx {
         // Children before parents, for the foreign keys.
         for table in [
             "tags",
+            "recovery_codes",
             "password_history",
             "credential_reports",
             "password_policies",
@@ -583,7 +584,7 @@ impl Tx for SqlTx {
     }
 
     async fn insert_mfa_device(&mut self, rec: &MfaDeviceRecord) -> StoreResult<()> {
-        let q = sqlx::query("INSERT INTO mfa_devices (serial_number, account_id, name, path, user_id, assigned_root, seed_sealed, created_at, enabled_at, last_step) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+        let q = sqlx::query("INSERT INTO mfa_devices (serial_number, account_id, name, path, user_id, assigned_root, seed_sealed, created_at, enabled_at, last_step, kind) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
             .bind(&rec.serial_number)
             .bind(&rec.account_id)
             .bind(&rec.name)
@@ -593,7 +594,8 @@ impl Tx for SqlTx {
             .bind(&rec.seed_sealed)
             .bind(rec.created_at)
             .bind(rec.enabled_at)
-            .bind(rec.last_step);
+            .bind(rec.last_step)
+            .bind(rec.kind.as_str());
         self.exec(q).await.map(|_| ())
     }
 
@@ -606,11 +608,12 @@ impl Tx for SqlTx {
     }
 
     async fn update_mfa_device(&mut self, rec: &MfaDeviceRecord) -> StoreResult<()> {
-        let q = sqlx::query("UPDATE mfa_devices SET user_id = $1, assigned_root = $2, enabled_at = $3, last_step = $4 WHERE serial_number = $5")
+        let q = sqlx::query("UPDATE mfa_devices SET user_id = $1, assigned_root = $2, enabled_at = $3, last_step = $4, seed_sealed = $5 WHERE serial_number = $6")
             .bind(&rec.user_id)
             .bind(i64::from(rec.assigned_root))
             .bind(rec.enabled_at)
             .bind(rec.last_step)
+            .bind(&rec.seed_sealed)
             .bind(&rec.serial_number);
         self.exec(q).await.map(|_| ())
     }
@@ -618,6 +621,34 @@ impl Tx for SqlTx {
     async fn delete_mfa_device(&mut self, serial_number: &str) -> StoreResult<()> {
         self.exec(sqlx::query("DELETE FROM tags WHERE target_kind = 'mfa' AND target_id = $1").bind(serial_number)).await?;
         self.exec(sqlx::query("DELETE FROM mfa_devices WHERE serial_number = $1").bind(serial_number)).await.map(|_| ())
+    }
+
+    async fn replace_recovery_codes(&mut self, account_id: &str, owner: &str, hashes: &[String], at: i64) -> StoreResult<()> {
+        self.exec(sqlx::query("DELETE FROM recovery_codes WHERE owner = $1").bind(owner)).await?;
+        for hash in hashes {
+            let q = sqlx::query("INSERT INTO recovery_codes (owner, account_id, code_hash, created_at) VALUES ($1, $2, $3, $4)")
+                .bind(owner)
+                .bind(account_id)
+                .bind(hash)
+                .bind(at);
+            self.exec(q).await?;
+        }
+        Ok(())
+    }
+
+    async fn recovery_codes(&mut self, owner: &str) -> StoreResult<Vec<RecoveryCodeRecord>> {
+        let rows: Vec<(String, i64, Option<i64>)> =
+            sqlx::query_as("SELECT code_hash, created_at, used_at FROM recovery_codes WHERE owner = $1 ORDER BY code_hash")
+                .bind(owner)
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(backend)?;
+        Ok(rows.into_iter().map(|(code_hash, created_at, used_at)| RecoveryCodeRecord { code_hash, created_at, used_at }).collect())
+    }
+
+    async fn use_recovery_code(&mut self, owner: &str, hash: &str, at: i64) -> StoreResult<bool> {
+        let q = sqlx::query("UPDATE recovery_codes SET used_at = $1 WHERE owner = $2 AND code_hash = $3 AND used_at IS NULL").bind(at).bind(owner).bind(hash);
+        Ok(self.exec(q).await? == 1)
     }
 
     async fn get_password_policy(&mut self, account_id: &str) -> StoreResult<Option<PasswordPolicyRecord>> {

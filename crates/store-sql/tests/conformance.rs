@@ -151,6 +151,63 @@ async fn suite(store: &dyn Store) {
     tx.delete_policy("ANPA1").await.unwrap();
     assert!(tx.get_policy(&p.arn).await.unwrap().is_none());
     tx.commit().await.unwrap();
+
+    mfa_devices_and_recovery_codes(store).await;
+}
+
+/// Both kinds of MFA device keep their kind and sealed secret (which a security key's use
+/// rewrites); recovery codes are replaced as a set and each is used at most once.
+async fn mfa_devices_and_recovery_codes(store: &dyn Store) {
+    let device = |serial: &str, kind| MfaDeviceRecord {
+        serial_number: serial.into(),
+        kind,
+        account_id: "111111111111".into(),
+        name: "d".into(),
+        path: "/".into(),
+        user_id: None,
+        assigned_root: true,
+        seed_sealed: "sealed-1".into(),
+        created_at: 1,
+        enabled_at: Some(2),
+        last_step: None,
+    };
+    let app = device("arn:aws:iam::111111111111:mfa/app", MfaKind::Virtual);
+    let key = device("arn:aws:iam::111111111111:u2f/root/key-A", MfaKind::SecurityKey);
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_mfa_device(&app).await.unwrap();
+    tx.insert_mfa_device(&key).await.unwrap();
+    let mut used = key.clone();
+    used.seed_sealed = "sealed-2".into();
+    used.last_step = Some(3);
+    tx.update_mfa_device(&used).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin_read().await.unwrap();
+    assert_eq!(tx.get_mfa_device(&app.serial_number).await.unwrap(), Some(app.clone()));
+    assert_eq!(tx.get_mfa_device(&key.serial_number).await.unwrap(), Some(used));
+    assert_eq!(tx.mfa_devices("111111111111").await.unwrap().len(), 2);
+    drop(tx);
+
+    let owner = "root:111111111111";
+    let hashes: Vec<String> = (0..10).map(|i| format!("hash-{i}")).collect();
+    let mut tx = store.begin().await.unwrap();
+    tx.replace_recovery_codes("111111111111", owner, &hashes[..5], 10).await.unwrap();
+    tx.replace_recovery_codes("111111111111", owner, &hashes, 11).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let codes = tx.recovery_codes(owner).await.unwrap();
+    assert_eq!(codes.len(), 10);
+    assert!(codes.iter().all(|c| c.created_at == 11 && c.used_at.is_none()));
+    assert!(tx.use_recovery_code(owner, "hash-3", 12).await.unwrap());
+    assert!(!tx.use_recovery_code(owner, "hash-3", 13).await.unwrap(), "a code is used once");
+    assert!(!tx.use_recovery_code(owner, "no-such-hash", 13).await.unwrap());
+    assert!(!tx.use_recovery_code("user:AIDA1", "hash-4", 13).await.unwrap(), "codes belong to their owner");
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let codes = tx.recovery_codes(owner).await.unwrap();
+    assert_eq!(codes.iter().filter(|c| c.used_at == Some(12)).count(), 1);
+    tx.replace_recovery_codes("111111111111", owner, &[], 14).await.unwrap();
+    assert!(tx.recovery_codes(owner).await.unwrap().is_empty());
+    tx.commit().await.unwrap();
 }
 
 #[tokio::test]

@@ -26,7 +26,7 @@ use async_trait::async_trait;
 
 use crate::{
     AccessKeyRecord, AccountRecord, GroupRecord, LoginProfileRecord, MfaDeviceRecord, PageQuery, PasswordPolicyRecord,
-    PolicyRecord, PolicyVersionRecord, PrincipalKind, RoleRecord, Store, StoreError, StoreResult, Tag, TagTarget, Tx,
+    PolicyRecord, PolicyVersionRecord, PrincipalKind, RecoveryCodeRecord, RoleRecord, Store, StoreError, StoreResult, Tag, TagTarget, Tx,
     UserRecord,
 };
 
@@ -615,6 +615,16 @@ impl Tx for CacheTx {
     async fn delete_mfa_device(&mut self, serial_number: &str) -> StoreResult<()> {
         // The device's tags go with it.
         write!(self, cat::MFA | cat::TAGS, delete_mfa_device(serial_number))
+    }
+
+    async fn replace_recovery_codes(&mut self, account_id: &str, owner: &str, hashes: &[String], at: i64) -> StoreResult<()> {
+        write!(self, 0, replace_recovery_codes(account_id, owner, hashes, at))
+    }
+    async fn recovery_codes(&mut self, owner: &str) -> StoreResult<Vec<RecoveryCodeRecord>> {
+        uncached!(self, recovery_codes(owner))
+    }
+    async fn use_recovery_code(&mut self, owner: &str, hash: &str, at: i64) -> StoreResult<bool> {
+        write!(self, 0, use_recovery_code(owner, hash, at))
     }
 
     async fn get_password_policy(&mut self, account_id: &str) -> StoreResult<Option<PasswordPolicyRecord>> {

@@ -139,13 +139,21 @@ pub trait Tx: Send {
     async fn delete_access_key(&mut self, access_key_id: &str) -> StoreResult<()>;
     async fn record_access_key_use(&mut self, access_key_id: &str, at: i64, service: &str, region: &str) -> StoreResult<()>;
 
-    // Virtual MFA devices
+    // MFA devices (authenticator apps and security keys)
     async fn insert_mfa_device(&mut self, rec: &MfaDeviceRecord) -> StoreResult<()>;
     async fn get_mfa_device(&mut self, serial_number: &str) -> StoreResult<Option<MfaDeviceRecord>>;
     /// Every MFA device of the account, by serial number.
     async fn mfa_devices(&mut self, account_id: &str) -> StoreResult<Vec<MfaDeviceRecord>>;
     async fn update_mfa_device(&mut self, rec: &MfaDeviceRecord) -> StoreResult<()>;
     async fn delete_mfa_device(&mut self, serial_number: &str) -> StoreResult<()>;
+
+    // Recovery codes of an identity (`owner`: `root:ACCOUNT` or `user:USER-ID`)
+    /// Replaces the owner's codes with these hashes (none: the owner has no codes).
+    async fn replace_recovery_codes(&mut self, account_id: &str, owner: &str, hashes: &[String], at: i64) -> StoreResult<()>;
+    async fn recovery_codes(&mut self, owner: &str) -> StoreResult<Vec<RecoveryCodeRecord>>;
+    /// Marks an unused code used; false when there is no such unused code. Two concurrent
+    /// uses of one code cannot both succeed.
+    async fn use_recovery_code(&mut self, owner: &str, hash: &str, at: i64) -> StoreResult<bool>;
 
     // Password policy, password history, credential report
     async fn get_password_policy(&mut self, account_id: &str) -> StoreResult<Option<PasswordPolicyRecord>>;

@@ -163,9 +163,37 @@ pub struct PageQuery<'a> {
     pub limit: i64,
 }
 
+/// What an MFA device is: an authenticator app (TOTP) or a passkey / security key
+/// (WebAuthn; AWS's "FIDO security key", serial numbers under `u2f/`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MfaKind {
+    Virtual,
+    SecurityKey,
+}
+
+impl MfaKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Virtual => "virtual",
+            Self::SecurityKey => "u2f",
+        }
+    }
+
+    /// The stored name; anything unknown is read as what it most restricts (a device
+    /// that takes no one-time codes).
+    pub fn parse(s: &str) -> Self {
+        if s == "virtual" {
+            Self::Virtual
+        } else {
+            Self::SecurityKey
+        }
+    }
+}
+
 #[derive(Clone, PartialEq, Eq)]
 pub struct MfaDeviceRecord {
     pub serial_number: String,
+    pub kind: MfaKind,
     pub account_id: String,
     pub name: String,
     pub path: String,
@@ -173,18 +201,30 @@ pub struct MfaDeviceRecord {
     pub user_id: Option<String>,
     /// Enabled for the account's root user.
     pub assigned_root: bool,
-    /// The TOTP seed, encrypted with the master key.
+    /// Encrypted with the master key: the TOTP seed of an authenticator app, or the
+    /// WebAuthn credential (public key, credential id, signature counter) of a security key,
+    /// so that neither can be read or swapped without the key.
     pub seed_sealed: String,
     pub created_at: i64,
     pub enabled_at: Option<i64>,
-    /// The last accepted TOTP time step (a code is never accepted twice).
+    /// The last accepted TOTP time step (a code is never accepted twice); for a security
+    /// key, when it was last used.
     pub last_step: Option<i64>,
+}
+
+/// One of an identity's single-use recovery codes (only its hash is kept).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecoveryCodeRecord {
+    pub code_hash: String,
+    pub created_at: i64,
+    pub used_at: Option<i64>,
 }
 
 impl std::fmt::Debug for MfaDeviceRecord {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MfaDeviceRecord")
             .field("serial_number", &self.serial_number)
+            .field("kind", &self.kind)
             .field("user_id", &self.user_id)
             .field("assigned_root", &self.assigned_root)
             .field("enabled_at", &self.enabled_at)
