@@ -124,7 +124,7 @@ def test_root_signs_in_and_enables_mfa(server_factory):
 
     # Signing in now asks for a code; a wrong one is refused, a fresh one accepted once.
     r = sign_in(srv, email=ROOT_EMAIL, password=srv.root_password)
-    assert r.status_code == 200 and r.json() == {"status": "MfaRequired", "mfa_devices": [serial]}, r.text
+    assert r.status_code == 200 and r.json() == {"status": "MfaRequired", "mfa_devices": [serial], "security_key": False, "recovery_codes": False}, r.text
     r = sign_in(srv, email=ROOT_EMAIL, password=srv.root_password, mfa_code="123456")
     assert r.status_code == 401 and error_code(r) == "InvalidMfaCode", r.text
     advance(srv, 30)
@@ -176,7 +176,7 @@ def test_user_sign_in_with_account_id_alias_and_mfa(server_factory):
     admin.enable_mfa_device(UserName="console-alice", SerialNumber=serial,
                             AuthenticationCode1=totp.at((step - 1) * 30), AuthenticationCode2=totp.at(step * 30))
     r = sign_in(srv, account=srv.account_id, user_name="console-alice", password="Alice!Passw0rd-1")
-    assert r.json() == {"status": "MfaRequired", "mfa_devices": [serial]}, r.text
+    assert r.json() == {"status": "MfaRequired", "mfa_devices": [serial], "security_key": False, "recovery_codes": False}, r.text
     advance(srv, 30)
     out = signed_in(sign_in(srv, account=srv.account_id, user_name="console-alice", password="Alice!Passw0rd-1",
                             mfa_code=totp.at(server_now(srv)), mfa_serial=serial))

@@ -64,12 +64,9 @@ async fn credentials_page(c: &crate::Console, session: &SessionView, caller: &Ca
         Err(_) => None,
     };
     let user_name = caller.user().map(|u| u.name.as_str());
-    let recovery = match c.iam.recovery_code_status(caller).await {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::error!(error = %e, "reading recovery codes failed");
-            return failure();
-        }
+    let recovery = match recovery_status(&c.iam, caller).await {
+        Ok(s) => s,
+        Err(answer) => return answer,
     };
     let recovery_last_used = recovery.last_used.map(date);
     let page = SecurityCredentialsPage { arn: &session.arn, csrf: &session.csrf, notice, error, user_name, devices, recovery, recovery_last_used };
@@ -436,12 +433,9 @@ pub async fn recovery_codes_page(State(c): Shared, headers: HeaderMap, remote: C
         Some("key") => Some("Passkey or security key registered. Now create recovery codes, in case you lose it."),
         _ => None,
     };
-    let status = match c.iam.recovery_code_status(&caller).await {
+    let status = match recovery_status(&c.iam, &caller).await {
         Ok(s) => s,
-        Err(e) => {
-            tracing::error!(error = %e, "reading recovery codes failed");
-            return failure();
-        }
+        Err(answer) => return answer,
     };
     render(StatusCode::OK, &RecoveryCodesPage { arn: &session.arn, csrf: &session.csrf, notice, error: None, status, codes: None })
 }
@@ -461,12 +455,9 @@ pub async fn create_recovery_codes(State(c): Shared, headers: HeaderMap, remote:
         Ok(s) => s,
         Err(answer) => return answer,
     };
-    let status = match c.iam.recovery_code_status(&caller).await {
+    let status = match recovery_status(&c.iam, &caller).await {
         Ok(s) => s,
-        Err(e) => {
-            tracing::error!(error = %e, "reading recovery codes failed");
-            return failure();
-        }
+        Err(answer) => return answer,
     };
     if status.total > 0 && f.confirmed.is_none() {
         let text = format!("Create new recovery codes? Your {} unused codes stop working.", status.unused);
@@ -497,4 +488,12 @@ pub async fn create_recovery_codes(State(c): Shared, headers: HeaderMap, remote:
             render(StatusCode::BAD_REQUEST, &RecoveryCodesPage { arn: &session.arn, csrf: &session.csrf, notice: None, error: Some(&text), status, codes: None })
         }
     }
+}
+
+/// The identity's recovery codes as the pages show them; `Err` is the failure page.
+async fn recovery_status(iam: &portcullis_core::Iam, caller: &Caller) -> Result<RecoveryCodeStatus, Response> {
+    iam.recovery_code_status(caller).await.map_err(|e| {
+        tracing::error!(error = %e, "reading recovery codes failed");
+        failure()
+    })
 }
