@@ -10,7 +10,6 @@ mod encode;
 mod iam;
 mod request_scope;
 mod sts;
-mod target;
 mod test_mode;
 mod transport;
 
@@ -25,7 +24,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use portcullis_core::{Caller, Iam, IamError};
+use portcullis_core::{Caller, Iam, IamError, IamOperation, StsOperation};
 use portcullis_protocol::{query_error_body, query_response_body, AwsError, QueryParams, ServiceModel};
 
 pub(crate) const IAM_NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
@@ -48,13 +47,16 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(iam: Iam, test_clock: Option<Arc<portcullis_types::OffsetClock>>) -> Result<Self, String> {
+        let iam_model = ServiceModel::load_gz(portcullis_protocol::IAM_MODEL_GZ)?;
+        let sts_model = ServiceModel::load_gz(portcullis_protocol::STS_MODEL_GZ)?;
+        check_operation_tables(&iam_model, &sts_model)?;
         Ok(Self {
             console: portcullis_console::router(iam.clone())?,
             iam,
             test_clock,
             test_mode: None,
-            iam_model: Arc::new(ServiceModel::load_gz(portcullis_protocol::IAM_MODEL_GZ)?),
-            sts_model: Arc::new(ServiceModel::load_gz(portcullis_protocol::STS_MODEL_GZ)?),
+            iam_model: Arc::new(iam_model),
+            sts_model: Arc::new(sts_model),
         })
     }
 }
@@ -205,15 +207,29 @@ async fn process(state: &AppState, req: Request, request_id: &str) -> Result<Rep
     })?;
     model.validate(op, &params).map_err(fail)?;
 
+    // In the model but not served (yet): answered like an unknown action, so clients fail
+    // clearly instead of misreading an empty result.
+    let unknown = || fail(iam_error(portcullis_core::unknown_operation(action, version)));
     let result = match service {
-        Service::Iam => iam::dispatch(&state.iam, &caller, action, &params).await,
-        Service::Sts => sts::dispatch(&state.iam, &caller, action, &params).await,
+        Service::Iam => iam::dispatch(&state.iam, &caller, IamOperation::parse(action).ok_or_else(unknown)?, &params).await,
+        Service::Sts => sts::dispatch(&state.iam, &caller, StsOperation::parse(action).ok_or_else(unknown)?, &params).await,
     }
     .map_err(|e| fail(iam_error(e)))?;
     Ok(Reply {
         status: StatusCode::OK,
         body: query_response_body(action, service.namespace(), request_id, result.filter(|_| op.has_output)),
     })
+}
+
+/// Every operation of the tables must be one of the service's model (which decodes and
+/// validates it), or it could never be reached.
+pub fn check_operation_tables(iam: &ServiceModel, sts: &ServiceModel) -> Result<(), String> {
+    let iam_ops = IamOperation::ALL.iter().map(|o| (iam, o.name()));
+    let sts_ops = StsOperation::ALL.iter().map(|o| (sts, o.name()));
+    match iam_ops.chain(sts_ops).find(|(model, name)| model.operation(name).is_none()) {
+        Some((_, name)) => Err(format!("operation {name} of the operation table is not in its service model")),
+        None => Ok(()),
+    }
 }
 
 /// The root user of the test-mode account.

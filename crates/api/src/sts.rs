@@ -2,7 +2,7 @@
 //! denied by a policy; AssumeRole is decided by the role's trust policy and the caller's
 //! own policies.
 
-use portcullis_core::{AssumeRoleInput, AuthzRequest, Caller, Iam, IamError, IamResult, TemporaryCredentials};
+use portcullis_core::{AssumeRoleInput, Caller, Iam, IamResult, StsOperation as Op, TemporaryCredentials};
 use portcullis_protocol::{QueryParams, XmlWriter};
 
 use crate::encode::ts;
@@ -20,17 +20,23 @@ fn int(p: &QueryParams, k: &str) -> Option<i64> {
     p.get(k).and_then(|v| v.trim().parse().ok())
 }
 
-pub async fn dispatch(iam: &Iam, caller: &Caller, op: &str, p: &QueryParams) -> IamResult<Option<XmlWriter>> {
+/// Authorizes the operation as its table row says (GetCallerIdentity and GetSessionToken
+/// cannot be denied; AssumeRole is decided with the role's trust policy inside the
+/// operation) and runs it.
+pub async fn dispatch(iam: &Iam, caller: &Caller, op: Op, p: &QueryParams) -> IamResult<Option<XmlWriter>> {
+    let spec = op.spec();
+    let auth = iam.authorize_operation(caller, &spec, p).await?;
+    let caller = auth.caller();
     let mut w = XmlWriter::new();
     match op {
-        "GetCallerIdentity" => {
+        Op::GetCallerIdentity => {
             w.leaf("UserId", &caller.user_id()).leaf("Account", &caller.account_id).leaf("Arn", &caller.arn());
         }
-        "GetSessionToken" => {
+        Op::GetSessionToken => {
             let c = iam.get_session_token(caller, int(p, "DurationSeconds"), p.get("SerialNumber"), p.get("TokenCode")).await?;
             credentials(&mut w, &c);
         }
-        "AssumeRole" => {
+        Op::AssumeRole => {
             let input = AssumeRoleInput {
                 role_arn: p.get("RoleArn").unwrap_or_default().to_owned(),
                 session_name: p.get("RoleSessionName").unwrap_or_default().to_owned(),
@@ -61,18 +67,13 @@ pub async fn dispatch(iam: &Iam, caller: &Caller, op: &str, p: &QueryParams) -> 
             }
             w.opt("SourceIdentity", r.source_identity.as_deref());
         }
-        "DecodeAuthorizationMessage" => {
-            iam.authorize(caller, &AuthzRequest::new("sts:DecodeAuthorizationMessage", "*")).await?;
+        Op::DecodeAuthorizationMessage => {
             let decoded = iam.decode_authorization_message(p.get("EncodedMessage").unwrap_or_default())?;
             w.leaf("DecodedMessage", &decoded);
         }
-        "GetAccessKeyInfo" => {
-            iam.authorize(caller, &AuthzRequest::new("sts:GetAccessKeyInfo", "*")).await?;
+        Op::GetAccessKeyInfo => {
             let account = iam.access_key_account(caller, p.get("AccessKeyId").unwrap_or_default()).await?;
             w.leaf("Account", &account);
-        }
-        _ => {
-            return Err(IamError::InvalidAction(format!("Could not find operation {op} for version 2011-06-15")));
         }
     }
     Ok(Some(w))

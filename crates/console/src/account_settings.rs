@@ -6,7 +6,8 @@ use axum::extract::{Query, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use portcullis_core::{AuthzRequest, IamError, PasswordPolicyInput};
+use portcullis_core::{IamError, PasswordPolicyInput};
+use portcullis_core::IamOperation as Op;
 use portcullis_store::PasswordPolicyRecord;
 use serde::Deserialize;
 
@@ -104,7 +105,7 @@ pub async fn settings(State(c): Shared, headers: HeaderMap, remote: ClientAddr, 
         Ok(s) => s,
         Err(answer) => return answer,
     };
-    let policy = match c.iam.authorize(&caller, &AuthzRequest::new("iam:GetAccountPasswordPolicy", "*")).await {
+    let policy = match c.iam.authorize_iam(&caller, Op::GetAccountPasswordPolicy, &[]).await {
         Ok(auth) => match c.iam.get_account_password_policy(&auth).await {
             Ok(p) => Ok(Some(p)),
             Err(IamError::NoSuchEntity(_)) => Ok(None),
@@ -182,7 +183,7 @@ pub async fn save_policy(State(c): Shared, headers: HeaderMap, remote: ClientAdd
     };
     let saved = async {
         c.validate("UpdateAccountPasswordPolicy", &params)?;
-        let auth = c.iam.authorize(&caller, &AuthzRequest::new("iam:UpdateAccountPasswordPolicy", "*")).await?;
+        let auth = c.iam.authorize_iam(&caller, Op::UpdateAccountPasswordPolicy, &[]).await?;
         c.iam.update_account_password_policy(&auth, &input).await
     }
     .await;
@@ -217,10 +218,10 @@ pub async fn credential_report(State(c): Shared, headers: HeaderMap, remote: Cli
         Ok(s) => s,
         Err(answer) => return answer,
     };
-    let report = match c.iam.authorize(&caller, &AuthzRequest::new("iam:GenerateCredentialReport", "*")).await {
+    let report = match c.iam.authorize_iam(&caller, Op::GenerateCredentialReport, &[]).await {
         Ok(auth) => match c.iam.generate_credential_report(&auth).await {
             Ok(_) => async {
-                let auth = c.iam.authorize(&caller, &AuthzRequest::new("iam:GetCredentialReport", "*")).await?;
+                let auth = c.iam.authorize_iam(&caller, Op::GetCredentialReport, &[]).await?;
                 c.iam.get_credential_report(&auth).await
             }
             .await,

@@ -6,7 +6,8 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
-use portcullis_core::{AuthzRequest, Caller, IamError, SecurityCheck};
+use portcullis_core::{Caller, IamError, SecurityCheck};
+use portcullis_core::IamOperation as Op;
 use serde::Deserialize;
 
 use crate::session::SessionView;
@@ -70,11 +71,11 @@ pub async fn dashboard(State(c): Shared, headers: HeaderMap, remote: ClientAddr,
 /// The dashboard with a notice or an error (never text from the URL, so that a link cannot
 /// put words on it).
 async fn page(c: &crate::Console, origin: &Origin, session: &SessionView, caller: &Caller, status: StatusCode, notice: Option<&str>, error: Option<&str>) -> Response {
-    let alias = match c.iam.authorize(caller, &AuthzRequest::new("iam:ListAccountAliases", "*")).await {
+    let alias = match c.iam.authorize_iam(caller, Op::ListAccountAliases, &[]).await {
         Ok(auth) => c.iam.list_account_aliases(&auth).await.ok().and_then(|a| a.into_iter().next()),
         Err(_) => None,
     };
-    let (checks, counts) = match c.iam.authorize(caller, &AuthzRequest::new("iam:GetAccountSummary", "*")).await {
+    let (checks, counts) = match c.iam.authorize_iam(caller, Op::GetAccountSummary, &[]).await {
         Ok(auth) => {
             let summary = c.iam.account_summary(&auth).await.map(|s| s.entries).unwrap_or_default();
             let count = |key: &str| summary.iter().find(|(k, _)| *k == key).map_or(0, |(_, n)| *n);
@@ -138,8 +139,8 @@ pub async fn alias(State(c): Shared, headers: HeaderMap, remote: ClientAddr, ori
         };
         return render(StatusCode::OK, &page);
     }
-    let (action, done) = if f.op == "delete" { ("iam:DeleteAccountAlias", "alias-deleted") } else { ("iam:CreateAccountAlias", "alias") };
-    let outcome = match c.iam.authorize(&caller, &AuthzRequest::new(action, "*")).await {
+    let (op, done) = if f.op == "delete" { (Op::DeleteAccountAlias, "alias-deleted") } else { (Op::CreateAccountAlias, "alias") };
+    let outcome = match c.iam.authorize_iam(&caller, op, &[("AccountAlias", alias)]).await {
         Ok(auth) if f.op == "delete" => match c.validate("DeleteAccountAlias", &[("AccountAlias", alias)]) {
             Ok(()) => c.iam.delete_account_alias(&auth, alias).await,
             Err(e) => Err(e),

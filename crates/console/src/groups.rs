@@ -7,11 +7,11 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use portcullis_core::{AuthzRequest, Caller, Iam, IamError, PolicyFilter, ResourceKind};
+use portcullis_core::{Caller, Iam, IamError, PolicyFilter};
+use portcullis_core::IamOperation as Op;
 use portcullis_store::PrincipalKind;
 use serde::Deserialize;
 
-use crate::users::{authorize_on, authorize_on_with};
 use crate::web::{listing, date, failure, redirect, render, signed_in, signed_in_form, ClientAddr, Shared};
 
 /// Policies a search shows at most.
@@ -36,7 +36,7 @@ pub async fn groups(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Qu
         Ok(s) => s,
         Err(answer) => return answer,
     };
-    let groups = match c.iam.authorize(&caller, &AuthzRequest::new("iam:ListGroups", format!("arn:aws:iam::{}:group/", caller.account_id))).await {
+    let groups = match c.iam.authorize_iam(&caller, Op::ListGroups, &[]).await {
         Ok(auth) => match c.iam.list_groups(&auth, None, &listing()).await {
             Ok(page) => Some(page.items.into_iter().map(|g| (g.name, date(g.created_at))).collect()),
             Err(e) => {
@@ -75,7 +75,7 @@ pub async fn create_group_page(State(c): Shared, headers: HeaderMap, remote: Cli
 /// Policies whose names contain `query` (ignoring case), AWS-managed and the account's own,
 /// as far as the caller may list policies.
 async fn search_policies(iam: &Iam, caller: &Caller, query: &str) -> Result<Vec<(String, String, bool)>, IamError> {
-    let auth = iam.authorize(caller, &AuthzRequest::new("iam:ListPolicies", format!("arn:aws:iam::{}:policy/", caller.account_id))).await?;
+    let auth = iam.authorize_iam(caller, Op::ListPolicies, &[]).await?;
     let wanted = query.trim().to_lowercase();
     let mut found = Vec::new();
     let mut page = listing();
@@ -151,7 +151,7 @@ pub async fn create_group(State(c): Shared, headers: HeaderMap, remote: ClientAd
     let name = f.group_name.as_str();
     let created = async {
         c.validate("CreateGroup", &[("GroupName", name)])?;
-        let auth = iam.authorize(&caller, &AuthzRequest::new("iam:CreateGroup", format!("arn:aws:iam::{}:group/{name}", caller.account_id))).await?;
+        let auth = iam.authorize_iam(&caller, Op::CreateGroup, &[("GroupName", name)]).await?;
         iam.create_group(&auth, name, None).await.map(|_| ())
     }
     .await;
@@ -163,7 +163,7 @@ pub async fn create_group(State(c): Shared, headers: HeaderMap, remote: ClientAd
         // As through the API, the policy being attached is a condition key of the request.
         let attached = async {
             c.validate("AttachGroupPolicy", &[("GroupName", name), ("PolicyArn", arn)])?;
-            let auth = authorize_on_with(iam, &caller, "iam:AttachGroupPolicy", ResourceKind::Group, name, &[("iam:PolicyARN", arn)]).await?;
+            let auth = iam.authorize_iam(&caller, Op::AttachGroupPolicy, &[("GroupName", name), ("PolicyArn", arn)]).await?;
             iam.attach_policy(&auth, PrincipalKind::Group, name, arn).await
         }
         .await;
@@ -201,7 +201,7 @@ pub async fn group(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Pat
     };
     let iam = &c.iam;
     let members = async {
-        let auth = authorize_on(iam, &caller, "iam:GetGroup", ResourceKind::Group, &name).await?;
+        let auth = iam.authorize_iam(&caller, Op::GetGroup, &[("GroupName", &name)]).await?;
         iam.get_group(&auth, &name, &listing()).await.map(|(_, users)| users.items.into_iter().map(|u| u.user.name).collect::<Vec<_>>())
     }
     .await;
@@ -210,11 +210,11 @@ pub async fn group(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Pat
         Err(IamError::NoSuchEntity(_)) => return crate::web::message(StatusCode::NOT_FOUND, "No such user group", "There is no user group by that name."),
         Err(e) => return crate::web::message(StatusCode::FORBIDDEN, "Not allowed", &e.public_message()),
     };
-    let policies = match authorize_on(iam, &caller, "iam:ListAttachedGroupPolicies", ResourceKind::Group, &name).await {
+    let policies = match iam.authorize_iam(&caller, Op::ListAttachedGroupPolicies, &[("GroupName", &name)]).await {
         Ok(auth) => iam.list_attached_policies(&auth, PrincipalKind::Group, &name, None, &listing()).await.map(|p| p.items).unwrap_or_default(),
         Err(_) => Vec::new(),
     };
-    let others = match iam.authorize(&caller, &AuthzRequest::new("iam:ListUsers", format!("arn:aws:iam::{}:user/", caller.account_id))).await {
+    let others = match iam.authorize_iam(&caller, Op::ListUsers, &[]).await {
         Ok(auth) => iam
             .list_users(&auth, None, &listing())
             .await
@@ -253,7 +253,7 @@ pub async fn add_users(State(c): Shared, headers: HeaderMap, remote: ClientAddr,
     if let Some(user) = remove {
         let removed = async {
             c.validate("RemoveUserFromGroup", &[("GroupName", &name), ("UserName", &user)])?;
-            let auth = authorize_on(iam, &caller, "iam:RemoveUserFromGroup", ResourceKind::Group, &name).await?;
+            let auth = iam.authorize_iam(&caller, Op::RemoveUserFromGroup, &[("GroupName", &name)]).await?;
             iam.remove_user_from_group(&auth, &name, &user).await
         }
         .await;
@@ -268,7 +268,7 @@ pub async fn add_users(State(c): Shared, headers: HeaderMap, remote: ClientAddr,
     for user in &users {
         let added = async {
             c.validate("AddUserToGroup", &[("GroupName", &name), ("UserName", user)])?;
-            let auth = authorize_on(iam, &caller, "iam:AddUserToGroup", ResourceKind::Group, &name).await?;
+            let auth = iam.authorize_iam(&caller, Op::AddUserToGroup, &[("GroupName", &name)]).await?;
             iam.add_user_to_group(&auth, &name, user).await
         }
         .await;

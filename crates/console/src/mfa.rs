@@ -6,11 +6,12 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
-use portcullis_core::{AuthzRequest, Caller, IamError, RecoveryCodeStatus};
+use portcullis_core::{Caller, IamError, RecoveryCodeStatus};
+use portcullis_core::IamOperation as Op;
 use serde::Deserialize;
 
 use crate::session::SessionView;
-use crate::users::authorize_on_self;
+use crate::users::authorize_self;
 use crate::web::{ConfirmPage, date, failure, redirect, render, signed_in, signed_in_form, ClientAddr, MessagePage, Shared};
 
 #[derive(Template)]
@@ -53,7 +54,7 @@ pub async fn security_credentials(State(c): Shared, headers: HeaderMap, remote: 
 
 /// The Security credentials page with a notice or an error.
 async fn credentials_page(c: &crate::Console, session: &SessionView, caller: &Caller, status: StatusCode, notice: Option<&str>, error: Option<&str>) -> Response {
-    let devices = match c.iam.authorize(caller, &AuthzRequest::new("iam:ListMFADevices", caller.arn())).await {
+    let devices = match c.iam.authorize_iam(caller, Op::ListMFADevices, &[]).await {
         Ok(auth) => match c.iam.list_mfa_devices(&auth, None, &portcullis_core::PageRequest::default()).await {
             Ok(page) => Some(page.items.into_iter().map(|(_, serial, enabled)| (serial, date(enabled))).collect()),
             Err(e) => {
@@ -97,7 +98,7 @@ pub async fn change_password(State(c): Shared, headers: HeaderMap, remote: Clien
     }
     let changed = async {
         c.validate("ChangePassword", &[("OldPassword", &f.current_password), ("NewPassword", &f.new_password)])?;
-        let auth = c.iam.authorize_change_password(&caller, &AuthzRequest::new("iam:ChangePassword", caller.arn())).await?;
+        let auth = c.iam.authorize_iam(&caller, Op::ChangePassword, &[]).await?;
         c.iam.change_password(&auth, &f.current_password, &f.new_password).await
     }
     .await;
@@ -145,12 +146,12 @@ pub async fn remove_mfa(State(c): Shared, headers: HeaderMap, remote: ClientAddr
     let own = caller.user().map(|u| u.name.clone());
     let removed = match c.validate("DeactivateMFADevice", &[("SerialNumber", &f.serial)]) {
         Err(e) => Err(e),
-        Ok(()) => match authorize_on_self(iam, &caller, "iam:DeactivateMFADevice").await {
+        Ok(()) => match authorize_self(iam, &caller, Op::DeactivateMFADevice).await {
         Ok(auth) => match iam.deactivate_mfa_device(&auth, own.as_deref(), &f.serial).await {
             // A security key is gone once deactivated; an app's device is deleted as well.
             Ok(()) if f.serial.contains(":u2f/") => Ok(()),
             Ok(()) => async {
-                let auth = iam.authorize(&caller, &AuthzRequest::new("iam:DeleteVirtualMFADevice", f.serial.clone())).await?;
+                let auth = iam.authorize_iam(&caller, Op::DeleteVirtualMFADevice, &[("SerialNumber", &f.serial)]).await?;
                 iam.delete_virtual_mfa_device(&auth, &f.serial).await
             }
             .await,
@@ -247,10 +248,9 @@ pub async fn assign_mfa(State(c): Shared, headers: HeaderMap, remote: ClientAddr
             Err(e) => again(&e.public_message()),
         };
     }
-    let arn = format!("arn:aws:iam::{}:mfa/{name}", caller.account_id);
     let created = async {
         c.validate("CreateVirtualMFADevice", &[("VirtualMFADeviceName", name)])?;
-        let auth = c.iam.authorize(&caller, &AuthzRequest::new("iam:CreateVirtualMFADevice", arn)).await?;
+        let auth = c.iam.authorize_iam(&caller, Op::CreateVirtualMFADevice, &[("VirtualMFADeviceName", name)]).await?;
         c.iam.create_virtual_mfa_device(&auth, name, None, &[]).await
     }
     .await;
@@ -292,7 +292,7 @@ pub async fn enable_mfa(State(c): Shared, headers: HeaderMap, remote: ClientAddr
         _ if checked.is_err() => checked,
         portcullis_core::Principal::Root => c.iam.enable_root_mfa_device(&caller, &f.serial, code1, code2).await,
         portcullis_core::Principal::User(u) => async {
-            let auth = authorize_on_self(&c.iam, &caller, "iam:EnableMFADevice").await?;
+            let auth = authorize_self(&c.iam, &caller, Op::EnableMFADevice).await?;
             c.iam.enable_mfa_device(&auth, &u.name, &f.serial, code1, code2).await
         }
         .await,
@@ -351,7 +351,7 @@ pub async fn resync(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Fo
     let (code1, code2) = (f.code1.trim(), f.code2.trim());
     let done = async {
         c.validate("ResyncMFADevice", &[("UserName", &user), ("SerialNumber", &f.serial), ("AuthenticationCode1", code1), ("AuthenticationCode2", code2)])?;
-        let auth = authorize_on_self(&c.iam, &caller, "iam:ResyncMFADevice").await?;
+        let auth = authorize_self(&c.iam, &caller, Op::ResyncMFADevice).await?;
         c.iam.resync_mfa_device(&auth, &user, &f.serial, code1, code2).await
     }
     .await;

@@ -8,7 +8,8 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use portcullis_core::{AuthzRequest, IamError, PageRequest, PolicyFilter};
+use portcullis_core::{IamError, PageRequest, PolicyFilter};
+use portcullis_core::IamOperation as Op;
 use serde::Deserialize;
 
 use crate::web::{listing, date, failure, message, redirect, render, signed_in, signed_in_form, ClientAddr, Shared};
@@ -53,7 +54,7 @@ pub async fn policies(State(c): Shared, headers: HeaderMap, remote: ClientAddr, 
     let filter = PolicyFilter { scope, only_attached: q.attached.is_some(), ..Default::default() };
     let wanted = q.q.trim().to_lowercase();
     let mut truncated = false;
-    let policies = match c.iam.authorize(&caller, &AuthzRequest::new("iam:ListPolicies", format!("arn:aws:iam::{}:policy/", caller.account_id))).await {
+    let policies = match c.iam.authorize_iam(&caller, Op::ListPolicies, &[]).await {
         Ok(auth) => {
             let mut found = Vec::new();
             let mut page = listing();
@@ -150,7 +151,7 @@ async fn policy_page(
     let q = ArnQuery { arn: arn.to_owned(), done: None };
     let iam = &c.iam;
     let view = async {
-        let auth = iam.authorize(caller, &AuthzRequest::new("iam:GetPolicy", q.arn.clone())).await?;
+        let auth = iam.authorize_iam(caller, Op::GetPolicy, &[("PolicyArn", &q.arn)]).await?;
         iam.get_policy(&auth, &q.arn).await
     }
     .await;
@@ -164,14 +165,14 @@ async fn policy_page(
             return failure();
         }
     };
-    let document = match iam.authorize(caller, &AuthzRequest::new("iam:GetPolicyVersion", q.arn.clone())).await {
+    let document = match iam.authorize_iam(caller, Op::GetPolicyVersion, &[("PolicyArn", &q.arn)]).await {
         Ok(auth) => match iam.get_policy_version(&auth, &q.arn, &view.default_version).await {
             Ok((v, _)) => pretty(&v.document),
             Err(e) => e.public_message(),
         },
         Err(e) => e.public_message(),
     };
-    let versions = match iam.authorize(caller, &AuthzRequest::new("iam:ListPolicyVersions", q.arn.clone())).await {
+    let versions = match iam.authorize_iam(caller, Op::ListPolicyVersions, &[("PolicyArn", &q.arn)]).await {
         Ok(auth) => iam
             .list_policy_versions(&auth, &q.arn, &PageRequest::default())
             .await
@@ -289,7 +290,7 @@ pub async fn create_policy(State(c): Shared, headers: HeaderMap, remote: ClientA
     }
     let created = async {
         c.validate("CreatePolicy", &params)?;
-        let auth = c.iam.authorize(&caller, &AuthzRequest::new("iam:CreatePolicy", format!("arn:aws:iam::{}:policy/{name}", caller.account_id))).await?;
+        let auth = c.iam.authorize_iam(&caller, Op::CreatePolicy, &[("PolicyName", name)]).await?;
         c.iam.create_policy(&auth, name, None, &f.document, description, &[]).await
     }
     .await;
@@ -330,7 +331,7 @@ pub async fn save_policy(State(c): Shared, headers: HeaderMap, remote: ClientAdd
         None => {
             async {
                 c.validate("CreatePolicyVersion", &[("PolicyArn", &f.arn), ("PolicyDocument", &f.document), ("SetAsDefault", "true")])?;
-                let auth = c.iam.authorize(&caller, &AuthzRequest::new("iam:CreatePolicyVersion", f.arn.clone())).await?;
+                let auth = c.iam.authorize_iam(&caller, Op::CreatePolicyVersion, &[("PolicyArn", &f.arn)]).await?;
                 c.iam.create_policy_version(&auth, &f.arn, &f.document, true).await
             }
             .await

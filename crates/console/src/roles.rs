@@ -5,10 +5,10 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use portcullis_core::{AuthzRequest, IamError, ResourceKind};
+use portcullis_core::{IamError};
+use portcullis_core::IamOperation as Op;
 use portcullis_store::PrincipalKind;
 
-use crate::users::authorize_on;
 use crate::web::{listing, date, failure, message, render, signed_in, ClientAddr, Shared};
 
 
@@ -25,7 +25,7 @@ pub async fn roles(State(c): Shared, headers: HeaderMap, remote: ClientAddr) -> 
         Ok(s) => s,
         Err(answer) => return answer,
     };
-    let roles = match c.iam.authorize(&caller, &AuthzRequest::new("iam:ListRoles", format!("arn:aws:iam::{}:role/", caller.account_id))).await {
+    let roles = match c.iam.authorize_iam(&caller, Op::ListRoles, &[]).await {
         Ok(auth) => match c.iam.list_roles(&auth, None, &listing()).await {
             Ok(page) => Some(
                 page.items
@@ -65,7 +65,7 @@ pub async fn role(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Path
     };
     let iam = &c.iam;
     let view = async {
-        let auth = authorize_on(iam, &caller, "iam:GetRole", ResourceKind::Role, &name).await?;
+        let auth = iam.authorize_iam(&caller, Op::GetRole, &[("RoleName", &name)]).await?;
         iam.get_role(&auth, &name).await
     }
     .await;
@@ -77,11 +77,11 @@ pub async fn role(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Path
             return failure();
         }
     };
-    let policies = match authorize_on(iam, &caller, "iam:ListAttachedRolePolicies", ResourceKind::Role, &name).await {
+    let policies = match iam.authorize_iam(&caller, Op::ListAttachedRolePolicies, &[("RoleName", &name)]).await {
         Ok(auth) => iam.list_attached_policies(&auth, PrincipalKind::Role, &name, None, &listing()).await.map(|p| p.items).unwrap_or_default(),
         Err(_) => Vec::new(),
     };
-    let inline = match authorize_on(iam, &caller, "iam:ListRolePolicies", ResourceKind::Role, &name).await {
+    let inline = match iam.authorize_iam(&caller, Op::ListRolePolicies, &[("RoleName", &name)]).await {
         Ok(auth) => iam.list_inline_policies(&auth, PrincipalKind::Role, &name, &listing()).await.map(|p| p.items).unwrap_or_default(),
         Err(_) => Vec::new(),
     };

@@ -6,7 +6,8 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use portcullis_core::{AuthzRequest, ContextEntry, IamError, SimulationInput};
+use portcullis_core::{ContextEntry, IamError, SimulationInput};
+use portcullis_core::IamOperation as Op;
 use serde::Deserialize;
 
 use crate::web::{failure, render, signed_in, signed_in_form, ClientAddr, Shared};
@@ -104,7 +105,7 @@ pub async fn simulate(State(c): Shared, headers: HeaderMap, remote: ClientAddr, 
         Err(e)
     } else {
         async {
-            let auth = c.iam.authorize(&caller, &AuthzRequest::new("iam:SimulatePrincipalPolicy", principal)).await?;
+            let auth = c.iam.authorize_iam(&caller, Op::SimulatePrincipalPolicy, &[("PolicySourceArn", &principal)]).await?;
             c.iam.simulate_principal_policy(&auth, principal, &input).await
         }
         .await

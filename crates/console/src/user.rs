@@ -6,11 +6,11 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use portcullis_core::{IamError, ResourceKind};
+use portcullis_core::{IamError};
+use portcullis_core::IamOperation as Op;
 use portcullis_store::PrincipalKind;
 use serde::Deserialize;
 
-use crate::users::authorize_on;
 use crate::web::{listing, ConfirmPage, date, failure, message, redirect, render, signed_in, signed_in_form, ClientAddr, Shared};
 
 pub struct KeyRow {
@@ -52,7 +52,7 @@ pub async fn user(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Path
     };
     let iam = &c.iam;
     let view = async {
-        let auth = authorize_on(iam, &caller, "iam:GetUser", ResourceKind::User, &name).await?;
+        let auth = iam.authorize_iam(&caller, Op::GetUser, &[("UserName", &name)]).await?;
         iam.get_user(&auth, Some(&name)).await
     }
     .await;
@@ -64,7 +64,7 @@ pub async fn user(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Path
             return failure();
         }
     };
-    let console = match authorize_on(iam, &caller, "iam:GetLoginProfile", ResourceKind::User, &name).await {
+    let console = match iam.authorize_iam(&caller, Op::GetLoginProfile, &[("UserName", &name)]).await {
         Ok(auth) => match iam.get_login_profile(&auth, &name).await {
             Ok((_, _, reset)) => if reset { "Enabled (a new password is required at next sign-in)" } else { "Enabled" },
             Err(IamError::NoSuchEntity(_)) => "Disabled",
@@ -72,28 +72,26 @@ pub async fn user(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Path
         },
         Err(_) => "Not shown",
     };
-    let policies = match authorize_on(iam, &caller, "iam:ListAttachedUserPolicies", ResourceKind::User, &name).await {
+    let policies = match iam.authorize_iam(&caller, Op::ListAttachedUserPolicies, &[("UserName", &name)]).await {
         Ok(auth) => iam.list_attached_policies(&auth, PrincipalKind::User, &name, None, &listing()).await.map(|p| p.items).unwrap_or_default(),
         Err(_) => Vec::new(),
     };
-    let inline = match authorize_on(iam, &caller, "iam:ListUserPolicies", ResourceKind::User, &name).await {
+    let inline = match iam.authorize_iam(&caller, Op::ListUserPolicies, &[("UserName", &name)]).await {
         Ok(auth) => iam.list_inline_policies(&auth, PrincipalKind::User, &name, &listing()).await.map(|p| p.items).unwrap_or_default(),
         Err(_) => Vec::new(),
     };
-    let groups = match authorize_on(iam, &caller, "iam:ListGroupsForUser", ResourceKind::User, &name).await {
+    let groups = match iam.authorize_iam(&caller, Op::ListGroupsForUser, &[("UserName", &name)]).await {
         Ok(auth) => iam.list_groups_for_user(&auth, &name, &listing()).await.map(|p| p.items.into_iter().map(|g| g.name).collect()).unwrap_or_default(),
         Err(_) => Vec::new(),
     };
-    let mfa = match authorize_on(iam, &caller, "iam:ListMFADevices", ResourceKind::User, &name).await {
+    let mfa = match iam.authorize_iam(&caller, Op::ListMFADevices, &[("UserName", &name)]).await {
         Ok(auth) => iam.list_mfa_devices(&auth, Some(&name), &listing()).await.map(|p| p.items.into_iter().map(|(_, s, _)| s).collect()).unwrap_or_default(),
         Err(_) => Vec::new(),
     };
     let mut keys = Vec::new();
-    if let Ok(auth) = authorize_on(iam, &caller, "iam:ListAccessKeys", ResourceKind::User, &name).await {
+    if let Ok(auth) = iam.authorize_iam(&caller, Op::ListAccessKeys, &[("UserName", &name)]).await {
         for (_, k) in iam.list_access_keys(&auth, Some(&name), &listing()).await.map(|p| p.items).unwrap_or_default() {
-            // As the API decides it: the key owner's ARN, without its tags.
-            let owner = iam.resource_arn(&caller.account_id, ResourceKind::User, &name).await.map(|(arn, _)| arn).unwrap_or_default();
-            let last_used = match iam.authorize(&caller, &portcullis_core::AuthzRequest::new("iam:GetAccessKeyLastUsed", owner)).await {
+            let last_used = match iam.authorize_iam(&caller, Op::GetAccessKeyLastUsed, &[("AccessKeyId", &k.access_key_id)]).await {
                 Ok(auth) => match iam.access_key_last_used(&auth, &k.access_key_id).await {
                     Ok(u) => u.last_used_at.map_or_else(|| "Never".to_owned(), |t| format!("{} ({} in {})", date(t), u.service, u.region)),
                     Err(_) => "—".to_owned(),
@@ -158,10 +156,10 @@ pub async fn keys(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Path
     };
     let iam = &c.iam;
     let back = format!("/console/user/{}", form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>());
-    let action = match f.op.as_str() {
-        "create" => "iam:CreateAccessKey",
-        "deactivate" | "activate" => "iam:UpdateAccessKey",
-        "delete" => "iam:DeleteAccessKey",
+    let op = match f.op.as_str() {
+        "create" => Op::CreateAccessKey,
+        "deactivate" | "activate" => Op::UpdateAccessKey,
+        "delete" => Op::DeleteAccessKey,
         _ => return message(StatusCode::BAD_REQUEST, "Unknown request", "The form asked for something this page does not do."),
     };
     if f.op == "delete" && f.confirmed.is_none() {
@@ -181,7 +179,7 @@ pub async fn keys(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Path
     }
     let checked = if f.op == "create" { c.validate("CreateAccessKey", &[("UserName", &name)]) } else { c.validate("DeleteAccessKey", &[("UserName", &name), ("AccessKeyId", &f.key)]) };
     let auth = match checked {
-        Ok(()) => authorize_on(iam, &caller, action, ResourceKind::User, &name).await,
+        Ok(()) => iam.authorize_iam(&caller, op, &[("UserName", &name)]).await,
         Err(e) => Err(e),
     };
     let outcome = match auth {

@@ -8,7 +8,8 @@ use axum::extract::{Query, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use portcullis_core::{Authorized, AuthzRequest, Caller, Iam, IamError, IamResult, ResourceKind};
+use portcullis_core::{Authorized, Caller, Iam, IamError, IamResult};
+use portcullis_core::IamOperation as Op;
 use serde::Deserialize;
 
 use crate::web::{listing, date, failure, render, signed_in, signed_in_form, ClientAddr, Origin, Shared};
@@ -36,7 +37,7 @@ pub async fn users(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Que
         Err(answer) => return answer,
     };
     let wanted = q.q.trim().to_lowercase();
-    let users = match c.iam.authorize(&caller, &AuthzRequest::new("iam:ListUsers", format!("arn:aws:iam::{}:user/", caller.account_id))).await {
+    let users = match c.iam.authorize_iam(&caller, Op::ListUsers, &[]).await {
         Ok(auth) => match c.iam.list_users(&auth, None, &listing()).await {
             Ok(page) => Some(
                 page.items
@@ -67,7 +68,7 @@ struct CreateUserPage<'a> {
 
 /// The account's group names, when the caller may list them (for "Add user to groups").
 async fn group_names(iam: &Iam, caller: &Caller) -> Vec<String> {
-    let Ok(auth) = iam.authorize(caller, &AuthzRequest::new("iam:ListGroups", format!("arn:aws:iam::{}:group/", caller.account_id))).await else {
+    let Ok(auth) = iam.authorize_iam(caller, Op::ListGroups, &[]).await else {
         return Vec::new();
     };
     match iam.list_groups(&auth, None, &listing()).await {
@@ -131,34 +132,13 @@ struct UserCreatedPage<'a> {
     warnings: Vec<String>,
 }
 
-/// Authorizes an IAM action on a user, group or role as the API would (the entity's ARN
-/// with its path, and its tags).
-pub async fn authorize_on<'a>(iam: &Iam, caller: &'a Caller, action: &str, kind: ResourceKind, name: &str) -> IamResult<Authorized<'a>> {
-    authorize_on_with(iam, caller, action, kind, name, &[]).await
-}
-
-/// Authorizes an operation the API would be sent with the caller's own `UserName`: on the
-/// user (with its path and tags) for an IAM user, on `*` for the root user (who has no
-/// user name), as `api/src/target.rs` decides them.
-pub async fn authorize_on_self<'a>(iam: &Iam, caller: &'a Caller, action: &str) -> IamResult<Authorized<'a>> {
+/// Authorizes an operation the API would be sent with the caller's own `UserName` (an IAM
+/// user's), or without one (the root user's), through the operation table.
+pub async fn authorize_self<'a>(iam: &Iam, caller: &'a Caller, op: Op) -> IamResult<Authorized<'a>> {
     match caller.user() {
-        Some(u) => authorize_on(iam, caller, action, ResourceKind::User, &u.name).await,
-        None => iam.authorize(caller, &AuthzRequest::new(action, "*")).await,
+        Some(u) => iam.authorize_iam(caller, op, &[("UserName", &u.name)]).await,
+        None => iam.authorize_iam(caller, op, &[]).await,
     }
-}
-
-/// [`authorize_on`] with request context keys (`iam:PolicyARN`, …).
-pub async fn authorize_on_with<'a>(iam: &Iam, caller: &'a Caller, action: &str, kind: ResourceKind, name: &str, context: &[(&str, &str)]) -> IamResult<Authorized<'a>> {
-    let (arn, tags) = iam.resource_arn(&caller.account_id, kind, name).await?;
-    let mut req = AuthzRequest::new(action, arn);
-    for (k, v) in context {
-        req = req.with(k, vec![(*v).to_owned()]);
-    }
-    for (k, v) in tags {
-        req = req.with(&format!("iam:ResourceTag/{k}"), vec![v.clone()]);
-        req = req.with(&format!("aws:ResourceTag/{k}"), vec![v]);
-    }
-    iam.authorize(caller, &req).await
 }
 
 pub async fn create_user(State(c): Shared, headers: HeaderMap, remote: ClientAddr, origin: Origin, body: axum::body::Bytes) -> Response {
@@ -173,7 +153,7 @@ pub async fn create_user(State(c): Shared, headers: HeaderMap, remote: ClientAdd
     // The user first: nothing else is tried if it cannot be created.
     let created = async {
         c.validate("CreateUser", &[("UserName", name)])?;
-        let auth = iam.authorize(&caller, &AuthzRequest::new("iam:CreateUser", format!("arn:aws:iam::{account}:user/{name}"))).await?;
+        let auth = iam.authorize_iam(&caller, Op::CreateUser, &[("UserName", name)]).await?;
         iam.create_user(&auth, name, None, None, &[]).await.map(|_| ())
     }
     .await;
@@ -197,7 +177,7 @@ pub async fn create_user(State(c): Shared, headers: HeaderMap, remote: ClientAdd
         let outcome = match chosen {
             Ok(pw) => async {
                 c.validate("CreateLoginProfile", &[("UserName", name), ("Password", &pw)])?;
-                let auth = authorize_on(iam, &caller, "iam:CreateLoginProfile", ResourceKind::User, name).await?;
+                let auth = iam.authorize_iam(&caller, Op::CreateLoginProfile, &[("UserName", name)]).await?;
                 iam.create_login_profile(&auth, name, &pw, reset).await.map(|_| pw)
             }
             .await,
@@ -211,7 +191,7 @@ pub async fn create_user(State(c): Shared, headers: HeaderMap, remote: ClientAdd
     let mut access_key = None;
     if f.access_key {
         let key = async {
-            let auth = authorize_on(iam, &caller, "iam:CreateAccessKey", ResourceKind::User, name).await?;
+            let auth = iam.authorize_iam(&caller, Op::CreateAccessKey, &[("UserName", name)]).await?;
             iam.create_access_key(&auth, Some(name)).await
         }
         .await;
@@ -223,7 +203,7 @@ pub async fn create_user(State(c): Shared, headers: HeaderMap, remote: ClientAdd
     for group in &f.group {
         let added = async {
             c.validate("AddUserToGroup", &[("GroupName", group), ("UserName", name)])?;
-            let auth = authorize_on(iam, &caller, "iam:AddUserToGroup", ResourceKind::Group, group).await?;
+            let auth = iam.authorize_iam(&caller, Op::AddUserToGroup, &[("GroupName", group)]).await?;
             iam.add_user_to_group(&auth, group, name).await
         }
         .await;

@@ -1,0 +1,331 @@
+//! The operations Portcullis serves, in one table per service: for each, what the
+//! authorizer decides it on (the action is `SERVICE:Name`; the resource comes from its
+//! [`Target`]; request context keys from its parameters), whether it changes anything, and
+//! how it is authorized. The API dispatches by these enums (its handlers match on them
+//! exhaustively, so an operation without a handler does not compile), the console
+//! authorizes its actions through the same targets, and `docs/api-coverage.md` is made
+//! from the tables. Adding an operation is one row here and one handler.
+
+use portcullis_protocol::QueryParams;
+
+use crate::{AuthzRequest, Authorized, Caller, Iam, IamError, IamResult, ResourceKind};
+
+/// What an operation's resource ARN is, for the authorizer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// No resource of its own: `*`.
+    Any,
+    /// The caller itself (its user ARN, `…:root`, or its assumed-role ARN).
+    Caller,
+    /// The account's entities of a kind, for a listing: `arn:aws:iam::ACCOUNT:user/`.
+    Listing(&'static str),
+    /// An entity being created, from `Path` and the name parameter: (ARN kind, parameter).
+    New(&'static str, &'static str),
+    /// The group in `GroupName`, with its path.
+    Group,
+    /// The role in `RoleName`, with its path and tags.
+    Role,
+    /// The user in `UserName`, with its path and tags.
+    User,
+    /// The user in `UserName`, or the caller when there is none (its own credentials).
+    UserOrCaller,
+    /// The user in `UserName`, or `*` when there is none (the root user's own).
+    UserOrAny,
+    /// An ARN given in a parameter (`*` when absent).
+    Arn(&'static str),
+    /// The user owning the access key in `AccessKeyId` (the caller when no user owns it).
+    AccessKeyOwner,
+}
+
+/// How an operation is allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Authorization {
+    /// The caller's policies (with boundaries, session policies and resource policies).
+    Policies,
+    /// ChangePassword: the password policy's `AllowUsersToChangePassword`, or the policies.
+    ChangePassword,
+    /// Cannot be denied by any policy (GetCallerIdentity, GetSessionToken), as in AWS.
+    Always,
+    /// Decided by the operation itself with the target's resource policy (AssumeRole and
+    /// the role's trust policy), through the same decision function.
+    ResourcePolicy,
+}
+
+/// One operation's row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spec {
+    /// The action's service prefix (`iam`, `sts`).
+    pub service: &'static str,
+    pub name: &'static str,
+    pub target: Target,
+    /// Changes stored state (so cached authorization data may be stale after it).
+    pub writes: bool,
+    pub authorization: Authorization,
+    /// Answered with an empty listing for now (the feature behind it comes later), so that
+    /// tools that list before deleting keep working.
+    pub placeholder: bool,
+}
+
+impl Spec {
+    pub fn action(&self) -> String {
+        format!("{}:{}", self.service, self.name)
+    }
+}
+
+macro_rules! operations {
+    (@authz) => { Authorization::Policies };
+    (@authz $a:ident) => { Authorization::$a };
+    (@writes write) => { true };
+    (@writes read) => { false };
+    (@placeholder) => { false };
+    (@placeholder placeholder) => { true };
+    (
+        $(#[$doc:meta])* $enum:ident, $service:literal;
+        $( $name:ident => $target:expr, $rw:ident $(, authorization = $authz:ident)? $(, @$placeholder:ident)?; )*
+    ) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $enum { $($name),* }
+
+        impl $enum {
+            pub const ALL: &'static [$enum] = &[$($enum::$name),*];
+
+            pub fn parse(name: &str) -> Option<Self> {
+                match name {
+                    $(stringify!($name) => Some(Self::$name),)*
+                    _ => None,
+                }
+            }
+
+            pub fn spec(self) -> Spec {
+                #[allow(unused_imports)]
+                use Target::*;
+                match self {
+                    $(Self::$name => Spec {
+                        service: $service,
+                        name: stringify!($name),
+                        target: $target,
+                        writes: operations!(@writes $rw),
+                        authorization: operations!(@authz $($authz)?),
+                        placeholder: operations!(@placeholder $($placeholder)?),
+                    },)*
+                }
+            }
+
+            pub fn name(self) -> &'static str {
+                self.spec().name
+            }
+        }
+    };
+}
+
+operations! {
+    /// The IAM operations Portcullis serves.
+    IamOperation, "iam";
+    AddUserToGroup => Group, write;
+    AttachGroupPolicy => Group, write;
+    AttachRolePolicy => Role, write;
+    AttachUserPolicy => User, write;
+    ChangePassword => Caller, write, authorization = ChangePassword;
+    CreateAccessKey => UserOrCaller, write;
+    CreateAccountAlias => Any, write;
+    CreateGroup => New("group", "GroupName"), write;
+    CreateLoginProfile => UserOrAny, write;
+    CreatePolicy => New("policy", "PolicyName"), write;
+    CreatePolicyVersion => Arn("PolicyArn"), write;
+    CreateRole => New("role", "RoleName"), write;
+    CreateUser => New("user", "UserName"), write;
+    CreateVirtualMFADevice => New("mfa", "VirtualMFADeviceName"), write;
+    DeactivateMFADevice => UserOrAny, write;
+    DeleteAccessKey => UserOrCaller, write;
+    DeleteAccountAlias => Any, write;
+    DeleteAccountPasswordPolicy => Any, write;
+    DeleteGroup => Group, write;
+    DeleteGroupPolicy => Group, write;
+    DeleteLoginProfile => UserOrAny, write;
+    DeletePolicy => Arn("PolicyArn"), write;
+    DeletePolicyVersion => Arn("PolicyArn"), write;
+    DeleteRole => Role, write;
+    DeleteRolePermissionsBoundary => Role, write;
+    DeleteRolePolicy => Role, write;
+    DeleteUser => User, write;
+    DeleteUserPermissionsBoundary => User, write;
+    DeleteUserPolicy => User, write;
+    DeleteVirtualMFADevice => Arn("SerialNumber"), write;
+    DetachGroupPolicy => Group, write;
+    DetachRolePolicy => Role, write;
+    DetachUserPolicy => User, write;
+    EnableMFADevice => User, write;
+    GenerateCredentialReport => Any, write;
+    GetAccessKeyLastUsed => AccessKeyOwner, read;
+    GetAccountAuthorizationDetails => Any, read;
+    GetAccountPasswordPolicy => Any, read;
+    GetAccountSummary => Any, read;
+    GetContextKeysForCustomPolicy => Any, read;
+    GetContextKeysForPrincipalPolicy => Arn("PolicySourceArn"), read;
+    GetCredentialReport => Any, read;
+    GetGroup => Group, read;
+    GetGroupPolicy => Group, read;
+    GetLoginProfile => UserOrAny, read;
+    GetMFADevice => Arn("SerialNumber"), read;
+    GetPolicy => Arn("PolicyArn"), read;
+    GetPolicyVersion => Arn("PolicyArn"), read;
+    GetRole => Role, read;
+    GetRolePolicy => Role, read;
+    GetUser => UserOrCaller, read;
+    GetUserPolicy => User, read;
+    ListAccessKeys => UserOrCaller, read;
+    ListAccountAliases => Any, read;
+    ListAttachedGroupPolicies => Group, read;
+    ListAttachedRolePolicies => Role, read;
+    ListAttachedUserPolicies => User, read;
+    ListEntitiesForPolicy => Arn("PolicyArn"), read;
+    ListGroupPolicies => Group, read;
+    ListGroups => Listing("group/"), read;
+    ListGroupsForUser => User, read;
+    ListInstanceProfilesForRole => Role, read, @placeholder;
+    ListMFADeviceTags => Arn("SerialNumber"), read;
+    ListMFADevices => UserOrCaller, read;
+    ListPolicies => Listing("policy/"), read;
+    ListPolicyTags => Arn("PolicyArn"), read;
+    ListPolicyVersions => Arn("PolicyArn"), read;
+    ListRolePolicies => Role, read;
+    ListRoleTags => Role, read;
+    ListRoles => Listing("role/"), read;
+    ListSSHPublicKeys => UserOrCaller, read, @placeholder;
+    ListServiceSpecificCredentials => UserOrCaller, read, @placeholder;
+    ListSigningCertificates => UserOrCaller, read, @placeholder;
+    ListUserPolicies => User, read;
+    ListUserTags => User, read;
+    ListUsers => Listing("user/"), read;
+    ListVirtualMFADevices => Any, read;
+    PutGroupPolicy => Group, write;
+    PutRolePermissionsBoundary => Role, write;
+    PutRolePolicy => Role, write;
+    PutUserPermissionsBoundary => User, write;
+    PutUserPolicy => User, write;
+    RemoveUserFromGroup => Group, write;
+    ResyncMFADevice => User, write;
+    SetDefaultPolicyVersion => Arn("PolicyArn"), write;
+    SimulateCustomPolicy => Any, read;
+    SimulatePrincipalPolicy => Arn("PolicySourceArn"), read;
+    TagMFADevice => Arn("SerialNumber"), write;
+    TagPolicy => Arn("PolicyArn"), write;
+    TagRole => Role, write;
+    TagUser => User, write;
+    UntagMFADevice => Arn("SerialNumber"), write;
+    UntagPolicy => Arn("PolicyArn"), write;
+    UntagRole => Role, write;
+    UntagUser => User, write;
+    UpdateAccessKey => UserOrCaller, write;
+    UpdateAccountPasswordPolicy => Any, write;
+    UpdateAssumeRolePolicy => Role, write;
+    UpdateGroup => Group, write;
+    UpdateLoginProfile => User, write;
+    UpdateRole => Role, write;
+    UpdateRoleDescription => Role, write;
+    UpdateUser => User, write;
+}
+
+operations! {
+    /// The STS operations Portcullis serves.
+    StsOperation, "sts";
+    AssumeRole => Arn("RoleArn"), write, authorization = ResourcePolicy;
+    DecodeAuthorizationMessage => Any, read;
+    GetAccessKeyInfo => Any, read;
+    GetCallerIdentity => Caller, read, authorization = Always;
+    GetSessionToken => Caller, write, authorization = Always;
+}
+
+fn iam_arn(account: &str, rest: &str) -> String {
+    format!("arn:aws:iam::{account}:{rest}")
+}
+
+impl Iam {
+    /// What the authorizer decides an operation on: its action, its resource and the
+    /// request's context keys (request tags and tag keys, `iam:PolicyARN` when attaching or
+    /// detaching, `iam:PermissionsBoundary`, and the resource's own tags).
+    pub async fn authz_request(&self, caller: &Caller, spec: &Spec, p: &QueryParams) -> IamResult<AuthzRequest> {
+        let account = caller.account_id.as_str();
+        let mut resource_tags = Vec::new();
+        let param = |k: &str| p.get(k).unwrap_or_default().to_owned();
+        let resource = match spec.target {
+            Target::Any => "*".to_owned(),
+            Target::Caller => caller.arn(),
+            Target::Listing(kind) => iam_arn(account, kind),
+            Target::New(kind, name) => iam_arn(account, &format!("{kind}{}{}", p.get("Path").unwrap_or("/"), param(name))),
+            Target::Group => self.resource_arn(account, ResourceKind::Group, &param("GroupName")).await?.0,
+            Target::Role | Target::User => {
+                let (kind, name) = if spec.target == Target::Role { (ResourceKind::Role, "RoleName") } else { (ResourceKind::User, "UserName") };
+                let (arn, tags) = self.resource_arn(account, kind, &param(name)).await?;
+                resource_tags = tags;
+                arn
+            }
+            Target::UserOrCaller | Target::UserOrAny if p.contains("UserName") => {
+                let (arn, tags) = self.resource_arn(account, ResourceKind::User, &param("UserName")).await?;
+                resource_tags = tags;
+                arn
+            }
+            Target::UserOrCaller => caller.arn(),
+            Target::UserOrAny => "*".to_owned(),
+            Target::Arn(k) => p.get(k).unwrap_or("*").to_owned(),
+            Target::AccessKeyOwner => match self.access_key_owner(account, p.get("AccessKeyId").unwrap_or_default()).await? {
+                Some(user) => self.resource_arn(account, ResourceKind::User, &user).await?.0,
+                None => caller.arn(),
+            },
+        };
+        let mut req = AuthzRequest::new(spec.action(), resource);
+        let request_tags: Vec<(String, String)> = p
+            .member_prefixes("Tags")
+            .iter()
+            .map(|m| (p.get(&format!("{m}.Key")).unwrap_or_default().to_owned(), p.get(&format!("{m}.Value")).unwrap_or_default().to_owned()))
+            .collect();
+        req = req.with_request_tags(&request_tags);
+        let tag_keys = p.string_list("TagKeys");
+        if !tag_keys.is_empty() {
+            req = req.with("aws:TagKeys", tag_keys);
+        }
+        if spec.name.starts_with("Attach") || spec.name.starts_with("Detach") {
+            if let Some(arn) = p.get("PolicyArn") {
+                req = req.with("iam:PolicyARN", vec![arn.to_owned()]);
+            }
+        }
+        if let Some(b) = p.get("PermissionsBoundary") {
+            req = req.with("iam:PermissionsBoundary", vec![b.to_owned()]);
+        }
+        for (k, v) in resource_tags {
+            req = req.with(&format!("iam:ResourceTag/{k}"), vec![v.clone()]);
+            req = req.with(&format!("aws:ResourceTag/{k}"), vec![v]);
+        }
+        Ok(req)
+    }
+
+    /// Authorizes an operation with these (model-checked) parameters as its table row says.
+    /// `ResourcePolicy` operations are decided inside the operation, which receives the
+    /// capability for the caller's side of the decision.
+    pub async fn authorize_operation<'a>(&self, caller: &'a Caller, spec: &Spec, p: &QueryParams) -> IamResult<Authorized<'a>> {
+        match spec.authorization {
+            Authorization::Always | Authorization::ResourcePolicy => Ok(Authorized::new(caller)),
+            Authorization::Policies => {
+                let request = self.authz_request(caller, spec, p).await?;
+                self.authorize(caller, &request).await
+            }
+            Authorization::ChangePassword => {
+                let request = self.authz_request(caller, spec, p).await?;
+                self.authorize_change_password(caller, &request).await
+            }
+        }
+    }
+
+    /// [`Iam::authorize_operation`] for an IAM operation named by the console, with its
+    /// parameters as name/value pairs (the API's names).
+    pub async fn authorize_iam<'a>(&self, caller: &'a Caller, op: IamOperation, params: &[(&str, &str)]) -> IamResult<Authorized<'a>> {
+        let p = QueryParams::from_pairs(params.iter().copied());
+        self.authorize_operation(caller, &op.spec(), &p).await
+    }
+}
+
+/// An operation the table does not have, as AWS words it.
+pub fn unknown_operation(name: &str, version: &str) -> IamError {
+    IamError::InvalidAction(format!("Could not find operation {name} for version {version}"))
+}
