@@ -5,6 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 pub const USER_COLS: &str = "account_id, user_id, name, path, created_at, permissions_boundary, password_last_used";
+pub const INSTANCE_PROFILE_COLS: &str = "account_id, instance_profile_id, name, path, created_at";
 pub const GROUP_COLS: &str = "account_id, group_id, name, path, created_at";
 pub const ROLE_COLS: &str = "account_id, role_id, name, path, created_at, assume_role_policy, description, max_session_duration, permissions_boundary, last_used_at, last_used_region";
 pub const POLICY_COLS: &str = "account_id, policy_id, name, path, arn, description, default_version, next_version, created_at, updated_at";
@@ -32,6 +33,16 @@ pub fn user(r: &AnyRow) -> Result<UserRecord, sqlx::Error> {
         created_at: r.try_get(4)?,
         permissions_boundary: r.try_get(5)?,
         password_last_used: r.try_get(6)?,
+    })
+}
+
+pub fn instance_profile(r: &AnyRow) -> Result<InstanceProfileRecord, sqlx::Error> {
+    Ok(InstanceProfileRecord {
+        account_id: r.try_get(0)?,
+        instance_profile_id: r.try_get(1)?,
+        name: r.try_get(2)?,
+        path: r.try_get(3)?,
+        created_at: r.try_get(4)?,
     })
 }
 

@@ -103,6 +103,8 @@ impl Tx for SqlTx {
         for table in [
             "tags",
             "recovery_codes",
+            "instance_profile_roles",
+            "instance_profiles",
             "password_history",
             "credential_reports",
             "password_policies",
@@ -270,6 +272,71 @@ impl Tx for SqlTx {
             format!("SELECT {cols} FROM iam_groups g JOIN group_members m ON m.group_id = g.group_id WHERE m.user_id = $1 ORDER BY g.name_lower"),
             rows::group,
             user_id
+        )
+    }
+
+    async fn insert_instance_profile(&mut self, rec: &InstanceProfileRecord) -> StoreResult<()> {
+        let q = sqlx::query("INSERT INTO instance_profiles (instance_profile_id, account_id, name, name_lower, path, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&rec.instance_profile_id)
+            .bind(&rec.account_id)
+            .bind(&rec.name)
+            .bind(rec.name.to_lowercase())
+            .bind(&rec.path)
+            .bind(rec.created_at);
+        self.exec(q).await.map(|_| ())
+    }
+
+    async fn get_instance_profile(&mut self, account_id: &str, name: &str) -> StoreResult<Option<InstanceProfileRecord>> {
+        let sql = format!("SELECT {} FROM instance_profiles WHERE account_id = $1 AND name_lower = $2", rows::INSTANCE_PROFILE_COLS);
+        fetch_opt!(self, sql, rows::instance_profile, account_id, name.to_lowercase())
+    }
+
+    async fn list_instance_profiles(&mut self, account_id: &str, page: &PageQuery<'_>) -> StoreResult<Vec<InstanceProfileRecord>> {
+        self.page(rows::INSTANCE_PROFILE_COLS, "instance_profiles", account_id, page, rows::instance_profile).await
+    }
+
+    async fn delete_instance_profile(&mut self, instance_profile_id: &str) -> StoreResult<()> {
+        self.exec(sqlx::query("DELETE FROM instance_profile_roles WHERE instance_profile_id = $1").bind(instance_profile_id)).await?;
+        self.exec(sqlx::query("DELETE FROM tags WHERE target_kind = 'instance-profile' AND target_id = $1").bind(instance_profile_id)).await?;
+        self.exec(sqlx::query("DELETE FROM instance_profiles WHERE instance_profile_id = $1").bind(instance_profile_id)).await.map(|_| ())
+    }
+
+    async fn count_instance_profiles(&mut self, account_id: &str) -> StoreResult<i64> {
+        self.count("SELECT COUNT(*) FROM instance_profiles WHERE account_id = $1", account_id).await
+    }
+
+    async fn add_instance_profile_role(&mut self, instance_profile_id: &str, role_id: &str, at: i64) -> StoreResult<bool> {
+        let q = sqlx::query(
+            "INSERT INTO instance_profile_roles (instance_profile_id, role_id, added_at) VALUES ($1, $2, $3) ON CONFLICT (instance_profile_id, role_id) DO NOTHING",
+        )
+        .bind(instance_profile_id)
+        .bind(role_id)
+        .bind(at);
+        self.exec(q).await.map(|n| n > 0)
+    }
+
+    async fn remove_instance_profile_role(&mut self, instance_profile_id: &str, role_id: &str) -> StoreResult<bool> {
+        let q = sqlx::query("DELETE FROM instance_profile_roles WHERE instance_profile_id = $1 AND role_id = $2").bind(instance_profile_id).bind(role_id);
+        self.exec(q).await.map(|n| n > 0)
+    }
+
+    async fn instance_profile_roles(&mut self, instance_profile_id: &str) -> StoreResult<Vec<RoleRecord>> {
+        let cols = rows::ROLE_COLS.split(", ").map(|c| format!("r.{c}")).collect::<Vec<_>>().join(", ");
+        fetch_all!(
+            self,
+            format!("SELECT {cols} FROM roles r JOIN instance_profile_roles l ON l.role_id = r.role_id WHERE l.instance_profile_id = $1 ORDER BY l.added_at, r.name_lower"),
+            rows::role,
+            instance_profile_id
+        )
+    }
+
+    async fn instance_profiles_for_role(&mut self, role_id: &str) -> StoreResult<Vec<InstanceProfileRecord>> {
+        let cols = rows::INSTANCE_PROFILE_COLS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ");
+        fetch_all!(
+            self,
+            format!("SELECT {cols} FROM instance_profiles p JOIN instance_profile_roles l ON l.instance_profile_id = p.instance_profile_id WHERE l.role_id = $1 ORDER BY p.name_lower"),
+            rows::instance_profile,
+            role_id
         )
     }
 

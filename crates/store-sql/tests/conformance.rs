@@ -153,6 +153,71 @@ async fn suite(store: &dyn Store) {
     tx.commit().await.unwrap();
 
     mfa_devices_and_recovery_codes(store).await;
+    instance_profiles(store).await;
+}
+
+/// Instance profiles: names unique per account ignoring case, listed by name and path, and
+/// the roles in them kept in the order they were added; deleting one takes its links.
+async fn instance_profiles(store: &dyn Store) {
+    let role = |id: &str, name: &str| RoleRecord {
+        account_id: "111111111111".into(),
+        role_id: id.into(),
+        name: name.into(),
+        path: "/".into(),
+        created_at: 1,
+        assume_role_policy: "{}".into(),
+        description: None,
+        max_session_duration: 3600,
+        permissions_boundary: None,
+        last_used_at: None,
+        last_used_region: None,
+    };
+    let profile = |id: &str, name: &str, path: &str| InstanceProfileRecord {
+        account_id: "111111111111".into(),
+        instance_profile_id: id.into(),
+        name: name.into(),
+        path: path.into(),
+        created_at: 5,
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_role(&role("AROA1", "web")).await.unwrap();
+    tx.insert_role(&role("AROA2", "batch")).await.unwrap();
+    tx.insert_instance_profile(&profile("AIPA1", "Web", "/")).await.unwrap();
+    tx.insert_instance_profile(&profile("AIPA2", "batch", "/jobs/")).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert!(matches!(tx.insert_instance_profile(&profile("AIPA3", "WEB", "/x/")).await, Err(StoreError::Conflict(_))));
+    drop(tx);
+
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.get_instance_profile("111111111111", "web").await.unwrap(), Some(profile("AIPA1", "Web", "/")));
+    assert_eq!(tx.count_instance_profiles("111111111111").await.unwrap(), 2);
+    let all = tx.list_instance_profiles("111111111111", &PageQuery { path_prefix: None, after: None, limit: 10 }).await.unwrap();
+    assert_eq!(all.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["batch", "Web"]);
+    let jobs = tx.list_instance_profiles("111111111111", &PageQuery { path_prefix: Some("/jobs/"), after: None, limit: 10 }).await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert!(tx.add_instance_profile_role("AIPA1", "AROA1", 10).await.unwrap());
+    assert!(!tx.add_instance_profile_role("AIPA1", "AROA1", 11).await.unwrap(), "a role is in a profile once");
+    assert!(tx.add_instance_profile_role("AIPA1", "AROA2", 12).await.unwrap());
+    assert!(tx.add_instance_profile_role("AIPA2", "AROA1", 13).await.unwrap());
+    let roles = tx.instance_profile_roles("AIPA1").await.unwrap();
+    assert_eq!(roles.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["web", "batch"]);
+    let of_web = tx.instance_profiles_for_role("AROA1").await.unwrap();
+    assert_eq!(of_web.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["batch", "Web"]);
+    assert!(tx.remove_instance_profile_role("AIPA1", "AROA2").await.unwrap());
+    assert!(!tx.remove_instance_profile_role("AIPA1", "AROA2").await.unwrap());
+    tx.set_tags(TagTarget::InstanceProfile, "AIPA1", &[Tag { key: "k".into(), value: "v".into() }]).await.unwrap();
+    tx.delete_instance_profile("AIPA1").await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.get_instance_profile("111111111111", "Web").await.unwrap().is_none());
+    assert!(tx.tags(TagTarget::InstanceProfile, "AIPA1").await.unwrap().is_empty());
+    assert_eq!(tx.instance_profiles_for_role("AROA1").await.unwrap().len(), 1);
+    tx.remove_instance_profile_role("AIPA2", "AROA1").await.unwrap();
+    tx.delete_instance_profile("AIPA2").await.unwrap();
+    tx.delete_role("AROA1").await.unwrap();
+    tx.delete_role("AROA2").await.unwrap();
+    tx.commit().await.unwrap();
 }
 
 /// Both kinds of MFA device keep their kind and sealed secret (which a security key's use

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use crate::{
-    AccessKeyRecord, AccountRecord, GroupRecord, LoginProfileRecord, MfaDeviceRecord, PageQuery, PasswordPolicyRecord,
+    AccessKeyRecord, AccountRecord, GroupRecord, InstanceProfileRecord, LoginProfileRecord, MfaDeviceRecord, PageQuery, PasswordPolicyRecord,
     PolicyRecord, PolicyVersionRecord, PrincipalKind, RecoveryCodeRecord, RoleRecord, Store, StoreError, StoreResult, Tag, TagTarget, Tx,
     UserRecord,
 };
@@ -44,7 +44,8 @@ mod cat {
     pub const MFA: u32 = 1 << 9;
     pub const PASSWORD_POLICY: u32 = 1 << 10;
     pub const LOGIN: u32 = 1 << 11;
-    pub const COUNT: usize = 12;
+    pub const INSTANCE_PROFILES: u32 = 1 << 12;
+    pub const COUNT: usize = 13;
     pub const ALL: u32 = (1 << COUNT) - 1;
 }
 
@@ -598,6 +599,34 @@ impl Tx for CacheTx {
     }
     async fn record_access_key_use(&mut self, access_key_id: &str, at: i64, service: &str, region: &str) -> StoreResult<()> {
         write!(self, cat::KEYS, record_access_key_use(access_key_id, at, service, region))
+    }
+
+    async fn insert_instance_profile(&mut self, rec: &InstanceProfileRecord) -> StoreResult<()> {
+        write!(self, cat::INSTANCE_PROFILES, insert_instance_profile(rec))
+    }
+    async fn get_instance_profile(&mut self, account_id: &str, name: &str) -> StoreResult<Option<InstanceProfileRecord>> {
+        uncached!(self, get_instance_profile(account_id, name))
+    }
+    async fn list_instance_profiles(&mut self, account_id: &str, page: &PageQuery<'_>) -> StoreResult<Vec<InstanceProfileRecord>> {
+        uncached!(self, list_instance_profiles(account_id, page))
+    }
+    async fn delete_instance_profile(&mut self, instance_profile_id: &str) -> StoreResult<()> {
+        write!(self, cat::INSTANCE_PROFILES | cat::TAGS, delete_instance_profile(instance_profile_id))
+    }
+    async fn count_instance_profiles(&mut self, account_id: &str) -> StoreResult<i64> {
+        uncached!(self, count_instance_profiles(account_id))
+    }
+    async fn add_instance_profile_role(&mut self, instance_profile_id: &str, role_id: &str, at: i64) -> StoreResult<bool> {
+        write!(self, cat::INSTANCE_PROFILES, add_instance_profile_role(instance_profile_id, role_id, at))
+    }
+    async fn remove_instance_profile_role(&mut self, instance_profile_id: &str, role_id: &str) -> StoreResult<bool> {
+        write!(self, cat::INSTANCE_PROFILES, remove_instance_profile_role(instance_profile_id, role_id))
+    }
+    async fn instance_profile_roles(&mut self, instance_profile_id: &str) -> StoreResult<Vec<RoleRecord>> {
+        uncached!(self, instance_profile_roles(instance_profile_id))
+    }
+    async fn instance_profiles_for_role(&mut self, role_id: &str) -> StoreResult<Vec<InstanceProfileRecord>> {
+        uncached!(self, instance_profiles_for_role(role_id))
     }
 
     async fn insert_mfa_device(&mut self, rec: &MfaDeviceRecord) -> StoreResult<()> {

@@ -87,6 +87,21 @@ pub trait Tx: Send {
     async fn delete_role(&mut self, role_id: &str) -> StoreResult<()>;
     async fn count_roles(&mut self, account_id: &str) -> StoreResult<i64>;
 
+    // Instance profiles and the roles in them
+    async fn insert_instance_profile(&mut self, rec: &InstanceProfileRecord) -> StoreResult<()>;
+    async fn get_instance_profile(&mut self, account_id: &str, name: &str) -> StoreResult<Option<InstanceProfileRecord>>;
+    async fn list_instance_profiles(&mut self, account_id: &str, page: &PageQuery<'_>) -> StoreResult<Vec<InstanceProfileRecord>>;
+    /// Deletes the profile, its role links and its tags.
+    async fn delete_instance_profile(&mut self, instance_profile_id: &str) -> StoreResult<()>;
+    async fn count_instance_profiles(&mut self, account_id: &str) -> StoreResult<i64>;
+    /// Returns false when the role already was in the profile.
+    async fn add_instance_profile_role(&mut self, instance_profile_id: &str, role_id: &str, at: i64) -> StoreResult<bool>;
+    async fn remove_instance_profile_role(&mut self, instance_profile_id: &str, role_id: &str) -> StoreResult<bool>;
+    /// The roles in a profile, in the order they were added.
+    async fn instance_profile_roles(&mut self, instance_profile_id: &str) -> StoreResult<Vec<RoleRecord>>;
+    /// The profiles a role is in, by name.
+    async fn instance_profiles_for_role(&mut self, role_id: &str) -> StoreResult<Vec<InstanceProfileRecord>>;
+
     // Customer-managed policies (the AWS-managed catalog is not stored per account)
     async fn insert_policy(&mut self, rec: &PolicyRecord) -> StoreResult<()>;
     async fn get_policy(&mut self, arn: &str) -> StoreResult<Option<PolicyRecord>>;

@@ -20,6 +20,16 @@ pub struct UserRecord {
     pub password_last_used: Option<i64>,
 }
 
+/// An instance profile: a container for (at most) one role that EC2 instances take on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceProfileRecord {
+    pub account_id: String,
+    pub instance_profile_id: String,
+    pub name: String,
+    pub path: String,
+    pub created_at: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupRecord {
     pub account_id: String,
@@ -134,6 +144,7 @@ pub enum TagTarget {
     Role,
     Policy,
     MfaDevice,
+    InstanceProfile,
 }
 
 impl TagTarget {
@@ -143,6 +154,7 @@ impl TagTarget {
             Self::Role => "role",
             Self::Policy => "policy",
             Self::MfaDevice => "mfa",
+            Self::InstanceProfile => "instance-profile",
         }
     }
 }
