@@ -1,6 +1,6 @@
 //! XML encodings of IAM's shapes, member order as botocore's model defines it.
 
-use portcullis_core::{group_arn, ManagedPolicyView, RoleView, UserView};
+use portcullis_core::{group_arn, InstanceProfileView, ManagedPolicyView, RoleView, UserView};
 use portcullis_protocol::XmlWriter;
 use portcullis_store::{AccessKeyRecord, GroupRecord, PolicyVersionRecord, Tag};
 use time::OffsetDateTime;
@@ -70,6 +70,20 @@ fn role_last_used(w: &mut XmlWriter, role: &portcullis_store::RoleRecord) {
     w.opt_time("LastUsedDate", role.last_used_at.map(ts));
     w.opt("Region", role.last_used_region.as_deref());
     w.end("RoleLastUsed");
+}
+
+/// An `InstanceProfile`'s members; its roles carry only the head of `Role`, as AWS sends
+/// them. `Tags` is sent when asked for (GetInstanceProfile, even empty) and never in lists.
+pub fn instance_profile_members(w: &mut XmlWriter, p: &InstanceProfileView, with_tags: bool) {
+    w.leaf("Path", &p.profile.path)
+        .leaf("InstanceProfileName", &p.profile.name)
+        .leaf("InstanceProfileId", &p.profile.instance_profile_id)
+        .leaf("Arn", &p.arn)
+        .time("CreateDate", ts(p.profile.created_at));
+    w.list("Roles", &p.roles, |w, r| role_head(w, &r.role, &r.arn));
+    if with_tags {
+        tags(w, "Tags", &p.tags);
+    }
 }
 
 pub fn role_members(w: &mut XmlWriter, r: &RoleView, with_tags: bool) {
@@ -157,7 +171,7 @@ pub fn authorization_details(w: &mut XmlWriter, d: &portcullis_core::Authorizati
     w.list("RoleDetailList", &d.roles, |w, r| {
         let role = &r.role;
         role_head(w, role, &r.arn);
-        w.start("InstanceProfileList").end("InstanceProfileList");
+        w.list("InstanceProfileList", &r.instance_profiles, |w, p| instance_profile_members(w, p, false));
         inline(w, "RolePolicyList", &r.inline);
         attached(w, "AttachedManagedPolicies", &r.attached);
         boundary(w, role.permissions_boundary.as_deref());

@@ -208,9 +208,38 @@ async fn run(iam: &Iam, auth: &Authorized<'_>, op: Op, p: &QueryParams) -> Out {
             encode::truncation(&mut w, page.marker.as_deref());
         }
         Op::ListInstanceProfilesForRole => {
-            iam.get_role(auth, req(p, "RoleName")?).await?;
-            w.start("InstanceProfiles").end("InstanceProfiles");
-            encode::truncation(&mut w, None);
+            let page = iam.list_instance_profiles_for_role(auth, req(p, "RoleName")?, &page(p)).await?;
+            w.list("InstanceProfiles", &page.items, |w, ip| encode::instance_profile_members(w, ip, false));
+            encode::truncation(&mut w, page.marker.as_deref());
+        }
+
+        // Instance profiles
+        Op::CreateInstanceProfile => {
+            let ip = iam.create_instance_profile(auth, req(p, "InstanceProfileName")?, opt(p, "Path"), &tags(p)).await?;
+            w.start("InstanceProfile");
+            encode::instance_profile_members(&mut w, &ip, !ip.tags.is_empty());
+            w.end("InstanceProfile");
+        }
+        Op::GetInstanceProfile => {
+            let ip = iam.get_instance_profile(auth, req(p, "InstanceProfileName")?).await?;
+            w.start("InstanceProfile");
+            encode::instance_profile_members(&mut w, &ip, true);
+            w.end("InstanceProfile");
+        }
+        Op::ListInstanceProfiles => {
+            let page = iam.list_instance_profiles(auth, opt(p, "PathPrefix"), &page(p)).await?;
+            w.list("InstanceProfiles", &page.items, |w, ip| encode::instance_profile_members(w, ip, false));
+            encode::truncation(&mut w, page.marker.as_deref());
+        }
+        Op::AddRoleToInstanceProfile => iam.add_role_to_instance_profile(auth, req(p, "InstanceProfileName")?, req(p, "RoleName")?).await?,
+        Op::RemoveRoleFromInstanceProfile => iam.remove_role_from_instance_profile(auth, req(p, "InstanceProfileName")?, req(p, "RoleName")?).await?,
+        Op::DeleteInstanceProfile => iam.delete_instance_profile(auth, req(p, "InstanceProfileName")?).await?,
+        Op::TagInstanceProfile => iam.tag_instance_profile(auth, req(p, "InstanceProfileName")?, &tags(p)).await?,
+        Op::UntagInstanceProfile => iam.untag_instance_profile(auth, req(p, "InstanceProfileName")?, &p.string_list("TagKeys")).await?,
+        Op::ListInstanceProfileTags => {
+            let page = iam.list_instance_profile_tags(auth, req(p, "InstanceProfileName")?, &page(p)).await?;
+            encode::tags(&mut w, "Tags", &page.items);
+            encode::truncation(&mut w, page.marker.as_deref());
         }
 
         // Managed policies

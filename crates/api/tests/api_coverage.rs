@@ -13,7 +13,10 @@ fn section(out: &mut String, title: &str, model: &ServiceModel, specs: &[Spec]) 
     out.push_str(&format!("## {title} ({done} of {} implemented)\n\n| operation | status | action | resource |\n|---|---|---|---|\n", names.len()));
     for n in names {
         let row = match served(n) {
-            Some(s) => format!("| {n} | {} | `{}` | {} |\n", if s.placeholder { "◐" } else { "✅" }, s.action(), resource(s)),
+            Some(s) => {
+                let also = if s.passes_role { " (and `iam:PassRole` on the role)" } else { "" };
+                format!("| {n} | {} | `{}` | {}{also} |\n", if s.placeholder { "◐" } else { "✅" }, s.action(), resource(s))
+            }
             None => format!("| {n} | — | | |\n"),
         };
         out.push_str(&row);
@@ -36,6 +39,7 @@ fn resource(s: &Spec) -> String {
         UserOrAny => "the user (`UserName`), else `*`".to_owned(),
         Arn(param) => format!("`{param}`"),
         AccessKeyOwner => "the user owning `AccessKeyId`".to_owned(),
+        InstanceProfile => "the instance profile (`InstanceProfileName`)".to_owned(),
     }
 }
 

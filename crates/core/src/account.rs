@@ -45,6 +45,8 @@ pub struct GroupDetail {
 pub struct RoleDetail {
     pub role: RoleRecord,
     pub arn: String,
+    /// The instance profiles the role is in.
+    pub instance_profiles: Vec<crate::InstanceProfileView>,
     pub inline: Vec<(String, String)>,
     pub attached: Vec<(String, String)>,
     pub tags: Vec<Tag>,
@@ -204,6 +206,7 @@ impl Iam {
         let users = tx.count_users(account).await?;
         let groups = tx.count_groups(account).await?;
         let roles = tx.count_roles(account).await?;
+        let instance_profiles = tx.count_instance_profiles(account).await?;
         let (policies, versions) = tx.count_policies(account).await?;
         let root_keys = !tx.access_keys_for(account, None).await?.is_empty();
         let devices = tx.mfa_devices(account).await?;
@@ -240,7 +243,7 @@ impl Iam {
             ("VersionsPerPolicyQuota", 5),
             ("GlobalEndpointTokenVersion", 1),
             ("AssumeRolePolicySizeQuota", 2048),
-            ("InstanceProfiles", 0),
+            ("InstanceProfiles", instance_profiles),
             ("InstanceProfilesQuota", 1000),
             ("Providers", 0),
             ("RolePolicySizeQuota", 10240),
@@ -291,7 +294,12 @@ impl Iam {
                 let inl = inline_documents(&mut tx, PrincipalKind::Role, &r.role_id).await?;
                 let attached = names(tx.attached_policies(PrincipalKind::Role, &r.role_id).await?, self, &local);
                 let tags = tx.tags(TagTarget::Role, &r.role_id).await?;
-                out.roles.push(RoleDetail { arn: iam_arn(account, "role", &r.path, &r.name), role: r, inline: inl, attached, tags });
+                let mut instance_profiles = Vec::new();
+                for p in tx.instance_profiles_for_role(&r.role_id).await? {
+                    instance_profiles.push(self.profile_view(&mut tx, p, false).await?);
+                }
+                let arn = iam_arn(account, "role", &r.path, &r.name);
+                out.roles.push(RoleDetail { arn, role: r, instance_profiles, inline: inl, attached, tags });
             }
         }
         drop(tx);

@@ -476,6 +476,7 @@ pub enum ResourceKind {
     User,
     Group,
     Role,
+    InstanceProfile,
 }
 
 impl Iam {
@@ -512,11 +513,19 @@ impl Iam {
                 }
                 None => None,
             },
+            ResourceKind::InstanceProfile => match tx.get_instance_profile(account, name).await? {
+                Some(p) => {
+                    let tags = tx.tags(TagTarget::InstanceProfile, &p.instance_profile_id).await?;
+                    Some((crate::iam_arn(account, "instance-profile", &p.path, &p.name), tags))
+                }
+                None => None,
+            },
         };
         let prefix = match kind {
             ResourceKind::User => "user",
             ResourceKind::Group => "group",
             ResourceKind::Role => "role",
+            ResourceKind::InstanceProfile => "instance-profile",
         };
         Ok(match found {
             Some((arn, tags)) => (arn, tags.into_iter().map(|t| (t.key, t.value)).collect()),

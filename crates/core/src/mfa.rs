@@ -324,8 +324,7 @@ impl Iam {
     pub async fn tag_mfa_device(&self, auth: &Authorized<'_>, serial: &str, new_tags: &[Tag]) -> IamResult<()> {
         let mut tx = self.store.begin().await?;
         tx.get_mfa_device(serial).await?.filter(|d| d.account_id == auth.account()).ok_or_else(|| no_device(serial))?;
-        let merged = tags::merge(tx.tags(TagTarget::MfaDevice, serial).await?, new_tags, true)?;
-        tx.set_tags(TagTarget::MfaDevice, serial, &merged).await?;
+        tags::add(&mut tx, TagTarget::MfaDevice, serial, new_tags).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -333,8 +332,7 @@ impl Iam {
     pub async fn untag_mfa_device(&self, auth: &Authorized<'_>, serial: &str, keys: &[String]) -> IamResult<()> {
         let mut tx = self.store.begin().await?;
         tx.get_mfa_device(serial).await?.filter(|d| d.account_id == auth.account()).ok_or_else(|| no_device(serial))?;
-        let kept = tags::remove(tx.tags(TagTarget::MfaDevice, serial).await?, keys, true);
-        tx.set_tags(TagTarget::MfaDevice, serial, &kept).await?;
+        tags::remove_keys(&mut tx, TagTarget::MfaDevice, serial, keys).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -35,6 +35,8 @@ pub enum Target {
     Arn(&'static str),
     /// The user owning the access key in `AccessKeyId` (the caller when no user owns it).
     AccessKeyOwner,
+    /// The instance profile in `InstanceProfileName`, with its path.
+    InstanceProfile,
 }
 
 /// How an operation is allowed.
@@ -64,6 +66,9 @@ pub struct Spec {
     /// Answered with an empty listing for now (the feature behind it comes later), so that
     /// tools that list before deleting keep working.
     pub placeholder: bool,
+    /// Also needs `iam:PassRole` on the role in `RoleName` (AddRoleToInstanceProfile), as
+    /// AWS requires of whoever puts a role where a service will use it.
+    pub passes_role: bool,
 }
 
 impl Spec {
@@ -78,10 +83,14 @@ macro_rules! operations {
     (@writes write) => { true };
     (@writes read) => { false };
     (@placeholder) => { false };
-    (@placeholder placeholder) => { true };
+    (@placeholder placeholder $($rest:ident)*) => { true };
+    (@placeholder $other:ident $($rest:ident)*) => { operations!(@placeholder $($rest)*) };
+    (@passes_role) => { false };
+    (@passes_role passes_role $($rest:ident)*) => { true };
+    (@passes_role $other:ident $($rest:ident)*) => { operations!(@passes_role $($rest)*) };
     (
         $(#[$doc:meta])* $enum:ident, $service:literal;
-        $( $name:ident => $target:expr, $rw:ident $(, authorization = $authz:ident)? $(, @$placeholder:ident)?; )*
+        $( $name:ident => $target:expr, $rw:ident $(, authorization = $authz:ident)? $(, @$flag:ident)*; )*
     ) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -107,7 +116,8 @@ macro_rules! operations {
                         target: $target,
                         writes: operations!(@writes $rw),
                         authorization: operations!(@authz $($authz)?),
-                        placeholder: operations!(@placeholder $($placeholder)?),
+                        placeholder: operations!(@placeholder $($flag)*),
+                        passes_role: operations!(@passes_role $($flag)*),
                     },)*
                 }
             }
@@ -183,7 +193,16 @@ operations! {
     ListGroupPolicies => Group, read;
     ListGroups => Listing("group/"), read;
     ListGroupsForUser => User, read;
-    ListInstanceProfilesForRole => Role, read, @placeholder;
+    ListInstanceProfilesForRole => Role, read;
+    AddRoleToInstanceProfile => InstanceProfile, write, @passes_role;
+    CreateInstanceProfile => New("instance-profile", "InstanceProfileName"), write;
+    DeleteInstanceProfile => InstanceProfile, write;
+    GetInstanceProfile => InstanceProfile, read;
+    ListInstanceProfiles => Listing("instance-profile/"), read;
+    ListInstanceProfileTags => InstanceProfile, read;
+    RemoveRoleFromInstanceProfile => InstanceProfile, write;
+    TagInstanceProfile => InstanceProfile, write;
+    UntagInstanceProfile => InstanceProfile, write;
     ListMFADeviceTags => Arn("SerialNumber"), read;
     ListMFADevices => UserOrCaller, read;
     ListPolicies => Listing("policy/"), read;
@@ -269,6 +288,11 @@ impl Iam {
             Target::UserOrCaller => caller.arn(),
             Target::UserOrAny => "*".to_owned(),
             Target::Arn(k) => p.get(k).unwrap_or("*").to_owned(),
+            Target::InstanceProfile => {
+                let (arn, tags) = self.resource_arn(account, ResourceKind::InstanceProfile, &param("InstanceProfileName")).await?;
+                resource_tags = tags;
+                arn
+            }
             Target::AccessKeyOwner => match self.access_key_owner(account, p.get("AccessKeyId").unwrap_or_default()).await? {
                 Some(user) => self.resource_arn(account, ResourceKind::User, &user).await?.0,
                 None => caller.arn(),
@@ -308,7 +332,12 @@ impl Iam {
             Authorization::Always | Authorization::ResourcePolicy => Ok(Authorized::new(caller)),
             Authorization::Policies => {
                 let request = self.authz_request(caller, spec, p).await?;
-                self.authorize(caller, &request).await
+                let auth = self.authorize(caller, &request).await?;
+                if spec.passes_role {
+                    let role = self.resource_arn(&caller.account_id, ResourceKind::Role, p.get("RoleName").unwrap_or_default()).await?.0;
+                    self.authorize(caller, &AuthzRequest::new("iam:PassRole", role)).await?;
+                }
+                Ok(auth)
             }
             Authorization::ChangePassword => {
                 let request = self.authz_request(caller, spec, p).await?;

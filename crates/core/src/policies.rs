@@ -530,8 +530,7 @@ impl Iam {
     pub async fn tag_policy(&self, auth: &Authorized<'_>, arn: &str, new_tags: &[Tag]) -> IamResult<()> {
         let mut tx = self.store.begin().await?;
         let rec = self.load_local_policy(&mut tx, auth.account(), arn).await?;
-        let merged = tags::merge(tx.tags(TagTarget::Policy, &rec.policy_id).await?, new_tags, false)?;
-        tx.set_tags(TagTarget::Policy, &rec.policy_id, &merged).await?;
+        tags::add(&mut tx, TagTarget::Policy, &rec.policy_id, new_tags).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -539,8 +538,7 @@ impl Iam {
     pub async fn untag_policy(&self, auth: &Authorized<'_>, arn: &str, keys: &[String]) -> IamResult<()> {
         let mut tx = self.store.begin().await?;
         let rec = self.load_local_policy(&mut tx, auth.account(), arn).await?;
-        let kept = tags::remove(tx.tags(TagTarget::Policy, &rec.policy_id).await?, keys, false);
-        tx.set_tags(TagTarget::Policy, &rec.policy_id, &kept).await?;
+        tags::remove_keys(&mut tx, TagTarget::Policy, &rec.policy_id, keys).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -132,6 +132,9 @@ impl Iam {
         if !tx.inline_policy_names(PrincipalKind::Role, &role.role_id).await?.is_empty() {
             return delete_conflict("delete policies");
         }
+        if !tx.instance_profiles_for_role(&role.role_id).await?.is_empty() {
+            return Err(crate::instance_profiles::in_a_profile());
+        }
         tx.delete_role(&role.role_id).await?;
         tx.commit().await?;
         Ok(())
@@ -140,8 +143,7 @@ impl Iam {
     pub async fn tag_role(&self, auth: &Authorized<'_>, name: &str, new_tags: &[Tag]) -> IamResult<()> {
         let mut tx = self.store.begin().await?;
         let role = load_role(&mut tx, auth.account(), name).await?;
-        let merged = tags::merge(tx.tags(TagTarget::Role, &role.role_id).await?, new_tags, true)?;
-        tx.set_tags(TagTarget::Role, &role.role_id, &merged).await?;
+        tags::add(&mut tx, TagTarget::Role, &role.role_id, new_tags).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -149,8 +151,7 @@ impl Iam {
     pub async fn untag_role(&self, auth: &Authorized<'_>, name: &str, keys: &[String]) -> IamResult<()> {
         let mut tx = self.store.begin().await?;
         let role = load_role(&mut tx, auth.account(), name).await?;
-        let kept = tags::remove(tx.tags(TagTarget::Role, &role.role_id).await?, keys, true);
-        tx.set_tags(TagTarget::Role, &role.role_id, &kept).await?;
+        tags::remove_keys(&mut tx, TagTarget::Role, &role.role_id, keys).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -1,8 +1,28 @@
-//! Tag rules shared by users, roles and policies.
+//! Tag rules shared by every taggable resource (users, roles, policies, MFA devices,
+//! instance profiles), and the tag/untag steps of their Tag* and Untag* operations.
 
-use portcullis_store::Tag;
+use portcullis_store::{Tag, TagTarget, Tx};
 
-use crate::IamError;
+use crate::{IamError, IamResult};
+
+/// Tag keys compare ignoring case, except on managed policies.
+fn case_insensitive(target: TagTarget) -> bool {
+    target != TagTarget::Policy
+}
+
+/// Adds tags to a resource (TagUser, TagRole, ...), inside the operation's transaction.
+pub(crate) async fn add(tx: &mut Box<dyn Tx>, target: TagTarget, id: &str, new: &[Tag]) -> IamResult<()> {
+    let merged = merge(tx.tags(target, id).await?, new, case_insensitive(target))?;
+    tx.set_tags(target, id, &merged).await?;
+    Ok(())
+}
+
+/// Removes tags by key (UntagUser, UntagRole, ...); keys not present are ignored.
+pub(crate) async fn remove_keys(tx: &mut Box<dyn Tx>, target: TagTarget, id: &str, keys: &[String]) -> IamResult<()> {
+    let kept = remove(tx.tags(target, id).await?, keys, case_insensitive(target));
+    tx.set_tags(target, id, &kept).await?;
+    Ok(())
+}
 
 pub const MAX_TAGS: usize = 50;
 

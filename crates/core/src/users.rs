@@ -173,9 +173,7 @@ impl Iam {
     pub async fn tag_user(&self, auth: &Authorized<'_>, name: &str, new_tags: &[Tag]) -> IamResult<()> {
         let mut tx = self.store.begin().await?;
         let user = load_user(&mut tx, auth.account(), name).await?;
-        let existing = tx.tags(TagTarget::User, &user.user_id).await?;
-        let merged = tags::merge(existing, new_tags, true)?;
-        tx.set_tags(TagTarget::User, &user.user_id, &merged).await?;
+        tags::add(&mut tx, TagTarget::User, &user.user_id, new_tags).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -183,8 +181,7 @@ impl Iam {
     pub async fn untag_user(&self, auth: &Authorized<'_>, name: &str, keys: &[String]) -> IamResult<()> {
         let mut tx = self.store.begin().await?;
         let user = load_user(&mut tx, auth.account(), name).await?;
-        let existing = tx.tags(TagTarget::User, &user.user_id).await?;
-        tx.set_tags(TagTarget::User, &user.user_id, &tags::remove(existing, keys, true)).await?;
+        tags::remove_keys(&mut tx, TagTarget::User, &user.user_id, keys).await?;
         tx.commit().await?;
         Ok(())
     }
