@@ -213,6 +213,49 @@ async fn run(iam: &Iam, auth: &Authorized<'_>, op: Op, p: &QueryParams) -> Out {
             encode::truncation(&mut w, page.marker.as_deref());
         }
 
+        // OpenID Connect providers
+        Op::CreateOpenIDConnectProvider => {
+            let rec = iam
+                .create_oidc_provider(auth, req(p, "Url")?, &p.string_list("ClientIDList"), &p.string_list("ThumbprintList"), &tags(p))
+                .await?;
+            w.leaf("OpenIDConnectProviderArn", &rec.arn);
+            let tags = tags(p);
+            if !tags.is_empty() {
+                encode::tags(&mut w, "Tags", &tags);
+            }
+        }
+        Op::GetOpenIDConnectProvider => {
+            let v = iam.get_oidc_provider(auth, req(p, "OpenIDConnectProviderArn")?).await?;
+            w.leaf("Url", &v.provider.url);
+            w.list("ClientIDList", &v.provider.client_ids, |w, c| {
+                w.text(c);
+            });
+            w.list("ThumbprintList", &v.provider.thumbprints, |w, t| {
+                w.text(t);
+            });
+            w.time("CreateDate", ts(v.provider.created_at));
+            encode::tags(&mut w, "Tags", &v.tags);
+        }
+        Op::ListOpenIDConnectProviders => {
+            let all = iam.list_oidc_providers(auth).await?;
+            w.list("OpenIDConnectProviderList", &all, |w, p| {
+                w.leaf("Arn", &p.arn);
+            });
+        }
+        Op::DeleteOpenIDConnectProvider => iam.delete_oidc_provider(auth, req(p, "OpenIDConnectProviderArn")?).await?,
+        Op::AddClientIDToOpenIDConnectProvider => iam.add_oidc_client_id(auth, req(p, "OpenIDConnectProviderArn")?, req(p, "ClientID")?).await?,
+        Op::RemoveClientIDFromOpenIDConnectProvider => iam.remove_oidc_client_id(auth, req(p, "OpenIDConnectProviderArn")?, req(p, "ClientID")?).await?,
+        Op::UpdateOpenIDConnectProviderThumbprint => {
+            iam.update_oidc_thumbprints(auth, req(p, "OpenIDConnectProviderArn")?, &p.string_list("ThumbprintList")).await?;
+        }
+        Op::TagOpenIDConnectProvider => iam.tag_oidc_provider(auth, req(p, "OpenIDConnectProviderArn")?, &tags(p)).await?,
+        Op::UntagOpenIDConnectProvider => iam.untag_oidc_provider(auth, req(p, "OpenIDConnectProviderArn")?, &p.string_list("TagKeys")).await?,
+        Op::ListOpenIDConnectProviderTags => {
+            let page = iam.list_oidc_provider_tags(auth, req(p, "OpenIDConnectProviderArn")?, &page(p)).await?;
+            encode::tags(&mut w, "Tags", &page.items);
+            encode::truncation(&mut w, page.marker.as_deref());
+        }
+
         // Instance profiles
         Op::CreateInstanceProfile => {
             let ip = iam.create_instance_profile(auth, req(p, "InstanceProfileName")?, opt(p, "Path"), &tags(p)).await?;

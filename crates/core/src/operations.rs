@@ -37,6 +37,8 @@ pub enum Target {
     AccessKeyOwner,
     /// The instance profile in `InstanceProfileName`, with its path.
     InstanceProfile,
+    /// The OpenID Connect provider CreateOpenIDConnectProvider would make from `Url`.
+    OidcProviderFromUrl,
 }
 
 /// How an operation is allowed.
@@ -202,6 +204,16 @@ operations! {
     ListInstanceProfileTags => InstanceProfile, read;
     RemoveRoleFromInstanceProfile => InstanceProfile, write;
     TagInstanceProfile => InstanceProfile, write;
+    AddClientIDToOpenIDConnectProvider => Arn("OpenIDConnectProviderArn"), write;
+    CreateOpenIDConnectProvider => OidcProviderFromUrl, write;
+    DeleteOpenIDConnectProvider => Arn("OpenIDConnectProviderArn"), write;
+    GetOpenIDConnectProvider => Arn("OpenIDConnectProviderArn"), read;
+    ListOpenIDConnectProviders => Any, read;
+    ListOpenIDConnectProviderTags => Arn("OpenIDConnectProviderArn"), read;
+    RemoveClientIDFromOpenIDConnectProvider => Arn("OpenIDConnectProviderArn"), write;
+    TagOpenIDConnectProvider => Arn("OpenIDConnectProviderArn"), write;
+    UntagOpenIDConnectProvider => Arn("OpenIDConnectProviderArn"), write;
+    UpdateOpenIDConnectProviderThumbprint => Arn("OpenIDConnectProviderArn"), write;
     UntagInstanceProfile => InstanceProfile, write;
     ListMFADeviceTags => Arn("SerialNumber"), read;
     ListMFADevices => UserOrCaller, read;
@@ -292,6 +304,10 @@ impl Iam {
                 let (arn, tags) = self.resource_arn(account, ResourceKind::InstanceProfile, &param("InstanceProfileName")).await?;
                 resource_tags = tags;
                 arn
+            }
+            Target::OidcProviderFromUrl => {
+                let url = p.get("Url").unwrap_or_default();
+                iam_arn(account, &format!("oidc-provider/{}", url.strip_prefix("https://").unwrap_or(url)))
             }
             Target::AccessKeyOwner => match self.access_key_owner(account, p.get("AccessKeyId").unwrap_or_default()).await? {
                 Some(user) => self.resource_arn(account, ResourceKind::User, &user).await?.0,

@@ -322,6 +322,34 @@ impl ServiceModel {
                         "Value at '{label}' failed to satisfy constraint: Member must have length greater than or equal to {min}"
                     ));
                 }
+                if let Some(Shape::String { min, max, pattern, enum_values, .. }) = self.shapes.get(member) {
+                    // A list of plain values: AWS names the list once, with every constraint
+                    // of its members, when any member breaks one.
+                    let mut broken = Vec::new();
+                    for item in &items {
+                        self.check_value(member, item, label, params, &mut broken);
+                    }
+                    if !broken.is_empty() {
+                        let mut rules = Vec::new();
+                        if let Some(max) = max {
+                            rules.push(format!("Member must have length less than or equal to {max}"));
+                        }
+                        if let Some(min) = min {
+                            rules.push(format!("Member must have length greater than or equal to {min}"));
+                        }
+                        if let Some((src, _)) = pattern {
+                            rules.push(format!("Member must satisfy regular expression pattern: {src}"));
+                        }
+                        if !enum_values.is_empty() {
+                            rules.push(format!("Member must satisfy enum value set: [{}]", enum_values.join(", ")));
+                        }
+                        errors.push(format!(
+                            "Value at '{label}' failed to satisfy constraint: Member must satisfy constraint: [{}]",
+                            rules.join(", ")
+                        ));
+                    }
+                    return;
+                }
                 for (i, item) in items.iter().enumerate() {
                     let item_label = format!("{label}.{}.member", i + 1);
                     match self.shapes.get(member) {
@@ -381,6 +409,13 @@ mod tests {
 
     #[test]
     fn nested_lists_and_ranges() {
+        // A list of plain values is named once, with every member constraint.
+        let e = check("UntagUser", "UserName=a&TagKeys.member.1=ok&TagKeys.member.2=").unwrap_err();
+        assert!(
+            e.message.starts_with("1 validation error detected: Value at 'tagKeys' failed to satisfy constraint: Member must satisfy constraint: [Member must have length less than or equal to 128, Member must have length greater than or equal to 1"),
+            "{}",
+            e.message
+        );
         let e = check("TagUser", "UserName=a&Tags.member.1.Key=&Tags.member.1.Value=v").unwrap_err();
         assert!(e.message.contains("'tags.1.member.key'"), "{}", e.message);
         let e = check("ListUsers", "MaxItems=0").unwrap_err();

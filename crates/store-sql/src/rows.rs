@@ -5,6 +5,24 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 pub const USER_COLS: &str = "account_id, user_id, name, path, created_at, permissions_boundary, password_last_used";
+pub const OIDC_COLS: &str = "arn, account_id, url, client_ids, thumbprints, created_at";
+
+/// A JSON array of strings as stored; anything else reads as a corrupt row.
+fn string_list(text: &str) -> Result<Vec<String>, sqlx::Error> {
+    serde_json::from_str(text).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+pub fn oidc_provider(r: &AnyRow) -> Result<OidcProviderRecord, sqlx::Error> {
+    Ok(OidcProviderRecord {
+        arn: r.try_get(0)?,
+        account_id: r.try_get(1)?,
+        url: r.try_get(2)?,
+        client_ids: string_list(&r.try_get::<String, _>(3)?)?,
+        thumbprints: string_list(&r.try_get::<String, _>(4)?)?,
+        created_at: r.try_get(5)?,
+    })
+}
+
 pub const INSTANCE_PROFILE_COLS: &str = "account_id, instance_profile_id, name, path, created_at";
 pub const GROUP_COLS: &str = "account_id, group_id, name, path, created_at";
 pub const ROLE_COLS: &str = "account_id, role_id, name, path, created_at, assume_role_policy, description, max_session_duration, permissions_boundary, last_used_at, last_used_region";

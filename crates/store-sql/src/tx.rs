@@ -4,6 +4,11 @@ use sqlx::{Any, Transaction};
 
 use crate::{backend, rows, Dialect};
 
+/// A list of strings as the JSON array the store keeps.
+fn json_list(items: &[String]) -> String {
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".to_owned())
+}
+
 pub struct SqlTx {
     tx: Transaction<'static, Any>,
     dialect: Dialect,
@@ -103,6 +108,7 @@ impl Tx for SqlTx {
         for table in [
             "tags",
             "recovery_codes",
+            "oidc_providers",
             "instance_profile_roles",
             "instance_profiles",
             "password_history",
@@ -338,6 +344,38 @@ impl Tx for SqlTx {
             rows::instance_profile,
             role_id
         )
+    }
+
+    async fn insert_oidc_provider(&mut self, rec: &OidcProviderRecord) -> StoreResult<()> {
+        let q = sqlx::query("INSERT INTO oidc_providers (arn, account_id, url, client_ids, thumbprints, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&rec.arn)
+            .bind(&rec.account_id)
+            .bind(&rec.url)
+            .bind(json_list(&rec.client_ids))
+            .bind(json_list(&rec.thumbprints))
+            .bind(rec.created_at);
+        self.exec(q).await.map(|_| ())
+    }
+
+    async fn get_oidc_provider(&mut self, arn: &str) -> StoreResult<Option<OidcProviderRecord>> {
+        fetch_opt!(self, format!("SELECT {} FROM oidc_providers WHERE arn = $1", rows::OIDC_COLS), rows::oidc_provider, arn)
+    }
+
+    async fn list_oidc_providers(&mut self, account_id: &str) -> StoreResult<Vec<OidcProviderRecord>> {
+        fetch_all!(self, format!("SELECT {} FROM oidc_providers WHERE account_id = $1 ORDER BY arn", rows::OIDC_COLS), rows::oidc_provider, account_id)
+    }
+
+    async fn update_oidc_provider(&mut self, rec: &OidcProviderRecord) -> StoreResult<()> {
+        let q = sqlx::query("UPDATE oidc_providers SET client_ids = $1, thumbprints = $2 WHERE arn = $3")
+            .bind(json_list(&rec.client_ids))
+            .bind(json_list(&rec.thumbprints))
+            .bind(&rec.arn);
+        self.exec(q).await.map(|_| ())
+    }
+
+    async fn delete_oidc_provider(&mut self, arn: &str) -> StoreResult<()> {
+        self.exec(sqlx::query("DELETE FROM tags WHERE target_kind = 'oidc-provider' AND target_id = $1").bind(arn)).await?;
+        self.exec(sqlx::query("DELETE FROM oidc_providers WHERE arn = $1").bind(arn)).await.map(|_| ())
     }
 
     async fn insert_role(&mut self, rec: &RoleRecord) -> StoreResult<()> {

@@ -154,6 +154,39 @@ async fn suite(store: &dyn Store) {
 
     mfa_devices_and_recovery_codes(store).await;
     instance_profiles(store).await;
+    oidc_providers(store).await;
+}
+
+/// OpenID Connect providers keep their lists in order, change them, and go with their tags.
+async fn oidc_providers(store: &dyn Store) {
+    let mut p = OidcProviderRecord {
+        arn: "arn:aws:iam::111111111111:oidc-provider/token.example.com/ci".into(),
+        account_id: "111111111111".into(),
+        url: "token.example.com/ci".into(),
+        client_ids: vec!["sts.amazonaws.com".into(), "b\"quoted\"".into()],
+        thumbprints: vec!["a".repeat(40)],
+        created_at: 7,
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_oidc_provider(&p).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert!(matches!(tx.insert_oidc_provider(&p).await, Err(StoreError::Conflict(_))));
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.get_oidc_provider(&p.arn).await.unwrap(), Some(p.clone()));
+    p.client_ids.push("third".into());
+    p.thumbprints = vec![];
+    tx.update_oidc_provider(&p).await.unwrap();
+    tx.set_tags(TagTarget::OidcProvider, &p.arn, &[Tag { key: "k".into(), value: "v".into() }]).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.list_oidc_providers("111111111111").await.unwrap(), vec![p.clone()]);
+    assert!(tx.list_oidc_providers("222222222222").await.unwrap().is_empty());
+    tx.delete_oidc_provider(&p.arn).await.unwrap();
+    assert!(tx.get_oidc_provider(&p.arn).await.unwrap().is_none());
+    assert!(tx.tags(TagTarget::OidcProvider, &p.arn).await.unwrap().is_empty());
+    tx.commit().await.unwrap();
 }
 
 /// Instance profiles: names unique per account ignoring case, listed by name and path, and

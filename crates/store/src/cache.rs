@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use crate::{
-    AccessKeyRecord, AccountRecord, GroupRecord, InstanceProfileRecord, LoginProfileRecord, MfaDeviceRecord, PageQuery, PasswordPolicyRecord,
+    AccessKeyRecord, AccountRecord, GroupRecord, InstanceProfileRecord, OidcProviderRecord, LoginProfileRecord, MfaDeviceRecord, PageQuery, PasswordPolicyRecord,
     PolicyRecord, PolicyVersionRecord, PrincipalKind, RecoveryCodeRecord, RoleRecord, Store, StoreError, StoreResult, Tag, TagTarget, Tx,
     UserRecord,
 };
@@ -45,7 +45,8 @@ mod cat {
     pub const PASSWORD_POLICY: u32 = 1 << 10;
     pub const LOGIN: u32 = 1 << 11;
     pub const INSTANCE_PROFILES: u32 = 1 << 12;
-    pub const COUNT: usize = 13;
+    pub const PROVIDERS: u32 = 1 << 13;
+    pub const COUNT: usize = 14;
     pub const ALL: u32 = (1 << COUNT) - 1;
 }
 
@@ -627,6 +628,22 @@ impl Tx for CacheTx {
     }
     async fn instance_profiles_for_role(&mut self, role_id: &str) -> StoreResult<Vec<InstanceProfileRecord>> {
         uncached!(self, instance_profiles_for_role(role_id))
+    }
+
+    async fn insert_oidc_provider(&mut self, rec: &OidcProviderRecord) -> StoreResult<()> {
+        write!(self, cat::PROVIDERS, insert_oidc_provider(rec))
+    }
+    async fn get_oidc_provider(&mut self, arn: &str) -> StoreResult<Option<OidcProviderRecord>> {
+        uncached!(self, get_oidc_provider(arn))
+    }
+    async fn list_oidc_providers(&mut self, account_id: &str) -> StoreResult<Vec<OidcProviderRecord>> {
+        uncached!(self, list_oidc_providers(account_id))
+    }
+    async fn update_oidc_provider(&mut self, rec: &OidcProviderRecord) -> StoreResult<()> {
+        write!(self, cat::PROVIDERS, update_oidc_provider(rec))
+    }
+    async fn delete_oidc_provider(&mut self, arn: &str) -> StoreResult<()> {
+        write!(self, cat::PROVIDERS | cat::TAGS, delete_oidc_provider(arn))
     }
 
     async fn insert_mfa_device(&mut self, rec: &MfaDeviceRecord) -> StoreResult<()> {

@@ -102,6 +102,16 @@ pub trait Tx: Send {
     /// The profiles a role is in, by name.
     async fn instance_profiles_for_role(&mut self, role_id: &str) -> StoreResult<Vec<InstanceProfileRecord>>;
 
+    // OpenID Connect providers, by ARN
+    async fn insert_oidc_provider(&mut self, rec: &OidcProviderRecord) -> StoreResult<()>;
+    async fn get_oidc_provider(&mut self, arn: &str) -> StoreResult<Option<OidcProviderRecord>>;
+    /// The account's providers, by ARN.
+    async fn list_oidc_providers(&mut self, account_id: &str) -> StoreResult<Vec<OidcProviderRecord>>;
+    /// Writes the client ids and thumbprints.
+    async fn update_oidc_provider(&mut self, rec: &OidcProviderRecord) -> StoreResult<()>;
+    /// Deletes the provider and its tags.
+    async fn delete_oidc_provider(&mut self, arn: &str) -> StoreResult<()>;
+
     // Customer-managed policies (the AWS-managed catalog is not stored per account)
     async fn insert_policy(&mut self, rec: &PolicyRecord) -> StoreResult<()>;
     async fn get_policy(&mut self, arn: &str) -> StoreResult<Option<PolicyRecord>>;

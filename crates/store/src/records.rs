@@ -20,6 +20,21 @@ pub struct UserRecord {
     pub password_last_used: Option<i64>,
 }
 
+/// An OpenID Connect identity provider the account trusts (`AssumeRoleWithWebIdentity`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OidcProviderRecord {
+    /// `arn:aws:iam::ACCOUNT:oidc-provider/HOST/PATH`.
+    pub arn: String,
+    pub account_id: String,
+    /// The issuer URL without its `https://`.
+    pub url: String,
+    /// The audiences (`aud`) tokens may be for, in the order they were added.
+    pub client_ids: Vec<String>,
+    /// SHA-1 thumbprints (40 hex digits) of the issuer's certificates.
+    pub thumbprints: Vec<String>,
+    pub created_at: i64,
+}
+
 /// An instance profile: a container for (at most) one role that EC2 instances take on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstanceProfileRecord {
@@ -145,6 +160,7 @@ pub enum TagTarget {
     Policy,
     MfaDevice,
     InstanceProfile,
+    OidcProvider,
 }
 
 impl TagTarget {
@@ -155,6 +171,7 @@ impl TagTarget {
             Self::Policy => "policy",
             Self::MfaDevice => "mfa",
             Self::InstanceProfile => "instance-profile",
+            Self::OidcProvider => "oidc-provider",
         }
     }
 }
