@@ -157,6 +157,8 @@ class PortcullisServer:
         self.last_stop_needed_kill = False
         self._log_lock = threading.Lock()
         self._starts = 0
+        # Options of `serve` a test asks for (e.g. --oidc-ca-file).
+        self.extra_args: list[str] = []
 
     # -- command lines ----------------------------------------------------
 
@@ -188,7 +190,7 @@ class PortcullisServer:
             )
         assert self.proc is None, "server already running"
         self._starts += 1
-        cmd = [str(binary), "serve", "--listen", "127.0.0.1:0", "--test-clock", *self._common_args()]
+        cmd = [str(binary), "serve", "--listen", "127.0.0.1:0", "--test-clock", *self._common_args(), *self.extra_args]
         self._log(f"\n===== start #{self._starts}: {' '.join(cmd)}\n")
         env = dict(os.environ)
         env.setdefault("RUST_BACKTRACE", "1")
@@ -375,7 +377,7 @@ def make_iam_client(endpoint: str, key_id: str, secret: str, **config):
         )
 
 
-def start_server(backend: str, workdir: Path, bootstrap: str = "online") -> PortcullisServer:
+def start_server(backend: str, workdir: Path, bootstrap: str = "online", extra_args: list[str] | None = None) -> PortcullisServer:
     """Start a fully set-up server: account, admin user + key, account id.
 
     bootstrap="online": serve, then bootstrap-admin while it runs.
@@ -383,6 +385,7 @@ def start_server(backend: str, workdir: Path, bootstrap: str = "online") -> Port
     with no server running, serve again.
     """
     srv = PortcullisServer(backend, workdir)
+    srv.extra_args = list(extra_args or [])
     try:
         srv.start()
         if bootstrap == "offline":
@@ -421,8 +424,8 @@ def server_factory(backend, tmp_path_factory):
     """Start extra, private server instances (torn down after the test)."""
     started: list[PortcullisServer] = []
 
-    def factory(bootstrap: str = "online") -> PortcullisServer:
-        srv = start_server(backend, tmp_path_factory.mktemp(f"private-{backend}"), bootstrap)
+    def factory(bootstrap: str = "online", extra_args: list[str] | None = None) -> PortcullisServer:
+        srv = start_server(backend, tmp_path_factory.mktemp(f"private-{backend}"), bootstrap, extra_args)
         started.append(srv)
         return srv
 

@@ -28,6 +28,16 @@ pub fn scope_service<'a>(headers: &'a HeaderMap, query: &'a str) -> Option<&'a s
     })
 }
 
+/// What a request says about itself, for an operation that needs no signature.
+pub fn unsigned_facts(parts: &Parts) -> portcullis_core::RequestFacts {
+    portcullis_core::RequestFacts {
+        source_ip: parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string()),
+        secure_transport: parts.extensions.get::<portcullis_types::SecureTransport>().is_some(),
+        region: "us-east-1".to_owned(),
+        user_agent: parts.headers.get("user-agent").and_then(|v| v.to_str().ok()).map(str::to_owned),
+    }
+}
+
 /// Authenticates a request for `service` (the SigV4 signing name: `iam`, `sts`).
 pub async fn authenticate(iam: &Iam, parts: &Parts, query: &str, body: &[u8], service: &str) -> Result<Caller, AwsError> {
     // Every header is passed on, also one that is not visible ASCII (read lossily, so it

@@ -2,7 +2,7 @@
 //! denied by a policy; AssumeRole is decided by the role's trust policy and the caller's
 //! own policies.
 
-use portcullis_core::{AssumeRoleInput, Caller, Iam, IamResult, StsOperation as Op, TemporaryCredentials};
+use portcullis_core::{AssumeRoleInput, Caller, Iam, IamResult, StsOperation as Op, TemporaryCredentials, WebIdentityInput};
 use portcullis_protocol::{QueryParams, XmlWriter};
 
 use crate::encode::ts;
@@ -66,6 +66,25 @@ pub async fn dispatch(iam: &Iam, caller: &Caller, op: Op, p: &QueryParams) -> Ia
                 w.num("PackedPolicySize", size);
             }
             w.opt("SourceIdentity", r.source_identity.as_deref());
+        }
+        // Unsigned: the caller stands only for the request's facts; the token decides.
+        Op::AssumeRoleWithWebIdentity => {
+            let input = WebIdentityInput {
+                role_arn: p.get("RoleArn").unwrap_or_default().to_owned(),
+                session_name: p.get("RoleSessionName").unwrap_or_default().to_owned(),
+                token: p.get("WebIdentityToken").unwrap_or_default().to_owned(),
+                policy: p.get("Policy").map(str::to_owned),
+                policy_arns: p.member_prefixes("PolicyArns").iter().filter_map(|m| p.get(&format!("{m}.arn")).map(str::to_owned)).collect(),
+                duration: int(p, "DurationSeconds"),
+            };
+            let r = iam.assume_role_with_web_identity(&input, caller.request.clone()).await?;
+            credentials(&mut w, &r.assumed.credentials);
+            w.leaf("SubjectFromWebIdentityToken", &r.subject);
+            w.start("AssumedRoleUser").leaf("AssumedRoleId", &r.assumed.assumed_role_id).leaf("Arn", &r.assumed.arn).end("AssumedRoleUser");
+            if let Some(size) = r.assumed.packed_policy_size {
+                w.num("PackedPolicySize", size);
+            }
+            w.leaf("Provider", &r.provider).leaf("Audience", &r.audience);
         }
         Op::DecodeAuthorizationMessage => {
             let decoded = iam.decode_authorization_message(p.get("EncodedMessage").unwrap_or_default())?;

@@ -11,6 +11,10 @@ pub enum Principal {
     User(UserRecord),
     /// A role session from AssumeRole.
     AssumedRole { role: RoleRecord, session_name: String },
+    /// The bearer of a web identity token (OpenID Connect) from a provider the account
+    /// trusts, asking AssumeRoleWithWebIdentity for a role: a caller of that one decision
+    /// only, with no policies of its own and never holding credentials.
+    WebIdentity { provider_arn: String, subject: String },
 }
 
 /// Facts about the request itself that policies may test (`aws:SourceIp`, …).
@@ -54,6 +58,7 @@ impl Caller {
             Principal::AssumedRole { role, session_name } => {
                 format!("arn:aws:sts::{}:assumed-role/{}/{session_name}", self.account_id, role.name)
             }
+            Principal::WebIdentity { provider_arn, .. } => provider_arn.clone(),
         }
     }
 
@@ -64,6 +69,7 @@ impl Caller {
             Principal::Root => self.account_id.clone(),
             Principal::User(u) => u.user_id.clone(),
             Principal::AssumedRole { role, session_name } => format!("{}:{session_name}", role.role_id),
+            Principal::WebIdentity { provider_arn, subject } => format!("{provider_arn}:{subject}"),
         }
     }
 

@@ -311,7 +311,7 @@ impl Iam {
 
     pub(crate) async fn principal_policies(&self, caller: &Caller) -> IamResult<Arc<PrincipalPolicies>> {
         let (kind, id, boundary) = match &caller.principal {
-            Principal::Root => return Ok(Arc::new(PrincipalPolicies::default())),
+            Principal::Root | Principal::WebIdentity { .. } => return Ok(Arc::new(PrincipalPolicies::default())),
             Principal::User(u) => (PrincipalKind::User, u.user_id.clone(), u.permissions_boundary.clone()),
             Principal::AssumedRole { role, .. } => (PrincipalKind::Role, role.role_id.clone(), role.permissions_boundary.clone()),
         };
@@ -333,6 +333,7 @@ impl Iam {
             Principal::AssumedRole { role, .. } => {
                 RequestPrincipal::assumed_role(account, &crate::iam_arn(account, "role", &role.path, &role.name), &caller.arn())
             }
+            Principal::WebIdentity { provider_arn, .. } => RequestPrincipal::web_identity(provider_arn),
         };
         let mut ctx = RequestContext::new(&req.action, &req.resource, principal);
         let now = self.now();

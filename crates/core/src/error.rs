@@ -42,6 +42,12 @@ pub enum IamError {
     InvalidAuthorizationMessage(String),
     #[error("{0}")]
     InvalidAuthenticationCode(String),
+    /// AssumeRoleWithWebIdentity: the token is not a JWT, its provider is unknown, its
+    /// keys cannot be fetched, its signature or audience is wrong.
+    #[error("{0}")]
+    InvalidIdentityToken(String),
+    #[error("{0}")]
+    ExpiredTokenException(String),
     #[error("internal failure: {0}")]
     ServiceFailure(String),
 }
@@ -68,6 +74,8 @@ impl IamError {
             Self::InvalidUserType(_) => "InvalidUserType",
             Self::InvalidAuthorizationMessage(_) => "InvalidAuthorizationMessageException",
             Self::InvalidAuthenticationCode(_) => "InvalidAuthenticationCode",
+            Self::InvalidIdentityToken(_) => "InvalidIdentityToken",
+            Self::ExpiredTokenException(_) => "ExpiredTokenException",
             Self::ServiceFailure(_) => "ServiceFailure",
         }
     }

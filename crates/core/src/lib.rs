@@ -28,6 +28,7 @@ mod sts;
 mod mfa;
 mod tags;
 mod users;
+mod web_identity;
 
 use std::sync::Arc;
 
@@ -51,6 +52,7 @@ pub use access_keys::{AccessKeyLastUsed, NewAccessKey};
 pub use roles::{NewRole, RoleView};
 pub use instance_profiles::InstanceProfileView;
 pub use oidc_providers::OidcProviderView;
+pub use web_identity::{WebIdentityInput, WebIdentitySession};
 pub use users::UserView;
 pub use sts::{AssumeRoleInput, AssumedRole, TemporaryCredentials};
 pub use mfa::{MfaDeviceView, NewVirtualMfaDevice};
@@ -76,11 +78,15 @@ pub struct Iam {
     failures: Arc<std::sync::Mutex<std::collections::HashMap<String, (u32, i64)>>>,
     /// Passkeys and security keys, when the server knows its public origin.
     webauthn: Option<Arc<webauthn_rs::prelude::Webauthn>>,
+    /// CA certificates trusted besides the public ones for OpenID Connect providers.
+    oidc_roots: Arc<Vec<reqwest::Certificate>>,
+    /// OpenID Connect providers' signing keys, by issuer.
+    oidc_keys: Arc<web_identity::KeyCache>,
 }
 
 impl Iam {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, secrets: Arc<SecretBox>) -> IamResult<Self> {
-        Ok(Self { store, clock, secrets, catalog: Catalog::embedded()?, cache: Arc::default(), last_used: Arc::default(), failures: Arc::default(), webauthn: None })
+        Ok(Self { store, clock, secrets, catalog: Catalog::embedded()?, cache: Arc::default(), last_used: Arc::default(), failures: Arc::default(), webauthn: None, oidc_roots: Arc::default(), oidc_keys: Arc::default() })
     }
 
     pub fn catalog(&self) -> &Catalog {

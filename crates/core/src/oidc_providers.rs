@@ -24,13 +24,19 @@ fn no_such_provider(arn: &str) -> IamError {
 }
 
 /// The issuer URL as stored: without `https://`, its path (and a trailing slash) kept, as
-/// AWS names the provider; anything but an `https://` URL without port, query or user is
-/// AWS's ValidationError.
+/// AWS names the provider; anything but an `https://` URL without query or user is AWS's
+/// ValidationError. Unlike AWS, a port is allowed, so that issuers run locally (on
+/// `localhost:8443`, say) can be trusted.
 pub(crate) fn provider_url(url: &str) -> IamResult<String> {
     let invalid = || IamError::Validation("Invalid Open ID Connect Provider URL".to_owned());
     let rest = url.strip_prefix("https://").filter(|r| !r.is_empty() && !r.starts_with('/')).ok_or_else(invalid)?;
-    let host = rest.split('/').next().unwrap_or_default();
-    let host_ok = host.split('.').all(|label| !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    let authority = rest.split('/').next().unwrap_or_default();
+    let (host, port) = match authority.split_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (authority, None),
+    };
+    let port_ok = port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.chars().all(|c| c.is_ascii_digit()));
+    let host_ok = port_ok && host.split('.').all(|label| !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
     if !host_ok || rest.contains(['?', '#', ' ']) {
         return Err(invalid());
     }

@@ -44,7 +44,9 @@ impl Iam {
             Principal::User(u) => {
                 self.authorize(caller, &AuthzRequest::new("iam:EnableMFADevice", iam_arn(&caller.account_id, "user", &u.path, &u.name))).await?;
             }
-            Principal::AssumedRole { .. } => return Err(IamError::AccessDenied("A role session has no MFA devices of its own.".to_owned())),
+            Principal::AssumedRole { .. } | Principal::WebIdentity { .. } => {
+                return Err(IamError::AccessDenied("A role session has no MFA devices of its own.".to_owned()))
+            }
         }
         let owner = recovery_owner(&caller.account_id, caller.user());
         let mut tx = self.store.begin().await?;

@@ -164,7 +164,9 @@ impl Iam {
         let (kind, id) = match &caller.principal {
             Principal::Root => ("root", caller.account_id.clone()),
             Principal::User(u) => ("user", u.user_id.clone()),
-            Principal::AssumedRole { .. } => return Err(access_denied("Cannot call GetSessionToken with session credentials")),
+            Principal::AssumedRole { .. } | Principal::WebIdentity { .. } => {
+                return Err(access_denied("Cannot call GetSessionToken with session credentials"))
+            }
         };
         let mut duration = duration.unwrap_or(43_200);
         if kind == "root" {
@@ -275,63 +277,74 @@ impl Iam {
             )));
         }
 
-        let mut policies = Vec::new();
-        if let Some(p) = &input.policy {
-            portcullis_policy::parse(p, PolicyKind::Session).map_err(|e| IamError::MalformedPolicyDocument(e.message))?;
-            policies.push(p.clone());
-        }
-        {
-            let mut tx = self.store.begin_read().await?;
-            for arn in &input.policy_arns {
-                let doc = match self.catalog().get(arn) {
-                    Some(p) => p.document.clone(),
-                    None => {
-                        let rec = tx.get_policy(arn).await?.filter(|p| p.account_id == account).ok_or_else(|| {
-                            IamError::InvalidInput(format!("Policy {arn} does not exist or is not attachable."))
-                        })?;
-                        tx.get_policy_version(&rec.policy_id, &rec.default_version).await?.map(|v| v.document).unwrap_or_default()
-                    }
-                };
-                policies.push(doc);
-            }
-        }
+        let policies = self.session_policies(&account, input.policy.as_deref(), &input.policy_arns).await?;
         // Transitive tags of the calling session carry over into a chained session.
         let mut tags: Vec<(String, String)> = caller.session.as_ref().map(|s| s.tags.clone()).unwrap_or_default();
         for (k, v) in &input.tags {
             tags.retain(|(old, _)| !old.eq_ignore_ascii_case(k));
             tags.push((k.clone(), v.clone()));
         }
-        let packed = (input.policy.is_some() || !input.policy_arns.is_empty() || !input.tags.is_empty()).then(|| {
-            let size: usize = policies.iter().map(|p| portcullis_policy::policy_size(p)).sum::<usize>()
-                + input.tags.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
-            i64::try_from(size * 100 / 2048).unwrap_or(100).min(100)
-        });
+        let packed = packed_policy_size(input.policy.is_some() || !input.policy_arns.is_empty() || !input.tags.is_empty(), &policies, &input.tags);
         let source_identity = input
             .source_identity
             .clone()
             .or_else(|| caller.session.as_ref().and_then(|s| s.source_identity.clone()));
-        let (role_id, session_name) = (role.role_id.clone(), input.session_name.clone());
-        let si = source_identity.clone();
-        let credentials = self.issue(|k, s| TokenBody {
+        let session = RoleSession { role: &role, session_name: &input.session_name, duration, mfa_at, policies, source_identity, tags };
+        self.issue_role_session(session, packed)
+    }
+
+    /// The session policies a request passes: its inline `Policy` (checked as a session
+    /// policy) and the documents of its `PolicyArns`.
+    pub(crate) async fn session_policies(&self, account: &str, policy: Option<&str>, policy_arns: &[String]) -> IamResult<Vec<String>> {
+        let mut policies = Vec::new();
+        if let Some(p) = policy {
+            portcullis_policy::parse(p, PolicyKind::Session).map_err(|e| IamError::MalformedPolicyDocument(e.message))?;
+            policies.push(p.to_owned());
+        }
+        let mut tx = self.store.begin_read().await?;
+        for arn in policy_arns {
+            let doc = match self.catalog().get(arn) {
+                Some(p) => p.document.clone(),
+                None => {
+                    let rec = tx
+                        .get_policy(arn)
+                        .await?
+                        .filter(|p| p.account_id == account)
+                        .ok_or_else(|| IamError::InvalidInput(format!("Policy {arn} does not exist or is not attachable.")))?;
+                    tx.get_policy_version(&rec.policy_id, &rec.default_version).await?.map(|v| v.document).unwrap_or_default()
+                }
+            };
+            policies.push(doc);
+        }
+        Ok(policies)
+    }
+
+    /// Temporary credentials of a role session, and what AssumeRole* answer about it.
+    pub(crate) fn issue_role_session(&self, s: RoleSession<'_>, packed_policy_size: Option<i64>) -> IamResult<AssumedRole> {
+        let now = self.now();
+        let account = s.role.account_id.clone();
+        let (role_id, session_name) = (s.role.role_id.clone(), s.session_name.to_owned());
+        let si = s.source_identity.clone();
+        let credentials = self.issue(|k, sealed| TokenBody {
             k,
-            s,
+            s: sealed,
             a: account.clone(),
             p: "role".to_owned(),
             id: role_id.clone(),
             n: session_name.clone(),
             i: now,
-            e: now + duration,
-            m: mfa_at,
-            pol: policies,
+            e: now + s.duration,
+            m: s.mfa_at,
+            pol: s.policies,
             si,
-            t: tags,
+            t: s.tags,
         })?;
         Ok(AssumedRole {
             credentials,
-            assumed_role_id: format!("{}:{}", role.role_id, input.session_name),
-            arn: format!("arn:aws:sts::{account}:assumed-role/{}/{}", role.name, input.session_name),
-            packed_policy_size: packed,
-            source_identity,
+            assumed_role_id: format!("{}:{}", s.role.role_id, s.session_name),
+            arn: format!("arn:aws:sts::{account}:assumed-role/{}/{}", s.role.name, s.session_name),
+            packed_policy_size,
+            source_identity: s.source_identity,
         })
     }
 
@@ -344,6 +357,27 @@ impl Iam {
         // Temporary keys are not stored; this server holds one account per caller.
         Ok(caller.account_id.clone())
     }
+}
+
+/// A role session about to be issued.
+pub(crate) struct RoleSession<'a> {
+    pub role: &'a portcullis_store::RoleRecord,
+    pub session_name: &'a str,
+    pub duration: i64,
+    pub mfa_at: Option<i64>,
+    pub policies: Vec<String>,
+    pub source_identity: Option<String>,
+    pub tags: Vec<(String, String)>,
+}
+
+/// How full the session policies and tags a request passed are, in percent of what fits
+/// (AWS's `PackedPolicySize`), when it passed any.
+pub(crate) fn packed_policy_size(passed: bool, policies: &[String], tags: &[(String, String)]) -> Option<i64> {
+    passed.then(|| {
+        let size: usize =
+            policies.iter().map(|p| portcullis_policy::policy_size(p)).sum::<usize>() + tags.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
+        i64::try_from(size * 100 / 2048).unwrap_or(100).min(100)
+    })
 }
 
 /// URL-safe base64 for session tokens (the sealed form is standard base64, which may hold

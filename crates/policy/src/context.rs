@@ -133,8 +133,10 @@ impl RequestContext {
             PrincipalType::FederatedUser => "FederatedUser",
             PrincipalType::Service => "Service",
             PrincipalType::Anonymous => "Anonymous",
+            PrincipalType::WebIdentity => "WebIdentityUser",
         };
-        if p.principal_type != PrincipalType::Anonymous && p.principal_type != PrincipalType::Service {
+        let unauthenticated = matches!(p.principal_type, PrincipalType::Anonymous | PrincipalType::Service | PrincipalType::WebIdentity);
+        if !unauthenticated {
             let principal_arn = p.role_arn.as_deref().unwrap_or(&p.arn);
             self.set_one("aws:PrincipalArn", principal_arn);
             self.set_one("aws:PrincipalAccount", &p.account_id);

@@ -21,6 +21,8 @@ pub enum PrincipalType {
     Service,
     /// An unauthenticated request.
     Anonymous,
+    /// The bearer of a token from a web identity (OpenID Connect) provider, asking for a role.
+    WebIdentity,
 }
 
 /// The caller, as resource-based and trust policies see it.
@@ -73,6 +75,16 @@ impl RequestPrincipal {
         RequestPrincipal {
             principal_type: PrincipalType::Service,
             service: Some(name.to_string()),
+            ..Default::default()
+        }
+    }
+
+    /// A web identity token's bearer: the provider (`arn:aws:iam::ACCOUNT:oidc-provider/…`)
+    /// is what trust policies name, under `Federated`.
+    pub fn web_identity(provider_arn: &str) -> Self {
+        RequestPrincipal {
+            principal_type: PrincipalType::WebIdentity,
+            federated: Some(provider_arn.to_string()),
             ..Default::default()
         }
     }

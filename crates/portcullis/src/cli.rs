@@ -74,6 +74,10 @@ pub struct ServeArgs {
     /// security keys are bound to its host name. Default: http(s)://localhost on any port.
     #[arg(long, env = "PORTCULLIS_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// CA certificates (PEM) to trust, besides the public ones, when fetching OpenID Connect
+    /// providers' keys (AssumeRoleWithWebIdentity with a provider behind a private CA).
+    #[arg(long, env = "PORTCULLIS_OIDC_CA_FILE")]
+    pub oidc_ca_file: Option<std::path::PathBuf>,
     #[arg(long, env = "PORTCULLIS_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<std::path::PathBuf>,
     /// The PEM private key of --tls-cert.
@@ -127,6 +131,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None => portcullis_core::WebAuthnSettings::localhost(args.tls_cert.is_some()),
     };
     env.iam = env.iam.clone().with_webauthn(&webauthn)?;
+    if let Some(file) = &args.oidc_ca_file {
+        let pem = std::fs::read(file).with_context(|| format!("cannot read --oidc-ca-file {}", file.display()))?;
+        env.iam = env.iam.clone().with_oidc_ca(&pem)?;
+    }
     let (account, one_time_password) = if args.ephemeral {
         env.iam.reset_all(&args.account_id, &args.store.root_email).await?;
         env.iam.ensure_account(&args.store.root_email, None).await?
