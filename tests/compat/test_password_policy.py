@@ -35,14 +35,18 @@ def test_every_field_round_trips_and_defaults_apply(private):
         "RequireUppercaseCharacters": True, "RequireLowercaseCharacters": True,
         "AllowUsersToChangePassword": True, "ExpirePasswords": True, "MaxPasswordAge": 90,
         "PasswordReusePrevention": 24, "HardExpiry": True}
+    # AWS's defaults: a minimum length of 6, and no HardExpiry or MaxPasswordAge unless set.
     iam.update_account_password_policy()
     assert iam.get_account_password_policy()["PasswordPolicy"] == {
-        "MinimumPasswordLength": 8, "RequireSymbols": False, "RequireNumbers": False,
+        "MinimumPasswordLength": 6, "RequireSymbols": False, "RequireNumbers": False,
         "RequireUppercaseCharacters": False, "RequireLowercaseCharacters": False,
-        "AllowUsersToChangePassword": False, "ExpirePasswords": False, "HardExpiry": False}
+        "AllowUsersToChangePassword": False, "ExpirePasswords": False}
     iam.delete_account_password_policy()
     with expect_error("NoSuchEntity", 404):
         iam.get_account_password_policy()
+    with expect_error("NoSuchEntity", 404) as err:
+        iam.delete_account_password_policy()
+    assert err.message == "The account policy with name PasswordPolicy cannot be found."
 
 
 @pytest.mark.parametrize("field,value", [

@@ -285,8 +285,8 @@ def test_group_membership(iam, new_group, new_user):
     assert [m["UserName"] for m in iam.get_group(GroupName=group)["Users"]] == [u2["UserName"]]
     assert iam.list_groups_for_user(UserName=u1["UserName"])["Groups"] == []
 
-    with expect_error("NoSuchEntity", 404):
-        iam.remove_user_from_group(GroupName=group, UserName=u1["UserName"])
+    # Removing a user who is not a member succeeds, as on AWS.
+    iam.remove_user_from_group(GroupName=group, UserName=u1["UserName"])
 
 
 def test_add_missing_user_or_group(iam, new_group, new_user, uniq):
@@ -296,6 +296,12 @@ def test_add_missing_user_or_group(iam, new_group, new_user, uniq):
         iam.add_user_to_group(GroupName=group, UserName=uniq("nouser"))
     with expect_error("NoSuchEntity", 404):
         iam.add_user_to_group(GroupName=uniq("nogroup"), UserName=user)
+    # Neither exists: the user is reported.
+    for call in (iam.add_user_to_group, iam.remove_user_from_group):
+        missing = uniq("nouser")
+        with expect_error("NoSuchEntity", 404) as e:
+            call(GroupName=uniq("nogroup"), UserName=missing)
+        assert e.message == f"The user with name {missing} cannot be found."
 
 
 @pytest.mark.parametrize("kind", ["member", "attached_policy", "inline_policy"])

@@ -34,7 +34,10 @@ pub fn user_members(w: &mut XmlWriter, u: &UserView, with_tags: bool) {
     }
     w.leaf("UserId", &u.user.user_id).leaf("Arn", &u.arn).time("CreateDate", ts(u.user.created_at));
     w.opt_time("PasswordLastUsed", u.user.password_last_used.map(ts));
-    boundary(w, u.user.permissions_boundary.as_deref());
+    // Listings (ListUsers, a group's users) carry neither the boundary nor tags.
+    if with_tags {
+        boundary(w, u.user.permissions_boundary.as_deref());
+    }
     if with_tags && !u.tags.is_empty() {
         tags(w, "Tags", &u.tags);
     }
@@ -91,7 +94,10 @@ pub fn role_members(w: &mut XmlWriter, r: &RoleView, with_tags: bool) {
     role_head(w, role, &r.arn);
     w.opt("Description", role.description.as_deref())
         .num("MaxSessionDuration", role.max_session_duration);
-    boundary(w, role.permissions_boundary.as_deref());
+    // ListRoles carries neither the boundary, nor tags, nor RoleLastUsed.
+    if with_tags {
+        boundary(w, role.permissions_boundary.as_deref());
+    }
     if with_tags && !r.tags.is_empty() {
         tags(w, "Tags", &r.tags);
     }
@@ -100,7 +106,20 @@ pub fn role_members(w: &mut XmlWriter, r: &RoleView, with_tags: bool) {
     }
 }
 
-pub fn policy_members(w: &mut XmlWriter, p: &ManagedPolicyView, with_description: bool) {
+/// Which answer a `Policy` is part of: AWS sends different members in each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyShape {
+    /// CreatePolicy: no Description; Tags when there are any.
+    Created,
+    /// GetPolicy: Description when set; Tags always, empty or not.
+    Full,
+    /// ListPolicies: neither Description nor Tags.
+    Listed,
+    /// GetAccountAuthorizationDetails: Description, no Tags.
+    Detail,
+}
+
+pub fn policy_members(w: &mut XmlWriter, p: &ManagedPolicyView, shape: PolicyShape) {
     w.leaf("PolicyName", &p.name)
         .leaf("PolicyId", &p.policy_id)
         .leaf("Arn", &p.arn)
@@ -109,12 +128,14 @@ pub fn policy_members(w: &mut XmlWriter, p: &ManagedPolicyView, with_description
         .num("AttachmentCount", p.attachment_count)
         .num("PermissionsBoundaryUsageCount", p.boundary_usage_count)
         .bool("IsAttachable", p.is_attachable);
-    if with_description {
+    if matches!(shape, PolicyShape::Full | PolicyShape::Detail) {
         w.opt("Description", p.description.as_deref());
     }
     w.time("CreateDate", ts(p.create_date)).time("UpdateDate", ts(p.update_date));
-    if !p.tags.is_empty() {
-        tags(w, "Tags", &p.tags);
+    match shape {
+        PolicyShape::Full => tags(w, "Tags", &p.tags),
+        PolicyShape::Created if !p.tags.is_empty() => tags(w, "Tags", &p.tags),
+        _ => {}
     }
 }
 
@@ -180,7 +201,7 @@ pub fn authorization_details(w: &mut XmlWriter, d: &portcullis_core::Authorizati
     });
     w.list("Policies", &d.policies, |w, pd| {
         // ManagedPolicyDetail is Policy's members (listings carry no tags) and the versions.
-        policy_members(w, &pd.policy, true);
+        policy_members(w, &pd.policy, PolicyShape::Detail);
         w.list("PolicyVersionList", &pd.versions, |w, (v, d)| policy_version_members(w, v, *d, true));
     });
     truncation(w, None);

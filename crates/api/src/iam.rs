@@ -291,13 +291,13 @@ async fn run(iam: &Iam, auth: &Authorized<'_>, op: Op, p: &QueryParams) -> Out {
                 .create_policy(auth, req(p, "PolicyName")?, opt(p, "Path"), req(p, "PolicyDocument")?, opt(p, "Description"), &tags(p))
                 .await?;
             w.start("Policy");
-            encode::policy_members(&mut w, &pol, true);
+            encode::policy_members(&mut w, &pol, encode::PolicyShape::Created);
             w.end("Policy");
         }
         Op::GetPolicy => {
             let pol = iam.get_policy(auth, req(p, "PolicyArn")?).await?;
             w.start("Policy");
-            encode::policy_members(&mut w, &pol, true);
+            encode::policy_members(&mut w, &pol, encode::PolicyShape::Full);
             w.end("Policy");
         }
         Op::ListPolicies => {
@@ -308,7 +308,7 @@ async fn run(iam: &Iam, auth: &Authorized<'_>, op: Op, p: &QueryParams) -> Out {
                 usage: opt(p, "PolicyUsageFilter"),
             };
             let page = iam.list_policies(auth, &filter, &page(p)).await?;
-            w.list("Policies", &page.items, |w, pol| encode::policy_members(w, pol, false));
+            w.list("Policies", &page.items, |w, pol| encode::policy_members(w, pol, encode::PolicyShape::Listed));
             encode::truncation(&mut w, page.marker.as_deref());
         }
         Op::DeletePolicy => iam.delete_policy(auth, req(p, "PolicyArn")?).await?,
@@ -473,7 +473,11 @@ async fn run(iam: &Iam, auth: &Authorized<'_>, op: Op, p: &QueryParams) -> Out {
             if let Some(n) = pp.reuse_prevention {
                 w.num("PasswordReusePrevention", n);
             }
-            w.bool("HardExpiry", pp.hard_expiry).end("PasswordPolicy");
+            // AWS leaves HardExpiry out unless it was set.
+            if pp.hard_expiry {
+                w.bool("HardExpiry", true);
+            }
+            w.end("PasswordPolicy");
         }
         Op::DeleteAccountPasswordPolicy => iam.delete_account_password_policy(auth).await?,
 

@@ -106,8 +106,9 @@ impl Iam {
 
     pub async fn add_user_to_group(&self, auth: &Authorized<'_>, group_name: &str, user_name: &str) -> IamResult<()> {
         let mut tx = self.store.begin().await?;
-        let group = load_group(&mut tx, auth.account(), group_name).await?;
+        // When neither exists, AWS reports the user.
         let user = load_user(&mut tx, auth.account(), user_name).await?;
+        let group = load_group(&mut tx, auth.account(), group_name).await?;
         tx.lock(&format!("user:{}", user.user_id)).await?;
         let current = tx.groups_for_user(&user.user_id).await?;
         if current.iter().any(|g| g.group_id == group.group_id) {
@@ -123,13 +124,10 @@ impl Iam {
 
     pub async fn remove_user_from_group(&self, auth: &Authorized<'_>, group_name: &str, user_name: &str) -> IamResult<()> {
         let mut tx = self.store.begin().await?;
-        let group = load_group(&mut tx, auth.account(), group_name).await?;
         let user = load_user(&mut tx, auth.account(), user_name).await?;
-        if !tx.remove_group_member(&group.group_id, &user.user_id).await? {
-            return Err(IamError::NoSuchEntity(format!(
-                "The user with name {user_name} cannot be found in group {group_name}."
-            )));
-        }
+        let group = load_group(&mut tx, auth.account(), group_name).await?;
+        // A user who is not a member is no error on AWS.
+        tx.remove_group_member(&group.group_id, &user.user_id).await?;
         tx.commit().await?;
         Ok(())
     }

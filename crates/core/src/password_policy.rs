@@ -69,7 +69,8 @@ impl Iam {
     pub async fn update_account_password_policy(&self, auth: &Authorized<'_>, input: &PasswordPolicyInput) -> IamResult<()> {
         let rec = PasswordPolicyRecord {
             account_id: auth.account().to_owned(),
-            minimum_length: input.minimum_length.unwrap_or(8),
+            // AWS's default when the request leaves it out.
+            minimum_length: input.minimum_length.unwrap_or(6),
             require_symbols: input.require_symbols.unwrap_or(false),
             require_numbers: input.require_numbers.unwrap_or(false),
             require_uppercase: input.require_uppercase.unwrap_or(false),
@@ -93,7 +94,7 @@ impl Iam {
     pub async fn delete_account_password_policy(&self, auth: &Authorized<'_>) -> IamResult<()> {
         let mut tx = self.store.begin().await?;
         if !tx.delete_password_policy(auth.account()).await? {
-            return Err(no_policy(auth.account()));
+            return Err(IamError::NoSuchEntity("The account policy with name PasswordPolicy cannot be found.".to_owned()));
         }
         tx.commit().await?;
         Ok(())
