@@ -155,6 +155,162 @@ async fn suite(store: &dyn Store) {
     mfa_devices_and_recovery_codes(store).await;
     instance_profiles(store).await;
     oidc_providers(store).await;
+    everything_else(store).await;
+}
+
+/// The remaining methods of the trait, so that every one is run against every backend.
+async fn everything_else(store: &dyn Store) {
+    let acct = "111111111111";
+    let mut tx = store.begin().await.unwrap();
+    tx.lock("some-key").await.unwrap();
+    assert_eq!(tx.first_account().await.unwrap().unwrap().account_id, acct);
+
+    // Users by id, and the console's last sign-in.
+    assert_eq!(tx.get_user_by_id("AIDA1").await.unwrap().unwrap().name, "Alice");
+    tx.set_password_last_used("AIDA1", 1234).await.unwrap();
+    assert_eq!(tx.get_user("111111111111", "alice").await.unwrap().unwrap().password_last_used, Some(1234));
+
+    // Groups: by name ignoring case, pages, rename, counts, membership removal, deletion.
+    let mut g = GroupRecord { account_id: acct.into(), group_id: "AGPA9".into(), name: "Ops".into(), path: "/x/".into(), created_at: 5 };
+    tx.insert_group(&g).await.unwrap();
+    assert_eq!(tx.get_group(acct, "OPS").await.unwrap().unwrap().group_id, "AGPA9");
+    assert_eq!(tx.count_groups(acct).await.unwrap(), 2);
+    let groups = tx.list_groups(acct, &PageQuery { path_prefix: None, after: None, limit: 10 }).await.unwrap();
+    assert_eq!(groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(), ["Admins", "Ops"]);
+    g.name = "Operators".into();
+    g.path = "/y/".into();
+    tx.update_group(&g).await.unwrap();
+    assert!(tx.get_group(acct, "Ops").await.unwrap().is_none());
+    assert_eq!(tx.get_group(acct, "operators").await.unwrap().unwrap().path, "/y/");
+    assert!(tx.add_group_member("AGPA9", "AIDA1", 6).await.unwrap());
+    assert!(tx.remove_group_member("AGPA9", "AIDA1").await.unwrap());
+    assert!(!tx.remove_group_member("AGPA9", "AIDA1").await.unwrap());
+    tx.delete_group("AGPA9").await.unwrap();
+    assert!(tx.get_group_by_id("AGPA9").await.unwrap().is_none());
+
+    // Roles: by name and id, pages, updates, counts.
+    let mut r = RoleRecord {
+        account_id: acct.into(),
+        role_id: "AROA9".into(),
+        name: "Deployer".into(),
+        path: "/ci/".into(),
+        created_at: 1,
+        assume_role_policy: "{}".into(),
+        description: None,
+        max_session_duration: 3600,
+        permissions_boundary: None,
+        last_used_at: None,
+        last_used_region: None,
+    };
+    tx.insert_role(&r).await.unwrap();
+    assert_eq!(tx.get_role(acct, "deployer").await.unwrap().unwrap().role_id, "AROA9");
+    assert_eq!(tx.get_role_by_id("AROA9").await.unwrap().unwrap().name, "Deployer");
+    assert_eq!(tx.count_roles(acct).await.unwrap(), 1);
+    assert_eq!(tx.list_roles(acct, &PageQuery { path_prefix: Some("/ci/"), after: None, limit: 10 }).await.unwrap().len(), 1);
+    r.description = Some("CI".into());
+    r.max_session_duration = 7200;
+    r.assume_role_policy = "{\"Version\":\"2012-10-17\"}".into();
+    r.last_used_at = Some(50);
+    r.last_used_region = Some("eu-west-1".into());
+    tx.update_role(&r).await.unwrap();
+    let got = tx.get_role_by_id("AROA9").await.unwrap().unwrap();
+    assert_eq!((got.description.as_deref(), got.max_session_duration), (Some("CI"), 7200));
+    assert_eq!(got.assume_role_policy, r.assume_role_policy);
+    tx.delete_role("AROA9").await.unwrap();
+
+    // Inline policy deletion; access key status and deletion; MFA device deletion.
+    assert!(tx.delete_inline_policy(PrincipalKind::User, "AIDA1", "a").await.unwrap());
+    assert!(!tx.delete_inline_policy(PrincipalKind::User, "AIDA1", "a").await.unwrap());
+    tx.set_access_key_status("AKIAEXAMPLE", "Inactive").await.unwrap();
+    assert_eq!(tx.get_access_key("AKIAEXAMPLE").await.unwrap().unwrap().status, "Inactive");
+    tx.delete_access_key("AKIAEXAMPLE").await.unwrap();
+    assert!(tx.get_access_key("AKIAEXAMPLE").await.unwrap().is_none());
+    tx.delete_mfa_device("arn:aws:iam::111111111111:mfa/app").await.unwrap();
+    assert!(tx.get_mfa_device("arn:aws:iam::111111111111:mfa/app").await.unwrap().is_none());
+
+    // Policies: pages by name ignoring case, updates, versions.
+    for (id, name) in [("ANPA7", "zeta"), ("ANPA8", "Alpha")] {
+        let p = PolicyRecord {
+            account_id: acct.into(),
+            policy_id: id.into(),
+            name: name.into(),
+            path: "/".into(),
+            arn: format!("arn:aws:iam::111111111111:policy/{name}"),
+            description: None,
+            default_version: "v1".into(),
+            next_version: 2,
+            created_at: 1,
+            updated_at: 1,
+        };
+        tx.insert_policy(&p).await.unwrap();
+    }
+    assert_eq!(tx.list_policies(acct).await.unwrap().len(), 2);
+    let page = tx.list_policies_page(acct, &PageQuery { path_prefix: None, after: None, limit: 1 }).await.unwrap();
+    assert_eq!(page.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["Alpha"]);
+    let page = tx.list_policies_page(acct, &PageQuery { path_prefix: None, after: Some("alpha"), limit: 5 }).await.unwrap();
+    assert_eq!(page.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["zeta"]);
+    let mut alpha = tx.get_policy("arn:aws:iam::111111111111:policy/Alpha").await.unwrap().unwrap();
+    alpha.default_version = "v2".into();
+    alpha.next_version = 3;
+    alpha.updated_at = 9;
+    tx.update_policy(&alpha).await.unwrap();
+    for v in ["v1", "v2"] {
+        tx.insert_policy_version(&PolicyVersionRecord { policy_id: "ANPA8".into(), version_id: v.into(), document: format!("{{\"v\":\"{v}\"}}"), created_at: 1 }).await.unwrap();
+    }
+    assert_eq!(tx.get_policy("arn:aws:iam::111111111111:policy/Alpha").await.unwrap().unwrap(), alpha);
+    assert_eq!(tx.get_policy_version("ANPA8", "v2").await.unwrap().unwrap().document, "{\"v\":\"v2\"}");
+    tx.delete_policy_version("ANPA8", "v1").await.unwrap();
+    assert!(tx.get_policy_version("ANPA8", "v1").await.unwrap().is_none());
+    tx.delete_policy_version("ANPA8", "v2").await.unwrap();
+    tx.delete_policy("ANPA8").await.unwrap();
+    tx.delete_policy("ANPA7").await.unwrap();
+
+    // The password policy, password history (newest first, only the newest kept), and the
+    // credential report.
+    assert!(tx.get_password_policy(acct).await.unwrap().is_none());
+    let pp = PasswordPolicyRecord {
+        account_id: acct.into(),
+        minimum_length: 14,
+        require_symbols: true,
+        require_numbers: false,
+        require_uppercase: true,
+        require_lowercase: false,
+        allow_users_to_change: true,
+        max_age_days: Some(90),
+        reuse_prevention: Some(3),
+        hard_expiry: true,
+    };
+    tx.put_password_policy(&pp).await.unwrap();
+    tx.put_password_policy(&pp).await.unwrap();
+    assert_eq!(tx.get_password_policy(acct).await.unwrap(), Some(pp));
+    assert!(tx.delete_password_policy(acct).await.unwrap());
+    assert!(!tx.delete_password_policy(acct).await.unwrap());
+    for (i, h) in ["h1", "h2", "h3", "h4"].iter().enumerate() {
+        tx.push_password_history("AIDA1", h, i64::try_from(i).unwrap(), 3).await.unwrap();
+    }
+    assert_eq!(tx.password_history("AIDA1").await.unwrap(), ["h4", "h3", "h2"]);
+    assert!(tx.get_credential_report(acct).await.unwrap().is_none());
+    tx.put_credential_report(acct, 10, "user,arn\n").await.unwrap();
+    tx.put_credential_report(acct, 11, "user,arn\nx,y\n").await.unwrap();
+    assert_eq!(tx.get_credential_report(acct).await.unwrap(), Some((11, "user,arn\nx,y\n".to_owned())));
+    tx.commit().await.unwrap();
+}
+
+/// `reset_all` (the test mode's reset) leaves nothing behind.
+#[tokio::test]
+async fn reset_all_empties_every_table() {
+    let store = SqlStore::connect("sqlite::memory:").await.unwrap();
+    suite(&store).await;
+    let mut tx = store.begin().await.unwrap();
+    tx.reset_all().await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.first_account().await.unwrap().is_none());
+    assert_eq!(tx.count_users("111111111111").await.unwrap(), 0);
+    assert!(tx.list_oidc_providers("111111111111").await.unwrap().is_empty());
+    // And the store is usable again from nothing.
+    tx.insert_account(&account("111111111111")).await.unwrap();
+    tx.commit().await.unwrap();
 }
 
 /// OpenID Connect providers keep their lists in order, change them, and go with their tags.
