@@ -3,6 +3,8 @@
 //! (`portcullis-core`) depends only on this crate, never on a backend.
 
 mod cache;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod records;
 
 use async_trait::async_trait;

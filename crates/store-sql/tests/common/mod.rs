@@ -1,4 +1,5 @@
 //! Records the storage test suites build (shared by `conformance.rs` and `read_cache.rs`).
+#![allow(dead_code)]
 
 use portcullis_store::{AccountRecord, UserRecord};
 
