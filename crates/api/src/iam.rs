@@ -213,6 +213,22 @@ async fn run(iam: &Iam, auth: &Authorized<'_>, op: Op, p: &QueryParams) -> Out {
             encode::truncation(&mut w, page.marker.as_deref());
         }
 
+        // Service-linked roles
+        Op::CreateServiceLinkedRole => {
+            let r = iam.create_service_linked_role(auth, req(p, "AWSServiceName")?, opt(p, "Description"), opt(p, "CustomSuffix")).await?;
+            w.start("Role");
+            encode::role_members(&mut w, &r, false);
+            w.end("Role");
+        }
+        Op::DeleteServiceLinkedRole => {
+            let task = iam.delete_service_linked_role(auth, req(p, "RoleName")?).await?;
+            w.leaf("DeletionTaskId", &task);
+        }
+        Op::GetServiceLinkedRoleDeletionStatus => {
+            let status = iam.service_linked_role_deletion_status(auth, req(p, "DeletionTaskId")?).await?;
+            w.leaf("Status", status);
+        }
+
         // OpenID Connect providers
         Op::CreateOpenIDConnectProvider => {
             let rec = iam

@@ -19,6 +19,7 @@ impl Iam {
     pub async fn put_inline_policy(&self, auth: &Authorized<'_>, kind: PrincipalKind, principal: &str, name: &str, document: &str) -> IamResult<()> {
         check_document(document, PolicyKind::Identity)?;
         let mut tx = self.store.begin().await?;
+        crate::service_linked_roles::check_principal_modifiable(&mut tx, auth.account(), kind, principal).await?;
         let id = principal_id(&mut tx, auth.account(), kind, principal).await?;
         tx.lock(&format!("{}:{id}", kind.as_str())).await?;
         // The quota covers all of the principal's inline policies together.
@@ -50,6 +51,7 @@ impl Iam {
 
     pub async fn delete_inline_policy(&self, auth: &Authorized<'_>, kind: PrincipalKind, principal: &str, name: &str) -> IamResult<()> {
         let mut tx = self.store.begin().await?;
+        crate::service_linked_roles::check_principal_modifiable(&mut tx, auth.account(), kind, principal).await?;
         let id = principal_id(&mut tx, auth.account(), kind, principal).await?;
         if !tx.delete_inline_policy(kind, &id, name).await? {
             return Err(no_such_inline(kind, name));

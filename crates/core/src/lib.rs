@@ -22,6 +22,7 @@ mod policies;
 mod recovery;
 mod roles;
 mod security_keys;
+mod service_linked_roles;
 mod signin;
 mod simulate;
 mod sts;

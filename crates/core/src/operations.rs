@@ -39,6 +39,8 @@ pub enum Target {
     InstanceProfile,
     /// The OpenID Connect provider CreateOpenIDConnectProvider would make from `Url`.
     OidcProviderFromUrl,
+    /// The role CreateServiceLinkedRole makes for `AWSServiceName`.
+    ServiceLinkedRole,
 }
 
 /// How an operation is allowed.
@@ -207,6 +209,9 @@ operations! {
     ListInstanceProfileTags => InstanceProfile, read;
     RemoveRoleFromInstanceProfile => InstanceProfile, write;
     TagInstanceProfile => InstanceProfile, write;
+    CreateServiceLinkedRole => ServiceLinkedRole, write;
+    DeleteServiceLinkedRole => Role, write;
+    GetServiceLinkedRoleDeletionStatus => Any, read;
     AddClientIDToOpenIDConnectProvider => Arn("OpenIDConnectProviderArn"), write;
     CreateOpenIDConnectProvider => OidcProviderFromUrl, write;
     DeleteOpenIDConnectProvider => Arn("OpenIDConnectProviderArn"), write;
@@ -313,6 +318,7 @@ impl Iam {
                 let url = p.get("Url").unwrap_or_default();
                 iam_arn(account, &format!("oidc-provider/{}", url.strip_prefix("https://").unwrap_or(url)))
             }
+            Target::ServiceLinkedRole => iam_arn(account, &format!("role/aws-service-role/{}/", param("AWSServiceName"))),
             Target::AccessKeyOwner => match self.access_key_owner(account, p.get("AccessKeyId").unwrap_or_default()).await? {
                 Some(user) => self.resource_arn(account, ResourceKind::User, &user).await?.0,
                 None => caller.arn(),

@@ -429,6 +429,7 @@ impl Iam {
     pub async fn attach_policy(&self, auth: &Authorized<'_>, kind: PrincipalKind, name: &str, arn: &str) -> IamResult<()> {
         let account = auth.account();
         let mut tx = self.store.begin().await?;
+        crate::service_linked_roles::check_principal_modifiable(&mut tx, account, kind, name).await?;
         let id = principal_id(&mut tx, account, kind, name).await?;
         tx.lock(&format!("{}:{id}", kind.as_str())).await?;
         match self.catalog.get(arn) {
@@ -459,6 +460,7 @@ impl Iam {
 
     pub async fn detach_policy(&self, auth: &Authorized<'_>, kind: PrincipalKind, name: &str, arn: &str) -> IamResult<()> {
         let mut tx = self.store.begin().await?;
+        crate::service_linked_roles::check_principal_modifiable(&mut tx, auth.account(), kind, name).await?;
         let id = principal_id(&mut tx, auth.account(), kind, name).await?;
         if !tx.detach_policy(kind, &id, arn).await? {
             return Err(policy_not_found(arn));

@@ -101,6 +101,10 @@ impl Iam {
     pub async fn update_role(&self, auth: &Authorized<'_>, name: &str, description: Option<&str>, max_session_duration: Option<i64>) -> IamResult<RoleView> {
         let mut tx = self.store.begin().await?;
         let mut role = load_role(&mut tx, auth.account(), name).await?;
+        // A service-linked role's description may change, nothing else of it.
+        if max_session_duration.is_some() {
+            crate::service_linked_roles::check_modifiable(&role)?;
+        }
         if let Some(d) = description {
             role.description = Some(d.to_owned());
         }
@@ -117,6 +121,7 @@ impl Iam {
         check_trust_policy(document)?;
         let mut tx = self.store.begin().await?;
         let mut role = load_role(&mut tx, auth.account(), name).await?;
+        crate::service_linked_roles::check_modifiable(&role)?;
         role.assume_role_policy = document.to_owned();
         tx.update_role(&role).await?;
         tx.commit().await?;
@@ -126,6 +131,7 @@ impl Iam {
     pub async fn delete_role(&self, auth: &Authorized<'_>, name: &str) -> IamResult<()> {
         let mut tx = self.store.begin().await?;
         let role = load_role(&mut tx, auth.account(), name).await?;
+        crate::service_linked_roles::check_modifiable(&role)?;
         if !tx.attached_policies(PrincipalKind::Role, &role.role_id).await?.is_empty() {
             return delete_conflict("detach all policies");
         }
@@ -168,6 +174,7 @@ impl Iam {
     pub async fn set_role_boundary(&self, auth: &Authorized<'_>, name: &str, boundary: Option<&str>) -> IamResult<()> {
         let mut tx = self.store.begin().await?;
         let mut role = load_role(&mut tx, auth.account(), name).await?;
+        crate::service_linked_roles::check_modifiable(&role)?;
         if let Some(b) = boundary {
             self.require_boundary_policy(&mut tx, b).await?;
         }
