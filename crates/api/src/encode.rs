@@ -1,6 +1,6 @@
 //! XML encodings of IAM's shapes, member order as botocore's model defines it.
 
-use portcullis_core::{group_arn, InstanceProfileView, ManagedPolicyView, RoleView, UserView};
+use portcullis_core::{group_arn, InstanceProfileView, ManagedPolicyView, RoleView, UserCredentialView, UserView};
 use portcullis_protocol::XmlWriter;
 use portcullis_store::{AccessKeyRecord, GroupRecord, PolicyVersionRecord, Tag};
 use time::OffsetDateTime;
@@ -73,6 +73,63 @@ fn role_last_used(w: &mut XmlWriter, role: &portcullis_store::RoleRecord) {
     w.opt_time("LastUsedDate", role.last_used_at.map(ts));
     w.opt("Region", role.last_used_region.as_deref());
     w.end("RoleLastUsed");
+}
+
+/// `SSHPublicKey` (UploadSSHPublicKey, GetSSHPublicKey).
+pub fn ssh_public_key(w: &mut XmlWriter, k: &UserCredentialView) {
+    w.start("SSHPublicKey")
+        .leaf("UserName", &k.user_name)
+        .leaf("SSHPublicKeyId", &k.record.credential_id)
+        .leaf("Fingerprint", k.record.detail.as_deref().unwrap_or_default())
+        .leaf("SSHPublicKeyBody", &k.record.body)
+        .leaf("Status", &k.record.status)
+        .time("UploadDate", ts(k.record.created_at))
+        .end("SSHPublicKey");
+}
+
+pub fn signing_certificate_members(w: &mut XmlWriter, c: &UserCredentialView) {
+    w.leaf("UserName", &c.user_name)
+        .leaf("CertificateId", &c.record.credential_id)
+        .leaf("CertificateBody", &c.record.body)
+        .leaf("Status", &c.record.status)
+        .time("UploadDate", ts(c.record.created_at));
+}
+
+/// Whether a service's credentials are API keys (an alias and a secret) rather than a user
+/// name and a password.
+fn is_api_key(service: &str) -> bool {
+    service == "bedrock.amazonaws.com"
+}
+
+/// `ServiceSpecificCredential`, with the password or secret shown this once.
+pub fn service_specific_credential(w: &mut XmlWriter, c: &UserCredentialView) {
+    let r = &c.record;
+    let secret = c.secret.as_deref().unwrap_or_default();
+    let user = r.detail.as_deref().unwrap_or_default();
+    w.start("ServiceSpecificCredential").time("CreateDate", ts(r.created_at));
+    w.opt_time("ExpirationDate", r.expires_at.map(ts));
+    w.leaf("ServiceName", &r.body);
+    if is_api_key(&r.body) {
+        w.leaf("ServiceCredentialAlias", user).leaf("ServiceCredentialSecret", secret);
+    } else {
+        w.leaf("ServiceUserName", user).leaf("ServicePassword", secret);
+    }
+    w.leaf("ServiceSpecificCredentialId", &r.credential_id).leaf("UserName", &c.user_name).leaf("Status", &r.status);
+    w.end("ServiceSpecificCredential");
+}
+
+pub fn service_specific_credential_metadata(w: &mut XmlWriter, c: &UserCredentialView) {
+    let r = &c.record;
+    let user = r.detail.as_deref().unwrap_or_default();
+    w.leaf("UserName", &c.user_name).leaf("Status", &r.status);
+    if is_api_key(&r.body) {
+        w.leaf("ServiceCredentialAlias", user);
+    } else {
+        w.leaf("ServiceUserName", user);
+    }
+    w.time("CreateDate", ts(r.created_at));
+    w.opt_time("ExpirationDate", r.expires_at.map(ts));
+    w.leaf("ServiceSpecificCredentialId", &r.credential_id).leaf("ServiceName", &r.body);
 }
 
 /// An `InstanceProfile`'s members; its roles carry only the head of `Role`, as AWS sends

@@ -1,7 +1,7 @@
 //! IAM operations: decode parameters (already validated against the model), authorize,
 //! call the domain, encode the result.
 
-use portcullis_core::{Authorized, Caller, ContextEntry, Iam, IamError, IamOperation as Op, IamResult, NewRole, Page, PageRequest, PasswordPolicyInput, PolicyFilter, SimulationInput};
+use portcullis_core::{Authorized, Caller, ContextEntry, CredentialKind, Iam, IamError, IamOperation as Op, IamResult, NewRole, Page, PageRequest, PasswordPolicyInput, PolicyFilter, SimulationInput};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use portcullis_protocol::{QueryParams, XmlWriter};
@@ -609,21 +609,75 @@ async fn run(iam: &Iam, auth: &Authorized<'_>, op: Op, p: &QueryParams) -> Out {
             });
         }
 
-        // Listings Portcullis has nothing for yet, answered empty so tools that clean up
-        // users before deleting them (Terraform's force_destroy) work.
-        Op::ListSSHPublicKeys | Op::ListSigningCertificates | Op::ListServiceSpecificCredentials => {
-            if let Some(u) = opt(p, "UserName") {
-                iam.get_user(auth, Some(u)).await?;
+        // SSH public keys
+        Op::UploadSSHPublicKey => {
+            let k = iam.upload_ssh_public_key(auth, req(p, "UserName")?, req(p, "SSHPublicKeyBody")?).await?;
+            encode::ssh_public_key(&mut w, &k);
+        }
+        Op::GetSSHPublicKey => {
+            let pem = req(p, "Encoding")? == "PEM";
+            let k = iam.get_ssh_public_key(auth, req(p, "UserName")?, req(p, "SSHPublicKeyId")?, pem).await?;
+            encode::ssh_public_key(&mut w, &k);
+        }
+        Op::ListSSHPublicKeys => {
+            let page = iam.list_user_credentials(auth, opt(p, "UserName"), CredentialKind::SshPublicKey, &page(p)).await?;
+            w.list("SSHPublicKeys", &page.items, |w, k| {
+                w.leaf("UserName", &k.user_name)
+                    .leaf("SSHPublicKeyId", &k.record.credential_id)
+                    .leaf("Status", &k.record.status)
+                    .time("UploadDate", ts(k.record.created_at));
+            });
+            encode::truncation(&mut w, page.marker.as_deref());
+        }
+        Op::UpdateSSHPublicKey => {
+            iam.update_user_credential_status(auth, Some(req(p, "UserName")?), req(p, "SSHPublicKeyId")?, CredentialKind::SshPublicKey, req(p, "Status")?).await?;
+        }
+        Op::DeleteSSHPublicKey => {
+            iam.delete_user_credential(auth, Some(req(p, "UserName")?), req(p, "SSHPublicKeyId")?, CredentialKind::SshPublicKey).await?;
+        }
+
+        // Signing certificates
+        Op::UploadSigningCertificate => {
+            let c = iam.upload_signing_certificate(auth, opt(p, "UserName"), req(p, "CertificateBody")?).await?;
+            w.start("Certificate");
+            encode::signing_certificate_members(&mut w, &c);
+            w.end("Certificate");
+        }
+        Op::ListSigningCertificates => {
+            let page = iam.list_user_credentials(auth, opt(p, "UserName"), CredentialKind::SigningCertificate, &page(p)).await?;
+            w.list("Certificates", &page.items, |w, c| encode::signing_certificate_members(w, c));
+            encode::truncation(&mut w, page.marker.as_deref());
+        }
+        Op::UpdateSigningCertificate => {
+            iam.update_user_credential_status(auth, opt(p, "UserName"), req(p, "CertificateId")?, CredentialKind::SigningCertificate, req(p, "Status")?).await?;
+        }
+        Op::DeleteSigningCertificate => {
+            iam.delete_user_credential(auth, opt(p, "UserName"), req(p, "CertificateId")?, CredentialKind::SigningCertificate).await?;
+        }
+
+        // Service-specific credentials
+        Op::CreateServiceSpecificCredential => {
+            let c = iam.create_service_specific_credential(auth, req(p, "UserName")?, req(p, "ServiceName")?, int(p, "CredentialAgeDays")).await?;
+            encode::service_specific_credential(&mut w, &c);
+        }
+        Op::ResetServiceSpecificCredential => {
+            let c = iam.reset_service_specific_credential(auth, opt(p, "UserName"), req(p, "ServiceSpecificCredentialId")?).await?;
+            encode::service_specific_credential(&mut w, &c);
+        }
+        Op::ListServiceSpecificCredentials => {
+            let service = opt(p, "ServiceName").map(|s| iam.check_credential_service(s)).transpose()?;
+            let mut page = iam.list_user_credentials(auth, opt(p, "UserName"), CredentialKind::ServiceSpecific, &page(p)).await?;
+            if let Some(s) = service {
+                page.items.retain(|c| c.record.body == s);
             }
-            let list = match op {
-                Op::ListSSHPublicKeys => "SSHPublicKeys",
-                Op::ListSigningCertificates => "Certificates",
-                _ => "ServiceSpecificCredentials",
-            };
-            w.start(list).end(list);
-            if op != Op::ListServiceSpecificCredentials {
-                encode::truncation(&mut w, None);
-            }
+            w.list("ServiceSpecificCredentials", &page.items, |w, c| encode::service_specific_credential_metadata(w, c));
+            encode::truncation(&mut w, page.marker.as_deref());
+        }
+        Op::UpdateServiceSpecificCredential => {
+            iam.update_user_credential_status(auth, opt(p, "UserName"), req(p, "ServiceSpecificCredentialId")?, CredentialKind::ServiceSpecific, req(p, "Status")?).await?;
+        }
+        Op::DeleteServiceSpecificCredential => {
+            iam.delete_user_credential(auth, opt(p, "UserName"), req(p, "ServiceSpecificCredentialId")?, CredentialKind::ServiceSpecific).await?;
         }
 
     }

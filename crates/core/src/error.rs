@@ -47,6 +47,16 @@ pub enum IamError {
     #[error("{0}")]
     InvalidIdentityToken(String),
     #[error("{0}")]
+    UnrecognizedPublicKeyEncoding(String),
+    #[error("{0}")]
+    InvalidPublicKey(String),
+    #[error("{0}")]
+    DuplicateSshPublicKey(String),
+    #[error("{0}")]
+    MalformedCertificate(String),
+    #[error("{0}")]
+    DuplicateCertificate(String),
+    #[error("{0}")]
     ExpiredTokenException(String),
     #[error("internal failure: {0}")]
     ServiceFailure(String),
@@ -75,6 +85,11 @@ impl IamError {
             Self::InvalidAuthorizationMessage(_) => "InvalidAuthorizationMessageException",
             Self::InvalidAuthenticationCode(_) => "InvalidAuthenticationCode",
             Self::InvalidIdentityToken(_) => "InvalidIdentityToken",
+            Self::UnrecognizedPublicKeyEncoding(_) => "UnrecognizedPublicKeyEncoding",
+            Self::InvalidPublicKey(_) => "InvalidPublicKey",
+            Self::DuplicateSshPublicKey(_) => "DuplicateSSHPublicKey",
+            Self::MalformedCertificate(_) => "MalformedCertificate",
+            Self::DuplicateCertificate(_) => "DuplicateCertificate",
             Self::ExpiredTokenException(_) => "ExpiredTokenException",
             Self::ServiceFailure(_) => "ServiceFailure",
         }
@@ -83,7 +98,7 @@ impl IamError {
     pub fn status(&self) -> u16 {
         match self {
             Self::NoSuchEntity(_) => 404,
-            Self::EntityAlreadyExists(_) | Self::DeleteConflict(_) | Self::LimitExceeded(_) => 409,
+            Self::EntityAlreadyExists(_) | Self::DeleteConflict(_) | Self::LimitExceeded(_) | Self::DuplicateCertificate(_) => 409,
             Self::AccessDenied(_) | Self::InvalidClientTokenId(_) | Self::ExpiredToken(_) | Self::InvalidAuthenticationCode(_) => 403,
             Self::ServiceFailure(_) => 500,
             Self::ReportNotPresent(_) | Self::ReportExpired(_) => 410,

@@ -28,6 +28,7 @@ mod simulate;
 mod sts;
 mod mfa;
 mod tags;
+mod user_credentials;
 mod users;
 mod web_identity;
 
@@ -54,6 +55,8 @@ pub use roles::{NewRole, RoleView};
 pub use instance_profiles::InstanceProfileView;
 pub use oidc_providers::OidcProviderView;
 pub use web_identity::{WebIdentityInput, WebIdentitySession};
+pub use user_credentials::UserCredentialView;
+pub use portcullis_store::CredentialKind;
 pub use users::UserView;
 pub use sts::{AssumeRoleInput, AssumedRole, TemporaryCredentials};
 pub use mfa::{MfaDeviceView, NewVirtualMfaDevice};

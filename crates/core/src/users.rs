@@ -163,6 +163,15 @@ impl Iam {
         if !tx.groups_for_user(&user.user_id).await?.is_empty() {
             return delete_conflict("remove users from group");
         }
+        if !tx.user_credentials(&user.user_id, portcullis_store::CredentialKind::SigningCertificate).await?.is_empty() {
+            return delete_conflict("delete certificates");
+        }
+        if !tx.user_credentials(&user.user_id, portcullis_store::CredentialKind::SshPublicKey).await?.is_empty() {
+            return delete_conflict("delete SSH public keys");
+        }
+        if !tx.user_credentials(&user.user_id, portcullis_store::CredentialKind::ServiceSpecific).await?.is_empty() {
+            return Err(IamError::DeleteConflict("Cannot delete entity, must remove referenced objects first.".to_owned()));
+        }
         let owner = crate::recovery::recovery_owner(auth.account(), Some(&user));
         tx.replace_recovery_codes(auth.account(), &owner, &[], self.now()).await?;
         tx.delete_user(&user.user_id).await?;

@@ -5,6 +5,30 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 pub const USER_COLS: &str = "account_id, user_id, name, path, created_at, permissions_boundary, password_last_used";
+pub const CREDENTIAL_COLS: &str = "credential_id, kind, account_id, user_id, status, body, detail, secret_hash, created_at, expires_at";
+
+pub fn user_credential(r: &AnyRow) -> Result<UserCredentialRecord, sqlx::Error> {
+    let kind: String = r.try_get(1)?;
+    let kind = match kind.as_str() {
+        "ssh" => CredentialKind::SshPublicKey,
+        "signing" => CredentialKind::SigningCertificate,
+        "service" => CredentialKind::ServiceSpecific,
+        other => return Err(sqlx::Error::Decode(format!("unknown credential kind {other}").into())),
+    };
+    Ok(UserCredentialRecord {
+        credential_id: r.try_get(0)?,
+        kind,
+        account_id: r.try_get(2)?,
+        user_id: r.try_get(3)?,
+        status: r.try_get(4)?,
+        body: r.try_get(5)?,
+        detail: r.try_get(6)?,
+        secret_hash: r.try_get(7)?,
+        created_at: r.try_get(8)?,
+        expires_at: r.try_get(9)?,
+    })
+}
+
 pub const OIDC_COLS: &str = "arn, account_id, url, client_ids, thumbprints, created_at";
 
 /// A JSON array of strings as stored; anything else reads as a corrupt row.

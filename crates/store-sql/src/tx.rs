@@ -109,6 +109,7 @@ impl Tx for SqlTx {
             "tags",
             "recovery_codes",
             "oidc_providers",
+            "user_credentials",
             "instance_profile_roles",
             "instance_profiles",
             "password_history",
@@ -344,6 +345,44 @@ impl Tx for SqlTx {
             rows::instance_profile,
             role_id
         )
+    }
+
+    async fn insert_user_credential(&mut self, rec: &UserCredentialRecord) -> StoreResult<()> {
+        let q = sqlx::query("INSERT INTO user_credentials (credential_id, kind, account_id, user_id, status, body, detail, secret_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+            .bind(&rec.credential_id)
+            .bind(rec.kind.as_str())
+            .bind(&rec.account_id)
+            .bind(&rec.user_id)
+            .bind(&rec.status)
+            .bind(&rec.body)
+            .bind(&rec.detail)
+            .bind(&rec.secret_hash)
+            .bind(rec.created_at)
+            .bind(rec.expires_at);
+        self.exec(q).await.map(|_| ())
+    }
+
+    async fn get_user_credential(&mut self, credential_id: &str) -> StoreResult<Option<UserCredentialRecord>> {
+        fetch_opt!(self, format!("SELECT {} FROM user_credentials WHERE credential_id = $1", rows::CREDENTIAL_COLS), rows::user_credential, credential_id)
+    }
+
+    async fn user_credentials(&mut self, user_id: &str, kind: CredentialKind) -> StoreResult<Vec<UserCredentialRecord>> {
+        let sql = format!("SELECT {} FROM user_credentials WHERE user_id = $1 AND kind = $2 ORDER BY created_at, credential_id", rows::CREDENTIAL_COLS);
+        fetch_all!(self, sql, rows::user_credential, user_id, kind.as_str())
+    }
+
+    async fn update_user_credential(&mut self, rec: &UserCredentialRecord) -> StoreResult<()> {
+        let q = sqlx::query("UPDATE user_credentials SET status = $1, detail = $2, secret_hash = $3, expires_at = $4 WHERE credential_id = $5")
+            .bind(&rec.status)
+            .bind(&rec.detail)
+            .bind(&rec.secret_hash)
+            .bind(rec.expires_at)
+            .bind(&rec.credential_id);
+        self.exec(q).await.map(|_| ())
+    }
+
+    async fn delete_user_credential(&mut self, credential_id: &str) -> StoreResult<()> {
+        self.exec(sqlx::query("DELETE FROM user_credentials WHERE credential_id = $1").bind(credential_id)).await.map(|_| ())
     }
 
     async fn insert_oidc_provider(&mut self, rec: &OidcProviderRecord) -> StoreResult<()> {

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use crate::{
-    AccessKeyRecord, AccountRecord, GroupRecord, InstanceProfileRecord, OidcProviderRecord, LoginProfileRecord, MfaDeviceRecord, PageQuery, PasswordPolicyRecord,
+    AccessKeyRecord, AccountRecord, GroupRecord, InstanceProfileRecord, OidcProviderRecord, UserCredentialRecord, CredentialKind, LoginProfileRecord, MfaDeviceRecord, PageQuery, PasswordPolicyRecord,
     PolicyRecord, PolicyVersionRecord, PrincipalKind, RecoveryCodeRecord, RoleRecord, Store, StoreError, StoreResult, Tag, TagTarget, Tx,
     UserRecord,
 };
@@ -628,6 +628,22 @@ impl Tx for CacheTx {
     }
     async fn instance_profiles_for_role(&mut self, role_id: &str) -> StoreResult<Vec<InstanceProfileRecord>> {
         uncached!(self, instance_profiles_for_role(role_id))
+    }
+
+    async fn insert_user_credential(&mut self, rec: &UserCredentialRecord) -> StoreResult<()> {
+        write!(self, cat::KEYS, insert_user_credential(rec))
+    }
+    async fn get_user_credential(&mut self, credential_id: &str) -> StoreResult<Option<UserCredentialRecord>> {
+        uncached!(self, get_user_credential(credential_id))
+    }
+    async fn user_credentials(&mut self, user_id: &str, kind: CredentialKind) -> StoreResult<Vec<UserCredentialRecord>> {
+        uncached!(self, user_credentials(user_id, kind))
+    }
+    async fn update_user_credential(&mut self, rec: &UserCredentialRecord) -> StoreResult<()> {
+        write!(self, cat::KEYS, update_user_credential(rec))
+    }
+    async fn delete_user_credential(&mut self, credential_id: &str) -> StoreResult<()> {
+        write!(self, cat::KEYS, delete_user_credential(credential_id))
     }
 
     async fn insert_oidc_provider(&mut self, rec: &OidcProviderRecord) -> StoreResult<()> {

@@ -176,6 +176,7 @@ async fn suite(store: &dyn Store) {
     mfa_devices_and_recovery_codes(store).await;
     instance_profiles(store).await;
     oidc_providers(store).await;
+    user_credentials(store).await;
     everything_else(store).await;
 }
 
@@ -468,3 +469,46 @@ async fn mfa_devices_and_recovery_codes(store: &dyn Store) {
     tx.commit().await.unwrap();
 }
 
+
+/// Users' SSH keys, signing certificates and service credentials: by kind, oldest first,
+/// updated and deleted one by one.
+async fn user_credentials(store: &dyn Store) {
+    let cred = |id: &str, kind, at| UserCredentialRecord {
+        credential_id: id.into(),
+        kind,
+        account_id: "111111111111".into(),
+        user_id: "AIDA1".into(),
+        status: "Active".into(),
+        body: format!("body-{id}"),
+        detail: Some("fp".into()),
+        secret_hash: None,
+        created_at: at,
+        expires_at: None,
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_user_credential(&cred("APKA2", CredentialKind::SshPublicKey, 2)).await.unwrap();
+    tx.insert_user_credential(&cred("APKA1", CredentialKind::SshPublicKey, 1)).await.unwrap();
+    tx.insert_user_credential(&cred("CERT1", CredentialKind::SigningCertificate, 1)).await.unwrap();
+    tx.insert_user_credential(&cred("ACCA1", CredentialKind::ServiceSpecific, 1)).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert!(matches!(tx.insert_user_credential(&cred("APKA1", CredentialKind::SshPublicKey, 3)).await, Err(StoreError::Conflict(_))));
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    let ssh = tx.user_credentials("AIDA1", CredentialKind::SshPublicKey).await.unwrap();
+    assert_eq!(ssh.iter().map(|c| c.credential_id.as_str()).collect::<Vec<_>>(), ["APKA1", "APKA2"]);
+    assert_eq!(tx.user_credentials("AIDA1", CredentialKind::SigningCertificate).await.unwrap().len(), 1);
+    let mut s = tx.get_user_credential("ACCA1").await.unwrap().unwrap();
+    s.status = "Inactive".into();
+    s.secret_hash = Some("hash".into());
+    s.expires_at = Some(99);
+    s.detail = Some("alice-at-111111111111".into());
+    tx.update_user_credential(&s).await.unwrap();
+    assert_eq!(tx.get_user_credential("ACCA1").await.unwrap(), Some(s));
+    for id in ["APKA1", "APKA2", "CERT1", "ACCA1"] {
+        tx.delete_user_credential(id).await.unwrap();
+    }
+    assert!(tx.get_user_credential("APKA1").await.unwrap().is_none());
+    assert!(tx.user_credentials("AIDA1", CredentialKind::SshPublicKey).await.unwrap().is_empty());
+    tx.commit().await.unwrap();
+}

@@ -104,6 +104,15 @@ pub trait Tx: Send {
     /// The profiles a role is in, by name.
     async fn instance_profiles_for_role(&mut self, role_id: &str) -> StoreResult<Vec<InstanceProfileRecord>>;
 
+    // Users' SSH public keys, signing certificates and service-specific credentials
+    async fn insert_user_credential(&mut self, rec: &UserCredentialRecord) -> StoreResult<()>;
+    async fn get_user_credential(&mut self, credential_id: &str) -> StoreResult<Option<UserCredentialRecord>>;
+    /// A user's credentials of one kind, oldest first.
+    async fn user_credentials(&mut self, user_id: &str, kind: CredentialKind) -> StoreResult<Vec<UserCredentialRecord>>;
+    /// Writes status, detail, secret hash and expiry.
+    async fn update_user_credential(&mut self, rec: &UserCredentialRecord) -> StoreResult<()>;
+    async fn delete_user_credential(&mut self, credential_id: &str) -> StoreResult<()>;
+
     // OpenID Connect providers, by ARN
     async fn insert_oidc_provider(&mut self, rec: &OidcProviderRecord) -> StoreResult<()>;
     async fn get_oidc_provider(&mut self, arn: &str) -> StoreResult<Option<OidcProviderRecord>>;

@@ -20,6 +20,45 @@ pub struct UserRecord {
     pub password_last_used: Option<i64>,
 }
 
+/// What kind of credential a [`UserCredentialRecord`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CredentialKind {
+    /// An SSH public key (for CodeCommit): `body` the key as uploaded, `detail` its MD5
+    /// fingerprint.
+    SshPublicKey,
+    /// An X.509 signing certificate: `body` the PEM as uploaded.
+    SigningCertificate,
+    /// A service-specific credential: `body` the service, `detail` the service user name or
+    /// alias, `secret_hash` a hash of the password or secret (shown once, never stored).
+    ServiceSpecific,
+}
+
+impl CredentialKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SshPublicKey => "ssh",
+            Self::SigningCertificate => "signing",
+            Self::ServiceSpecific => "service",
+        }
+    }
+}
+
+/// An IAM user's SSH public key, signing certificate or service-specific credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserCredentialRecord {
+    pub credential_id: String,
+    pub kind: CredentialKind,
+    pub account_id: String,
+    pub user_id: String,
+    /// `Active`, `Inactive`.
+    pub status: String,
+    pub body: String,
+    pub detail: Option<String>,
+    pub secret_hash: Option<String>,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+}
+
 /// An OpenID Connect identity provider the account trusts (`AssumeRoleWithWebIdentity`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OidcProviderRecord {
