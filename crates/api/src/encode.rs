@@ -1,6 +1,6 @@
 //! XML encodings of IAM's shapes, member order as botocore's model defines it.
 
-use portcullis_core::{group_arn, InstanceProfileView, ManagedPolicyView, RoleView, UserCredentialView, UserView};
+use portcullis_core::{group_arn, InstanceProfileView, ManagedPolicyView, RoleView, ServerCertificateView, UserCredentialView, UserView};
 use portcullis_protocol::XmlWriter;
 use portcullis_store::{AccessKeyRecord, GroupRecord, PolicyVersionRecord, Tag};
 use time::OffsetDateTime;
@@ -73,6 +73,15 @@ fn role_last_used(w: &mut XmlWriter, role: &portcullis_store::RoleRecord) {
     w.opt_time("LastUsedDate", role.last_used_at.map(ts));
     w.opt("Region", role.last_used_region.as_deref());
     w.end("RoleLastUsed");
+}
+
+pub fn server_certificate_metadata(w: &mut XmlWriter, c: &ServerCertificateView) {
+    w.leaf("Path", &c.record.path)
+        .leaf("ServerCertificateName", &c.record.name)
+        .leaf("ServerCertificateId", &c.record.server_certificate_id)
+        .leaf("Arn", &c.arn)
+        .time("UploadDate", ts(c.record.created_at))
+        .time("Expiration", ts(c.record.expires_at));
 }
 
 /// `SSHPublicKey` (UploadSSHPublicKey, GetSSHPublicKey).

@@ -213,6 +213,53 @@ async fn run(iam: &Iam, auth: &Authorized<'_>, op: Op, p: &QueryParams) -> Out {
             encode::truncation(&mut w, page.marker.as_deref());
         }
 
+        // Server certificates
+        Op::UploadServerCertificate => {
+            let c = iam
+                .upload_server_certificate(
+                    auth,
+                    req(p, "ServerCertificateName")?,
+                    opt(p, "Path"),
+                    req(p, "CertificateBody")?,
+                    req(p, "PrivateKey")?,
+                    opt(p, "CertificateChain"),
+                    &tags(p),
+                )
+                .await?;
+            w.start("ServerCertificateMetadata");
+            encode::server_certificate_metadata(&mut w, &c);
+            w.end("ServerCertificateMetadata");
+            if !c.tags.is_empty() {
+                encode::tags(&mut w, "Tags", &c.tags);
+            }
+        }
+        Op::GetServerCertificate => {
+            let c = iam.get_server_certificate(auth, req(p, "ServerCertificateName")?).await?;
+            w.start("ServerCertificate").start("ServerCertificateMetadata");
+            encode::server_certificate_metadata(&mut w, &c);
+            w.end("ServerCertificateMetadata").leaf("CertificateBody", &c.record.body);
+            w.opt("CertificateChain", c.record.chain.as_deref());
+            encode::tags(&mut w, "Tags", &c.tags);
+            w.end("ServerCertificate");
+        }
+        Op::ListServerCertificates => {
+            let page = iam.list_server_certificates(auth, opt(p, "PathPrefix"), &page(p)).await?;
+            w.list("ServerCertificateMetadataList", &page.items, |w, c| encode::server_certificate_metadata(w, c));
+            encode::truncation(&mut w, page.marker.as_deref());
+        }
+        Op::UpdateServerCertificate => {
+            iam.update_server_certificate(auth, req(p, "ServerCertificateName")?, opt(p, "NewServerCertificateName"), opt(p, "NewPath")).await?;
+        }
+        Op::DeleteServerCertificate => iam.delete_server_certificate(auth, req(p, "ServerCertificateName")?).await?,
+        Op::TagServerCertificate => iam.tag_server_certificate(auth, req(p, "ServerCertificateName")?, &tags(p)).await?,
+        Op::UntagServerCertificate => iam.untag_server_certificate(auth, req(p, "ServerCertificateName")?, &p.string_list("TagKeys")).await?,
+        Op::ListServerCertificateTags => {
+            let page = iam.list_server_certificate_tags(auth, req(p, "ServerCertificateName")?, &page(p)).await?;
+            encode::tags(&mut w, "Tags", &page.items);
+            encode::truncation(&mut w, page.marker.as_deref());
+        }
+        Op::SetSecurityTokenServicePreferences => iam.set_sts_preferences(auth, req(p, "GlobalEndpointTokenVersion")?).await?,
+
         // Service-linked roles
         Op::CreateServiceLinkedRole => {
             let r = iam.create_service_linked_role(auth, req(p, "AWSServiceName")?, opt(p, "Description"), opt(p, "CustomSuffix")).await?;

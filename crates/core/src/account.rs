@@ -207,6 +207,8 @@ impl Iam {
         let groups = tx.count_groups(account).await?;
         let roles = tx.count_roles(account).await?;
         let instance_profiles = tx.count_instance_profiles(account).await?;
+        let server_certificates = tx.count_server_certificates(account).await?;
+        let token_version: i64 = tx.get_account_setting(account, "global-endpoint-token-version").await?.and_then(|v| v.parse().ok()).unwrap_or(1);
         let (policies, versions) = tx.count_policies(account).await?;
         let root_keys = !tx.access_keys_for(account, None).await?.is_empty();
         let devices = tx.mfa_devices(account).await?;
@@ -219,7 +221,7 @@ impl Iam {
             ("UsersQuota", 5000),
             ("Groups", groups),
             ("GroupsQuota", 300),
-            ("ServerCertificates", 0),
+            ("ServerCertificates", server_certificates),
             ("ServerCertificatesQuota", 20),
             ("UserPolicySizeQuota", 2048),
             ("GroupPolicySizeQuota", 5120),
@@ -241,7 +243,7 @@ impl Iam {
             ("PolicyVersionsInUse", versions),
             ("PolicyVersionsInUseQuota", 10000),
             ("VersionsPerPolicyQuota", 5),
-            ("GlobalEndpointTokenVersion", 1),
+            ("GlobalEndpointTokenVersion", token_version),
             ("AssumeRolePolicySizeQuota", 2048),
             ("InstanceProfiles", instance_profiles),
             ("InstanceProfilesQuota", 1000),

@@ -478,6 +478,7 @@ pub enum ResourceKind {
     Group,
     Role,
     InstanceProfile,
+    ServerCertificate,
 }
 
 impl Iam {
@@ -514,6 +515,13 @@ impl Iam {
                 }
                 None => None,
             },
+            ResourceKind::ServerCertificate => match tx.get_server_certificate(account, name).await? {
+                Some(c) => {
+                    let tags = tx.tags(TagTarget::ServerCertificate, &c.server_certificate_id).await?;
+                    Some((crate::iam_arn(account, "server-certificate", &c.path, &c.name), tags))
+                }
+                None => None,
+            },
             ResourceKind::InstanceProfile => match tx.get_instance_profile(account, name).await? {
                 Some(p) => {
                     let tags = tx.tags(TagTarget::InstanceProfile, &p.instance_profile_id).await?;
@@ -527,6 +535,7 @@ impl Iam {
             ResourceKind::Group => "group",
             ResourceKind::Role => "role",
             ResourceKind::InstanceProfile => "instance-profile",
+            ResourceKind::ServerCertificate => "server-certificate",
         };
         Ok(match found {
             Some((arn, tags)) => (arn, tags.into_iter().map(|t| (t.key, t.value)).collect()),

@@ -57,6 +57,8 @@ pub enum IamError {
     #[error("{0}")]
     DuplicateCertificate(String),
     #[error("{0}")]
+    KeyPairMismatch(String),
+    #[error("{0}")]
     ExpiredTokenException(String),
     #[error("internal failure: {0}")]
     ServiceFailure(String),
@@ -90,6 +92,7 @@ impl IamError {
             Self::DuplicateSshPublicKey(_) => "DuplicateSSHPublicKey",
             Self::MalformedCertificate(_) => "MalformedCertificate",
             Self::DuplicateCertificate(_) => "DuplicateCertificate",
+            Self::KeyPairMismatch(_) => "KeyPairMismatch",
             Self::ExpiredTokenException(_) => "ExpiredTokenException",
             Self::ServiceFailure(_) => "ServiceFailure",
         }

@@ -41,6 +41,8 @@ pub enum Target {
     OidcProviderFromUrl,
     /// The role CreateServiceLinkedRole makes for `AWSServiceName`.
     ServiceLinkedRole,
+    /// The server certificate in `ServerCertificateName`, with its path.
+    ServerCertificate,
 }
 
 /// How an operation is allowed.
@@ -210,6 +212,15 @@ operations! {
     RemoveRoleFromInstanceProfile => InstanceProfile, write;
     TagInstanceProfile => InstanceProfile, write;
     CreateServiceLinkedRole => ServiceLinkedRole, write;
+    UploadServerCertificate => New("server-certificate", "ServerCertificateName"), write;
+    GetServerCertificate => ServerCertificate, read;
+    ListServerCertificates => Listing("server-certificate/"), read;
+    UpdateServerCertificate => ServerCertificate, write;
+    DeleteServerCertificate => ServerCertificate, write;
+    TagServerCertificate => ServerCertificate, write;
+    UntagServerCertificate => ServerCertificate, write;
+    ListServerCertificateTags => ServerCertificate, read;
+    SetSecurityTokenServicePreferences => Any, write;
     DeleteServiceLinkedRole => Role, write;
     GetServiceLinkedRoleDeletionStatus => Any, read;
     AddClientIDToOpenIDConnectProvider => Arn("OpenIDConnectProviderArn"), write;
@@ -328,6 +339,11 @@ impl Iam {
             Target::OidcProviderFromUrl => {
                 let url = p.get("Url").unwrap_or_default();
                 iam_arn(account, &format!("oidc-provider/{}", url.strip_prefix("https://").unwrap_or(url)))
+            }
+            Target::ServerCertificate => {
+                let (arn, tags) = self.resource_arn(account, ResourceKind::ServerCertificate, &param("ServerCertificateName")).await?;
+                resource_tags = tags;
+                arn
             }
             Target::ServiceLinkedRole => iam_arn(account, &format!("role/aws-service-role/{}/", param("AWSServiceName"))),
             Target::AccessKeyOwner => match self.access_key_owner(account, p.get("AccessKeyId").unwrap_or_default()).await? {

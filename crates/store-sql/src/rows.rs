@@ -5,6 +5,22 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 pub const USER_COLS: &str = "account_id, user_id, name, path, created_at, permissions_boundary, password_last_used";
+pub const SERVER_CERT_COLS: &str = "account_id, server_certificate_id, name, path, body, chain, private_key_sealed, created_at, expires_at";
+
+pub fn server_certificate(r: &AnyRow) -> Result<ServerCertificateRecord, sqlx::Error> {
+    Ok(ServerCertificateRecord {
+        account_id: r.try_get(0)?,
+        server_certificate_id: r.try_get(1)?,
+        name: r.try_get(2)?,
+        path: r.try_get(3)?,
+        body: r.try_get(4)?,
+        chain: r.try_get(5)?,
+        private_key_sealed: r.try_get(6)?,
+        created_at: r.try_get(7)?,
+        expires_at: r.try_get(8)?,
+    })
+}
+
 pub const CREDENTIAL_COLS: &str = "credential_id, kind, account_id, user_id, status, body, detail, secret_hash, created_at, expires_at";
 
 pub fn user_credential(r: &AnyRow) -> Result<UserCredentialRecord, sqlx::Error> {

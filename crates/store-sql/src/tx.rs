@@ -109,6 +109,8 @@ impl Tx for SqlTx {
             "tags",
             "recovery_codes",
             "oidc_providers",
+            "server_certificates",
+            "account_settings",
             "user_credentials",
             "instance_profile_roles",
             "instance_profiles",
@@ -345,6 +347,66 @@ impl Tx for SqlTx {
             rows::instance_profile,
             role_id
         )
+    }
+
+    async fn insert_server_certificate(&mut self, rec: &ServerCertificateRecord) -> StoreResult<()> {
+        let q = sqlx::query("INSERT INTO server_certificates (server_certificate_id, account_id, name, name_lower, path, body, chain, private_key_sealed, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+            .bind(&rec.server_certificate_id)
+            .bind(&rec.account_id)
+            .bind(&rec.name)
+            .bind(rec.name.to_lowercase())
+            .bind(&rec.path)
+            .bind(&rec.body)
+            .bind(&rec.chain)
+            .bind(&rec.private_key_sealed)
+            .bind(rec.created_at)
+            .bind(rec.expires_at);
+        self.exec(q).await.map(|_| ())
+    }
+
+    async fn get_server_certificate(&mut self, account_id: &str, name: &str) -> StoreResult<Option<ServerCertificateRecord>> {
+        let sql = format!("SELECT {} FROM server_certificates WHERE account_id = $1 AND name_lower = $2", rows::SERVER_CERT_COLS);
+        fetch_opt!(self, sql, rows::server_certificate, account_id, name.to_lowercase())
+    }
+
+    async fn list_server_certificates(&mut self, account_id: &str, page: &PageQuery<'_>) -> StoreResult<Vec<ServerCertificateRecord>> {
+        self.page(rows::SERVER_CERT_COLS, "server_certificates", account_id, page, rows::server_certificate).await
+    }
+
+    async fn update_server_certificate(&mut self, rec: &ServerCertificateRecord) -> StoreResult<()> {
+        let q = sqlx::query("UPDATE server_certificates SET name = $1, name_lower = $2, path = $3 WHERE server_certificate_id = $4")
+            .bind(&rec.name)
+            .bind(rec.name.to_lowercase())
+            .bind(&rec.path)
+            .bind(&rec.server_certificate_id);
+        self.exec(q).await.map(|_| ())
+    }
+
+    async fn delete_server_certificate(&mut self, server_certificate_id: &str) -> StoreResult<()> {
+        self.exec(sqlx::query("DELETE FROM tags WHERE target_kind = 'server-certificate' AND target_id = $1").bind(server_certificate_id)).await?;
+        self.exec(sqlx::query("DELETE FROM server_certificates WHERE server_certificate_id = $1").bind(server_certificate_id)).await.map(|_| ())
+    }
+
+    async fn count_server_certificates(&mut self, account_id: &str) -> StoreResult<i64> {
+        self.count("SELECT COUNT(*) FROM server_certificates WHERE account_id = $1", account_id).await
+    }
+
+    async fn get_account_setting(&mut self, account_id: &str, key: &str) -> StoreResult<Option<String>> {
+        let row: Option<(String,)> = sqlx::query_as("SELECT value FROM account_settings WHERE account_id = $1 AND name = $2")
+            .bind(account_id)
+            .bind(key)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(backend)?;
+        Ok(row.map(|r| r.0))
+    }
+
+    async fn put_account_setting(&mut self, account_id: &str, key: &str, value: &str) -> StoreResult<()> {
+        let q = sqlx::query("INSERT INTO account_settings (account_id, name, value) VALUES ($1, $2, $3) ON CONFLICT (account_id, name) DO UPDATE SET value = excluded.value")
+            .bind(account_id)
+            .bind(key)
+            .bind(value);
+        self.exec(q).await.map(|_| ())
     }
 
     async fn insert_user_credential(&mut self, rec: &UserCredentialRecord) -> StoreResult<()> {

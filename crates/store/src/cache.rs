@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use crate::{
-    AccessKeyRecord, AccountRecord, GroupRecord, InstanceProfileRecord, OidcProviderRecord, UserCredentialRecord, CredentialKind, LoginProfileRecord, MfaDeviceRecord, PageQuery, PasswordPolicyRecord,
+    AccessKeyRecord, AccountRecord, GroupRecord, InstanceProfileRecord, OidcProviderRecord, UserCredentialRecord, CredentialKind, ServerCertificateRecord, LoginProfileRecord, MfaDeviceRecord, PageQuery, PasswordPolicyRecord,
     PolicyRecord, PolicyVersionRecord, PrincipalKind, RecoveryCodeRecord, RoleRecord, Store, StoreError, StoreResult, Tag, TagTarget, Tx,
     UserRecord,
 };
@@ -628,6 +628,31 @@ impl Tx for CacheTx {
     }
     async fn instance_profiles_for_role(&mut self, role_id: &str) -> StoreResult<Vec<InstanceProfileRecord>> {
         uncached!(self, instance_profiles_for_role(role_id))
+    }
+
+    async fn insert_server_certificate(&mut self, rec: &ServerCertificateRecord) -> StoreResult<()> {
+        write!(self, cat::KEYS, insert_server_certificate(rec))
+    }
+    async fn get_server_certificate(&mut self, account_id: &str, name: &str) -> StoreResult<Option<ServerCertificateRecord>> {
+        uncached!(self, get_server_certificate(account_id, name))
+    }
+    async fn list_server_certificates(&mut self, account_id: &str, page: &PageQuery<'_>) -> StoreResult<Vec<ServerCertificateRecord>> {
+        uncached!(self, list_server_certificates(account_id, page))
+    }
+    async fn update_server_certificate(&mut self, rec: &ServerCertificateRecord) -> StoreResult<()> {
+        write!(self, cat::KEYS, update_server_certificate(rec))
+    }
+    async fn delete_server_certificate(&mut self, server_certificate_id: &str) -> StoreResult<()> {
+        write!(self, cat::KEYS | cat::TAGS, delete_server_certificate(server_certificate_id))
+    }
+    async fn count_server_certificates(&mut self, account_id: &str) -> StoreResult<i64> {
+        uncached!(self, count_server_certificates(account_id))
+    }
+    async fn get_account_setting(&mut self, account_id: &str, key: &str) -> StoreResult<Option<String>> {
+        uncached!(self, get_account_setting(account_id, key))
+    }
+    async fn put_account_setting(&mut self, account_id: &str, key: &str, value: &str) -> StoreResult<()> {
+        write!(self, cat::ACCOUNT, put_account_setting(account_id, key, value))
     }
 
     async fn insert_user_credential(&mut self, rec: &UserCredentialRecord) -> StoreResult<()> {

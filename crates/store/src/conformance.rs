@@ -177,6 +177,7 @@ async fn suite(store: &dyn Store) {
     instance_profiles(store).await;
     oidc_providers(store).await;
     user_credentials(store).await;
+    server_certificates_and_settings(store).await;
     everything_else(store).await;
 }
 
@@ -510,5 +511,48 @@ async fn user_credentials(store: &dyn Store) {
     }
     assert!(tx.get_user_credential("APKA1").await.unwrap().is_none());
     assert!(tx.user_credentials("AIDA1", CredentialKind::SshPublicKey).await.unwrap().is_empty());
+    tx.commit().await.unwrap();
+}
+
+/// Server certificates (unique names ignoring case, renamed, deleted with their tags) and
+/// account settings (put twice, the second wins).
+async fn server_certificates_and_settings(store: &dyn Store) {
+    let mut cert = ServerCertificateRecord {
+        server_certificate_id: "ASCA1".into(),
+        account_id: "111111111111".into(),
+        name: "Web".into(),
+        path: "/cloudfront/".into(),
+        body: "-----BEGIN CERTIFICATE-----".into(),
+        chain: None,
+        private_key_sealed: "sealed".into(),
+        created_at: 1,
+        expires_at: 100,
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_server_certificate(&cert).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let mut twin = cert.clone();
+    twin.server_certificate_id = "ASCA2".into();
+    twin.name = "WEB".into();
+    assert!(matches!(tx.insert_server_certificate(&twin).await, Err(StoreError::Conflict(_))));
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.get_server_certificate("111111111111", "web").await.unwrap(), Some(cert.clone()));
+    assert_eq!(tx.count_server_certificates("111111111111").await.unwrap(), 1);
+    cert.name = "Web2".into();
+    cert.path = "/".into();
+    tx.update_server_certificate(&cert).await.unwrap();
+    let listed = tx.list_server_certificates("111111111111", &PageQuery { path_prefix: Some("/"), after: None, limit: 5 }).await.unwrap();
+    assert_eq!(listed, vec![cert.clone()]);
+    tx.set_tags(TagTarget::ServerCertificate, "ASCA1", &[Tag { key: "k".into(), value: "v".into() }]).await.unwrap();
+    tx.delete_server_certificate("ASCA1").await.unwrap();
+    assert!(tx.get_server_certificate("111111111111", "Web2").await.unwrap().is_none());
+    assert!(tx.tags(TagTarget::ServerCertificate, "ASCA1").await.unwrap().is_empty());
+
+    assert!(tx.get_account_setting("111111111111", "sts-token-version").await.unwrap().is_none());
+    tx.put_account_setting("111111111111", "sts-token-version", "1").await.unwrap();
+    tx.put_account_setting("111111111111", "sts-token-version", "2").await.unwrap();
+    assert_eq!(tx.get_account_setting("111111111111", "sts-token-version").await.unwrap().as_deref(), Some("2"));
     tx.commit().await.unwrap();
 }

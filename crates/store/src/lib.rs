@@ -113,6 +113,20 @@ pub trait Tx: Send {
     async fn update_user_credential(&mut self, rec: &UserCredentialRecord) -> StoreResult<()>;
     async fn delete_user_credential(&mut self, credential_id: &str) -> StoreResult<()>;
 
+    // Server certificates (names unique per account ignoring case)
+    async fn insert_server_certificate(&mut self, rec: &ServerCertificateRecord) -> StoreResult<()>;
+    async fn get_server_certificate(&mut self, account_id: &str, name: &str) -> StoreResult<Option<ServerCertificateRecord>>;
+    async fn list_server_certificates(&mut self, account_id: &str, page: &PageQuery<'_>) -> StoreResult<Vec<ServerCertificateRecord>>;
+    /// Writes the name and path.
+    async fn update_server_certificate(&mut self, rec: &ServerCertificateRecord) -> StoreResult<()>;
+    /// Deletes the certificate and its tags.
+    async fn delete_server_certificate(&mut self, server_certificate_id: &str) -> StoreResult<()>;
+    async fn count_server_certificates(&mut self, account_id: &str) -> StoreResult<i64>;
+
+    // Account-wide settings, by name (the STS token version, alternate contacts, …)
+    async fn get_account_setting(&mut self, account_id: &str, key: &str) -> StoreResult<Option<String>>;
+    async fn put_account_setting(&mut self, account_id: &str, key: &str, value: &str) -> StoreResult<()>;
+
     // OpenID Connect providers, by ARN
     async fn insert_oidc_provider(&mut self, rec: &OidcProviderRecord) -> StoreResult<()>;
     async fn get_oidc_provider(&mut self, arn: &str) -> StoreResult<Option<OidcProviderRecord>>;

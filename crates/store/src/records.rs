@@ -20,6 +20,27 @@ pub struct UserRecord {
     pub password_last_used: Option<i64>,
 }
 
+/// A server certificate (for load balancers and CloudFront): the certificate, its chain,
+/// and its private key sealed with the master key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ServerCertificateRecord {
+    pub server_certificate_id: String,
+    pub account_id: String,
+    pub name: String,
+    pub path: String,
+    pub body: String,
+    pub chain: Option<String>,
+    pub private_key_sealed: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+impl std::fmt::Debug for ServerCertificateRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerCertificateRecord").field("server_certificate_id", &self.server_certificate_id).field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
 /// What kind of credential a [`UserCredentialRecord`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CredentialKind {
@@ -200,6 +221,7 @@ pub enum TagTarget {
     MfaDevice,
     InstanceProfile,
     OidcProvider,
+    ServerCertificate,
 }
 
 impl TagTarget {
@@ -211,6 +233,7 @@ impl TagTarget {
             Self::MfaDevice => "mfa",
             Self::InstanceProfile => "instance-profile",
             Self::OidcProvider => "oidc-provider",
+            Self::ServerCertificate => "server-certificate",
         }
     }
 }
