@@ -38,7 +38,7 @@ def test_upload_get_list_rename_and_delete(iam, uniq, account_id, cleanup):
         iam.upload_server_certificate(ServerCertificateName=name.upper(), CertificateBody=body, PrivateKey=key)
     assert e.message == f"The Server Certificate with name {name.upper()} already exists."
     got = iam.get_server_certificate(ServerCertificateName=name)["ServerCertificate"]
-    assert got["CertificateBody"] == body and got["CertificateChain"] == chain and got["Tags"] == []
+    assert got["CertificateBody"] == body.strip() and got["CertificateChain"] == chain.strip() and got["Tags"] == []
     assert "PrivateKey" not in got
     listed = iam.list_server_certificates(PathPrefix="/cloudfront/")["ServerCertificateMetadataList"]
     assert [c["ServerCertificateName"] for c in listed] == [name]

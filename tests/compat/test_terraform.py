@@ -71,3 +71,44 @@ def test_iam_core_applies_replans_clean_and_destroys(server_factory, tmp_path):
     assert iam.list_account_aliases()["AccountAliases"] == []
     with pytest.raises(iam.exceptions.NoSuchEntityException):
         iam.get_account_password_policy()
+
+
+def write_key_material(work: Path):
+    """An SSH key, a signing certificate and a server certificate with its key, for iam_more."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    def cert_and_key():
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        now = datetime.datetime.now(datetime.timezone.utc)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "tf.example.com")])
+        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+                .not_valid_after(now + datetime.timedelta(days=30)).sign(key, hashes.SHA256()))
+        return cert.public_bytes(serialization.Encoding.PEM), key
+
+    ssh = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    (work / "id_rsa.pub").write_bytes(ssh.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH))
+    (work / "signing.pem").write_bytes(cert_and_key()[0])
+    server, key = cert_and_key()
+    (work / "server.pem").write_bytes(server)
+    (work / "server.key").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()))
+
+
+def test_iam_more_applies_replans_clean_and_destroys(server_factory, tmp_path):
+    tf = terraform_or_skip()
+    srv = server_factory()
+    iam = srv.client()
+    before = iam.get_account_summary()["SummaryMap"]
+    work = prepare(srv, "iam_more", tmp_path)
+    write_key_material(work)
+    apply_replan_destroy(tf, work)
+    after = iam.get_account_summary()["SummaryMap"]
+    for key in ("Users", "Groups", "Roles", "Policies", "ServerCertificates", "Providers"):
+        assert after[key] == before[key], (key, before[key], after[key])
+    assert iam.list_open_id_connect_providers()["OpenIDConnectProviderList"] == []
+    assert iam.list_virtual_mfa_devices()["VirtualMFADevices"] == []

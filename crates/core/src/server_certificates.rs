@@ -86,8 +86,9 @@ impl Iam {
             account_id: account.to_owned(),
             name: name.to_owned(),
             path: path.unwrap_or("/").to_owned(),
-            body: body.to_owned(),
-            chain: chain.map(str::to_owned),
+            // Kept without surrounding whitespace, as AWS returns them.
+            body: body.trim().to_owned(),
+            chain: chain.map(|c| c.trim().to_owned()),
             created_at: self.now(),
             expires_at,
         };
