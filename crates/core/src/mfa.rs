@@ -347,9 +347,10 @@ impl Iam {
     /// drift either way is tolerated; a code is accepted only once.
     pub(crate) async fn check_mfa_code(&self, caller: &Caller, serial: &str, code: &str) -> IamResult<()> {
         let failed = || IamError::AccessDenied("MultiFactorAuthentication failed with invalid MFA one time pass code. ".to_owned());
-        // Only users and the root user own MFA devices; a role session must not be taken for
-        // the root user (whose devices `owner == None` stands for below).
-        if matches!(caller.principal, Principal::AssumedRole { .. }) {
+        // Only users and the root user own MFA devices; no other caller (a role session, a
+        // federated or web identity) may be taken for the root user, whose devices
+        // `owner == None` stands for below.
+        if !matches!(caller.principal, Principal::Root | Principal::User(_)) {
             return Err(failed());
         }
         let mut tx = self.store.begin().await?;

@@ -70,6 +70,10 @@ impl Iam {
 
     /// The caller's own recovery codes: how many are left.
     pub async fn recovery_code_status(&self, caller: &Caller) -> IamResult<RecoveryCodeStatus> {
+        // Only users and the root user have codes; no other caller stands for the root user.
+        if !matches!(caller.principal, Principal::Root | Principal::User(_)) {
+            return Ok(RecoveryCodeStatus { unused: 0, total: 0, last_used: None });
+        }
         let owner = recovery_owner(&caller.account_id, caller.user());
         let mut tx = self.store.begin_read().await?;
         let codes = tx.recovery_codes(&owner).await?;
@@ -84,7 +88,7 @@ impl Iam {
     /// returns how many are left. Wrong codes count towards the identity's MFA throttle.
     pub(crate) async fn use_recovery_code(&self, caller: &Caller, code: &str) -> IamResult<usize> {
         let failed = || IamError::AccessDenied("MultiFactorAuthentication failed: the recovery code is not valid.".to_owned());
-        if matches!(caller.principal, Principal::AssumedRole { .. }) {
+        if !matches!(caller.principal, Principal::Root | Principal::User(_)) {
             return Err(failed());
         }
         let throttle_key = mfa_throttle_key(&caller.account_id, caller.user());
