@@ -2,7 +2,7 @@
 //! denied by a policy; AssumeRole is decided by the role's trust policy and the caller's
 //! own policies.
 
-use portcullis_core::{AssumeRoleInput, Caller, Iam, IamResult, StsOperation as Op, TemporaryCredentials, WebIdentityInput};
+use portcullis_core::{AssumeRoleInput, Caller, FederationInput, Iam, IamResult, StsOperation as Op, TemporaryCredentials, WebIdentityInput};
 use portcullis_protocol::{QueryParams, XmlWriter};
 
 use crate::encode::ts;
@@ -85,6 +85,25 @@ pub async fn dispatch(iam: &Iam, caller: &Caller, op: Op, p: &QueryParams) -> Ia
                 w.num("PackedPolicySize", size);
             }
             w.leaf("Provider", &r.provider).leaf("Audience", &r.audience);
+        }
+        Op::GetFederationToken => {
+            let input = FederationInput {
+                name: p.get("Name").unwrap_or_default().to_owned(),
+                policy: p.get("Policy").map(str::to_owned),
+                policy_arns: p.member_prefixes("PolicyArns").iter().filter_map(|m| p.get(&format!("{m}.arn")).map(str::to_owned)).collect(),
+                duration: int(p, "DurationSeconds"),
+                tags: p
+                    .member_prefixes("Tags")
+                    .iter()
+                    .map(|m| (p.get(&format!("{m}.Key")).unwrap_or_default().to_owned(), p.get(&format!("{m}.Value")).unwrap_or_default().to_owned()))
+                    .collect(),
+            };
+            let s = iam.get_federation_token(&auth, &input).await?;
+            credentials(&mut w, &s.credentials);
+            w.start("FederatedUser").leaf("FederatedUserId", &s.federated_user_id).leaf("Arn", &s.arn).end("FederatedUser");
+            if let Some(size) = s.packed_policy_size {
+                w.num("PackedPolicySize", size);
+            }
         }
         Op::DecodeAuthorizationMessage => {
             let decoded = iam.decode_authorization_message(p.get("EncodedMessage").unwrap_or_default())?;

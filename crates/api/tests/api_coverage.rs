@@ -40,6 +40,7 @@ fn resource(s: &Spec) -> String {
         Arn(param) => format!("`{param}`"),
         AccessKeyOwner => "the user owning `AccessKeyId`".to_owned(),
         InstanceProfile => "the instance profile (`InstanceProfileName`)".to_owned(),
+        FederatedUser => "`arn:aws:sts::ACCOUNT:federated-user/` + `Name`".to_owned(),
         ServerCertificate => "the server certificate (`ServerCertificateName`)".to_owned(),
         ServiceLinkedRole => "`arn:aws:iam::ACCOUNT:role/aws-service-role/` + `AWSServiceName`".to_owned(),
         OidcProviderFromUrl => "`arn:aws:iam::ACCOUNT:oidc-provider/` + `Url`".to_owned(),

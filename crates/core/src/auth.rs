@@ -11,6 +11,9 @@ pub enum Principal {
     User(UserRecord),
     /// A role session from AssumeRole.
     AssumedRole { role: RoleRecord, session_name: String },
+    /// A federated user's session from GetFederationToken: the IAM user's permissions,
+    /// narrowed by the session policies it was given.
+    FederatedUser { user: UserRecord, name: String },
     /// The bearer of a web identity token (OpenID Connect) from a provider the account
     /// trusts, asking AssumeRoleWithWebIdentity for a role: a caller of that one decision
     /// only, with no policies of its own and never holding credentials.
@@ -59,6 +62,7 @@ impl Caller {
                 format!("arn:aws:sts::{}:assumed-role/{}/{session_name}", self.account_id, role.name)
             }
             Principal::WebIdentity { provider_arn, .. } => provider_arn.clone(),
+            Principal::FederatedUser { name, .. } => format!("arn:aws:sts::{}:federated-user/{name}", self.account_id),
         }
     }
 
@@ -70,6 +74,7 @@ impl Caller {
             Principal::User(u) => u.user_id.clone(),
             Principal::AssumedRole { role, session_name } => format!("{}:{session_name}", role.role_id),
             Principal::WebIdentity { provider_arn, subject } => format!("{provider_arn}:{subject}"),
+            Principal::FederatedUser { name, .. } => format!("{}:{name}", self.account_id),
         }
     }
 

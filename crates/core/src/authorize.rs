@@ -314,6 +314,7 @@ impl Iam {
             Principal::Root | Principal::WebIdentity { .. } => return Ok(Arc::new(PrincipalPolicies::default())),
             Principal::User(u) => (PrincipalKind::User, u.user_id.clone(), u.permissions_boundary.clone()),
             Principal::AssumedRole { role, .. } => (PrincipalKind::Role, role.role_id.clone(), role.permissions_boundary.clone()),
+            Principal::FederatedUser { user, .. } => (PrincipalKind::User, user.user_id.clone(), user.permissions_boundary.clone()),
         };
         if let Some(hit) = self.cache.get(&id) {
             return Ok(hit);
@@ -334,6 +335,7 @@ impl Iam {
                 RequestPrincipal::assumed_role(account, &crate::iam_arn(account, "role", &role.path, &role.name), &caller.arn())
             }
             Principal::WebIdentity { provider_arn, .. } => RequestPrincipal::web_identity(provider_arn),
+            Principal::FederatedUser { .. } => RequestPrincipal::federated_user(account, &caller.arn()),
         };
         let mut ctx = RequestContext::new(&req.action, &req.resource, principal);
         let now = self.now();
@@ -420,6 +422,11 @@ impl Iam {
         }
         let policies = self.principal_policies(caller).await?;
         let session_docs = caller.session.as_ref().map(|s| s.policies.as_slice()).unwrap_or_default();
+        // A federated user's session has only what its session policies give (none: nothing).
+        if matches!(caller.principal, Principal::FederatedUser { .. }) && session_docs.is_empty() {
+            let why = format!("because no session policy allows the {} action", req.action);
+            return Ok(AuthzDecision { effect: EvalDecision::ImplicitDeny, denial: Some(deny_message(caller, req, &why)), matched: Vec::new() });
+        }
         let session_policies: Vec<Option<Arc<Policy>>> = session_docs.iter().map(|doc| self.cache.session_policy(doc)).collect();
         let mut unreadable = policies.unreadable.clone();
         unreadable.extend(session_policies.iter().enumerate().filter(|(_, p)| p.is_none()).map(|(i, _)| format!("session-{i}")));

@@ -43,6 +43,8 @@ pub enum Target {
     ServiceLinkedRole,
     /// The server certificate in `ServerCertificateName`, with its path.
     ServerCertificate,
+    /// The federated user GetFederationToken names: `arn:aws:sts::ACCOUNT:federated-user/Name`.
+    FederatedUser,
 }
 
 /// How an operation is allowed.
@@ -293,6 +295,7 @@ operations! {
     StsOperation, "sts";
     AssumeRole => Arn("RoleArn"), write, authorization = ResourcePolicy;
     AssumeRoleWithWebIdentity => Arn("RoleArn"), write, authorization = Unsigned;
+    GetFederationToken => FederatedUser, read;
     DecodeAuthorizationMessage => Any, read;
     GetAccessKeyInfo => Any, read;
     GetCallerIdentity => Caller, read, authorization = Always;
@@ -340,6 +343,7 @@ impl Iam {
                 let url = p.get("Url").unwrap_or_default();
                 iam_arn(account, &format!("oidc-provider/{}", url.strip_prefix("https://").unwrap_or(url)))
             }
+            Target::FederatedUser => format!("arn:aws:sts::{account}:federated-user/{}", param("Name")),
             Target::ServerCertificate => {
                 let (arn, tags) = self.resource_arn(account, ResourceKind::ServerCertificate, &param("ServerCertificateName")).await?;
                 resource_tags = tags;
@@ -381,6 +385,15 @@ impl Iam {
     /// `ResourcePolicy` operations are decided inside the operation, which receives the
     /// capability for the caller's side of the decision.
     pub async fn authorize_operation<'a>(&self, caller: &'a Caller, spec: &Spec, p: &QueryParams) -> IamResult<Authorized<'a>> {
+        // Federated users' sessions may not call IAM, nor STS but GetCallerIdentity, as on AWS.
+        if matches!(caller.principal, crate::Principal::FederatedUser { .. }) && (spec.service == "iam" || spec.name != "GetCallerIdentity") {
+            return Err(IamError::AccessDenied(format!(
+                "User: {} is not authorized to perform: {} because federated user sessions cannot call {}",
+                caller.arn(),
+                spec.action(),
+                if spec.service == "iam" { "IAM" } else { "this STS operation" }
+            )));
+        }
         match spec.authorization {
             Authorization::Always | Authorization::ResourcePolicy | Authorization::Unsigned => Ok(Authorized::new(caller)),
             Authorization::Policies => {

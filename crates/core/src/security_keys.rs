@@ -112,7 +112,7 @@ impl Iam {
             Principal::User(u) => {
                 self.authorize(caller, &AuthzRequest::new("iam:EnableMFADevice", iam_arn(&caller.account_id, "user", &u.path, &u.name))).await?;
             }
-            Principal::AssumedRole { .. } | Principal::WebIdentity { .. } => {
+            Principal::AssumedRole { .. } | Principal::WebIdentity { .. } | Principal::FederatedUser { .. } => {
                 return Err(IamError::AccessDenied("A role session has no MFA devices of its own.".to_owned()))
             }
         }

@@ -120,6 +120,11 @@ impl Iam {
         // the same cache as resolved access keys.
         let principal = match body.p.as_str() {
             "root" => Principal::Root,
+            "federated" => {
+                let mut tx = self.store.begin_read().await?;
+                let user = tx.get_user_by_id(&body.id).await?.ok_or_else(invalid)?;
+                Principal::FederatedUser { user, name: body.n.clone() }
+            }
             kind @ ("user" | "role") => {
                 let cached = self.cache.session_principal(&body.id);
                 let p = match cached {
@@ -156,6 +161,44 @@ impl Iam {
         Ok((caller, body.s))
     }
 
+    /// GetFederationToken: a federated user's session for an IAM user's long-term keys, with
+    /// the user's permissions narrowed by the policies passed (none passed: no permissions).
+    pub async fn get_federation_token(&self, auth: &crate::Authorized<'_>, input: &FederationInput) -> IamResult<FederatedSession> {
+        let caller = auth.caller();
+        let user = match (&caller.principal, &caller.session) {
+            (Principal::User(u), None) => u.clone(),
+            (Principal::Root, None) => {
+                return Err(access_denied("Portcullis issues federation tokens for IAM users; the root user should not federate."))
+            }
+            _ => return Err(access_denied("Cannot call GetFederationToken with session credentials")),
+        };
+        let duration = input.duration.unwrap_or(43_200);
+        let policies = self.session_policies(&caller.account_id, input.policy.as_deref(), &input.policy_arns).await?;
+        let packed = packed_policy_size(!policies.is_empty() || !input.tags.is_empty(), &policies, &input.tags);
+        let now = self.now();
+        let (account, user_id, name) = (caller.account_id.clone(), user.user_id.clone(), input.name.clone());
+        let credentials = self.issue(|k, s| TokenBody {
+            k,
+            s,
+            a: account.clone(),
+            p: "federated".to_owned(),
+            id: user_id.clone(),
+            n: name.clone(),
+            i: now,
+            e: now + duration,
+            m: None,
+            pol: policies,
+            si: None,
+            t: input.tags.clone(),
+        })?;
+        Ok(FederatedSession {
+            credentials,
+            federated_user_id: format!("{account}:{}", input.name),
+            arn: format!("arn:aws:sts::{account}:federated-user/{}", input.name),
+            packed_policy_size: packed,
+        })
+    }
+
     /// GetSessionToken: needs no permission; long-term credentials of a user or root only.
     pub async fn get_session_token(&self, caller: &Caller, duration: Option<i64>, serial: Option<&str>, code: Option<&str>) -> IamResult<TemporaryCredentials> {
         if caller.session.is_some() {
@@ -164,7 +207,7 @@ impl Iam {
         let (kind, id) = match &caller.principal {
             Principal::Root => ("root", caller.account_id.clone()),
             Principal::User(u) => ("user", u.user_id.clone()),
-            Principal::AssumedRole { .. } | Principal::WebIdentity { .. } => {
+            Principal::AssumedRole { .. } | Principal::WebIdentity { .. } | Principal::FederatedUser { .. } => {
                 return Err(access_denied("Cannot call GetSessionToken with session credentials"))
             }
         };
@@ -357,6 +400,24 @@ impl Iam {
         // Temporary keys are not stored; this server holds one account per caller.
         Ok(caller.account_id.clone())
     }
+}
+
+/// What GetFederationToken was asked.
+#[derive(Debug, Clone, Default)]
+pub struct FederationInput {
+    pub name: String,
+    pub policy: Option<String>,
+    pub policy_arns: Vec<String>,
+    pub duration: Option<i64>,
+    pub tags: Vec<(String, String)>,
+}
+
+/// A federated user's session.
+pub struct FederatedSession {
+    pub credentials: TemporaryCredentials,
+    pub federated_user_id: String,
+    pub arn: String,
+    pub packed_policy_size: Option<i64>,
 }
 
 /// A role session about to be issued.

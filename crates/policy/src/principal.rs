@@ -79,6 +79,16 @@ impl RequestPrincipal {
         }
     }
 
+    /// A federated user's session (GetFederationToken).
+    pub fn federated_user(account_id: &str, session_arn: &str) -> Self {
+        RequestPrincipal {
+            principal_type: PrincipalType::FederatedUser,
+            arn: session_arn.to_string(),
+            account_id: account_id.to_string(),
+            ..Default::default()
+        }
+    }
+
     /// A web identity token's bearer: the provider (`arn:aws:iam::ACCOUNT:oidc-provider/…`)
     /// is what trust policies name, under `Federated`.
     pub fn web_identity(provider_arn: &str) -> Self {
