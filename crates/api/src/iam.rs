@@ -1,7 +1,7 @@
 //! IAM operations: decode parameters (already validated against the model), authorize,
 //! call the domain, encode the result.
 
-use portcullis_core::{Authorized, Caller, ContextEntry, CredentialKind, Iam, IamError, IamOperation as Op, IamResult, NewRole, Page, PageRequest, PasswordPolicyInput, PolicyFilter, SimulationInput};
+use portcullis_core::{Authorized, Caller, ContextEntry, CredentialKind, Tagged, Iam, IamError, IamOperation as Op, IamResult, NewRole, Page, PageRequest, PasswordPolicyInput, PolicyFilter, SimulationInput};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use portcullis_protocol::{QueryParams, XmlWriter};
@@ -117,10 +117,54 @@ async fn run(iam: &Iam, auth: &Authorized<'_>, op: Op, p: &QueryParams) -> Out {
         Op::DeleteUserPermissionsBoundary => iam.set_user_boundary(auth, req(p, "UserName")?, None).await?,
         Op::PutRolePermissionsBoundary => iam.set_role_boundary(auth, req(p, "RoleName")?, Some(req(p, "PermissionsBoundary")?)).await?,
         Op::DeleteRolePermissionsBoundary => iam.set_role_boundary(auth, req(p, "RoleName")?, None).await?,
-        Op::TagUser => iam.tag_user(auth, req(p, "UserName")?, &tags(p)).await?,
-        Op::UntagUser => iam.untag_user(auth, req(p, "UserName")?, &p.string_list("TagKeys")).await?,
+
+        // Tags, one way for every taggable resource
+        Op::TagUser => iam.tag_resource(auth, Tagged::User(req(p, "UserName")?), &tags(p)).await?,
+        Op::UntagUser => iam.untag_resource(auth, Tagged::User(req(p, "UserName")?), &p.string_list("TagKeys")).await?,
         Op::ListUserTags => {
-            let page = iam.list_user_tags(auth, req(p, "UserName")?, &page(p)).await?;
+            let page = iam.list_resource_tags(auth, Tagged::User(req(p, "UserName")?), &page(p)).await?;
+            encode::tags(&mut w, "Tags", &page.items);
+            encode::truncation(&mut w, page.marker.as_deref());
+        }
+        Op::TagRole => iam.tag_resource(auth, Tagged::Role(req(p, "RoleName")?), &tags(p)).await?,
+        Op::UntagRole => iam.untag_resource(auth, Tagged::Role(req(p, "RoleName")?), &p.string_list("TagKeys")).await?,
+        Op::ListRoleTags => {
+            let page = iam.list_resource_tags(auth, Tagged::Role(req(p, "RoleName")?), &page(p)).await?;
+            encode::tags(&mut w, "Tags", &page.items);
+            encode::truncation(&mut w, page.marker.as_deref());
+        }
+        Op::TagPolicy => iam.tag_resource(auth, Tagged::Policy(req(p, "PolicyArn")?), &tags(p)).await?,
+        Op::UntagPolicy => iam.untag_resource(auth, Tagged::Policy(req(p, "PolicyArn")?), &p.string_list("TagKeys")).await?,
+        Op::ListPolicyTags => {
+            let page = iam.list_resource_tags(auth, Tagged::Policy(req(p, "PolicyArn")?), &page(p)).await?;
+            encode::tags(&mut w, "Tags", &page.items);
+            encode::truncation(&mut w, page.marker.as_deref());
+        }
+        Op::TagMFADevice => iam.tag_resource(auth, Tagged::MfaDevice(req(p, "SerialNumber")?), &tags(p)).await?,
+        Op::UntagMFADevice => iam.untag_resource(auth, Tagged::MfaDevice(req(p, "SerialNumber")?), &p.string_list("TagKeys")).await?,
+        Op::ListMFADeviceTags => {
+            let page = iam.list_resource_tags(auth, Tagged::MfaDevice(req(p, "SerialNumber")?), &page(p)).await?;
+            encode::tags(&mut w, "Tags", &page.items);
+            encode::truncation(&mut w, page.marker.as_deref());
+        }
+        Op::TagInstanceProfile => iam.tag_resource(auth, Tagged::InstanceProfile(req(p, "InstanceProfileName")?), &tags(p)).await?,
+        Op::UntagInstanceProfile => iam.untag_resource(auth, Tagged::InstanceProfile(req(p, "InstanceProfileName")?), &p.string_list("TagKeys")).await?,
+        Op::ListInstanceProfileTags => {
+            let page = iam.list_resource_tags(auth, Tagged::InstanceProfile(req(p, "InstanceProfileName")?), &page(p)).await?;
+            encode::tags(&mut w, "Tags", &page.items);
+            encode::truncation(&mut w, page.marker.as_deref());
+        }
+        Op::TagOpenIDConnectProvider => iam.tag_resource(auth, Tagged::OidcProvider(req(p, "OpenIDConnectProviderArn")?), &tags(p)).await?,
+        Op::UntagOpenIDConnectProvider => iam.untag_resource(auth, Tagged::OidcProvider(req(p, "OpenIDConnectProviderArn")?), &p.string_list("TagKeys")).await?,
+        Op::ListOpenIDConnectProviderTags => {
+            let page = iam.list_resource_tags(auth, Tagged::OidcProvider(req(p, "OpenIDConnectProviderArn")?), &page(p)).await?;
+            encode::tags(&mut w, "Tags", &page.items);
+            encode::truncation(&mut w, page.marker.as_deref());
+        }
+        Op::TagServerCertificate => iam.tag_resource(auth, Tagged::ServerCertificate(req(p, "ServerCertificateName")?), &tags(p)).await?,
+        Op::UntagServerCertificate => iam.untag_resource(auth, Tagged::ServerCertificate(req(p, "ServerCertificateName")?), &p.string_list("TagKeys")).await?,
+        Op::ListServerCertificateTags => {
+            let page = iam.list_resource_tags(auth, Tagged::ServerCertificate(req(p, "ServerCertificateName")?), &page(p)).await?;
             encode::tags(&mut w, "Tags", &page.items);
             encode::truncation(&mut w, page.marker.as_deref());
         }
@@ -200,13 +244,6 @@ async fn run(iam: &Iam, auth: &Authorized<'_>, op: Op, p: &QueryParams) -> Out {
             iam.update_assume_role_policy(auth, req(p, "RoleName")?, req(p, "PolicyDocument")?).await?;
         }
         Op::DeleteRole => iam.delete_role(auth, req(p, "RoleName")?).await?,
-        Op::TagRole => iam.tag_role(auth, req(p, "RoleName")?, &tags(p)).await?,
-        Op::UntagRole => iam.untag_role(auth, req(p, "RoleName")?, &p.string_list("TagKeys")).await?,
-        Op::ListRoleTags => {
-            let page = iam.list_role_tags(auth, req(p, "RoleName")?, &page(p)).await?;
-            encode::tags(&mut w, "Tags", &page.items);
-            encode::truncation(&mut w, page.marker.as_deref());
-        }
         Op::ListInstanceProfilesForRole => {
             let page = iam.list_instance_profiles_for_role(auth, req(p, "RoleName")?, &page(p)).await?;
             w.list("InstanceProfiles", &page.items, |w, ip| encode::instance_profile_members(w, ip, false));
@@ -251,13 +288,6 @@ async fn run(iam: &Iam, auth: &Authorized<'_>, op: Op, p: &QueryParams) -> Out {
             iam.update_server_certificate(auth, req(p, "ServerCertificateName")?, opt(p, "NewServerCertificateName"), opt(p, "NewPath")).await?;
         }
         Op::DeleteServerCertificate => iam.delete_server_certificate(auth, req(p, "ServerCertificateName")?).await?,
-        Op::TagServerCertificate => iam.tag_server_certificate(auth, req(p, "ServerCertificateName")?, &tags(p)).await?,
-        Op::UntagServerCertificate => iam.untag_server_certificate(auth, req(p, "ServerCertificateName")?, &p.string_list("TagKeys")).await?,
-        Op::ListServerCertificateTags => {
-            let page = iam.list_server_certificate_tags(auth, req(p, "ServerCertificateName")?, &page(p)).await?;
-            encode::tags(&mut w, "Tags", &page.items);
-            encode::truncation(&mut w, page.marker.as_deref());
-        }
         Op::SetSecurityTokenServicePreferences => iam.set_sts_preferences(auth, req(p, "GlobalEndpointTokenVersion")?).await?,
 
         // Service-linked roles
@@ -311,13 +341,6 @@ async fn run(iam: &Iam, auth: &Authorized<'_>, op: Op, p: &QueryParams) -> Out {
         Op::UpdateOpenIDConnectProviderThumbprint => {
             iam.update_oidc_thumbprints(auth, req(p, "OpenIDConnectProviderArn")?, &p.string_list("ThumbprintList")).await?;
         }
-        Op::TagOpenIDConnectProvider => iam.tag_oidc_provider(auth, req(p, "OpenIDConnectProviderArn")?, &tags(p)).await?,
-        Op::UntagOpenIDConnectProvider => iam.untag_oidc_provider(auth, req(p, "OpenIDConnectProviderArn")?, &p.string_list("TagKeys")).await?,
-        Op::ListOpenIDConnectProviderTags => {
-            let page = iam.list_oidc_provider_tags(auth, req(p, "OpenIDConnectProviderArn")?, &page(p)).await?;
-            encode::tags(&mut w, "Tags", &page.items);
-            encode::truncation(&mut w, page.marker.as_deref());
-        }
 
         // Instance profiles
         Op::CreateInstanceProfile => {
@@ -340,13 +363,6 @@ async fn run(iam: &Iam, auth: &Authorized<'_>, op: Op, p: &QueryParams) -> Out {
         Op::AddRoleToInstanceProfile => iam.add_role_to_instance_profile(auth, req(p, "InstanceProfileName")?, req(p, "RoleName")?).await?,
         Op::RemoveRoleFromInstanceProfile => iam.remove_role_from_instance_profile(auth, req(p, "InstanceProfileName")?, req(p, "RoleName")?).await?,
         Op::DeleteInstanceProfile => iam.delete_instance_profile(auth, req(p, "InstanceProfileName")?).await?,
-        Op::TagInstanceProfile => iam.tag_instance_profile(auth, req(p, "InstanceProfileName")?, &tags(p)).await?,
-        Op::UntagInstanceProfile => iam.untag_instance_profile(auth, req(p, "InstanceProfileName")?, &p.string_list("TagKeys")).await?,
-        Op::ListInstanceProfileTags => {
-            let page = iam.list_instance_profile_tags(auth, req(p, "InstanceProfileName")?, &page(p)).await?;
-            encode::tags(&mut w, "Tags", &page.items);
-            encode::truncation(&mut w, page.marker.as_deref());
-        }
 
         // Managed policies
         Op::CreatePolicy => {
@@ -396,13 +412,6 @@ async fn run(iam: &Iam, auth: &Authorized<'_>, op: Op, p: &QueryParams) -> Out {
         }
         Op::SetDefaultPolicyVersion => iam.set_default_policy_version(auth, req(p, "PolicyArn")?, req(p, "VersionId")?).await?,
         Op::DeletePolicyVersion => iam.delete_policy_version(auth, req(p, "PolicyArn")?, req(p, "VersionId")?).await?,
-        Op::TagPolicy => iam.tag_policy(auth, req(p, "PolicyArn")?, &tags(p)).await?,
-        Op::UntagPolicy => iam.untag_policy(auth, req(p, "PolicyArn")?, &p.string_list("TagKeys")).await?,
-        Op::ListPolicyTags => {
-            let page = iam.list_policy_tags(auth, req(p, "PolicyArn")?, &page(p)).await?;
-            encode::tags(&mut w, "Tags", &page.items);
-            encode::truncation(&mut w, page.marker.as_deref());
-        }
         Op::AttachUserPolicy | Op::AttachGroupPolicy | Op::AttachRolePolicy => {
             let kind = kind_of(op.name());
             iam.attach_policy(auth, kind, req(p, principal_param(kind))?, req(p, "PolicyArn")?).await?;
@@ -619,13 +628,6 @@ async fn run(iam: &Iam, auth: &Authorized<'_>, op: Op, p: &QueryParams) -> Out {
             }
             w.leaf("SerialNumber", &d.serial_number);
             w.opt_time("EnableDate", d.enabled_at.map(ts));
-        }
-        Op::TagMFADevice => iam.tag_mfa_device(auth, req(p, "SerialNumber")?, &tags(p)).await?,
-        Op::UntagMFADevice => iam.untag_mfa_device(auth, req(p, "SerialNumber")?, &p.string_list("TagKeys")).await?,
-        Op::ListMFADeviceTags => {
-            let page = iam.list_mfa_device_tags(auth, req(p, "SerialNumber")?, &page(p)).await?;
-            encode::tags(&mut w, "Tags", &page.items);
-            encode::truncation(&mut w, page.marker.as_deref());
         }
 
         // The policy simulator

@@ -16,6 +16,19 @@ fn credentials(w: &mut XmlWriter, c: &TemporaryCredentials) {
         .end("Credentials");
 }
 
+/// The session tags a request passes (`Tags.member.N.Key`/`Value`).
+fn session_tags(p: &QueryParams) -> Vec<(String, String)> {
+    p.member_prefixes("Tags")
+        .iter()
+        .map(|m| (p.get(&format!("{m}.Key")).unwrap_or_default().to_owned(), p.get(&format!("{m}.Value")).unwrap_or_default().to_owned()))
+        .collect()
+}
+
+/// The managed session policies a request passes (`PolicyArns.member.N.arn`).
+fn policy_arns(p: &QueryParams) -> Vec<String> {
+    p.member_prefixes("PolicyArns").iter().filter_map(|m| p.get(&format!("{m}.arn")).map(str::to_owned)).collect()
+}
+
 fn int(p: &QueryParams, k: &str) -> Option<i64> {
     p.get(k).and_then(|v| v.trim().parse().ok())
 }
@@ -41,18 +54,9 @@ pub async fn dispatch(iam: &Iam, caller: &Caller, op: Op, p: &QueryParams) -> Ia
                 role_arn: p.get("RoleArn").unwrap_or_default().to_owned(),
                 session_name: p.get("RoleSessionName").unwrap_or_default().to_owned(),
                 policy: p.get("Policy").map(str::to_owned),
-                policy_arns: p.member_prefixes("PolicyArns").iter().filter_map(|m| p.get(&format!("{m}.arn")).map(str::to_owned)).collect(),
+                policy_arns: policy_arns(p),
                 duration: int(p, "DurationSeconds"),
-                tags: p
-                    .member_prefixes("Tags")
-                    .iter()
-                    .map(|m| {
-                        (
-                            p.get(&format!("{m}.Key")).unwrap_or_default().to_owned(),
-                            p.get(&format!("{m}.Value")).unwrap_or_default().to_owned(),
-                        )
-                    })
-                    .collect(),
+                tags: session_tags(p),
                 transitive_tag_keys: p.string_list("TransitiveTagKeys"),
                 external_id: p.get("ExternalId").map(str::to_owned),
                 serial_number: p.get("SerialNumber").map(str::to_owned),
@@ -74,7 +78,7 @@ pub async fn dispatch(iam: &Iam, caller: &Caller, op: Op, p: &QueryParams) -> Ia
                 session_name: p.get("RoleSessionName").unwrap_or_default().to_owned(),
                 token: p.get("WebIdentityToken").unwrap_or_default().to_owned(),
                 policy: p.get("Policy").map(str::to_owned),
-                policy_arns: p.member_prefixes("PolicyArns").iter().filter_map(|m| p.get(&format!("{m}.arn")).map(str::to_owned)).collect(),
+                policy_arns: policy_arns(p),
                 duration: int(p, "DurationSeconds"),
             };
             let r = iam.assume_role_with_web_identity(&input, caller.request.clone()).await?;
@@ -90,13 +94,9 @@ pub async fn dispatch(iam: &Iam, caller: &Caller, op: Op, p: &QueryParams) -> Ia
             let input = FederationInput {
                 name: p.get("Name").unwrap_or_default().to_owned(),
                 policy: p.get("Policy").map(str::to_owned),
-                policy_arns: p.member_prefixes("PolicyArns").iter().filter_map(|m| p.get(&format!("{m}.arn")).map(str::to_owned)).collect(),
+                policy_arns: policy_arns(p),
                 duration: int(p, "DurationSeconds"),
-                tags: p
-                    .member_prefixes("Tags")
-                    .iter()
-                    .map(|m| (p.get(&format!("{m}.Key")).unwrap_or_default().to_owned(), p.get(&format!("{m}.Value")).unwrap_or_default().to_owned()))
-                    .collect(),
+                tags: session_tags(p),
             };
             let s = iam.get_federation_token(&auth, &input).await?;
             credentials(&mut w, &s.credentials);

@@ -33,7 +33,7 @@ pub(crate) fn in_a_profile() -> IamError {
     IamError::DeleteConflict("Cannot delete entity, must remove roles from instance profile first.".to_owned())
 }
 
-async fn load_profile(tx: &mut Box<dyn Tx>, account: &str, name: &str) -> IamResult<InstanceProfileRecord> {
+pub(crate) async fn load_profile(tx: &mut Box<dyn Tx>, account: &str, name: &str) -> IamResult<InstanceProfileRecord> {
     tx.get_instance_profile(account, name).await?.ok_or_else(|| no_such_profile(name))
 }
 
@@ -139,27 +139,5 @@ impl Iam {
         tx.delete_instance_profile(&profile.instance_profile_id).await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    pub async fn tag_instance_profile(&self, auth: &Authorized<'_>, name: &str, new_tags: &[Tag]) -> IamResult<()> {
-        let mut tx = self.store.begin().await?;
-        let profile = load_profile(&mut tx, auth.account(), name).await?;
-        tags::add(&mut tx, TagTarget::InstanceProfile, &profile.instance_profile_id, new_tags).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub async fn untag_instance_profile(&self, auth: &Authorized<'_>, name: &str, keys: &[String]) -> IamResult<()> {
-        let mut tx = self.store.begin().await?;
-        let profile = load_profile(&mut tx, auth.account(), name).await?;
-        tags::remove_keys(&mut tx, TagTarget::InstanceProfile, &profile.instance_profile_id, keys).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub async fn list_instance_profile_tags(&self, auth: &Authorized<'_>, name: &str, page: &PageRequest) -> IamResult<Page<Tag>> {
-        let mut tx = self.store.begin_read().await?;
-        let profile = load_profile(&mut tx, auth.account(), name).await?;
-        Page::from_all(tx.tags(TagTarget::InstanceProfile, &profile.instance_profile_id).await?, page)
     }
 }

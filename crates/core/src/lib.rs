@@ -67,6 +67,7 @@ pub use security_keys::{SecurityKeyChallenge, SecurityKeyRegistration, WebAuthnS
 pub use signin::{PasswordChangeReason, SecondFactor, SignInError, SignInIdentity, SignInInput, SignInOutcome};
 pub use simulate::{ContextEntry, EvaluationResult, ResourceResult, SimStatement, SimulationInput};
 pub use groups::group_arn;
+pub use tags::Tagged;
 
 pub type IamResult<T> = Result<T, IamError>;
 

@@ -72,7 +72,7 @@ pub(crate) fn mfa_throttle_key(account: &str, owner: Option<&UserRecord>) -> Str
     }
 }
 
-fn no_device(serial: &str) -> IamError {
+pub(crate) fn no_device(serial: &str) -> IamError {
     IamError::NoSuchEntity(format!("MFA Device with serial number {serial} does not exist."))
 }
 
@@ -319,28 +319,6 @@ impl Iam {
         let mut tx = self.store.begin_read().await?;
         let d = tx.get_mfa_device(serial).await?.filter(|d| d.account_id == auth.account()).ok_or_else(|| no_device(serial))?;
         self.device_view(&mut tx, d).await
-    }
-
-    pub async fn tag_mfa_device(&self, auth: &Authorized<'_>, serial: &str, new_tags: &[Tag]) -> IamResult<()> {
-        let mut tx = self.store.begin().await?;
-        tx.get_mfa_device(serial).await?.filter(|d| d.account_id == auth.account()).ok_or_else(|| no_device(serial))?;
-        tags::add(&mut tx, TagTarget::MfaDevice, serial, new_tags).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub async fn untag_mfa_device(&self, auth: &Authorized<'_>, serial: &str, keys: &[String]) -> IamResult<()> {
-        let mut tx = self.store.begin().await?;
-        tx.get_mfa_device(serial).await?.filter(|d| d.account_id == auth.account()).ok_or_else(|| no_device(serial))?;
-        tags::remove_keys(&mut tx, TagTarget::MfaDevice, serial, keys).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub async fn list_mfa_device_tags(&self, auth: &Authorized<'_>, serial: &str, page: &PageRequest) -> IamResult<Page<Tag>> {
-        let mut tx = self.store.begin_read().await?;
-        tx.get_mfa_device(serial).await?.filter(|d| d.account_id == auth.account()).ok_or_else(|| no_device(serial))?;
-        Page::from_all(tx.tags(TagTarget::MfaDevice, serial).await?, page)
     }
 
     /// Checks a one-time code from the caller's enabled device (STS with MFA). One step of

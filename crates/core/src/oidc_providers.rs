@@ -5,7 +5,7 @@
 
 use portcullis_store::{OidcProviderRecord, Tag, TagTarget, Tx};
 
-use crate::{tags, Authorized, Iam, IamError, IamResult, Page, PageRequest};
+use crate::{tags, Authorized, Iam, IamError, IamResult};
 
 /// AWS's quotas: providers per account, client ids and thumbprints per provider.
 const PROVIDERS_PER_ACCOUNT: usize = 100;
@@ -62,7 +62,7 @@ fn distinct(ids: &[String]) -> Vec<String> {
     out
 }
 
-async fn load_provider(tx: &mut Box<dyn Tx>, account: &str, arn: &str) -> IamResult<OidcProviderRecord> {
+pub(crate) async fn load_provider(tx: &mut Box<dyn Tx>, account: &str, arn: &str) -> IamResult<OidcProviderRecord> {
     tx.get_oidc_provider(arn).await?.filter(|p| p.account_id == account).ok_or_else(|| no_such_provider(arn))
 }
 
@@ -165,27 +165,5 @@ impl Iam {
             Ok(())
         })
         .await
-    }
-
-    pub async fn tag_oidc_provider(&self, auth: &Authorized<'_>, arn: &str, new_tags: &[Tag]) -> IamResult<()> {
-        let mut tx = self.store.begin().await?;
-        load_provider(&mut tx, auth.account(), arn).await?;
-        tags::add(&mut tx, TagTarget::OidcProvider, arn, new_tags).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub async fn untag_oidc_provider(&self, auth: &Authorized<'_>, arn: &str, keys: &[String]) -> IamResult<()> {
-        let mut tx = self.store.begin().await?;
-        load_provider(&mut tx, auth.account(), arn).await?;
-        tags::remove_keys(&mut tx, TagTarget::OidcProvider, arn, keys).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub async fn list_oidc_provider_tags(&self, auth: &Authorized<'_>, arn: &str, page: &PageRequest) -> IamResult<Page<Tag>> {
-        let mut tx = self.store.begin_read().await?;
-        load_provider(&mut tx, auth.account(), arn).await?;
-        Page::from_all(tx.tags(TagTarget::OidcProvider, arn).await?, page)
     }
 }

@@ -151,7 +151,7 @@ impl Iam {
     }
 
     /// A customer-managed policy of the caller's account.
-    async fn load_local_policy(&self, tx: &mut Box<dyn Tx>, account: &str, arn: &str) -> IamResult<PolicyRecord> {
+    pub(crate) async fn load_local_policy(&self, tx: &mut Box<dyn Tx>, account: &str, arn: &str) -> IamResult<PolicyRecord> {
         tx.get_policy(arn).await?.filter(|p| p.account_id == account).ok_or_else(|| policy_not_found(arn))
     }
 
@@ -527,27 +527,5 @@ impl Iam {
 
     async fn role_by_id(&self, tx: &mut Box<dyn Tx>, account: &str, id: &str) -> IamResult<Option<portcullis_store::RoleRecord>> {
         Ok(tx.get_role_by_id(id).await?.filter(|r| r.account_id == account))
-    }
-
-    pub async fn tag_policy(&self, auth: &Authorized<'_>, arn: &str, new_tags: &[Tag]) -> IamResult<()> {
-        let mut tx = self.store.begin().await?;
-        let rec = self.load_local_policy(&mut tx, auth.account(), arn).await?;
-        tags::add(&mut tx, TagTarget::Policy, &rec.policy_id, new_tags).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub async fn untag_policy(&self, auth: &Authorized<'_>, arn: &str, keys: &[String]) -> IamResult<()> {
-        let mut tx = self.store.begin().await?;
-        let rec = self.load_local_policy(&mut tx, auth.account(), arn).await?;
-        tags::remove_keys(&mut tx, TagTarget::Policy, &rec.policy_id, keys).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub async fn list_policy_tags(&self, auth: &Authorized<'_>, arn: &str, page: &PageRequest) -> IamResult<Page<Tag>> {
-        let mut tx = self.store.begin_read().await?;
-        let rec = self.load_local_policy(&mut tx, auth.account(), arn).await?;
-        Page::from_all(tx.tags(TagTarget::Policy, &rec.policy_id).await?, page)
     }
 }

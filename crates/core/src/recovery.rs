@@ -7,7 +7,7 @@
 use portcullis_store::{Tx, UserRecord};
 
 use crate::mfa::{mfa_throttle_key, owns};
-use crate::{iam_arn, AuthzRequest, Caller, Iam, IamError, IamResult, Principal};
+use crate::{Caller, Iam, IamError, IamResult, Principal};
 
 pub const RECOVERY_CODES: usize = 10;
 
@@ -39,15 +39,7 @@ impl Iam {
     /// returns them, the only time they are shown. The caller must have an MFA device, and
     /// an IAM user `iam:EnableMFADevice` on itself (what managing its own MFA takes).
     pub async fn create_recovery_codes(&self, caller: &Caller) -> IamResult<Vec<String>> {
-        match &caller.principal {
-            Principal::Root => {}
-            Principal::User(u) => {
-                self.authorize(caller, &AuthzRequest::new("iam:EnableMFADevice", iam_arn(&caller.account_id, "user", &u.path, &u.name))).await?;
-            }
-            Principal::AssumedRole { .. } | Principal::WebIdentity { .. } | Principal::FederatedUser { .. } => {
-                return Err(IamError::AccessDenied("A role session has no MFA devices of its own.".to_owned()))
-            }
-        }
+        self.authorize_own_mfa(caller).await?;
         let owner = recovery_owner(&caller.account_id, caller.user());
         let mut tx = self.store.begin().await?;
         tx.lock(&format!("recovery:{owner}")).await?;

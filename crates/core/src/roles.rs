@@ -145,28 +145,6 @@ impl Iam {
         tx.commit().await?;
         Ok(())
     }
-
-    pub async fn tag_role(&self, auth: &Authorized<'_>, name: &str, new_tags: &[Tag]) -> IamResult<()> {
-        let mut tx = self.store.begin().await?;
-        let role = load_role(&mut tx, auth.account(), name).await?;
-        tags::add(&mut tx, TagTarget::Role, &role.role_id, new_tags).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub async fn untag_role(&self, auth: &Authorized<'_>, name: &str, keys: &[String]) -> IamResult<()> {
-        let mut tx = self.store.begin().await?;
-        let role = load_role(&mut tx, auth.account(), name).await?;
-        tags::remove_keys(&mut tx, TagTarget::Role, &role.role_id, keys).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub async fn list_role_tags(&self, auth: &Authorized<'_>, name: &str, page: &PageRequest) -> IamResult<Page<Tag>> {
-        let mut tx = self.store.begin_read().await?;
-        let role = load_role(&mut tx, auth.account(), name).await?;
-        Page::from_all(tx.tags(TagTarget::Role, &role.role_id).await?, page)
-    }
 }
 
 impl Iam {

@@ -88,6 +88,21 @@ fn not_verified() -> IamError {
 }
 
 impl Iam {
+    /// Whether the caller may add MFA of its own (a device, recovery codes): the root user
+    /// always, an IAM user with `iam:EnableMFADevice` on itself, nobody else.
+    pub(crate) async fn authorize_own_mfa(&self, caller: &Caller) -> IamResult<()> {
+        match &caller.principal {
+            Principal::Root => Ok(()),
+            Principal::User(u) => {
+                let arn = iam_arn(&caller.account_id, "user", &u.path, &u.name);
+                self.authorize(caller, &AuthzRequest::new("iam:EnableMFADevice", arn)).await.map(|_| ())
+            }
+            Principal::AssumedRole { .. } | Principal::WebIdentity { .. } | Principal::FederatedUser { .. } => {
+                Err(IamError::AccessDenied("A role session has no MFA devices of its own.".to_owned()))
+            }
+        }
+    }
+
     /// Turns passkeys and security keys on for these settings.
     pub fn with_webauthn(mut self, settings: &WebAuthnSettings) -> IamResult<Self> {
         let origin = Url::parse(&settings.origin).map_err(|e| IamError::Validation(format!("WebAuthn origin {}: {e}", settings.origin)))?;
@@ -107,15 +122,7 @@ impl Iam {
     /// The caller's own devices, after checking that it may add one (the root user always;
     /// an IAM user with `iam:EnableMFADevice` on itself, as for an authenticator app).
     async fn own_devices_for_enrolment(&self, caller: &Caller) -> IamResult<Vec<MfaDeviceRecord>> {
-        match &caller.principal {
-            Principal::Root => {}
-            Principal::User(u) => {
-                self.authorize(caller, &AuthzRequest::new("iam:EnableMFADevice", iam_arn(&caller.account_id, "user", &u.path, &u.name))).await?;
-            }
-            Principal::AssumedRole { .. } | Principal::WebIdentity { .. } | Principal::FederatedUser { .. } => {
-                return Err(IamError::AccessDenied("A role session has no MFA devices of its own.".to_owned()))
-            }
-        }
+        self.authorize_own_mfa(caller).await?;
         let mut tx = self.store.begin().await?;
         let devices = tx.mfa_devices(&caller.account_id).await?;
         Ok(devices.into_iter().filter(|d| owns(d, caller.user())).collect())

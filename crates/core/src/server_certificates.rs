@@ -32,7 +32,7 @@ fn key_aad(id: &str) -> String {
     format!("server-certificate-key:{id}")
 }
 
-async fn load(tx: &mut Box<dyn Tx>, account: &str, name: &str) -> IamResult<ServerCertificateRecord> {
+pub(crate) async fn load_server_certificate(tx: &mut Box<dyn Tx>, account: &str, name: &str) -> IamResult<ServerCertificateRecord> {
     tx.get_server_certificate(account, name).await?.ok_or_else(|| no_such(name))
 }
 
@@ -100,7 +100,7 @@ impl Iam {
 
     pub async fn get_server_certificate(&self, auth: &Authorized<'_>, name: &str) -> IamResult<ServerCertificateView> {
         let mut tx = self.store.begin_read().await?;
-        let rec = load(&mut tx, auth.account(), name).await?;
+        let rec = load_server_certificate(&mut tx, auth.account(), name).await?;
         let tags = tx.tags(TagTarget::ServerCertificate, &rec.server_certificate_id).await?;
         Ok(self.server_certificate_view(rec, tags))
     }
@@ -118,7 +118,7 @@ impl Iam {
     pub async fn update_server_certificate(&self, auth: &Authorized<'_>, name: &str, new_name: Option<&str>, new_path: Option<&str>) -> IamResult<()> {
         let account = auth.account();
         let mut tx = self.store.begin().await?;
-        let mut rec = load(&mut tx, account, name).await?;
+        let mut rec = load_server_certificate(&mut tx, account, name).await?;
         if let Some(n) = new_name {
             if !n.eq_ignore_ascii_case(&rec.name) && tx.get_server_certificate(account, n).await?.is_some() {
                 return Err(exists(n));
@@ -135,32 +135,10 @@ impl Iam {
 
     pub async fn delete_server_certificate(&self, auth: &Authorized<'_>, name: &str) -> IamResult<()> {
         let mut tx = self.store.begin().await?;
-        let rec = load(&mut tx, auth.account(), name).await?;
+        let rec = load_server_certificate(&mut tx, auth.account(), name).await?;
         tx.delete_server_certificate(&rec.server_certificate_id).await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    pub async fn tag_server_certificate(&self, auth: &Authorized<'_>, name: &str, new_tags: &[Tag]) -> IamResult<()> {
-        let mut tx = self.store.begin().await?;
-        let rec = load(&mut tx, auth.account(), name).await?;
-        tags::add(&mut tx, TagTarget::ServerCertificate, &rec.server_certificate_id, new_tags).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub async fn untag_server_certificate(&self, auth: &Authorized<'_>, name: &str, keys: &[String]) -> IamResult<()> {
-        let mut tx = self.store.begin().await?;
-        let rec = load(&mut tx, auth.account(), name).await?;
-        tags::remove_keys(&mut tx, TagTarget::ServerCertificate, &rec.server_certificate_id, keys).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub async fn list_server_certificate_tags(&self, auth: &Authorized<'_>, name: &str, page: &PageRequest) -> IamResult<Page<Tag>> {
-        let mut tx = self.store.begin_read().await?;
-        let rec = load(&mut tx, auth.account(), name).await?;
-        Page::from_all(tx.tags(TagTarget::ServerCertificate, &rec.server_certificate_id).await?, page)
     }
 
     /// SetSecurityTokenServicePreferences: which session tokens the global STS endpoint

@@ -3,7 +3,73 @@
 
 use portcullis_store::{Tag, TagTarget, Tx};
 
-use crate::{IamError, IamResult};
+use crate::{Authorized, Iam, IamError, IamResult, Page, PageRequest};
+
+/// A taggable resource, as a Tag*/Untag*/List*Tags request names it.
+#[derive(Debug, Clone, Copy)]
+pub enum Tagged<'a> {
+    User(&'a str),
+    Role(&'a str),
+    /// A customer managed policy's ARN.
+    Policy(&'a str),
+    /// An MFA device's serial number.
+    MfaDevice(&'a str),
+    InstanceProfile(&'a str),
+    /// An OpenID Connect provider's ARN.
+    OidcProvider(&'a str),
+    ServerCertificate(&'a str),
+}
+
+impl Iam {
+    /// Where a resource's tags are kept, or the resource's own not-found answer.
+    async fn tags_of(&self, tx: &mut Box<dyn Tx>, account: &str, r: Tagged<'_>) -> IamResult<(TagTarget, String)> {
+        Ok(match r {
+            Tagged::User(name) => (TagTarget::User, crate::users::load_user(tx, account, name).await?.user_id),
+            Tagged::Role(name) => (TagTarget::Role, crate::roles::load_role(tx, account, name).await?.role_id),
+            Tagged::Policy(arn) => (TagTarget::Policy, self.load_local_policy(tx, account, arn).await?.policy_id),
+            Tagged::MfaDevice(serial) => {
+                tx.get_mfa_device(serial).await?.filter(|d| d.account_id == account).ok_or_else(|| crate::mfa::no_device(serial))?;
+                (TagTarget::MfaDevice, serial.to_owned())
+            }
+            Tagged::InstanceProfile(name) => {
+                (TagTarget::InstanceProfile, crate::instance_profiles::load_profile(tx, account, name).await?.instance_profile_id)
+            }
+            Tagged::OidcProvider(arn) => {
+                crate::oidc_providers::load_provider(tx, account, arn).await?;
+                (TagTarget::OidcProvider, arn.to_owned())
+            }
+            Tagged::ServerCertificate(name) => {
+                (TagTarget::ServerCertificate, crate::server_certificates::load_server_certificate(tx, account, name).await?.server_certificate_id)
+            }
+        })
+    }
+
+    /// TagUser, TagRole, TagPolicy, TagMFADevice, TagInstanceProfile, TagOpenIDConnectProvider,
+    /// TagServerCertificate.
+    pub async fn tag_resource(&self, auth: &Authorized<'_>, r: Tagged<'_>, new_tags: &[Tag]) -> IamResult<()> {
+        let mut tx = self.store.begin().await?;
+        let (target, id) = self.tags_of(&mut tx, auth.account(), r).await?;
+        add(&mut tx, target, &id, new_tags).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The Untag* operations; keys not present are ignored.
+    pub async fn untag_resource(&self, auth: &Authorized<'_>, r: Tagged<'_>, keys: &[String]) -> IamResult<()> {
+        let mut tx = self.store.begin().await?;
+        let (target, id) = self.tags_of(&mut tx, auth.account(), r).await?;
+        remove_keys(&mut tx, target, &id, keys).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The List*Tags operations, in the order the tags were added.
+    pub async fn list_resource_tags(&self, auth: &Authorized<'_>, r: Tagged<'_>, page: &PageRequest) -> IamResult<Page<Tag>> {
+        let mut tx = self.store.begin_read().await?;
+        let (target, id) = self.tags_of(&mut tx, auth.account(), r).await?;
+        Page::from_all(tx.tags(target, &id).await?, page)
+    }
+}
 
 /// Tag keys compare ignoring case, except on managed policies.
 fn case_insensitive(target: TagTarget) -> bool {

@@ -178,28 +178,6 @@ impl Iam {
         tx.commit().await?;
         Ok(())
     }
-
-    pub async fn tag_user(&self, auth: &Authorized<'_>, name: &str, new_tags: &[Tag]) -> IamResult<()> {
-        let mut tx = self.store.begin().await?;
-        let user = load_user(&mut tx, auth.account(), name).await?;
-        tags::add(&mut tx, TagTarget::User, &user.user_id, new_tags).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub async fn untag_user(&self, auth: &Authorized<'_>, name: &str, keys: &[String]) -> IamResult<()> {
-        let mut tx = self.store.begin().await?;
-        let user = load_user(&mut tx, auth.account(), name).await?;
-        tags::remove_keys(&mut tx, TagTarget::User, &user.user_id, keys).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub async fn list_user_tags(&self, auth: &Authorized<'_>, name: &str, page: &PageRequest) -> IamResult<Page<Tag>> {
-        let mut tx = self.store.begin_read().await?;
-        let user = load_user(&mut tx, auth.account(), name).await?;
-        Page::from_all(tx.tags(TagTarget::User, &user.user_id).await?, page)
-    }
 }
 
 fn user_exists(name: &str) -> IamError {
