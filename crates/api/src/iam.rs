@@ -290,6 +290,21 @@ async fn run(iam: &Iam, auth: &Authorized<'_>, op: Op, p: &QueryParams) -> Out {
         Op::DeleteServerCertificate => iam.delete_server_certificate(auth, req(p, "ServerCertificateName")?).await?,
         Op::SetSecurityTokenServicePreferences => iam.set_sts_preferences(auth, req(p, "GlobalEndpointTokenVersion")?).await?,
 
+        Op::ListPoliciesGrantingServiceAccess => {
+            let all = iam.policies_granting_service_access(auth, req(p, "Arn")?, &p.string_list("ServiceNamespaces")).await?;
+            w.list("PoliciesGrantingServiceAccess", &all, |w, s| {
+                w.leaf("ServiceNamespace", &s.namespace);
+                w.list("Policies", &s.policies, |w, g| {
+                    w.leaf("PolicyName", &g.name).leaf("PolicyType", g.policy_type);
+                    w.opt("PolicyArn", g.arn.as_deref());
+                    if let Some((t, n)) = &g.entity {
+                        w.leaf("EntityType", t).leaf("EntityName", n);
+                    }
+                });
+            });
+            w.bool("IsTruncated", false);
+        }
+
         // Service-linked roles
         Op::CreateServiceLinkedRole => {
             let r = iam.create_service_linked_role(auth, req(p, "AWSServiceName")?, opt(p, "Description"), opt(p, "CustomSuffix")).await?;

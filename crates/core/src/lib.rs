@@ -23,6 +23,7 @@ mod recovery;
 mod roles;
 mod security_keys;
 mod server_certificates;
+mod service_access;
 mod service_linked_roles;
 mod signin;
 mod simulate;
@@ -68,6 +69,7 @@ pub use signin::{PasswordChangeReason, SecondFactor, SignInError, SignInIdentity
 pub use simulate::{ContextEntry, EvaluationResult, ResourceResult, SimStatement, SimulationInput};
 pub use groups::group_arn;
 pub use tags::Tagged;
+pub use service_access::{GrantingPolicy, ServiceAccess};
 
 pub type IamResult<T> = Result<T, IamError>;
 

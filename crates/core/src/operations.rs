@@ -223,6 +223,7 @@ operations! {
     UntagServerCertificate => ServerCertificate, write;
     ListServerCertificateTags => ServerCertificate, read;
     SetSecurityTokenServicePreferences => Any, write;
+    ListPoliciesGrantingServiceAccess => Any, read;
     DeleteServiceLinkedRole => Role, write;
     GetServiceLinkedRoleDeletionStatus => Any, read;
     AddClientIDToOpenIDConnectProvider => Arn("OpenIDConnectProviderArn"), write;

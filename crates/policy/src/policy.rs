@@ -90,6 +90,22 @@ impl ActionPattern {
         }
     }
 
+    /// Whether some action of the service `ns` (`ns:…`) could match.
+    fn touches_service(&self, ns: &str) -> bool {
+        let prefix = format!("{}:", ns.to_ascii_lowercase());
+        let head = self.head.to_ascii_lowercase();
+        match self.shape {
+            Shape::Exact => head.starts_with(&prefix) && head.len() > prefix.len(),
+            Shape::PrefixStar | Shape::General => head.starts_with(&prefix) || prefix.starts_with(&head),
+        }
+    }
+
+    /// Whether every action of the service `ns` matches (`*`, `ns:*`, `n*`).
+    fn covers_service(&self, ns: &str) -> bool {
+        let prefix = format!("{}:", ns.to_ascii_lowercase());
+        self.shape == Shape::PrefixStar && prefix.starts_with(&self.head.to_ascii_lowercase())
+    }
+
     fn matches(&self, action: &str) -> bool {
         let (h, a) = (self.head.as_bytes(), action.as_bytes());
         match self.shape {
@@ -130,6 +146,17 @@ impl Statement {
         self.conditions.iter().map(Condition::key_as_written)
     }
 
+    /// Whether the statement allows some action of the service `ns` (whatever its
+    /// resources and conditions): what ListPoliciesGrantingServiceAccess reports.
+    pub fn allows_some_of_service(&self, ns: &str) -> bool {
+        self.effect == Effect::Allow
+            && if self.not_action {
+                !self.actions.iter().any(|a| a.covers_service(ns))
+            } else {
+                self.actions.iter().any(|a| a.touches_service(ns))
+            }
+    }
+
     pub(crate) fn action_matches(&self, action: &str) -> bool {
         self.actions.iter().any(|a| a.matches(action)) != self.not_action
     }
@@ -167,5 +194,31 @@ impl Statement {
             }
         }
         all
+    }
+}
+
+#[cfg(test)]
+mod service_access_tests {
+    use crate::{parse, PolicyKind};
+
+    fn grants(doc: &str, ns: &str) -> bool {
+        parse(doc, PolicyKind::Identity).map(|p| p.statements().iter().any(|s| s.allows_some_of_service(ns))).unwrap_or(false)
+    }
+
+    #[test]
+    fn which_statements_grant_access_to_a_service() {
+        let allow = |a: &str| format!(r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":{a},"Resource":"*"}}]}}"#);
+        assert!(grants(&allow(r#""*""#), "s3"));
+        assert!(grants(&allow(r#""s3:GetObject""#), "s3"));
+        assert!(grants(&allow(r#""S3:Get*""#), "s3"));
+        assert!(!grants(&allow(r#""s3""#), "s3"));
+        assert!(!grants(&allow(r#""ec2:*""#), "s3"));
+        assert!(!grants(&allow(r#""s3express:*""#), "s3"));
+        let not = |a: &str| format!(r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","NotAction":{a},"Resource":"*"}}]}}"#);
+        assert!(grants(&not(r#""iam:*""#), "s3"));
+        assert!(!grants(&not(r#""s3:*""#), "s3"));
+        assert!(grants(&not(r#""s3:Delete*""#), "s3"));
+        let deny = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"}]}"#;
+        assert!(!grants(deny, "s3"));
     }
 }
