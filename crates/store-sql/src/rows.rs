@@ -45,6 +45,23 @@ pub fn user_credential(r: &AnyRow) -> Result<UserCredentialRecord, sqlx::Error> 
     })
 }
 
+pub const SAML_COLS: &str = "arn, account_id, name, uuid, metadata, valid_until, created_at, assertion_encryption_mode, private_keys";
+
+pub fn saml_provider(r: &AnyRow) -> Result<SamlProviderRecord, sqlx::Error> {
+    let keys: String = r.try_get(8)?;
+    Ok(SamlProviderRecord {
+        arn: r.try_get(0)?,
+        account_id: r.try_get(1)?,
+        name: r.try_get(2)?,
+        uuid: r.try_get(3)?,
+        metadata: r.try_get(4)?,
+        valid_until: r.try_get(5)?,
+        created_at: r.try_get(6)?,
+        assertion_encryption_mode: r.try_get(7)?,
+        private_keys: serde_json::from_str(&keys).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+    })
+}
+
 pub const OIDC_COLS: &str = "arn, account_id, url, client_ids, thumbprints, created_at";
 
 /// A JSON array of strings as stored; anything else reads as a corrupt row.

@@ -109,6 +109,7 @@ impl Tx for SqlTx {
             "tags",
             "recovery_codes",
             "oidc_providers",
+            "saml_providers",
             "server_certificates",
             "account_settings",
             "user_credentials",
@@ -445,6 +446,43 @@ impl Tx for SqlTx {
 
     async fn delete_user_credential(&mut self, credential_id: &str) -> StoreResult<()> {
         self.exec(sqlx::query("DELETE FROM user_credentials WHERE credential_id = $1").bind(credential_id)).await.map(|_| ())
+    }
+
+    async fn insert_saml_provider(&mut self, rec: &SamlProviderRecord) -> StoreResult<()> {
+        let q = sqlx::query("INSERT INTO saml_providers (arn, account_id, name, uuid, metadata, valid_until, created_at, assertion_encryption_mode, private_keys) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+            .bind(&rec.arn)
+            .bind(&rec.account_id)
+            .bind(&rec.name)
+            .bind(&rec.uuid)
+            .bind(&rec.metadata)
+            .bind(rec.valid_until)
+            .bind(rec.created_at)
+            .bind(&rec.assertion_encryption_mode)
+            .bind(serde_json::to_string(&rec.private_keys).unwrap_or_else(|_| "[]".to_owned()));
+        self.exec(q).await.map(|_| ())
+    }
+
+    async fn get_saml_provider(&mut self, arn: &str) -> StoreResult<Option<SamlProviderRecord>> {
+        fetch_opt!(self, format!("SELECT {} FROM saml_providers WHERE arn = $1", rows::SAML_COLS), rows::saml_provider, arn)
+    }
+
+    async fn list_saml_providers(&mut self, account_id: &str) -> StoreResult<Vec<SamlProviderRecord>> {
+        fetch_all!(self, format!("SELECT {} FROM saml_providers WHERE account_id = $1 ORDER BY arn", rows::SAML_COLS), rows::saml_provider, account_id)
+    }
+
+    async fn update_saml_provider(&mut self, rec: &SamlProviderRecord) -> StoreResult<()> {
+        let q = sqlx::query("UPDATE saml_providers SET metadata = $1, valid_until = $2, assertion_encryption_mode = $3, private_keys = $4 WHERE arn = $5")
+            .bind(&rec.metadata)
+            .bind(rec.valid_until)
+            .bind(&rec.assertion_encryption_mode)
+            .bind(serde_json::to_string(&rec.private_keys).unwrap_or_else(|_| "[]".to_owned()))
+            .bind(&rec.arn);
+        self.exec(q).await.map(|_| ())
+    }
+
+    async fn delete_saml_provider(&mut self, arn: &str) -> StoreResult<()> {
+        self.exec(sqlx::query("DELETE FROM tags WHERE target_kind = 'saml-provider' AND target_id = $1").bind(arn)).await?;
+        self.exec(sqlx::query("DELETE FROM saml_providers WHERE arn = $1").bind(arn)).await.map(|_| ())
     }
 
     async fn insert_oidc_provider(&mut self, rec: &OidcProviderRecord) -> StoreResult<()> {

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use crate::{
-    AccessKeyRecord, AccountRecord, GroupRecord, InstanceProfileRecord, OidcProviderRecord, UserCredentialRecord, CredentialKind, ServerCertificateRecord, LoginProfileRecord, MfaDeviceRecord, PageQuery, PasswordPolicyRecord,
+    AccessKeyRecord, AccountRecord, GroupRecord, InstanceProfileRecord, OidcProviderRecord, SamlProviderRecord, UserCredentialRecord, CredentialKind, ServerCertificateRecord, LoginProfileRecord, MfaDeviceRecord, PageQuery, PasswordPolicyRecord,
     PolicyRecord, PolicyVersionRecord, PrincipalKind, RecoveryCodeRecord, RoleRecord, Store, StoreError, StoreResult, Tag, TagTarget, Tx,
     UserRecord,
 };
@@ -669,6 +669,22 @@ impl Tx for CacheTx {
     }
     async fn delete_user_credential(&mut self, credential_id: &str) -> StoreResult<()> {
         write!(self, cat::KEYS, delete_user_credential(credential_id))
+    }
+
+    async fn insert_saml_provider(&mut self, rec: &SamlProviderRecord) -> StoreResult<()> {
+        write!(self, cat::PROVIDERS, insert_saml_provider(rec))
+    }
+    async fn get_saml_provider(&mut self, arn: &str) -> StoreResult<Option<SamlProviderRecord>> {
+        uncached!(self, get_saml_provider(arn))
+    }
+    async fn list_saml_providers(&mut self, account_id: &str) -> StoreResult<Vec<SamlProviderRecord>> {
+        uncached!(self, list_saml_providers(account_id))
+    }
+    async fn update_saml_provider(&mut self, rec: &SamlProviderRecord) -> StoreResult<()> {
+        write!(self, cat::PROVIDERS, update_saml_provider(rec))
+    }
+    async fn delete_saml_provider(&mut self, arn: &str) -> StoreResult<()> {
+        write!(self, cat::PROVIDERS | cat::TAGS, delete_saml_provider(arn))
     }
 
     async fn insert_oidc_provider(&mut self, rec: &OidcProviderRecord) -> StoreResult<()> {

@@ -178,6 +178,7 @@ async fn suite(store: &dyn Store) {
     oidc_providers(store).await;
     user_credentials(store).await;
     server_certificates_and_settings(store).await;
+    saml_providers(store).await;
     everything_else(store).await;
 }
 
@@ -554,5 +555,39 @@ async fn server_certificates_and_settings(store: &dyn Store) {
     tx.put_account_setting("111111111111", "sts-token-version", "1").await.unwrap();
     tx.put_account_setting("111111111111", "sts-token-version", "2").await.unwrap();
     assert_eq!(tx.get_account_setting("111111111111", "sts-token-version").await.unwrap().as_deref(), Some("2"));
+    tx.commit().await.unwrap();
+}
+
+/// SAML providers keep their metadata, expiry, mode and keys, change them, and go with their tags.
+async fn saml_providers(store: &dyn Store) {
+    let mut p = SamlProviderRecord {
+        arn: "arn:aws:iam::111111111111:saml-provider/Okta".into(),
+        account_id: "111111111111".into(),
+        name: "Okta".into(),
+        uuid: "0d3c2f4a-1111-2222-3333-444455556666".into(),
+        metadata: "<EntityDescriptor/>".into(),
+        valid_until: 99,
+        created_at: 1,
+        assertion_encryption_mode: None,
+        private_keys: Vec::new(),
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_saml_provider(&p).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert!(matches!(tx.insert_saml_provider(&p).await, Err(StoreError::Conflict(_))));
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.get_saml_provider(&p.arn).await.unwrap(), Some(p.clone()));
+    p.metadata = "<EntityDescriptor validUntil=\"x\"/>".into();
+    p.valid_until = 100;
+    p.assertion_encryption_mode = Some("Allowed".into());
+    p.private_keys = vec![("KEY1".into(), 5, "sealed".into())];
+    tx.update_saml_provider(&p).await.unwrap();
+    tx.set_tags(TagTarget::SamlProvider, &p.arn, &[Tag { key: "k".into(), value: "v".into() }]).await.unwrap();
+    assert_eq!(tx.list_saml_providers("111111111111").await.unwrap(), vec![p.clone()]);
+    tx.delete_saml_provider(&p.arn).await.unwrap();
+    assert!(tx.get_saml_provider(&p.arn).await.unwrap().is_none());
+    assert!(tx.tags(TagTarget::SamlProvider, &p.arn).await.unwrap().is_empty());
     tx.commit().await.unwrap();
 }

@@ -127,6 +127,16 @@ pub trait Tx: Send {
     async fn get_account_setting(&mut self, account_id: &str, key: &str) -> StoreResult<Option<String>>;
     async fn put_account_setting(&mut self, account_id: &str, key: &str, value: &str) -> StoreResult<()>;
 
+    // SAML providers, by ARN
+    async fn insert_saml_provider(&mut self, rec: &SamlProviderRecord) -> StoreResult<()>;
+    async fn get_saml_provider(&mut self, arn: &str) -> StoreResult<Option<SamlProviderRecord>>;
+    /// The account's providers, by ARN.
+    async fn list_saml_providers(&mut self, account_id: &str) -> StoreResult<Vec<SamlProviderRecord>>;
+    /// Writes the metadata, its expiry, the encryption mode and the private keys.
+    async fn update_saml_provider(&mut self, rec: &SamlProviderRecord) -> StoreResult<()>;
+    /// Deletes the provider and its tags.
+    async fn delete_saml_provider(&mut self, arn: &str) -> StoreResult<()>;
+
     // OpenID Connect providers, by ARN
     async fn insert_oidc_provider(&mut self, rec: &OidcProviderRecord) -> StoreResult<()>;
     async fn get_oidc_provider(&mut self, arn: &str) -> StoreResult<Option<OidcProviderRecord>>;

@@ -80,6 +80,25 @@ pub struct UserCredentialRecord {
     pub expires_at: Option<i64>,
 }
 
+/// A SAML 2.0 identity provider the account trusts (AssumeRoleWithSAML).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SamlProviderRecord {
+    /// `arn:aws:iam::ACCOUNT:saml-provider/NAME`.
+    pub arn: String,
+    pub account_id: String,
+    pub name: String,
+    pub uuid: String,
+    /// The provider's metadata document, as uploaded.
+    pub metadata: String,
+    pub valid_until: i64,
+    pub created_at: i64,
+    /// `Allowed` or `Required`, when set.
+    pub assertion_encryption_mode: Option<String>,
+    /// Private keys for encrypted assertions: (key id, added at, the PEM sealed with the
+    /// master key).
+    pub private_keys: Vec<(String, i64, String)>,
+}
+
 /// An OpenID Connect identity provider the account trusts (`AssumeRoleWithWebIdentity`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OidcProviderRecord {
@@ -222,6 +241,7 @@ pub enum TagTarget {
     InstanceProfile,
     OidcProvider,
     ServerCertificate,
+    SamlProvider,
 }
 
 impl TagTarget {
@@ -234,6 +254,7 @@ impl TagTarget {
             Self::InstanceProfile => "instance-profile",
             Self::OidcProvider => "oidc-provider",
             Self::ServerCertificate => "server-certificate",
+            Self::SamlProvider => "saml-provider",
         }
     }
 }
