@@ -97,6 +97,8 @@ def write_key_material(work: Path):
     server, key = cert_and_key()
     (work / "server.pem").write_bytes(server)
     (work / "server.key").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()))
+    from test_saml_providers import metadata
+    (work / "saml.xml").write_text(metadata())
 
 
 def test_iam_more_applies_replans_clean_and_destroys(server_factory, tmp_path):
@@ -111,4 +113,5 @@ def test_iam_more_applies_replans_clean_and_destroys(server_factory, tmp_path):
     for key in ("Users", "Groups", "Roles", "Policies", "ServerCertificates", "Providers"):
         assert after[key] == before[key], (key, before[key], after[key])
     assert iam.list_open_id_connect_providers()["OpenIDConnectProviderList"] == []
+    assert iam.list_saml_providers()["SAMLProviderList"] == []
     assert iam.list_virtual_mfa_devices()["VirtualMFADevices"] == []

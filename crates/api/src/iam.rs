@@ -161,6 +161,13 @@ async fn run(iam: &Iam, auth: &Authorized<'_>, op: Op, p: &QueryParams) -> Out {
             encode::tags(&mut w, "Tags", &page.items);
             encode::truncation(&mut w, page.marker.as_deref());
         }
+        Op::TagSAMLProvider => iam.tag_resource(auth, Tagged::SamlProvider(req(p, "SAMLProviderArn")?), &tags(p)).await?,
+        Op::UntagSAMLProvider => iam.untag_resource(auth, Tagged::SamlProvider(req(p, "SAMLProviderArn")?), &p.string_list("TagKeys")).await?,
+        Op::ListSAMLProviderTags => {
+            let page = iam.list_resource_tags(auth, Tagged::SamlProvider(req(p, "SAMLProviderArn")?), &page(p)).await?;
+            encode::tags(&mut w, "Tags", &page.items);
+            encode::truncation(&mut w, page.marker.as_deref());
+        }
         Op::TagServerCertificate => iam.tag_resource(auth, Tagged::ServerCertificate(req(p, "ServerCertificateName")?), &tags(p)).await?,
         Op::UntagServerCertificate => iam.untag_resource(auth, Tagged::ServerCertificate(req(p, "ServerCertificateName")?), &p.string_list("TagKeys")).await?,
         Op::ListServerCertificateTags => {
@@ -304,6 +311,44 @@ async fn run(iam: &Iam, auth: &Authorized<'_>, op: Op, p: &QueryParams) -> Out {
             });
             w.bool("IsTruncated", false);
         }
+
+        // SAML providers
+        Op::CreateSAMLProvider => {
+            let rec = iam
+                .create_saml_provider(auth, req(p, "Name")?, req(p, "SAMLMetadataDocument")?, &tags(p), opt(p, "AssertionEncryptionMode"), opt(p, "AddPrivateKey"))
+                .await?;
+            w.leaf("SAMLProviderArn", &rec.arn);
+            let given = tags(p);
+            if !given.is_empty() {
+                encode::tags(&mut w, "Tags", &given);
+            }
+        }
+        Op::GetSAMLProvider => {
+            let v = iam.get_saml_provider(auth, req(p, "SAMLProviderArn")?).await?;
+            let r = &v.provider;
+            w.leaf("SAMLProviderUUID", &r.uuid)
+                .leaf("SAMLMetadataDocument", &r.metadata)
+                .time("CreateDate", ts(r.created_at))
+                .time("ValidUntil", ts(r.valid_until));
+            encode::tags(&mut w, "Tags", &v.tags);
+            w.leaf("AssertionEncryptionMode", r.assertion_encryption_mode.as_deref().unwrap_or("Allowed"));
+            w.list("PrivateKeyList", &r.private_keys, |w, (id, at, _)| {
+                w.leaf("KeyId", id).time("Timestamp", ts(*at));
+            });
+        }
+        Op::ListSAMLProviders => {
+            let all = iam.list_saml_providers(auth).await?;
+            w.list("SAMLProviderList", &all, |w, r| {
+                w.leaf("Arn", &r.arn).time("ValidUntil", ts(r.valid_until)).time("CreateDate", ts(r.created_at));
+            });
+        }
+        Op::UpdateSAMLProvider => {
+            let arn = req(p, "SAMLProviderArn")?;
+            iam.update_saml_provider(auth, arn, opt(p, "SAMLMetadataDocument"), opt(p, "AssertionEncryptionMode"), opt(p, "AddPrivateKey"), opt(p, "RemovePrivateKey"))
+                .await?;
+            w.leaf("SAMLProviderArn", arn);
+        }
+        Op::DeleteSAMLProvider => iam.delete_saml_provider(auth, req(p, "SAMLProviderArn")?).await?,
 
         // Service-linked roles
         Op::CreateServiceLinkedRole => {

@@ -22,9 +22,9 @@ async fn every_operation_is_reachable_and_checked() {
         assert!(reply.status < 500, "{}: {} {}", op.name(), reply.status, reply.body);
     }
     // An operation the tables do not have is InvalidAction, in AWS's words.
-    let reply = app.iam("CreateSAMLProvider", &[("Name", "x"), ("SAMLMetadataDocument", &"x".repeat(1000))]).await;
+    let reply = app.iam("GenerateServiceLastAccessedDetails", &[("Arn", "arn:aws:iam::123456789012:user/someone")]).await;
     assert_eq!(reply.code(), Some("InvalidAction"), "{}", reply.body);
-    assert!(reply.body.contains("Could not find operation CreateSAMLProvider for version 2010-05-08"), "{}", reply.body);
+    assert!(reply.body.contains("Could not find operation GenerateServiceLastAccessedDetails for version 2010-05-08"), "{}", reply.body);
 }
 
 #[tokio::test]

@@ -208,6 +208,7 @@ impl Iam {
         let roles = tx.count_roles(account).await?;
         let instance_profiles = tx.count_instance_profiles(account).await?;
         let server_certificates = tx.count_server_certificates(account).await?;
+        let providers = tx.list_oidc_providers(account).await?.len() + tx.list_saml_providers(account).await?.len();
         let token_version: i64 = tx.get_account_setting(account, "global-endpoint-token-version").await?.and_then(|v| v.parse().ok()).unwrap_or(1);
         let (policies, versions) = tx.count_policies(account).await?;
         let root_keys = !tx.access_keys_for(account, None).await?.is_empty();
@@ -247,7 +248,7 @@ impl Iam {
             ("AssumeRolePolicySizeQuota", 2048),
             ("InstanceProfiles", instance_profiles),
             ("InstanceProfilesQuota", 1000),
-            ("Providers", 0),
+            ("Providers", i64::try_from(providers).unwrap_or(0)),
             ("RolePolicySizeQuota", 10240),
             ("Roles", roles),
             ("RolesQuota", 1000),

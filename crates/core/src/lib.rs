@@ -21,6 +21,7 @@ mod password_policy;
 mod policies;
 mod recovery;
 mod roles;
+mod saml_providers;
 mod security_keys;
 mod server_certificates;
 mod service_access;
@@ -69,6 +70,7 @@ pub use signin::{PasswordChangeReason, SecondFactor, SignInError, SignInIdentity
 pub use simulate::{ContextEntry, EvaluationResult, ResourceResult, SimStatement, SimulationInput};
 pub use groups::group_arn;
 pub use tags::Tagged;
+pub use saml_providers::SamlProviderView;
 pub use service_access::{GrantingPolicy, ServiceAccess};
 
 pub type IamResult<T> = Result<T, IamError>;

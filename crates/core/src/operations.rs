@@ -224,6 +224,14 @@ operations! {
     ListServerCertificateTags => ServerCertificate, read;
     SetSecurityTokenServicePreferences => Any, write;
     ListPoliciesGrantingServiceAccess => Any, read;
+    CreateSAMLProvider => New("saml-provider", "Name"), write;
+    GetSAMLProvider => Arn("SAMLProviderArn"), read;
+    ListSAMLProviders => Any, read;
+    UpdateSAMLProvider => Arn("SAMLProviderArn"), write;
+    DeleteSAMLProvider => Arn("SAMLProviderArn"), write;
+    TagSAMLProvider => Arn("SAMLProviderArn"), write;
+    UntagSAMLProvider => Arn("SAMLProviderArn"), write;
+    ListSAMLProviderTags => Arn("SAMLProviderArn"), read;
     DeleteServiceLinkedRole => Role, write;
     GetServiceLinkedRoleDeletionStatus => Any, read;
     AddClientIDToOpenIDConnectProvider => Arn("OpenIDConnectProviderArn"), write;

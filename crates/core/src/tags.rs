@@ -18,6 +18,8 @@ pub enum Tagged<'a> {
     /// An OpenID Connect provider's ARN.
     OidcProvider(&'a str),
     ServerCertificate(&'a str),
+    /// A SAML provider's ARN.
+    SamlProvider(&'a str),
 }
 
 impl Iam {
@@ -37,6 +39,10 @@ impl Iam {
             Tagged::OidcProvider(arn) => {
                 crate::oidc_providers::load_provider(tx, account, arn).await?;
                 (TagTarget::OidcProvider, arn.to_owned())
+            }
+            Tagged::SamlProvider(arn) => {
+                crate::saml_providers::load_saml_provider(tx, account, arn).await?;
+                (TagTarget::SamlProvider, arn.to_owned())
             }
             Tagged::ServerCertificate(name) => {
                 (TagTarget::ServerCertificate, crate::server_certificates::load_server_certificate(tx, account, name).await?.server_certificate_id)

@@ -108,3 +108,8 @@ resource "aws_iam_server_certificate" "web" {
 resource "aws_iam_security_token_service_preferences" "sts" {
   global_endpoint_token_version = "v2Token"
 }
+
+resource "aws_iam_saml_provider" "corp" {
+  name                   = "tf-corp-idp"
+  saml_metadata_document = file("${path.module}/saml.xml")
+}

@@ -1,0 +1,193 @@
+//! SAML 2.0 identity providers: the account's trust in a company's identity provider,
+//! described by its metadata document (the provider's signing certificates). The metadata
+//! is checked when uploaded: a SAML `EntityDescriptor` with an `IDPSSODescriptor` and
+//! signing certificates that parse.
+
+use portcullis_credentials::random_bytes;
+use portcullis_store::{SamlProviderRecord, Tag, TagTarget, Tx};
+use quick_xml::events::Event;
+
+use crate::{tags, Authorized, Iam, IamError, IamResult};
+
+const PROVIDERS_PER_ACCOUNT: usize = 100;
+const PRIVATE_KEYS_PER_PROVIDER: usize = 2;
+/// Without a `validUntil` in the metadata, a provider is valid for a hundred years.
+const DEFAULT_VALIDITY: i64 = 100 * 365 * 86_400 + 25 * 86_400;
+
+/// What GetSAMLProvider shows.
+#[derive(Debug, Clone)]
+pub struct SamlProviderView {
+    pub provider: SamlProviderRecord,
+    pub tags: Vec<Tag>,
+}
+
+fn unparsable() -> IamError {
+    IamError::InvalidInput("Could not parse metadata".to_owned())
+}
+
+pub(crate) fn not_found(arn: &str) -> IamError {
+    IamError::NoSuchEntity(format!("Manifest not found for arn {arn}"))
+}
+
+/// Checks a metadata document; returns its `validUntil` (Unix seconds), when it has one.
+fn check_metadata(doc: &str) -> IamResult<Option<i64>> {
+    let mut reader = quick_xml::Reader::from_str(doc);
+    let (mut root_seen, mut idp, mut certs, mut in_cert) = (false, false, 0usize, false);
+    let mut valid_until = None;
+    let mut cert_text = String::new();
+    loop {
+        match reader.read_event().map_err(|_| unparsable())? {
+            Event::Start(e) | Event::Empty(e) => {
+                let name = e.local_name();
+                let local = std::str::from_utf8(name.as_ref()).map_err(|_| unparsable())?;
+                if !root_seen {
+                    if local != "EntityDescriptor" {
+                        return Err(unparsable());
+                    }
+                    root_seen = true;
+                    for a in e.attributes().flatten() {
+                        if a.key.local_name().as_ref() == b"validUntil" {
+                            let v = a.unescape_value().map_err(|_| unparsable())?;
+                            let t = time::OffsetDateTime::parse(&v, &time::format_description::well_known::Rfc3339).map_err(|_| unparsable())?;
+                            valid_until = Some(t.unix_timestamp());
+                        }
+                    }
+                }
+                match local {
+                    "IDPSSODescriptor" => idp = true,
+                    "X509Certificate" => {
+                        in_cert = true;
+                        cert_text.clear();
+                    }
+                    _ => {}
+                }
+            }
+            Event::Text(t) if in_cert => cert_text.push_str(&t.unescape().map_err(|_| unparsable())?),
+            Event::End(e) if e.local_name().as_ref() == b"X509Certificate" => {
+                in_cert = false;
+                use base64::engine::general_purpose::STANDARD;
+                use base64::Engine;
+                let compact: String = cert_text.chars().filter(|c| !c.is_whitespace()).collect();
+                let der = STANDARD.decode(compact).map_err(|_| unparsable())?;
+                x509_parser::parse_x509_certificate(&der).map_err(|_| unparsable())?;
+                certs += 1;
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    if !root_seen || !idp || certs == 0 {
+        return Err(unparsable());
+    }
+    Ok(valid_until)
+}
+
+/// `SAMLSP` and 20 characters of `[A-Z0-9]`, as AWS's provider UUIDs look.
+fn provider_uuid() -> IamResult<String> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let bytes = random_bytes::<20>()?;
+    Ok(format!("SAMLSP{}", bytes.iter().map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()])).collect::<String>()))
+}
+
+fn key_id() -> IamResult<String> {
+    Ok(data_encoding::BASE32_NOPAD.encode(&random_bytes::<15>()?))
+}
+
+pub(crate) async fn load_saml_provider(tx: &mut Box<dyn Tx>, account: &str, arn: &str) -> IamResult<SamlProviderRecord> {
+    tx.get_saml_provider(arn).await?.filter(|p| p.account_id == account).ok_or_else(|| not_found(arn))
+}
+
+impl Iam {
+    fn seal_key(&self, arn: &str, pem: &str) -> IamResult<(String, i64, String)> {
+        let id = key_id()?;
+        let sealed = self.secrets.seal(pem.as_bytes(), &format!("saml-key:{arn}:{id}"))?;
+        Ok((id, self.now(), sealed))
+    }
+
+    pub async fn create_saml_provider(&self, auth: &Authorized<'_>, name: &str, metadata: &str, new_tags: &[Tag], encryption_mode: Option<&str>, private_key: Option<&str>) -> IamResult<SamlProviderRecord> {
+        let valid_until = check_metadata(metadata)?;
+        let tags = tags::merge(Vec::new(), new_tags, true)?;
+        let account = auth.account();
+        let arn = format!("arn:aws:iam::{account}:saml-provider/{name}");
+        let mut tx = self.store.begin().await?;
+        tx.lock(&format!("saml-providers:{account}")).await?;
+        let existing = tx.list_saml_providers(account).await?;
+        if existing.iter().any(|p| p.name.eq_ignore_ascii_case(name)) {
+            return Err(IamError::EntityAlreadyExists(format!("SAMLProvider {name} already exists.")));
+        }
+        if existing.len() >= PROVIDERS_PER_ACCOUNT {
+            return Err(IamError::LimitExceeded(format!("Cannot exceed quota for SAMLProvidersPerAccount: {PROVIDERS_PER_ACCOUNT}")));
+        }
+        let now = self.now();
+        let rec = SamlProviderRecord {
+            private_keys: private_key.map(|k| self.seal_key(&arn, k)).transpose()?.into_iter().collect(),
+            arn,
+            account_id: account.to_owned(),
+            name: name.to_owned(),
+            uuid: provider_uuid()?,
+            metadata: metadata.to_owned(),
+            valid_until: valid_until.unwrap_or(now + DEFAULT_VALIDITY),
+            created_at: now,
+            assertion_encryption_mode: encryption_mode.map(str::to_owned),
+        };
+        tx.insert_saml_provider(&rec).await?;
+        tx.set_tags(TagTarget::SamlProvider, &rec.arn, &tags).await?;
+        tx.commit().await?;
+        Ok(rec)
+    }
+
+    pub async fn get_saml_provider(&self, auth: &Authorized<'_>, arn: &str) -> IamResult<SamlProviderView> {
+        let mut tx = self.store.begin_read().await?;
+        let provider = load_saml_provider(&mut tx, auth.account(), arn).await?;
+        let tags = tx.tags(TagTarget::SamlProvider, arn).await?;
+        Ok(SamlProviderView { provider, tags })
+    }
+
+    pub async fn list_saml_providers(&self, auth: &Authorized<'_>) -> IamResult<Vec<SamlProviderRecord>> {
+        let mut tx = self.store.begin_read().await?;
+        Ok(tx.list_saml_providers(auth.account()).await?)
+    }
+
+    /// UpdateSAMLProvider: new metadata, encryption mode, or a private key added or removed.
+    pub async fn update_saml_provider(&self, auth: &Authorized<'_>, arn: &str, metadata: Option<&str>, encryption_mode: Option<&str>, add_key: Option<&str>, remove_key: Option<&str>) -> IamResult<()> {
+        if metadata.is_none() && encryption_mode.is_none() && add_key.is_none() && remove_key.is_none() {
+            return Err(IamError::InvalidInput("No updates are defined".to_owned()));
+        }
+        let valid_until = metadata.map(check_metadata).transpose()?;
+        let mut tx = self.store.begin().await?;
+        tx.lock(&format!("saml-provider:{arn}")).await?;
+        let mut rec = load_saml_provider(&mut tx, auth.account(), arn).await?;
+        if let (Some(doc), Some(until)) = (metadata, valid_until) {
+            rec.metadata = doc.to_owned();
+            rec.valid_until = until.unwrap_or(rec.created_at + DEFAULT_VALIDITY);
+        }
+        if let Some(mode) = encryption_mode {
+            rec.assertion_encryption_mode = Some(mode.to_owned());
+        }
+        if let Some(id) = remove_key {
+            let before = rec.private_keys.len();
+            rec.private_keys.retain(|(k, _, _)| k != id);
+            if rec.private_keys.len() == before {
+                return Err(IamError::InvalidInput(format!("Private key {id} does not exist.")));
+            }
+        }
+        if let Some(pem) = add_key {
+            if rec.private_keys.len() >= PRIVATE_KEYS_PER_PROVIDER {
+                return Err(IamError::LimitExceeded(format!("Private key limit of {PRIVATE_KEYS_PER_PROVIDER} is reached.")));
+            }
+            let key = self.seal_key(arn, pem)?;
+            rec.private_keys.push(key);
+        }
+        tx.update_saml_provider(&rec).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn delete_saml_provider(&self, auth: &Authorized<'_>, arn: &str) -> IamResult<()> {
+        let mut tx = self.store.begin().await?;
+        load_saml_provider(&mut tx, auth.account(), arn).await?;
+        tx.delete_saml_provider(arn).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
