@@ -318,3 +318,23 @@ def ec2_mfa_group(iam, uniq, cleanup) -> str:
     iam.attach_group_policy(GroupName=group, PolicyArn="arn:aws:iam::aws:policy/AmazonEC2FullAccess")
     iam.attach_group_policy(GroupName=group, PolicyArn=force_mfa)
     return group
+
+
+def self_signed(common_name: str = "test.example.com", days: int = 30, key=None):
+    """A self-signed X.509 certificate (valid from a day ago for `days` days; negative: already
+    expired) and its key (a new RSA-2048 key unless one is given), for the tests that upload
+    certificates, keys and metadata."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=2))
+            .not_valid_after(now + datetime.timedelta(days=days)).sign(key, hashes.SHA256()))
+    return cert, key

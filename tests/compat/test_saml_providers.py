@@ -6,24 +6,15 @@ and the providers count in GetAccountSummary."""
 from __future__ import annotations
 
 import base64
-import datetime
 import re
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
 
-from compat_helpers import expect_error
+from compat_helpers import expect_error, self_signed
 
 
 def metadata(valid_until: str | None = None) -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    now = datetime.datetime.now(datetime.timezone.utc)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "idp.example.com")])
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=365)).sign(key, hashes.SHA256()))
+    cert, _ = self_signed("idp.example.com", days=365)
     der = base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()
     until = f' validUntil="{valid_until}"' if valid_until else ""
     return (f'<?xml version="1.0"?>\n<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" '

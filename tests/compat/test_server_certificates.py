@@ -4,23 +4,13 @@ does not match, an unparsable certificate; SetSecurityTokenServicePreferences.""
 
 from __future__ import annotations
 
-import datetime
+from cryptography.hazmat.primitives import serialization
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
-
-from compat_helpers import expect_error
+from compat_helpers import expect_error, self_signed
 
 
 def pair():
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    now = datetime.datetime.now(datetime.timezone.utc)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "www.example.com")])
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=90)).sign(key, hashes.SHA256()))
+    cert, key = self_signed("www.example.com", days=90)
     pem_key = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()).decode()
     return cert.public_bytes(serialization.Encoding.PEM).decode(), pem_key, cert
 

@@ -75,20 +75,13 @@ def test_iam_core_applies_replans_clean_and_destroys(server_factory, tmp_path):
 
 def write_key_material(work: Path):
     """An SSH key, a signing certificate and a server certificate with its key, for iam_more."""
-    import datetime
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import NameOID
+
+    from compat_helpers import self_signed
 
     def cert_and_key():
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        now = datetime.datetime.now(datetime.timezone.utc)
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "tf.example.com")])
-        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-                .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-                .not_valid_after(now + datetime.timedelta(days=30)).sign(key, hashes.SHA256()))
+        cert, key = self_signed("tf.example.com")
         return cert.public_bytes(serialization.Encoding.PEM), key
 
     ssh = rsa.generate_private_key(public_exponent=65537, key_size=2048)

@@ -5,17 +5,14 @@ per-user quotas, duplicates, one-time passwords, and DeleteUser's conflicts."""
 from __future__ import annotations
 
 import base64
-import datetime
 import hashlib
 import re
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
 
-from compat_helpers import expect_error
+from compat_helpers import expect_error, self_signed
 
 
 def ssh_key(bits: int = 2048):
@@ -26,12 +23,7 @@ def ssh_key(bits: int = 2048):
 
 
 def certificate(days: int = 30) -> tuple[str, bytes]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.timezone.utc)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "signing")])
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=2))
-            .not_valid_after(now + datetime.timedelta(days=days)).sign(key, hashes.SHA256()))
+    cert, _ = self_signed("signing", days=days, key=ec.generate_private_key(ec.SECP256R1()))
     return cert.public_bytes(serialization.Encoding.PEM).decode(), cert.public_bytes(serialization.Encoding.DER)
 
 
