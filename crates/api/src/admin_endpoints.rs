@@ -85,3 +85,22 @@ pub async fn clock(State(state): State<Arc<AppState>>, body: Bytes) -> Response 
     let now = portcullis_types::Clock::now(clock.as_ref());
     Json(json!({"now": now.unix_timestamp(), "offset_seconds": clock.offset.load(Ordering::SeqCst)})).into_response()
 }
+
+/// The discovery document of the account's outbound issuer (GetWebIdentityToken's tokens),
+/// public like any OpenID Connect issuer's.
+pub async fn oidc_discovery(State(state): State<Arc<AppState>>, axum::extract::Path(issuer): axum::extract::Path<String>) -> Response {
+    issuer_document(&state, &issuer, true).await
+}
+
+/// The JWKS that verifies the account's web identity tokens.
+pub async fn oidc_jwks(State(state): State<Arc<AppState>>, axum::extract::Path(issuer): axum::extract::Path<String>) -> Response {
+    issuer_document(&state, &issuer, false).await
+}
+
+async fn issuer_document(state: &AppState, issuer: &str, discovery: bool) -> Response {
+    match state.iam.outbound_issuer_documents(issuer).await {
+        Ok(Some((d, j))) => Json(if discovery { d } else { j }).into_response(),
+        Ok(None) => error(StatusCode::NOT_FOUND, "NoSuchEntity", "No such issuer."),
+        Err(e) => aws_error(&crate::iam_error(e)),
+    }
+}

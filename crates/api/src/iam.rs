@@ -350,6 +350,17 @@ async fn run(iam: &Iam, auth: &Authorized<'_>, op: Op, p: &QueryParams) -> Out {
         }
         Op::DeleteSAMLProvider => iam.delete_saml_provider(auth, req(p, "SAMLProviderArn")?).await?,
 
+        // Outbound web identity federation
+        Op::EnableOutboundWebIdentityFederation => {
+            let issuer = iam.enable_outbound_federation(auth).await?;
+            w.leaf("IssuerIdentifier", &issuer);
+        }
+        Op::DisableOutboundWebIdentityFederation => iam.disable_outbound_federation(auth).await?,
+        Op::GetOutboundWebIdentityFederationInfo => {
+            let info = iam.outbound_federation_info(auth).await?;
+            w.leaf("IssuerIdentifier", &info.issuer).bool("JwtVendingEnabled", info.enabled);
+        }
+
         // Service-linked roles
         Op::CreateServiceLinkedRole => {
             let r = iam.create_service_linked_role(auth, req(p, "AWSServiceName")?, opt(p, "Description"), opt(p, "CustomSuffix")).await?;

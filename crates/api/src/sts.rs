@@ -105,6 +105,13 @@ pub async fn dispatch(iam: &Iam, caller: &Caller, op: Op, p: &QueryParams) -> Ia
                 w.num("PackedPolicySize", size);
             }
         }
+        Op::GetWebIdentityToken => {
+            let audiences = p.string_list("Audience");
+            let (token, expiration) = iam
+                .get_web_identity_token(&auth, &audiences, int(p, "DurationSeconds"), p.get("SigningAlgorithm").unwrap_or("RS256"), &session_tags(p))
+                .await?;
+            w.leaf("WebIdentityToken", &token).time("Expiration", ts(expiration));
+        }
         Op::DecodeAuthorizationMessage => {
             let decoded = iam.decode_authorization_message(p.get("EncodedMessage").unwrap_or_default())?;
             w.leaf("DecodedMessage", &decoded);

@@ -59,6 +59,12 @@ pub enum IamError {
     #[error("{0}")]
     KeyPairMismatch(String),
     #[error("{0}")]
+    FeatureEnabled(String),
+    #[error("{0}")]
+    FeatureDisabled(String),
+    #[error("{0}")]
+    OutboundFederationDisabled(String),
+    #[error("{0}")]
     ExpiredTokenException(String),
     #[error("internal failure: {0}")]
     ServiceFailure(String),
@@ -93,6 +99,9 @@ impl IamError {
             Self::MalformedCertificate(_) => "MalformedCertificate",
             Self::DuplicateCertificate(_) => "DuplicateCertificate",
             Self::KeyPairMismatch(_) => "KeyPairMismatch",
+            Self::FeatureEnabled(_) => "FeatureEnabled",
+            Self::FeatureDisabled(_) => "FeatureDisabled",
+            Self::OutboundFederationDisabled(_) => "OutboundWebIdentityFederationDisabledException",
             Self::ExpiredTokenException(_) => "ExpiredTokenException",
             Self::ServiceFailure(_) => "ServiceFailure",
         }
@@ -100,7 +109,9 @@ impl IamError {
 
     pub fn status(&self) -> u16 {
         match self {
-            Self::NoSuchEntity(_) => 404,
+            Self::NoSuchEntity(_) | Self::FeatureDisabled(_) => 404,
+            Self::FeatureEnabled(_) => 409,
+            Self::OutboundFederationDisabled(_) => 403,
             Self::EntityAlreadyExists(_) | Self::DeleteConflict(_) | Self::LimitExceeded(_) | Self::DuplicateCertificate(_) => 409,
             Self::AccessDenied(_) | Self::InvalidClientTokenId(_) | Self::ExpiredToken(_) | Self::InvalidAuthenticationCode(_) => 403,
             Self::ServiceFailure(_) => 500,

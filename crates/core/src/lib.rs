@@ -16,6 +16,7 @@ mod instance_profiles;
 mod login_profiles;
 mod oidc_providers;
 mod operations;
+mod outbound_federation;
 mod page;
 mod password_policy;
 mod policies;
@@ -70,6 +71,7 @@ pub use signin::{PasswordChangeReason, SecondFactor, SignInError, SignInIdentity
 pub use simulate::{ContextEntry, EvaluationResult, ResourceResult, SimStatement, SimulationInput};
 pub use groups::group_arn;
 pub use tags::Tagged;
+pub use outbound_federation::OutboundFederation;
 pub use saml_providers::SamlProviderView;
 pub use service_access::{GrantingPolicy, ServiceAccess};
 
@@ -93,11 +95,13 @@ pub struct Iam {
     oidc_roots: Arc<Vec<reqwest::Certificate>>,
     /// OpenID Connect providers' signing keys, by issuer.
     oidc_keys: Arc<web_identity::KeyCache>,
+    /// The address people reach this server at (issuer URLs of outbound federation).
+    public_base_url: Arc<String>,
 }
 
 impl Iam {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, secrets: Arc<SecretBox>) -> IamResult<Self> {
-        Ok(Self { store, clock, secrets, catalog: Catalog::embedded()?, cache: Arc::default(), last_used: Arc::default(), failures: Arc::default(), webauthn: None, oidc_roots: Arc::default(), oidc_keys: Arc::default() })
+        Ok(Self { store, clock, secrets, catalog: Catalog::embedded()?, cache: Arc::default(), last_used: Arc::default(), failures: Arc::default(), webauthn: None, oidc_roots: Arc::default(), oidc_keys: Arc::default(), public_base_url: Arc::new("http://localhost:8700".to_owned()) })
     }
 
     pub fn catalog(&self) -> &Catalog {

@@ -224,6 +224,9 @@ operations! {
     ListServerCertificateTags => ServerCertificate, read;
     SetSecurityTokenServicePreferences => Any, write;
     ListPoliciesGrantingServiceAccess => Any, read;
+    EnableOutboundWebIdentityFederation => Any, write;
+    DisableOutboundWebIdentityFederation => Any, write;
+    GetOutboundWebIdentityFederationInfo => Any, read;
     CreateSAMLProvider => New("saml-provider", "Name"), write;
     GetSAMLProvider => Arn("SAMLProviderArn"), read;
     ListSAMLProviders => Any, read;
@@ -305,6 +308,7 @@ operations! {
     AssumeRole => Arn("RoleArn"), write, authorization = ResourcePolicy;
     AssumeRoleWithWebIdentity => Arn("RoleArn"), write, authorization = Unsigned;
     GetFederationToken => FederatedUser, read;
+    GetWebIdentityToken => Any, read;
     DecodeAuthorizationMessage => Any, read;
     GetAccessKeyInfo => Any, read;
     GetCallerIdentity => Caller, read, authorization = Always;

@@ -150,6 +150,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
+    // Issuer URLs (outbound federation) are built on the public address.
+    let base = args.public_url.clone().unwrap_or_else(|| format!("{scheme}://localhost:{}", addr.port()));
+    env.iam = env.iam.clone().with_public_base_url(&base);
     println!("Portcullis {}", env!("CARGO_PKG_VERSION"));
     println!("account {} (state: {})", account.account_id, env.description);
     if let Some(pw) = one_time_password {
