@@ -29,8 +29,6 @@ pub enum Target {
     User,
     /// The user in `UserName`, or the caller when there is none (its own credentials).
     UserOrCaller,
-    /// The user in `UserName`, or `*` when there is none (the root user's own).
-    UserOrAny,
     /// An ARN given in a parameter (`*` when absent).
     Arn(&'static str),
     /// The user owning the access key in `AccessKeyId` (the caller when no user owns it).
@@ -151,19 +149,19 @@ operations! {
     CreateAccessKey => UserOrCaller, write;
     CreateAccountAlias => Any, write;
     CreateGroup => New("group", "GroupName"), write;
-    CreateLoginProfile => UserOrAny, write;
+    CreateLoginProfile => UserOrCaller, write;
     CreatePolicy => New("policy", "PolicyName"), write;
     CreatePolicyVersion => Arn("PolicyArn"), write;
     CreateRole => New("role", "RoleName"), write;
     CreateUser => New("user", "UserName"), write;
     CreateVirtualMFADevice => New("mfa", "VirtualMFADeviceName"), write;
-    DeactivateMFADevice => UserOrAny, write;
+    DeactivateMFADevice => UserOrCaller, write;
     DeleteAccessKey => UserOrCaller, write;
     DeleteAccountAlias => Any, write;
     DeleteAccountPasswordPolicy => Any, write;
     DeleteGroup => Group, write;
     DeleteGroupPolicy => Group, write;
-    DeleteLoginProfile => UserOrAny, write;
+    DeleteLoginProfile => UserOrCaller, write;
     DeletePolicy => Arn("PolicyArn"), write;
     DeletePolicyVersion => Arn("PolicyArn"), write;
     DeleteRole => Role, write;
@@ -187,7 +185,7 @@ operations! {
     GetCredentialReport => Any, read;
     GetGroup => Group, read;
     GetGroupPolicy => Group, read;
-    GetLoginProfile => UserOrAny, read;
+    GetLoginProfile => UserOrCaller, read;
     GetMFADevice => Arn("SerialNumber"), read;
     GetPolicy => Arn("PolicyArn"), read;
     GetPolicyVersion => Arn("PolicyArn"), read;
@@ -339,13 +337,12 @@ impl Iam {
                 resource_tags = tags;
                 arn
             }
-            Target::UserOrCaller | Target::UserOrAny if p.contains("UserName") => {
+            Target::UserOrCaller if p.contains("UserName") => {
                 let (arn, tags) = self.resource_arn(account, ResourceKind::User, &param("UserName")).await?;
                 resource_tags = tags;
                 arn
             }
             Target::UserOrCaller => caller.arn(),
-            Target::UserOrAny => "*".to_owned(),
             Target::Arn(k) => p.get(k).unwrap_or("*").to_owned(),
             Target::InstanceProfile => {
                 let (arn, tags) = self.resource_arn(account, ResourceKind::InstanceProfile, &param("InstanceProfileName")).await?;
@@ -387,6 +384,13 @@ impl Iam {
         if let Some(b) = p.get("PermissionsBoundary") {
             req = req.with("iam:PermissionsBoundary", vec![b.to_owned()]);
         }
+        // The keys AWS defines for limiting web identity tokens.
+        if spec.name == "GetWebIdentityToken" {
+            req = req
+                .with("sts:IdentityTokenAudience", p.string_list("Audience"))
+                .with("sts:DurationSeconds", vec![p.get("DurationSeconds").unwrap_or("300").to_owned()])
+                .with("sts:SigningAlgorithm", vec![p.get("SigningAlgorithm").unwrap_or_default().to_owned()]);
+        }
         for (k, v) in resource_tags {
             req = req.with(&format!("iam:ResourceTag/{k}"), vec![v.clone()]);
             req = req.with(&format!("aws:ResourceTag/{k}"), vec![v]);
@@ -412,6 +416,9 @@ impl Iam {
             Authorization::Policies => {
                 let request = self.authz_request(caller, spec, p).await?;
                 let auth = self.authorize(caller, &request).await?;
+                if let Some(renamed) = self.renamed_target(caller, spec, p).await? {
+                    self.authorize(caller, &AuthzRequest::new(spec.action(), renamed)).await?;
+                }
                 if spec.passes_role {
                     let role = self.resource_arn(&caller.account_id, ResourceKind::Role, p.get("RoleName").unwrap_or_default()).await?.0;
                     self.authorize(caller, &AuthzRequest::new("iam:PassRole", role)).await?;
@@ -423,6 +430,29 @@ impl Iam {
                 self.authorize_change_password(caller, &request).await
             }
         }
+    }
+
+    /// The ARN an Update* call would give the entity (its new name and path), which the caller
+    /// must be allowed to act on too, as AWS requires; `None` when nothing is renamed.
+    async fn renamed_target(&self, caller: &Caller, spec: &Spec, p: &QueryParams) -> IamResult<Option<String>> {
+        let (kind, resource_kind, name, new_name, new_path) = match spec.name {
+            "UpdateUser" => ("user", ResourceKind::User, "UserName", "NewUserName", "NewPath"),
+            "UpdateGroup" => ("group", ResourceKind::Group, "GroupName", "NewGroupName", "NewPath"),
+            "UpdateServerCertificate" => ("server-certificate", ResourceKind::ServerCertificate, "ServerCertificateName", "NewServerCertificateName", "NewPath"),
+            _ => return Ok(None),
+        };
+        if !p.contains(new_name) && !p.contains(new_path) {
+            return Ok(None);
+        }
+        let old = p.get(name).unwrap_or_default();
+        let old_arn = self.resource_arn(&caller.account_id, resource_kind, old).await?.0;
+        // `arn:aws:iam::ACCOUNT:KIND/PATH/NAME` → `/PATH/`.
+        let old_path = old_arn
+            .strip_prefix(&format!("arn:aws:iam::{}:{kind}", caller.account_id))
+            .and_then(|rest| rest.rsplit_once('/'))
+            .map_or_else(|| "/".to_owned(), |(path, _)| format!("{path}/"));
+        let path = p.get(new_path).map_or(old_path, str::to_owned);
+        Ok(Some(iam_arn(&caller.account_id, &format!("{kind}{path}{}", p.get(new_name).unwrap_or(old)))))
     }
 
     /// [`Iam::authorize_operation`] for an IAM operation named by the console, with its

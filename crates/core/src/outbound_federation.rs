@@ -116,6 +116,10 @@ impl Iam {
         if algorithm != "RS256" {
             return Err(IamError::Validation(format!("Portcullis signs web identity tokens with RS256; {algorithm} is not available.")));
         }
+        // Tags become claims other systems may trust: passing them is an action of its own.
+        if !tags.is_empty() {
+            self.authorize(caller, &crate::AuthzRequest::new("sts:TagGetWebIdentityToken", "*").with_request_tags(tags)).await?;
+        }
         let seconds = duration.unwrap_or(DEFAULT_SECONDS);
         let (id, key) = self.issuer_key(account).await?;
         let now = self.now();

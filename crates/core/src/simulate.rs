@@ -91,6 +91,18 @@ impl Iam {
             _ => return Err(IamError::InvalidInput(format!("Invalid ARN {arn}: it must name an IAM user, group or role."))),
         };
         let id = principal_id(tx, account, kind, name).await?;
+        // The ARN must be the entity's own, path included: it is what the caller was
+        // authorized on, and a different path names someone else.
+        // (Read through this transaction: a second one could wait on the first.)
+        let path = match kind {
+            PrincipalKind::User => tx.get_user(account, name).await?.map(|u| (u.path, u.name)),
+            PrincipalKind::Group => tx.get_group(account, name).await?.map(|g| (g.path, g.name)),
+            PrincipalKind::Role => tx.get_role(account, name).await?.map(|r| (r.path, r.name)),
+        };
+        let own_arn = path.map(|(path, name)| crate::iam_arn(account, resource.split('/').next().unwrap_or_default(), &path, &name));
+        if own_arn.as_deref() != Some(arn) {
+            return Err(IamError::NoSuchEntity(format!("The entity {arn} cannot be found.")));
+        }
         let mut owners = vec![(kind, id.clone())];
         let mut boundary_arn = None;
         let mut principal = None;

@@ -172,6 +172,12 @@ impl Iam {
             }
             _ => return Err(access_denied("Cannot call GetFederationToken with session credentials")),
         };
+        // Session tags become the session's principal tags: passing them is an action of its
+        // own, as for AssumeRole, or a user could give itself the tags tag-based policies trust.
+        if !input.tags.is_empty() {
+            let arn = format!("arn:aws:sts::{}:federated-user/{}", caller.account_id, input.name);
+            self.authorize(caller, &AuthzRequest::new("sts:TagSession", arn).with_request_tags(&input.tags)).await?;
+        }
         let duration = input.duration.unwrap_or(43_200);
         let policies = self.session_policies(&caller.account_id, input.policy.as_deref(), &input.policy_arns).await?;
         let packed = packed_policy_size(!policies.is_empty() || !input.tags.is_empty(), &policies, &input.tags);

@@ -26,6 +26,11 @@ const REFETCH_AFTER: Duration = Duration::from_secs(30);
 /// Clock skew tolerated on `exp` and `nbf`, as AWS documents (five minutes).
 const LEEWAY: i64 = 300;
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+/// A provider's documents are small; anything larger is refused unread.
+const MAX_DOCUMENT: usize = 512 * 1024;
+/// After a failed fetch, the issuer is not asked again for this long (a flood of tokens
+/// naming a failing issuer must not turn into a flood of requests to it).
+const FAILURE_BACKOFF: Duration = Duration::from_secs(30);
 /// The signature algorithms a provider may use (never `none` or shared-secret HMAC).
 const ALGORITHMS: [Algorithm; 8] = [
     Algorithm::RS256,
@@ -67,6 +72,10 @@ pub struct WebIdentitySession {
 #[derive(Default)]
 pub(crate) struct KeyCache {
     keys: Mutex<HashMap<String, (Instant, JwkSet)>>,
+    failed: Mutex<HashMap<String, Instant>>,
+    /// One fetch per issuer at a time: concurrent tokens wait for its answer.
+    fetching: tokio::sync::Mutex<()>,
+    client: std::sync::OnceLock<reqwest::Client>,
 }
 
 fn invalid(message: &str) -> IamError {
@@ -121,6 +130,9 @@ impl Iam {
     }
 
     fn http(&self) -> IamResult<reqwest::Client> {
+        if let Some(c) = self.oidc_keys.client.get() {
+            return Ok(c.clone());
+        }
         let mut builder = reqwest::Client::builder()
             .timeout(FETCH_TIMEOUT)
             .https_only(true)
@@ -129,7 +141,24 @@ impl Iam {
         for cert in self.oidc_roots.iter() {
             builder = builder.add_root_certificate(cert.clone());
         }
-        builder.build().map_err(|e| IamError::ServiceFailure(format!("http client: {e}")))
+        let client = builder.build().map_err(|e| IamError::ServiceFailure(format!("http client: {e}")))?;
+        Ok(self.oidc_keys.client.get_or_init(|| client).clone())
+    }
+
+    /// A JSON document from a provider, read up to [`MAX_DOCUMENT`] bytes.
+    async fn fetch_json<T: serde::de::DeserializeOwned>(client: &reqwest::Client, url: &str) -> Result<T, String> {
+        let mut resp = client.get(url).send().await.and_then(reqwest::Response::error_for_status).map_err(|e| e.to_string())?;
+        if resp.content_length().is_some_and(|n| n > MAX_DOCUMENT as u64) {
+            return Err("document too large".to_owned());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| e.to_string())? {
+            body.extend_from_slice(&chunk);
+            if body.len() > MAX_DOCUMENT {
+                return Err("document too large".to_owned());
+            }
+        }
+        serde_json::from_slice(&body).map_err(|e| e.to_string())
     }
 
     /// The provider's signing keys: its discovery document names the JWKS.
@@ -140,13 +169,17 @@ impl Iam {
             tracing::info!(issuer, what, error = %e, "fetching an OpenID Connect provider's keys failed");
             no_keys()
         };
-        let doc: Value = async { client.get(&discovery).send().await?.error_for_status()?.json().await }
-            .await
-            .map_err(|e: reqwest::Error| fetch_failed("discovery document", &e))?;
+        let doc: Value = Self::fetch_json(&client, &discovery).await.map_err(|e| fetch_failed("discovery document", &e))?;
+        // The document must be the issuer's own, and its keys on the issuer's host.
+        if doc.get("issuer").and_then(Value::as_str) != Some(issuer) {
+            return Err(fetch_failed("discovery document", &"its issuer is not the token's"));
+        }
         let jwks_uri = doc.get("jwks_uri").and_then(Value::as_str).ok_or_else(|| fetch_failed("discovery document", &"no jwks_uri"))?;
-        async { client.get(jwks_uri).send().await?.error_for_status()?.json::<JwkSet>().await }
-            .await
-            .map_err(|e: reqwest::Error| fetch_failed("JWKS", &e))
+        let host = |u: &str| reqwest::Url::parse(u).ok().and_then(|u| u.host_str().map(str::to_owned));
+        if host(jwks_uri).is_none() || host(jwks_uri) != host(issuer) {
+            return Err(fetch_failed("discovery document", &"jwks_uri is not on the issuer's host"));
+        }
+        Self::fetch_json::<JwkSet>(&client, jwks_uri).await.map_err(|e| fetch_failed("JWKS", &e))
     }
 
     /// The key a token names (`kid`), from the cache or the provider.
@@ -169,7 +202,30 @@ impl Iam {
                 return Err(no_keys());
             }
         }
-        let set = self.fetch_keys(issuer).await?;
+        let failed_lately = |cache: &KeyCache| {
+            let failed = cache.failed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            failed.get(issuer).is_some_and(|at| at.elapsed() < FAILURE_BACKOFF)
+        };
+        if failed_lately(&self.oidc_keys) {
+            return Err(no_keys());
+        }
+        let _one_at_a_time = self.oidc_keys.fetching.lock().await;
+        // Another request may have fetched (or failed) while this one waited.
+        if failed_lately(&self.oidc_keys) {
+            return Err(no_keys());
+        }
+        if let Some((at, set)) = self.oidc_keys.keys.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(issuer) {
+            if at.elapsed() < REFETCH_AFTER {
+                return pick(set).ok_or_else(no_keys);
+            }
+        }
+        let set = match self.fetch_keys(issuer).await {
+            Ok(set) => set,
+            Err(e) => {
+                self.oidc_keys.failed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(issuer.to_owned(), Instant::now());
+                return Err(e);
+            }
+        };
         let found = pick(&set);
         self.oidc_keys.keys.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(issuer.to_owned(), (Instant::now(), set));
         found.ok_or_else(no_keys)
@@ -200,6 +256,12 @@ impl Iam {
             return Err(invalid("The ID Token provided is not signed with a supported algorithm."));
         }
         let jwk = self.signing_key(&issuer, header.kid.as_deref()).await?;
+        // A key published for one algorithm is not used with another.
+        if let Some(alg) = jwk.common.key_algorithm {
+            if format!("{alg:?}") != format!("{:?}", header.alg) {
+                return Err(invalid("The ID Token provided could not be verified with the identity provider's keys."));
+            }
+        }
         let key = DecodingKey::from_jwk(&jwk).map_err(|_| no_keys())?;
         let mut validation = Validation::new(header.alg);
         validation.validate_exp = false;
