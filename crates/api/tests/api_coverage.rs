@@ -2,6 +2,8 @@
 //! fails when the file is not what the tables say. `PORTCULLIS_WRITE_DOCS=1 cargo test -p
 //! portcullis-api --test api_coverage` rewrites it.
 
+#![deny(unreachable_patterns, bindings_with_variant_name)]
+
 use portcullis_core::{IamOperation, Spec, StsOperation};
 use portcullis_protocol::ServiceModel;
 
@@ -36,7 +38,6 @@ fn resource(s: &Spec) -> String {
         Role => "the role (`RoleName`)".to_owned(),
         User => "the user (`UserName`)".to_owned(),
         UserOrCaller => "the user (`UserName`), else the caller".to_owned(),
-        UserOrAny => "the user (`UserName`), else `*`".to_owned(),
         Arn(param) => format!("`{param}`"),
         AccessKeyOwner => "the user owning `AccessKeyId`".to_owned(),
         InstanceProfile => "the instance profile (`InstanceProfileName`)".to_owned(),
