@@ -4,9 +4,14 @@ use sqlx::{Any, Transaction};
 
 use crate::{backend, rows, Dialect};
 
-/// A list of strings as the JSON array the store keeps.
-fn json_list(items: &[String]) -> String {
+/// A list as the JSON array the store keeps (string lists, a SAML provider's keys).
+fn json_list<T: serde::Serialize>(items: &[T]) -> String {
     serde_json::to_string(items).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// A row's columns qualified by a table alias (`u.user_id, u.name, …`), for joins.
+fn qualified(cols: &str, alias: &str) -> String {
+    cols.split(", ").map(|c| format!("{alias}.{c}")).collect::<Vec<_>>().join(", ")
 }
 
 pub struct SqlTx {
@@ -21,6 +26,11 @@ impl SqlTx {
 
     async fn exec<'q>(&mut self, q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>) -> StoreResult<u64> {
         q.execute(&mut *self.tx).await.map(|r| r.rows_affected()).map_err(backend)
+    }
+
+    /// Deletes a resource's tags (with the resource).
+    async fn delete_tags_of(&mut self, kind: TagTarget, id: &str) -> StoreResult<u64> {
+        self.exec(sqlx::query("DELETE FROM tags WHERE target_kind = $1 AND target_id = $2").bind(kind.as_str()).bind(id)).await
     }
 
     async fn count(&mut self, sql: &str, id: &str) -> StoreResult<i64> {
@@ -202,7 +212,7 @@ impl Tx for SqlTx {
 
     async fn delete_user(&mut self, user_id: &str) -> StoreResult<()> {
         self.exec(sqlx::query("DELETE FROM password_history WHERE user_id = $1").bind(user_id)).await?;
-        self.exec(sqlx::query("DELETE FROM tags WHERE target_kind = 'user' AND target_id = $1").bind(user_id)).await?;
+        self.delete_tags_of(TagTarget::User, user_id).await?;
         self.exec(sqlx::query("DELETE FROM users WHERE user_id = $1").bind(user_id)).await.map(|_| ())
     }
 
@@ -264,7 +274,7 @@ impl Tx for SqlTx {
     }
 
     async fn group_members(&mut self, group_id: &str, page: &PageQuery<'_>) -> StoreResult<Vec<UserRecord>> {
-        let cols = rows::USER_COLS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ");
+        let cols = qualified(rows::USER_COLS, "u");
         fetch_all!(
             self,
             format!("SELECT {cols} FROM users u JOIN group_members m ON m.user_id = u.user_id WHERE m.group_id = $1 AND ($2 IS NULL OR u.name_lower > $2) ORDER BY u.name_lower LIMIT $3"),
@@ -276,7 +286,7 @@ impl Tx for SqlTx {
     }
 
     async fn groups_for_user(&mut self, user_id: &str) -> StoreResult<Vec<GroupRecord>> {
-        let cols = rows::GROUP_COLS.split(", ").map(|c| format!("g.{c}")).collect::<Vec<_>>().join(", ");
+        let cols = qualified(rows::GROUP_COLS, "g");
         fetch_all!(
             self,
             format!("SELECT {cols} FROM iam_groups g JOIN group_members m ON m.group_id = g.group_id WHERE m.user_id = $1 ORDER BY g.name_lower"),
@@ -307,7 +317,7 @@ impl Tx for SqlTx {
 
     async fn delete_instance_profile(&mut self, instance_profile_id: &str) -> StoreResult<()> {
         self.exec(sqlx::query("DELETE FROM instance_profile_roles WHERE instance_profile_id = $1").bind(instance_profile_id)).await?;
-        self.exec(sqlx::query("DELETE FROM tags WHERE target_kind = 'instance-profile' AND target_id = $1").bind(instance_profile_id)).await?;
+        self.delete_tags_of(TagTarget::InstanceProfile, instance_profile_id).await?;
         self.exec(sqlx::query("DELETE FROM instance_profiles WHERE instance_profile_id = $1").bind(instance_profile_id)).await.map(|_| ())
     }
 
@@ -331,7 +341,7 @@ impl Tx for SqlTx {
     }
 
     async fn instance_profile_roles(&mut self, instance_profile_id: &str) -> StoreResult<Vec<RoleRecord>> {
-        let cols = rows::ROLE_COLS.split(", ").map(|c| format!("r.{c}")).collect::<Vec<_>>().join(", ");
+        let cols = qualified(rows::ROLE_COLS, "r");
         fetch_all!(
             self,
             format!("SELECT {cols} FROM roles r JOIN instance_profile_roles l ON l.role_id = r.role_id WHERE l.instance_profile_id = $1 ORDER BY l.added_at, r.name_lower"),
@@ -341,7 +351,7 @@ impl Tx for SqlTx {
     }
 
     async fn instance_profiles_for_role(&mut self, role_id: &str) -> StoreResult<Vec<InstanceProfileRecord>> {
-        let cols = rows::INSTANCE_PROFILE_COLS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ");
+        let cols = qualified(rows::INSTANCE_PROFILE_COLS, "p");
         fetch_all!(
             self,
             format!("SELECT {cols} FROM instance_profiles p JOIN instance_profile_roles l ON l.instance_profile_id = p.instance_profile_id WHERE l.role_id = $1 ORDER BY p.name_lower"),
@@ -384,7 +394,7 @@ impl Tx for SqlTx {
     }
 
     async fn delete_server_certificate(&mut self, server_certificate_id: &str) -> StoreResult<()> {
-        self.exec(sqlx::query("DELETE FROM tags WHERE target_kind = 'server-certificate' AND target_id = $1").bind(server_certificate_id)).await?;
+        self.delete_tags_of(TagTarget::ServerCertificate, server_certificate_id).await?;
         self.exec(sqlx::query("DELETE FROM server_certificates WHERE server_certificate_id = $1").bind(server_certificate_id)).await.map(|_| ())
     }
 
@@ -458,7 +468,7 @@ impl Tx for SqlTx {
             .bind(rec.valid_until)
             .bind(rec.created_at)
             .bind(&rec.assertion_encryption_mode)
-            .bind(serde_json::to_string(&rec.private_keys).unwrap_or_else(|_| "[]".to_owned()));
+            .bind(json_list(&rec.private_keys));
         self.exec(q).await.map(|_| ())
     }
 
@@ -475,13 +485,13 @@ impl Tx for SqlTx {
             .bind(&rec.metadata)
             .bind(rec.valid_until)
             .bind(&rec.assertion_encryption_mode)
-            .bind(serde_json::to_string(&rec.private_keys).unwrap_or_else(|_| "[]".to_owned()))
+            .bind(json_list(&rec.private_keys))
             .bind(&rec.arn);
         self.exec(q).await.map(|_| ())
     }
 
     async fn delete_saml_provider(&mut self, arn: &str) -> StoreResult<()> {
-        self.exec(sqlx::query("DELETE FROM tags WHERE target_kind = 'saml-provider' AND target_id = $1").bind(arn)).await?;
+        self.delete_tags_of(TagTarget::SamlProvider, arn).await?;
         self.exec(sqlx::query("DELETE FROM saml_providers WHERE arn = $1").bind(arn)).await.map(|_| ())
     }
 
@@ -513,7 +523,7 @@ impl Tx for SqlTx {
     }
 
     async fn delete_oidc_provider(&mut self, arn: &str) -> StoreResult<()> {
-        self.exec(sqlx::query("DELETE FROM tags WHERE target_kind = 'oidc-provider' AND target_id = $1").bind(arn)).await?;
+        self.delete_tags_of(TagTarget::OidcProvider, arn).await?;
         self.exec(sqlx::query("DELETE FROM oidc_providers WHERE arn = $1").bind(arn)).await.map(|_| ())
     }
 
@@ -559,7 +569,7 @@ impl Tx for SqlTx {
     }
 
     async fn delete_role(&mut self, role_id: &str) -> StoreResult<()> {
-        self.exec(sqlx::query("DELETE FROM tags WHERE target_kind = 'role' AND target_id = $1").bind(role_id)).await?;
+        self.delete_tags_of(TagTarget::Role, role_id).await?;
         self.exec(sqlx::query("DELETE FROM roles WHERE role_id = $1").bind(role_id)).await.map(|_| ())
     }
 
@@ -615,7 +625,7 @@ impl Tx for SqlTx {
 
     async fn delete_policy(&mut self, policy_id: &str) -> StoreResult<()> {
         self.exec(sqlx::query("DELETE FROM policy_versions WHERE policy_id = $1").bind(policy_id)).await?;
-        self.exec(sqlx::query("DELETE FROM tags WHERE target_kind = 'policy' AND target_id = $1").bind(policy_id)).await?;
+        self.delete_tags_of(TagTarget::Policy, policy_id).await?;
         self.exec(sqlx::query("DELETE FROM policies WHERE policy_id = $1").bind(policy_id)).await.map(|_| ())
     }
 
@@ -771,7 +781,7 @@ impl Tx for SqlTx {
     }
 
     async fn set_tags(&mut self, kind: TagTarget, id: &str, tags: &[Tag]) -> StoreResult<()> {
-        self.exec(sqlx::query("DELETE FROM tags WHERE target_kind = $1 AND target_id = $2").bind(kind.as_str()).bind(id)).await?;
+        self.delete_tags_of(kind, id).await?;
         for (i, t) in tags.iter().enumerate() {
             let q = sqlx::query("INSERT INTO tags (target_kind, target_id, position, tag_key, tag_value) VALUES ($1, $2, $3, $4, $5)")
                 .bind(kind.as_str())
@@ -863,7 +873,7 @@ impl Tx for SqlTx {
     }
 
     async fn delete_mfa_device(&mut self, serial_number: &str) -> StoreResult<()> {
-        self.exec(sqlx::query("DELETE FROM tags WHERE target_kind = 'mfa' AND target_id = $1").bind(serial_number)).await?;
+        self.delete_tags_of(TagTarget::MfaDevice, serial_number).await?;
         self.exec(sqlx::query("DELETE FROM mfa_devices WHERE serial_number = $1").bind(serial_number)).await.map(|_| ())
     }
 
