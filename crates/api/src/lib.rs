@@ -246,7 +246,7 @@ pub fn check_operation_tables(iam: &ServiceModel, sts: &ServiceModel) -> Result<
 fn unsigned_caller(request: portcullis_core::RequestFacts) -> Caller {
     Caller {
         account_id: String::new(),
-        principal: portcullis_core::Principal::WebIdentity { provider_arn: String::new(), subject: String::new() },
+        principal: portcullis_core::Principal::ProviderUser { protocol: portcullis_core::Federation::WebIdentity, provider_arn: String::new(), subject: String::new() },
         access_key_id: String::new(),
         session: None,
         request,

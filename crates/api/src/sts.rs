@@ -2,7 +2,7 @@
 //! denied by a policy; AssumeRole is decided by the role's trust policy and the caller's
 //! own policies.
 
-use portcullis_core::{AssumeRoleInput, Caller, FederationInput, Iam, IamResult, StsOperation as Op, TemporaryCredentials, WebIdentityInput};
+use portcullis_core::{AssumeRoleInput, AssumedRole, Caller, FederationInput, Iam, IamResult, SamlInput, StsOperation as Op, TemporaryCredentials, WebIdentityInput};
 use portcullis_protocol::{QueryParams, XmlWriter};
 
 use crate::encode::ts;
@@ -14,6 +14,16 @@ fn credentials(w: &mut XmlWriter, c: &TemporaryCredentials) {
         .leaf("SessionToken", &c.session_token)
         .time("Expiration", ts(c.expiration))
         .end("Credentials");
+}
+
+/// What every AssumeRole* answers about the session: its credentials, the assumed-role
+/// user and, when session policies or tags were passed, their packed size.
+fn role_session(w: &mut XmlWriter, r: &AssumedRole) {
+    credentials(w, &r.credentials);
+    w.start("AssumedRoleUser").leaf("AssumedRoleId", &r.assumed_role_id).leaf("Arn", &r.arn).end("AssumedRoleUser");
+    if let Some(size) = r.packed_policy_size {
+        w.num("PackedPolicySize", size);
+    }
 }
 
 /// The session tags a request passes (`Tags.member.N.Key`/`Value`).
@@ -64,11 +74,7 @@ pub async fn dispatch(iam: &Iam, caller: &Caller, op: Op, p: &QueryParams) -> Ia
                 source_identity: p.get("SourceIdentity").map(str::to_owned),
             };
             let r = iam.assume_role(caller, &input).await?;
-            credentials(&mut w, &r.credentials);
-            w.start("AssumedRoleUser").leaf("AssumedRoleId", &r.assumed_role_id).leaf("Arn", &r.arn).end("AssumedRoleUser");
-            if let Some(size) = r.packed_policy_size {
-                w.num("PackedPolicySize", size);
-            }
+            role_session(&mut w, &r);
             w.opt("SourceIdentity", r.source_identity.as_deref());
         }
         // Unsigned: the caller stands only for the request's facts; the token decides.
@@ -82,13 +88,24 @@ pub async fn dispatch(iam: &Iam, caller: &Caller, op: Op, p: &QueryParams) -> Ia
                 duration: int(p, "DurationSeconds"),
             };
             let r = iam.assume_role_with_web_identity(&input, caller.request.clone()).await?;
-            credentials(&mut w, &r.assumed.credentials);
+            role_session(&mut w, &r.assumed);
             w.leaf("SubjectFromWebIdentityToken", &r.subject);
-            w.start("AssumedRoleUser").leaf("AssumedRoleId", &r.assumed.assumed_role_id).leaf("Arn", &r.assumed.arn).end("AssumedRoleUser");
-            if let Some(size) = r.assumed.packed_policy_size {
-                w.num("PackedPolicySize", size);
-            }
             w.leaf("Provider", &r.provider).leaf("Audience", &r.audience);
+        }
+        Op::AssumeRoleWithSAML => {
+            let input = SamlInput {
+                role_arn: p.get("RoleArn").unwrap_or_default().to_owned(),
+                principal_arn: p.get("PrincipalArn").unwrap_or_default().to_owned(),
+                assertion: p.get("SAMLAssertion").unwrap_or_default().to_owned(),
+                policy: p.get("Policy").map(str::to_owned),
+                policy_arns: policy_arns(p),
+                duration: int(p, "DurationSeconds"),
+            };
+            let r = iam.assume_role_with_saml(&input, caller.request.clone()).await?;
+            role_session(&mut w, &r.assumed);
+            w.leaf("Subject", &r.subject).leaf("SubjectType", &r.subject_type).leaf("Issuer", &r.issuer);
+            w.leaf("Audience", &r.audience).leaf("NameQualifier", &r.name_qualifier);
+            w.opt("SourceIdentity", r.assumed.source_identity.as_deref());
         }
         Op::GetFederationToken => {
             let input = FederationInput {

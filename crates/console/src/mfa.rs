@@ -296,7 +296,7 @@ pub async fn enable_mfa(State(c): Shared, headers: HeaderMap, remote: ClientAddr
             c.iam.enable_mfa_device(&auth, &u.name, &f.serial, code1, code2).await
         }
         .await,
-        portcullis_core::Principal::AssumedRole { .. } | portcullis_core::Principal::WebIdentity { .. } | portcullis_core::Principal::FederatedUser { .. } => {
+        portcullis_core::Principal::AssumedRole { .. } | portcullis_core::Principal::ProviderUser { .. } | portcullis_core::Principal::FederatedUser { .. } => {
             Err(IamError::AccessDenied("A role session has no MFA devices of its own.".to_owned()))
         }
     };

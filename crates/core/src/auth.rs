@@ -14,10 +14,20 @@ pub enum Principal {
     /// A federated user's session from GetFederationToken: the IAM user's permissions,
     /// narrowed by the session policies it was given.
     FederatedUser { user: UserRecord, name: String },
-    /// The bearer of a web identity token (OpenID Connect) from a provider the account
-    /// trusts, asking AssumeRoleWithWebIdentity for a role: a caller of that one decision
-    /// only, with no policies of its own and never holding credentials.
-    WebIdentity { provider_arn: String, subject: String },
+    /// The bearer of an identity provider's token (OpenID Connect) or assertion (SAML),
+    /// from a provider the account trusts, asking AssumeRoleWithWebIdentity or
+    /// AssumeRoleWithSAML for a role: a caller of that one decision only, with no policies
+    /// of its own and never holding credentials.
+    ProviderUser { protocol: Federation, provider_arn: String, subject: String },
+}
+
+/// How an identity provider's user proves who they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Federation {
+    /// An OpenID Connect token (AssumeRoleWithWebIdentity).
+    WebIdentity,
+    /// A SAML 2.0 assertion (AssumeRoleWithSAML).
+    Saml,
 }
 
 /// Facts about the request itself that policies may test (`aws:SourceIp`, …).
@@ -61,7 +71,7 @@ impl Caller {
             Principal::AssumedRole { role, session_name } => {
                 format!("arn:aws:sts::{}:assumed-role/{}/{session_name}", self.account_id, role.name)
             }
-            Principal::WebIdentity { provider_arn, .. } => provider_arn.clone(),
+            Principal::ProviderUser { provider_arn, .. } => provider_arn.clone(),
             Principal::FederatedUser { name, .. } => format!("arn:aws:sts::{}:federated-user/{name}", self.account_id),
         }
     }
@@ -73,7 +83,7 @@ impl Caller {
             Principal::Root => self.account_id.clone(),
             Principal::User(u) => u.user_id.clone(),
             Principal::AssumedRole { role, session_name } => format!("{}:{session_name}", role.role_id),
-            Principal::WebIdentity { provider_arn, subject } => format!("{provider_arn}:{subject}"),
+            Principal::ProviderUser { provider_arn, subject, .. } => format!("{provider_arn}:{subject}"),
             Principal::FederatedUser { name, .. } => format!("{}:{name}", self.account_id),
         }
     }

@@ -6,10 +6,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use portcullis_policy::{evaluate, AttachedPolicy, EvalDecision, Policy, PolicyKind, PolicySet, RequestContext, RequestPrincipal};
+use portcullis_policy::{evaluate, AttachedPolicy, EvalDecision, Policy, PolicyKind, PolicySet, PrincipalType, RequestContext, RequestPrincipal};
 use portcullis_store::{PrincipalKind, TagTarget, Tx};
 
-use crate::{Authorized, Caller, Iam, IamError, IamResult, Principal};
+use crate::{Authorized, Caller, Federation, Iam, IamError, IamResult, Principal};
 
 /// How long a cached policy set may be used without re-reading the store. Writes through
 /// this node invalidate at once; this bounds staleness from other nodes sharing PostgreSQL.
@@ -311,7 +311,7 @@ impl Iam {
 
     pub(crate) async fn principal_policies(&self, caller: &Caller) -> IamResult<Arc<PrincipalPolicies>> {
         let (kind, id, boundary) = match &caller.principal {
-            Principal::Root | Principal::WebIdentity { .. } => return Ok(Arc::new(PrincipalPolicies::default())),
+            Principal::Root | Principal::ProviderUser { .. } => return Ok(Arc::new(PrincipalPolicies::default())),
             Principal::User(u) => (PrincipalKind::User, u.user_id.clone(), u.permissions_boundary.clone()),
             Principal::AssumedRole { role, .. } => (PrincipalKind::Role, role.role_id.clone(), role.permissions_boundary.clone()),
             Principal::FederatedUser { user, .. } => (PrincipalKind::User, user.user_id.clone(), user.permissions_boundary.clone()),
@@ -334,7 +334,13 @@ impl Iam {
             Principal::AssumedRole { role, .. } => {
                 RequestPrincipal::assumed_role(account, &crate::iam_arn(account, "role", &role.path, &role.name), &caller.arn())
             }
-            Principal::WebIdentity { provider_arn, .. } => RequestPrincipal::web_identity(provider_arn),
+            Principal::ProviderUser { protocol, provider_arn, .. } => RequestPrincipal::provider_user(
+                match protocol {
+                    Federation::WebIdentity => PrincipalType::WebIdentity,
+                    Federation::Saml => PrincipalType::SamlUser,
+                },
+                provider_arn,
+            ),
             Principal::FederatedUser { .. } => RequestPrincipal::federated_user(account, &caller.arn()),
         };
         let mut ctx = RequestContext::new(&req.action, &req.resource, principal);

@@ -43,7 +43,9 @@ pub enum IamError {
     #[error("{0}")]
     InvalidAuthenticationCode(String),
     /// AssumeRoleWithWebIdentity: the token is not a JWT, its provider is unknown, its
-    /// keys cannot be fetched, its signature or audience is wrong.
+    /// keys cannot be fetched, its signature or audience is wrong. AssumeRoleWithSAML: the
+    /// response is not SAML, its provider is unknown, its signature, issuer, recipient or
+    /// audience is wrong, it was replayed.
     #[error("{0}")]
     InvalidIdentityToken(String),
     #[error("{0}")]

@@ -304,6 +304,7 @@ operations! {
     /// The STS operations Portcullis serves.
     StsOperation, "sts";
     AssumeRole => Arn("RoleArn"), write, authorization = ResourcePolicy;
+    AssumeRoleWithSAML => Arn("RoleArn"), write, authorization = Unsigned;
     AssumeRoleWithWebIdentity => Arn("RoleArn"), write, authorization = Unsigned;
     GetFederationToken => FederatedUser, read;
     GetWebIdentityToken => Any, read;

@@ -29,32 +29,53 @@ pub(crate) fn not_found(arn: &str) -> IamError {
     IamError::NoSuchEntity(format!("Manifest not found for arn {arn}"))
 }
 
-/// Checks a metadata document; returns its `validUntil` (Unix seconds), when it has one.
-fn check_metadata(doc: &str) -> IamResult<Option<i64>> {
+/// What Portcullis reads from a provider's metadata document.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Metadata {
+    /// The `entityID`: the `Issuer` of the provider's assertions.
+    pub entity_id: String,
+    /// `validUntil` (Unix seconds), when the document has one.
+    pub valid_until: Option<i64>,
+    /// The DER certificates of the identity provider's signing keys (a `KeyDescriptor` of
+    /// use `signing` or of no use).
+    pub signing_certificates: Vec<Vec<u8>>,
+}
+
+/// Reads and checks a metadata document: a SAML `EntityDescriptor` with an
+/// `IDPSSODescriptor` and at least one signing certificate, every certificate parsing.
+pub(crate) fn parse_metadata(doc: &str) -> IamResult<Metadata> {
     let mut reader = quick_xml::Reader::from_str(doc);
-    let (mut root_seen, mut idp, mut certs, mut in_cert) = (false, false, 0usize, false);
-    let mut valid_until = None;
+    let (mut root_seen, mut idp, mut in_cert, mut signing_key) = (false, false, false, true);
+    let mut meta = Metadata::default();
     let mut cert_text = String::new();
     loop {
         match reader.read_event().map_err(|_| unparsable())? {
             Event::Start(e) | Event::Empty(e) => {
                 let name = e.local_name();
                 let local = std::str::from_utf8(name.as_ref()).map_err(|_| unparsable())?;
+                let attribute = |wanted: &[u8]| -> IamResult<Option<String>> {
+                    for a in e.attributes() {
+                        let a = a.map_err(|_| unparsable())?;
+                        if a.key.local_name().as_ref() == wanted {
+                            return Ok(Some(a.unescape_value().map_err(|_| unparsable())?.into_owned()));
+                        }
+                    }
+                    Ok(None)
+                };
                 if !root_seen {
                     if local != "EntityDescriptor" {
                         return Err(unparsable());
                     }
                     root_seen = true;
-                    for a in e.attributes().flatten() {
-                        if a.key.local_name().as_ref() == b"validUntil" {
-                            let v = a.unescape_value().map_err(|_| unparsable())?;
-                            let t = time::OffsetDateTime::parse(&v, &time::format_description::well_known::Rfc3339).map_err(|_| unparsable())?;
-                            valid_until = Some(t.unix_timestamp());
-                        }
+                    meta.entity_id = attribute(b"entityID")?.unwrap_or_default();
+                    if let Some(v) = attribute(b"validUntil")? {
+                        let t = time::OffsetDateTime::parse(&v, &time::format_description::well_known::Rfc3339).map_err(|_| unparsable())?;
+                        meta.valid_until = Some(t.unix_timestamp());
                     }
                 }
                 match local {
                     "IDPSSODescriptor" => idp = true,
+                    "KeyDescriptor" => signing_key = attribute(b"use")?.is_none_or(|u| u == "signing"),
                     "X509Certificate" => {
                         in_cert = true;
                         cert_text.clear();
@@ -70,16 +91,19 @@ fn check_metadata(doc: &str) -> IamResult<Option<i64>> {
                 let compact: String = cert_text.chars().filter(|c| !c.is_whitespace()).collect();
                 let der = STANDARD.decode(compact).map_err(|_| unparsable())?;
                 x509_parser::parse_x509_certificate(&der).map_err(|_| unparsable())?;
-                certs += 1;
+                if signing_key {
+                    meta.signing_certificates.push(der);
+                }
             }
+            Event::End(e) if e.local_name().as_ref() == b"KeyDescriptor" => signing_key = true,
             Event::Eof => break,
             _ => {}
         }
     }
-    if !root_seen || !idp || certs == 0 {
+    if !root_seen || !idp || meta.signing_certificates.is_empty() {
         return Err(unparsable());
     }
-    Ok(valid_until)
+    Ok(meta)
 }
 
 /// `SAMLSP` and 20 characters of `[A-Z0-9]`, as AWS's provider UUIDs look.
@@ -105,7 +129,7 @@ impl Iam {
     }
 
     pub async fn create_saml_provider(&self, auth: &Authorized<'_>, name: &str, metadata: &str, new_tags: &[Tag], encryption_mode: Option<&str>, private_key: Option<&str>) -> IamResult<SamlProviderRecord> {
-        let valid_until = check_metadata(metadata)?;
+        let valid_until = parse_metadata(metadata)?.valid_until;
         let tags = tags::merge(Vec::new(), new_tags, true)?;
         let account = auth.account();
         let arn = format!("arn:aws:iam::{account}:saml-provider/{name}");
@@ -153,7 +177,7 @@ impl Iam {
         if metadata.is_none() && encryption_mode.is_none() && add_key.is_none() && remove_key.is_none() {
             return Err(IamError::InvalidInput("No updates are defined".to_owned()));
         }
-        let valid_until = metadata.map(check_metadata).transpose()?;
+        let valid_until = metadata.map(parse_metadata).transpose()?.map(|m| m.valid_until);
         let mut tx = self.store.begin().await?;
         tx.lock(&format!("saml-provider:{arn}")).await?;
         let mut rec = load_saml_provider(&mut tx, auth.account(), arn).await?;

@@ -97,7 +97,7 @@ impl Iam {
                 let arn = iam_arn(&caller.account_id, "user", &u.path, &u.name);
                 self.authorize(caller, &AuthzRequest::new("iam:EnableMFADevice", arn)).await.map(|_| ())
             }
-            Principal::AssumedRole { .. } | Principal::WebIdentity { .. } | Principal::FederatedUser { .. } => {
+            Principal::AssumedRole { .. } | Principal::ProviderUser { .. } | Principal::FederatedUser { .. } => {
                 Err(IamError::AccessDenied("A role session has no MFA devices of its own.".to_owned()))
             }
         }

@@ -213,7 +213,7 @@ impl Iam {
         let (kind, id) = match &caller.principal {
             Principal::Root => ("root", caller.account_id.clone()),
             Principal::User(u) => ("user", u.user_id.clone()),
-            Principal::AssumedRole { .. } | Principal::WebIdentity { .. } | Principal::FederatedUser { .. } => {
+            Principal::AssumedRole { .. } | Principal::ProviderUser { .. } | Principal::FederatedUser { .. } => {
                 return Err(access_denied("Cannot call GetSessionToken with session credentials"))
             }
         };

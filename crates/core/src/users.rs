@@ -25,7 +25,7 @@ pub(crate) async fn named_or_caller(tx: &mut Box<dyn Tx>, auth: &Authorized<'_>,
         (Some(n), _) => Ok(Some(load_user(tx, auth.account(), n).await?)),
         (None, Principal::User(u)) => Ok(Some(u.clone())),
         (None, Principal::Root) => Ok(None),
-        (None, Principal::AssumedRole { .. } | Principal::WebIdentity { .. } | Principal::FederatedUser { .. }) => {
+        (None, Principal::AssumedRole { .. } | Principal::ProviderUser { .. } | Principal::FederatedUser { .. }) => {
             Err(IamError::Validation("Must specify userName when calling with non-User credentials".to_owned()))
         }
     }
@@ -83,7 +83,7 @@ impl Iam {
             (None, Principal::User(u)) => {
                 tx.get_user_by_id(&u.user_id).await?.ok_or_else(|| no_such_user(&u.name))?
             }
-            (None, Principal::AssumedRole { .. } | Principal::WebIdentity { .. } | Principal::FederatedUser { .. }) => {
+            (None, Principal::AssumedRole { .. } | Principal::ProviderUser { .. } | Principal::FederatedUser { .. }) => {
                 return Err(IamError::Validation(
                     "Must specify userName when calling with non-User credentials".to_owned(),
                 ));

@@ -17,7 +17,7 @@ use portcullis_policy::{EvalDecision, PolicyKind};
 use serde_json::Value;
 
 use crate::sts::{packed_policy_size, AssumedRole, RoleSession};
-use crate::{iam_arn, AuthzRequest, Caller, Iam, IamError, IamResult, Principal, RequestFacts};
+use crate::{iam_arn, AuthzRequest, Caller, Federation, Iam, IamError, IamResult, Principal, RequestFacts};
 
 /// How long fetched keys are used before asking the provider again, and how soon a token
 /// naming an unknown key may make us ask again (so tokens cannot make us hammer it).
@@ -326,7 +326,7 @@ impl Iam {
         }
         let bearer = Caller {
             account_id: account.clone(),
-            principal: Principal::WebIdentity { provider_arn: provider_arn.clone(), subject: subject.clone() },
+            principal: Principal::ProviderUser { protocol: Federation::WebIdentity, provider_arn: provider_arn.clone(), subject: subject.clone() },
             access_key_id: String::new(),
             session: None,
             request: facts,

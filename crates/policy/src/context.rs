@@ -134,8 +134,9 @@ impl RequestContext {
             PrincipalType::Service => "Service",
             PrincipalType::Anonymous => "Anonymous",
             PrincipalType::WebIdentity => "WebIdentityUser",
+            PrincipalType::SamlUser => "SAMLUser",
         };
-        let unauthenticated = matches!(p.principal_type, PrincipalType::Anonymous | PrincipalType::Service | PrincipalType::WebIdentity);
+        let unauthenticated = matches!(p.principal_type, PrincipalType::Anonymous | PrincipalType::Service | PrincipalType::WebIdentity | PrincipalType::SamlUser);
         if !unauthenticated {
             let principal_arn = p.role_arn.as_deref().unwrap_or(&p.arn);
             self.set_one("aws:PrincipalArn", principal_arn);

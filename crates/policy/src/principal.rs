@@ -23,6 +23,8 @@ pub enum PrincipalType {
     Anonymous,
     /// The bearer of a token from a web identity (OpenID Connect) provider, asking for a role.
     WebIdentity,
+    /// The bearer of a SAML assertion from a SAML provider, asking for a role.
+    SamlUser,
 }
 
 /// The caller, as resource-based and trust policies see it.
@@ -89,11 +91,12 @@ impl RequestPrincipal {
         }
     }
 
-    /// A web identity token's bearer: the provider (`arn:aws:iam::ACCOUNT:oidc-provider/…`)
-    /// is what trust policies name, under `Federated`.
-    pub fn web_identity(provider_arn: &str) -> Self {
+    /// The bearer of an identity provider's token or assertion (`principal_type`
+    /// `WebIdentity` or `SamlUser`): the provider (`arn:aws:iam::ACCOUNT:oidc-provider/…`,
+    /// `…:saml-provider/NAME`) is what trust policies name, under `Federated`.
+    pub fn provider_user(principal_type: PrincipalType, provider_arn: &str) -> Self {
         RequestPrincipal {
-            principal_type: PrincipalType::WebIdentity,
+            principal_type,
             federated: Some(provider_arn.to_string()),
             ..Default::default()
         }

@@ -118,6 +118,7 @@ impl Tx for SqlTx {
         for table in [
             "tags",
             "recovery_codes",
+            "redeemed_tokens",
             "oidc_providers",
             "saml_providers",
             "server_certificates",
@@ -902,6 +903,15 @@ impl Tx for SqlTx {
 
     async fn use_recovery_code(&mut self, owner: &str, hash: &str, at: i64) -> StoreResult<bool> {
         let q = sqlx::query("UPDATE recovery_codes SET used_at = $1 WHERE owner = $2 AND code_hash = $3 AND used_at IS NULL").bind(at).bind(owner).bind(hash);
+        Ok(self.exec(q).await? == 1)
+    }
+
+    async fn redeem_once(&mut self, account_id: &str, key: &str, expires_at: i64, now: i64) -> StoreResult<bool> {
+        self.exec(sqlx::query("DELETE FROM redeemed_tokens WHERE expires_at < $1").bind(now)).await?;
+        let q = sqlx::query("INSERT INTO redeemed_tokens (token_key, account_id, expires_at) VALUES ($1, $2, $3) ON CONFLICT (token_key) DO NOTHING")
+            .bind(key)
+            .bind(account_id)
+            .bind(expires_at);
         Ok(self.exec(q).await? == 1)
     }
 

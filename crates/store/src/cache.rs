@@ -729,6 +729,9 @@ impl Tx for CacheTx {
     async fn use_recovery_code(&mut self, owner: &str, hash: &str, at: i64) -> StoreResult<bool> {
         write!(self, 0, use_recovery_code(owner, hash, at))
     }
+    async fn redeem_once(&mut self, account_id: &str, key: &str, expires_at: i64, now: i64) -> StoreResult<bool> {
+        write!(self, 0, redeem_once(account_id, key, expires_at, now))
+    }
 
     async fn get_password_policy(&mut self, account_id: &str) -> StoreResult<Option<PasswordPolicyRecord>> {
         read!(opt self, cat::PASSWORD_POLICY, Key::PasswordPolicy(account_id.to_owned()), get_password_policy(account_id))

@@ -462,6 +462,10 @@ async fn mfa_devices_and_recovery_codes(store: &dyn Store) {
     assert!(!tx.use_recovery_code(owner, "hash-3", 13).await.unwrap(), "a code is used once");
     assert!(!tx.use_recovery_code(owner, "no-such-hash", 13).await.unwrap());
     assert!(!tx.use_recovery_code("user:AIDA1", "hash-4", 13).await.unwrap(), "codes belong to their owner");
+    assert!(tx.redeem_once("111111111111", "assertion-1", 100, 10).await.unwrap());
+    assert!(!tx.redeem_once("111111111111", "assertion-1", 100, 50).await.unwrap(), "a proof is redeemed once");
+    assert!(tx.redeem_once("111111111111", "assertion-2", 100, 50).await.unwrap());
+    assert!(tx.redeem_once("111111111111", "assertion-1", 300, 101).await.unwrap(), "expired redemptions are forgotten");
     tx.commit().await.unwrap();
     let mut tx = store.begin().await.unwrap();
     let codes = tx.recovery_codes(owner).await.unwrap();

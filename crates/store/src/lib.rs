@@ -215,6 +215,12 @@ pub trait Tx: Send {
     /// uses of one code cannot both succeed.
     async fn use_recovery_code(&mut self, owner: &str, hash: &str, at: i64) -> StoreResult<bool>;
 
+    // Single-use proofs (a SAML assertion for a role)
+    /// Records `key` as redeemed until `expires_at`; false when it already was (and has not
+    /// expired by `now`). Two concurrent redemptions of one key cannot both succeed.
+    /// Redemptions that expired by `now` are forgotten.
+    async fn redeem_once(&mut self, account_id: &str, key: &str, expires_at: i64, now: i64) -> StoreResult<bool>;
+
     // Password policy, password history, credential report
     async fn get_password_policy(&mut self, account_id: &str) -> StoreResult<Option<PasswordPolicyRecord>>;
     async fn put_password_policy(&mut self, rec: &PasswordPolicyRecord) -> StoreResult<()>;
