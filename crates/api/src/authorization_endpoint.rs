@@ -102,7 +102,11 @@ pub async fn authorize(State(state): State<Arc<AppState>>, body: Bytes) -> Respo
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.code(), &e.public_message()),
     };
     let encoded = match decision.effect {
-        EvalDecision::Allowed => None,
+        EvalDecision::Allowed => {
+            // The service asking will serve the call: access advisor counts it as a use.
+            state.iam.note_access(&caller, &authz.action);
+            None
+        }
         _ => state.iam.encode_authorization_message(&caller, &authz, &decision).ok(),
     };
     let principal = json!({

@@ -405,7 +405,10 @@ impl Iam {
     pub async fn authorize<'a>(&self, caller: &'a Caller, req: &AuthzRequest) -> IamResult<Authorized<'a>> {
         let d = self.decide(caller, req).await?;
         match d.denial {
-            None => Ok(Authorized::new(caller)),
+            None => {
+                self.note_access(caller, &req.action);
+                Ok(Authorized::new(caller))
+            }
             Some(message) => Err(IamError::AccessDenied(message)),
         }
     }

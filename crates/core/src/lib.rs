@@ -3,6 +3,7 @@
 //! transaction. Depends on the store *traits* only; knows nothing of HTTP or SQL.
 
 mod access_keys;
+mod access_advisor;
 mod account;
 mod auth;
 mod authorize;
@@ -59,6 +60,7 @@ pub use access_keys::{AccessKeyLastUsed, NewAccessKey};
 pub use roles::{NewRole, RoleView};
 pub use instance_profiles::InstanceProfileView;
 pub use oidc_providers::OidcProviderView;
+pub use access_advisor::{AccessReport, EntityAccessReport, ReportEntity, ServiceLastAccessed, TrackedAction};
 pub use saml::{SamlInput, SamlSession};
 pub use web_identity::{WebIdentityInput, WebIdentitySession};
 pub use user_credentials::UserCredentialView;

@@ -222,6 +222,9 @@ operations! {
     ListServerCertificateTags => ServerCertificate, read;
     SetSecurityTokenServicePreferences => Any, write;
     ListPoliciesGrantingServiceAccess => Any, read;
+    GenerateServiceLastAccessedDetails => Arn("Arn"), read;
+    GetServiceLastAccessedDetails => Any, read;
+    GetServiceLastAccessedDetailsWithEntities => Any, read;
     EnableOutboundWebIdentityFederation => Any, write;
     DisableOutboundWebIdentityFederation => Any, write;
     GetOutboundWebIdentityFederationInfo => Any, read;

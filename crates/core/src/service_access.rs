@@ -79,7 +79,7 @@ impl Iam {
     }
 
     /// A managed policy's default document: AWS's from the catalog, the account's from the store.
-    async fn managed_document(&self, tx: &mut Box<dyn Tx>, account: &str, arn: &str) -> IamResult<Option<String>> {
+    pub(crate) async fn managed_document(&self, tx: &mut Box<dyn Tx>, account: &str, arn: &str) -> IamResult<Option<String>> {
         if let Some(p) = self.catalog().get(arn) {
             return Ok(Some(p.document.clone()));
         }

@@ -29,6 +29,13 @@ enum Form {
 }
 
 impl ArnPattern {
+    /// `"*"`: every resource.
+    pub(crate) fn is_wildcard(&self) -> bool {
+        self.form == Form::Any
+    }
+}
+
+impl ArnPattern {
     pub(crate) fn compile(raw: &str, variables: bool) -> ArnPattern {
         let t = Template::compile(
             raw,

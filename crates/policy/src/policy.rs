@@ -157,6 +157,16 @@ impl Statement {
             }
     }
 
+    /// Whether the statement denies every action of the service `ns` (`ns:*` or `*`), with
+    /// no condition and on every resource: access advisor leaves such a service out.
+    pub fn denies_all_of_service(&self, ns: &str) -> bool {
+        self.effect == Effect::Deny
+            && !self.not_action
+            && self.conditions.is_empty()
+            && self.resources.as_ref().is_none_or(|r| !self.not_resource && r.iter().any(|r| r.is_wildcard()))
+            && self.actions.iter().any(|a| a.covers_service(ns))
+    }
+
     pub(crate) fn action_matches(&self, action: &str) -> bool {
         self.actions.iter().any(|a| a.matches(action)) != self.not_action
     }

@@ -119,6 +119,8 @@ impl Tx for SqlTx {
             "tags",
             "recovery_codes",
             "redeemed_tokens",
+            "action_last_accessed",
+            "access_reports",
             "oidc_providers",
             "saml_providers",
             "server_certificates",
@@ -904,6 +906,60 @@ impl Tx for SqlTx {
     async fn use_recovery_code(&mut self, owner: &str, hash: &str, at: i64) -> StoreResult<bool> {
         let q = sqlx::query("UPDATE recovery_codes SET used_at = $1 WHERE owner = $2 AND code_hash = $3 AND used_at IS NULL").bind(at).bind(owner).bind(hash);
         Ok(self.exec(q).await? == 1)
+    }
+
+    async fn record_action_access(&mut self, account_id: &str, rec: &ActionAccessRecord) -> StoreResult<()> {
+        let q = sqlx::query(
+            "INSERT INTO action_last_accessed (account_id, entity_arn, action, region, accessed_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (entity_arn, action) DO UPDATE SET region = excluded.region, accessed_at = excluded.accessed_at \
+             WHERE excluded.accessed_at > action_last_accessed.accessed_at",
+        )
+        .bind(account_id)
+        .bind(&rec.entity_arn)
+        .bind(&rec.action)
+        .bind(&rec.region)
+        .bind(rec.accessed_at);
+        self.exec(q).await?;
+        Ok(())
+    }
+
+    async fn action_accesses(&mut self, account_id: &str, entity_arns: &[String], until: i64) -> StoreResult<Vec<ActionAccessRecord>> {
+        let mut out = Vec::new();
+        for arn in entity_arns {
+            let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+                "SELECT entity_arn, action, region, accessed_at FROM action_last_accessed WHERE account_id = $1 AND entity_arn = $2 AND accessed_at <= $3 ORDER BY action",
+            )
+            .bind(account_id)
+            .bind(arn)
+            .bind(until)
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(backend)?;
+            out.extend(rows.into_iter().map(|(entity_arn, action, region, accessed_at)| ActionAccessRecord { entity_arn, action, region, accessed_at }));
+        }
+        Ok(out)
+    }
+
+    async fn insert_access_report(&mut self, rec: &AccessReportRecord) -> StoreResult<()> {
+        let q = sqlx::query("INSERT INTO access_reports (job_id, account_id, arn, granularity, requested_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&rec.job_id)
+            .bind(&rec.account_id)
+            .bind(&rec.arn)
+            .bind(&rec.granularity)
+            .bind(&rec.requested_by)
+            .bind(rec.created_at);
+        self.exec(q).await?;
+        Ok(())
+    }
+
+    async fn get_access_report(&mut self, job_id: &str) -> StoreResult<Option<AccessReportRecord>> {
+        let row: Option<(String, String, String, String, String, i64)> =
+            sqlx::query_as("SELECT job_id, account_id, arn, granularity, requested_by, created_at FROM access_reports WHERE job_id = $1")
+                .bind(job_id)
+                .fetch_optional(&mut *self.tx)
+                .await
+                .map_err(backend)?;
+        Ok(row.map(|(job_id, account_id, arn, granularity, requested_by, created_at)| AccessReportRecord { job_id, account_id, arn, granularity, requested_by, created_at }))
     }
 
     async fn redeem_once(&mut self, account_id: &str, key: &str, expires_at: i64, now: i64) -> StoreResult<bool> {

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use crate::{
-    AccessKeyRecord, AccountRecord, GroupRecord, InstanceProfileRecord, OidcProviderRecord, SamlProviderRecord, UserCredentialRecord, CredentialKind, ServerCertificateRecord, LoginProfileRecord, MfaDeviceRecord, PageQuery, PasswordPolicyRecord,
+    AccessKeyRecord, AccessReportRecord, ActionAccessRecord, AccountRecord, GroupRecord, InstanceProfileRecord, OidcProviderRecord, SamlProviderRecord, UserCredentialRecord, CredentialKind, ServerCertificateRecord, LoginProfileRecord, MfaDeviceRecord, PageQuery, PasswordPolicyRecord,
     PolicyRecord, PolicyVersionRecord, PrincipalKind, RecoveryCodeRecord, RoleRecord, Store, StoreError, StoreResult, Tag, TagTarget, Tx,
     UserRecord,
 };
@@ -731,6 +731,18 @@ impl Tx for CacheTx {
     }
     async fn redeem_once(&mut self, account_id: &str, key: &str, expires_at: i64, now: i64) -> StoreResult<bool> {
         write!(self, 0, redeem_once(account_id, key, expires_at, now))
+    }
+    async fn record_action_access(&mut self, account_id: &str, rec: &ActionAccessRecord) -> StoreResult<()> {
+        write!(self, 0, record_action_access(account_id, rec))
+    }
+    async fn action_accesses(&mut self, account_id: &str, entity_arns: &[String], until: i64) -> StoreResult<Vec<ActionAccessRecord>> {
+        uncached!(self, action_accesses(account_id, entity_arns, until))
+    }
+    async fn insert_access_report(&mut self, rec: &AccessReportRecord) -> StoreResult<()> {
+        write!(self, 0, insert_access_report(rec))
+    }
+    async fn get_access_report(&mut self, job_id: &str) -> StoreResult<Option<AccessReportRecord>> {
+        uncached!(self, get_access_report(job_id))
     }
 
     async fn get_password_policy(&mut self, account_id: &str) -> StoreResult<Option<PasswordPolicyRecord>> {

@@ -466,6 +466,20 @@ async fn mfa_devices_and_recovery_codes(store: &dyn Store) {
     assert!(!tx.redeem_once("111111111111", "assertion-1", 100, 50).await.unwrap(), "a proof is redeemed once");
     assert!(tx.redeem_once("111111111111", "assertion-2", 100, 50).await.unwrap());
     assert!(tx.redeem_once("111111111111", "assertion-1", 300, 101).await.unwrap(), "expired redemptions are forgotten");
+
+    let user = "arn:aws:iam::111111111111:user/alice".to_owned();
+    let use_at = |action: &str, region: &str, at: i64| ActionAccessRecord { entity_arn: user.clone(), action: action.into(), region: region.into(), accessed_at: at };
+    tx.record_action_access("111111111111", &use_at("iam:ListUsers", "us-east-1", 20)).await.unwrap();
+    tx.record_action_access("111111111111", &use_at("iam:ListUsers", "eu-west-1", 30)).await.unwrap();
+    tx.record_action_access("111111111111", &use_at("iam:ListUsers", "us-west-2", 25)).await.unwrap();
+    tx.record_action_access("111111111111", &use_at("s3:GetObject", "us-east-1", 40)).await.unwrap();
+    assert_eq!(tx.action_accesses("111111111111", std::slice::from_ref(&user), 100).await.unwrap(), vec![use_at("iam:ListUsers", "eu-west-1", 30), use_at("s3:GetObject", "us-east-1", 40)], "the latest use is kept");
+    assert_eq!(tx.action_accesses("111111111111", std::slice::from_ref(&user), 35).await.unwrap().len(), 1, "uses after the report's time are left out");
+    assert!(tx.action_accesses("222222222222", std::slice::from_ref(&user), 100).await.unwrap().is_empty());
+    let report = AccessReportRecord { job_id: "job-1".into(), account_id: "111111111111".into(), arn: user.clone(), granularity: "SERVICE_LEVEL".into(), requested_by: user.clone(), created_at: 50 };
+    tx.insert_access_report(&report).await.unwrap();
+    assert_eq!(tx.get_access_report("job-1").await.unwrap(), Some(report));
+    assert_eq!(tx.get_access_report("job-2").await.unwrap(), None);
     tx.commit().await.unwrap();
     let mut tx = store.begin().await.unwrap();
     let codes = tx.recovery_codes(owner).await.unwrap();

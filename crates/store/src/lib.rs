@@ -221,6 +221,14 @@ pub trait Tx: Send {
     /// Redemptions that expired by `now` are forgotten.
     async fn redeem_once(&mut self, account_id: &str, key: &str, expires_at: i64, now: i64) -> StoreResult<bool>;
 
+    // Access advisor
+    /// Notes that the entity was allowed the action at `at` (kept when later than what is known).
+    async fn record_action_access(&mut self, account_id: &str, rec: &ActionAccessRecord) -> StoreResult<()>;
+    /// What these entities were last allowed, up to `until`, by entity and action.
+    async fn action_accesses(&mut self, account_id: &str, entity_arns: &[String], until: i64) -> StoreResult<Vec<ActionAccessRecord>>;
+    async fn insert_access_report(&mut self, rec: &AccessReportRecord) -> StoreResult<()>;
+    async fn get_access_report(&mut self, job_id: &str) -> StoreResult<Option<AccessReportRecord>>;
+
     // Password policy, password history, credential report
     async fn get_password_policy(&mut self, account_id: &str) -> StoreResult<Option<PasswordPolicyRecord>>;
     async fn put_password_policy(&mut self, rec: &PasswordPolicyRecord) -> StoreResult<()>;

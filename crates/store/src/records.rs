@@ -324,6 +324,31 @@ pub struct MfaDeviceRecord {
     pub last_step: Option<i64>,
 }
 
+/// When a user or role was last allowed an action (access advisor).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionAccessRecord {
+    /// The user's or role's ARN.
+    pub entity_arn: String,
+    /// `service:Action`, as the request named it.
+    pub action: String,
+    pub region: String,
+    pub accessed_at: i64,
+}
+
+/// An access advisor report job (GenerateServiceLastAccessedDetails).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessReportRecord {
+    pub job_id: String,
+    pub account_id: String,
+    /// The user, group, role or managed policy reported on.
+    pub arn: String,
+    /// `SERVICE_LEVEL` or `ACTION_LEVEL`.
+    pub granularity: String,
+    /// Who asked (the caller's ARN): only they may read the job.
+    pub requested_by: String,
+    pub created_at: i64,
+}
+
 /// One of an identity's single-use recovery codes (only its hash is kept).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecoveryCodeRecord {
