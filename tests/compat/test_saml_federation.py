@@ -8,6 +8,7 @@ responses are refused with AWS's codes and messages; the trust policy decides wi
 from __future__ import annotations
 
 import base64
+import copy
 import datetime
 import hashlib
 import json
@@ -19,11 +20,13 @@ import pytest
 import requests
 from botocore import UNSIGNED
 from botocore.config import Config
+from cryptography.hazmat.primitives import serialization
 from lxml import etree
+from signxml import XMLSigner, methods
 
 from compat_helpers import expect_error, self_signed
 from conftest import aws_cli_path
-from saml_idp import AWS_SAML, SAML, IdP, encode, wrapped
+from saml_idp import AWS_SAML, DS, SAML, IdP, encode, wrapped
 
 PROVIDER = "CorpIdP"
 
@@ -253,3 +256,50 @@ def test_session_tags_source_identity_and_duration_from_attributes(saml):
     assert 850 <= lifetime.total_seconds() <= 960
     with expect_error("ValidationError", 400):
         assume(sts, role, provider, idp.response([pair(role, provider)], session_name="long", now=t), DurationSeconds=43200)
+
+
+def test_only_the_identity_providers_signing_keys_are_trusted(saml):
+    srv, iam, idp, sts, role, provider = saml
+    # A metadata document that also lists a service provider's certificate: that key signs nothing.
+    sp_cert, sp_key = self_signed("sp.example.test")
+    sp_der = base64.b64encode(sp_cert.public_bytes(serialization.Encoding.DER)).decode()
+    sp = ('<md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">'
+          f'<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{sp_der}</ds:X509Certificate>'
+          '</ds:X509Data></ds:KeyInfo></md:KeyDescriptor>'
+          '<md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://sp.example.test/acs" index="0"/>'
+          '</md:SPSSODescriptor></md:EntityDescriptor>')
+    iam.update_saml_provider(SAMLProviderArn=provider, SAMLMetadataDocument=idp.metadata().replace("</md:EntityDescriptor>", sp))
+    t = now(srv)
+    with expect_error("InvalidIdentityToken", 400) as e:
+        assume(sts, role, provider, idp.response([pair(role, provider)], key=sp_key, cert=sp_cert, now=t))
+    assert e.message == "Response signature invalid"
+    assert assume(sts, role, provider, idp.response([pair(role, provider)], now=t))["Subject"] == "alice@example.test"
+
+
+def test_signatures_out_of_place_and_foreign_audiences_are_refused(saml):
+    srv, iam, idp, sts, role, provider = saml
+    t = now(srv)
+    signed = idp.response_xml([pair(role, provider)], now=t)
+    # A second signature somewhere SAML does not put one (copied from the assertion).
+    extra = copy.deepcopy(signed.find(f".//{{{SAML}}}Assertion/{{{DS}}}Signature"))
+    signed.find(f".//{{{SAML}}}Subject").append(extra)
+    with expect_error("InvalidIdentityToken", 400) as e:
+        assume(sts, role, provider, encode(signed))
+    assert e.message == "Response signature invalid"
+    # Every AudienceRestriction must admit AWS: a second one for another party is refused.
+    response = idp.response_xml([pair(role, provider)], now=t, sign_assertion=False)
+    restriction = etree.SubElement(response.find(f".//{{{SAML}}}Conditions"), f"{{{SAML}}}AudienceRestriction")
+    etree.SubElement(restriction, f"{{{SAML}}}Audience").text = "https://other-sp.example"
+    with expect_error("InvalidIdentityToken", 400):
+        assume(sts, role, provider, sign_response_of(idp, response))
+
+
+def sign_response_of(idp, response) -> str:
+    """Signs a response built by hand as the identity provider would (the Response, enveloped)."""
+    key = idp.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    cert = idp.cert.public_bytes(serialization.Encoding.PEM)
+    placeholder = etree.Element("{http://www.w3.org/2000/09/xmldsig#}Signature", Id="placeholder")
+    response.insert(1, placeholder)
+    signer = XMLSigner(method=methods.enveloped, signature_algorithm="rsa-sha256", digest_algorithm="sha256",
+                       c14n_algorithm="http://www.w3.org/2001/10/xml-exc-c14n#")
+    return encode(signer.sign(response, key=key, cert=cert, reference_uri=response.get("ID")))

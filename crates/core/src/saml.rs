@@ -102,6 +102,7 @@ pub struct SamlSession {
 #[derive(Debug, Default)]
 struct Assertion {
     id: String,
+    response_id: String,
     issuer: String,
     issue_instant: i64,
     subject: String,
@@ -109,7 +110,10 @@ struct Assertion {
     recipient: String,
     not_on_or_after: i64,
     conditions: (Option<i64>, Option<i64>),
-    audiences: Vec<String>,
+    /// The audiences of each `AudienceRestriction`.
+    audiences: Vec<Vec<String>>,
+    /// `NotBefore` of the bearer confirmation, when given.
+    confirmation_not_before: Option<i64>,
     attributes: Vec<(String, Vec<String>)>,
 }
 
@@ -189,6 +193,8 @@ fn verified_assertion(xml: &str, certificates: &[Vec<u8>]) -> IamResult<Assertio
     struct Shape {
         assertion_id: String,
         response_id: String,
+        /// The IDs of the elements that carry a signature (the assertion, the response or both).
+        signed_ids: Vec<String>,
         methods: Vec<String>,
         status_ok: bool,
     }
@@ -212,16 +218,24 @@ fn verified_assertion(xml: &str, certificates: &[Vec<u8>]) -> IamResult<Assertio
             .and_then(|s| child(s, SAML_PROTOCOL, "StatusCode"))
             .and_then(|c| c.attribute("Value"))
             == Some("urn:oasis:names:tc:SAML:2.0:status:Success");
-        let methods = [root, *assertion]
+        // Signatures only where SAML puts them, at most one on each: anything else is
+        // refused before any cryptography is spent on it.
+        let signatures: Vec<_> = doc.descendants().filter(|n| is(*n, XMLDSIG, "Signature")).collect();
+        let placed = |n: &XmlDomNode<'_, '_>| n.parent().is_some_and(|p| p == root || p == *assertion);
+        if signatures.len() > 2 || !signatures.iter().all(placed) || signatures.iter().filter(|s| s.parent() == Some(root)).count() > 1 {
+            return Err(invalid("Response signature invalid"));
+        }
+        let signed_ids = signatures.iter().filter_map(|s| s.parent()).filter_map(|p| p.attribute("ID")).map(str::to_owned).collect();
+        let methods = signatures
             .iter()
-            .filter_map(|n| child(*n, XMLDSIG, "Signature"))
-            .filter_map(|s| child(s, XMLDSIG, "SignedInfo"))
+            .filter_map(|s| child(*s, XMLDSIG, "SignedInfo"))
             .filter_map(|i| child(i, XMLDSIG, "SignatureMethod"))
             .filter_map(|m| m.attribute("Algorithm").map(str::to_owned))
             .collect();
         Ok(Shape {
             assertion_id: assertion.attribute("ID").unwrap_or_default().to_owned(),
             response_id: root.attribute("ID").unwrap_or_default().to_owned(),
+            signed_ids,
             methods,
             status_ok,
         })
@@ -250,7 +264,7 @@ fn verified_assertion(xml: &str, certificates: &[Vec<u8>]) -> IamResult<Assertio
             name: None,
         };
         for id in [&shape.assertion_id, &shape.response_id] {
-            if id.is_empty() {
+            if id.is_empty() || !shape.signed_ids.contains(id) {
                 continue;
             }
             let Some(target) = document.with_view(|view| view.node_for_id(id, &[])) else { continue };
@@ -266,10 +280,15 @@ fn verified_assertion(xml: &str, certificates: &[Vec<u8>]) -> IamResult<Assertio
         return Err(bad_signature());
     }
 
+    if shape.assertion_id.is_empty() {
+        return Err(invalid("Invalid SAML response: the assertion has no ID."));
+    }
     document.with_view(|view| {
         let doc = view.document();
         let node = doc.descendants().find(|n| is(*n, SAML_ASSERTION, "Assertion")).ok_or_else(not_saml)?;
-        read_assertion(node, &shape.assertion_id)
+        let mut assertion = read_assertion(node, &shape.assertion_id)?;
+        assertion.response_id = shape.response_id.clone();
+        Ok(assertion)
     })
 }
 
@@ -293,12 +312,13 @@ fn read_assertion(node: XmlDomNode<'_, '_>, id: &str) -> IamResult<Assertion> {
         if let [data] = bearer.as_slice() {
             a.recipient = data.attribute("Recipient").unwrap_or_default().to_owned();
             a.not_on_or_after = time_of(data.attribute("NotOnOrAfter")).unwrap_or(0);
+            a.confirmation_not_before = time_of(data.attribute("NotBefore"));
         }
     }
     if let Some(conditions) = child(node, SAML_ASSERTION, "Conditions") {
         a.conditions = (time_of(conditions.attribute("NotBefore")), time_of(conditions.attribute("NotOnOrAfter")));
         for restriction in conditions.children().filter(|c| is(*c, SAML_ASSERTION, "AudienceRestriction")) {
-            a.audiences.extend(restriction.children().filter(|c| is(*c, SAML_ASSERTION, "Audience")).map(text));
+            a.audiences.push(restriction.children().filter(|c| is(*c, SAML_ASSERTION, "Audience")).map(text).collect());
         }
     }
     for statement in node.children().filter(|c| is(*c, SAML_ASSERTION, "AttributeStatement")) {
@@ -324,6 +344,31 @@ fn aws_recipient(recipient: &str) -> bool {
 
 fn session_name_ok(name: &str) -> bool {
     (2..=64).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
+}
+
+/// Session tags from `PrincipalTag:KEY` attributes, under the rules AssumeRole's tags follow:
+/// one value each, at most 50, keys of 1–128 and values of at most 256 characters, no key
+/// twice (whatever its case).
+fn principal_tags(assertion: &Assertion) -> IamResult<Vec<(String, String)>> {
+    let bad = |why: &str| invalid(&format!("Invalid SAML response: {why}"));
+    let mut tags: Vec<(String, String)> = Vec::new();
+    for (name, values) in &assertion.attributes {
+        let Some(key) = name.strip_prefix(&format!("{ATTRIBUTES}PrincipalTag:")) else { continue };
+        let [value] = values.as_slice() else {
+            return Err(bad("a PrincipalTag attribute must have exactly one value."));
+        };
+        if key.is_empty() || key.chars().count() > 128 || value.chars().count() > 256 {
+            return Err(bad("a PrincipalTag key must have 1 to 128 characters and its value at most 256."));
+        }
+        if tags.iter().any(|(k, _)| k.eq_ignore_ascii_case(key)) {
+            return Err(bad("a PrincipalTag key is given twice."));
+        }
+        tags.push((key.to_owned(), value.clone()));
+    }
+    if tags.len() > 50 {
+        return Err(bad("at most 50 PrincipalTag attributes are allowed."));
+    }
+    Ok(tags)
 }
 
 /// `NameQualifier`: base64 of the SHA-1 of the issuer, the account and the provider's name.
@@ -361,6 +406,9 @@ impl Iam {
         let metadata = parse_metadata(&provider.metadata)?;
         // Verification is CPU work on an untrusted document: off the async workers.
         let certificates = metadata.signing_certificates.clone();
+        // A few verifications at a time: unauthenticated callers cannot take every core.
+        static VERIFYING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+        let _permit = VERIFYING.acquire().await.map_err(|e| IamError::ServiceFailure(format!("SAML verification: {e}")))?;
         let assertion = tokio::task::spawn_blocking(move || verified_assertion(&xml, &certificates))
             .await
             .map_err(|e| IamError::ServiceFailure(format!("SAML verification: {e}")))??;
@@ -378,13 +426,15 @@ impl Iam {
         if expired(assertion.not_on_or_after) || assertion.conditions.1.is_some_and(expired) {
             return Err(IamError::ExpiredTokenException("Response has expired".to_owned()));
         }
-        if assertion.conditions.0.is_some_and(|t| t > now + SKEW) {
+        if assertion.conditions.0.into_iter().chain(assertion.confirmation_not_before).any(|t| t > now + SKEW) {
             return Err(invalid("Invalid SAML response: its conditions are not valid yet (NotBefore is in the future)."));
         }
         if !aws_recipient(&assertion.recipient) {
             return Err(invalid("Invalid SAML response: the Recipient is not AWS's sign-in endpoint (https://signin.aws.amazon.com/saml)."));
         }
-        if !assertion.audiences.iter().any(|a| AUDIENCES.contains(&a.as_str()) || aws_recipient(a)) {
+        // Every AudienceRestriction must admit AWS (SAML core 2.5.1.4), and one must exist.
+        let admits_aws = |list: &Vec<String>| list.iter().any(|a| AUDIENCES.contains(&a.as_str()) || aws_recipient(a));
+        if assertion.audiences.is_empty() || !assertion.audiences.iter().all(admits_aws) {
             return Err(invalid("Invalid SAML response: the assertion's Audience is not https://signin.aws.amazon.com/saml."));
         }
         if assertion.subject.is_empty() {
@@ -408,12 +458,11 @@ impl Iam {
         if !pair_named {
             return Err(not_authorized());
         }
-        let tags: Vec<(String, String)> = assertion
-            .attributes
-            .iter()
-            .filter_map(|(name, values)| Some((name.strip_prefix(&format!("{ATTRIBUTES}PrincipalTag:"))?.to_owned(), values.first()?.clone())))
-            .collect();
+        let tags = principal_tags(&assertion)?;
         let transitive: Vec<String> = assertion.attribute(&format!("{ATTRIBUTES}TransitiveTagKeys")).unwrap_or_default().to_vec();
+        if transitive.iter().any(|k| !tags.iter().any(|(t, _)| t.eq_ignore_ascii_case(k))) {
+            return Err(invalid("Invalid SAML response: a TransitiveTagKeys value is not the key of a PrincipalTag attribute."));
+        }
         let saml_duration = match assertion.attribute(&format!("{ATTRIBUTES}SessionDuration")) {
             None => None,
             Some([d]) => Some(d.parse::<i64>().ok().filter(|d| (900..=43_200).contains(d)).ok_or_else(|| invalid("Invalid SAML response: SessionDuration must be between 900 and 43200 seconds."))?),
@@ -486,7 +535,7 @@ impl Iam {
 
         // Once per role: a replay of the same response for the same role is refused.
         let replay_key = {
-            let digest = sha2::Sha256::digest(format!("{}\n{}\n{}", input.principal_arn, assertion.id, input.role_arn).as_bytes());
+            let digest = sha2::Sha256::digest(format!("{}\n{}\n{}\n{}", input.principal_arn, assertion.response_id, assertion.id, input.role_arn).as_bytes());
             format!("saml:{}", data_encoding::HEXLOWER.encode(&digest))
         };
         let keep_until = assertion.not_on_or_after.max(assertion.issue_instant + REDEEM_WITHIN) + SKEW;

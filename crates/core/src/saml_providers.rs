@@ -41,29 +41,43 @@ pub(crate) struct Metadata {
     pub signing_certificates: Vec<Vec<u8>>,
 }
 
+const METADATA_NS: &[u8] = b"urn:oasis:names:tc:SAML:2.0:metadata";
+const XMLDSIG_NS: &[u8] = b"http://www.w3.org/2000/09/xmldsig#";
+
 /// Reads and checks a metadata document: a SAML `EntityDescriptor` with an
 /// `IDPSSODescriptor` and at least one signing certificate, every certificate parsing.
+/// Only the certificates of the identity provider's own `KeyDescriptor`s (use `signing` or
+/// no use, directly under `IDPSSODescriptor`) sign assertions: a certificate elsewhere (a
+/// service provider's, the metadata's own signature's) is never trusted with that.
 pub(crate) fn parse_metadata(doc: &str) -> IamResult<Metadata> {
-    let mut reader = quick_xml::Reader::from_str(doc);
-    let (mut root_seen, mut idp, mut in_cert, mut signing_key) = (false, false, false, true);
+    use quick_xml::name::ResolveResult;
+    let mut reader = quick_xml::NsReader::from_str(doc);
+    // The open elements: (namespace, local name, a signing KeyDescriptor of the IdP).
+    let mut open: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    let (mut root_seen, mut idp) = (false, false);
     let mut meta = Metadata::default();
-    let mut cert_text = String::new();
+    let mut cert_text: Option<String> = None;
+    let mut signing = false;
     loop {
-        match reader.read_event().map_err(|_| unparsable())? {
-            Event::Start(e) | Event::Empty(e) => {
-                let name = e.local_name();
-                let local = std::str::from_utf8(name.as_ref()).map_err(|_| unparsable())?;
+        let (ns, event) = reader.read_resolved_event().map_err(|_| unparsable())?;
+        let ns = match ns {
+            ResolveResult::Bound(n) => n.as_ref().to_vec(),
+            _ => Vec::new(),
+        };
+        match event {
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let local = e.local_name().as_ref().to_vec();
                 let attribute = |wanted: &[u8]| -> IamResult<Option<String>> {
                     for a in e.attributes() {
                         let a = a.map_err(|_| unparsable())?;
-                        if a.key.local_name().as_ref() == wanted {
+                        if a.key.as_ref() == wanted {
                             return Ok(Some(a.unescape_value().map_err(|_| unparsable())?.into_owned()));
                         }
                     }
                     Ok(None)
                 };
                 if !root_seen {
-                    if local != "EntityDescriptor" {
+                    if ns != METADATA_NS || local != b"EntityDescriptor" {
                         return Err(unparsable());
                     }
                     root_seen = true;
@@ -73,29 +87,43 @@ pub(crate) fn parse_metadata(doc: &str) -> IamResult<Metadata> {
                         meta.valid_until = Some(t.unix_timestamp());
                     }
                 }
-                match local {
-                    "IDPSSODescriptor" => idp = true,
-                    "KeyDescriptor" => signing_key = attribute(b"use")?.is_none_or(|u| u == "signing"),
-                    "X509Certificate" => {
-                        in_cert = true;
-                        cert_text.clear();
+                let parent_is = |name: &[u8]| open.last().is_some_and(|(n, l)| n == METADATA_NS && l == name);
+                if ns == METADATA_NS && local == b"IDPSSODescriptor" && open.len() == 1 {
+                    idp = true;
+                }
+                if ns == METADATA_NS && local == b"KeyDescriptor" {
+                    signing = parent_is(b"IDPSSODescriptor") && open.len() == 2 && attribute(b"use")?.is_none_or(|u| u == "signing");
+                }
+                if ns == XMLDSIG_NS && local == b"X509Certificate" {
+                    cert_text = Some(String::new());
+                }
+                if matches!(event, Event::Start(_)) {
+                    open.push((ns, local));
+                }
+            }
+            Event::Text(t) => {
+                if let Some(text) = cert_text.as_mut() {
+                    text.push_str(&t.unescape().map_err(|_| unparsable())?);
+                }
+            }
+            Event::End(_) => {
+                let (ns, local) = open.pop().ok_or_else(unparsable)?;
+                if ns == XMLDSIG_NS && local == b"X509Certificate" {
+                    use base64::engine::general_purpose::STANDARD;
+                    use base64::Engine;
+                    let compact: String = cert_text.take().unwrap_or_default().chars().filter(|c| !c.is_whitespace()).collect();
+                    let der = STANDARD.decode(compact).map_err(|_| unparsable())?;
+                    x509_parser::parse_x509_certificate(&der).map_err(|_| unparsable())?;
+                    // Inside one of the IdP's signing KeyDescriptors (KeyInfo/X509Data/X509Certificate).
+                    let in_signing_key = signing && open.len() >= 3 && open[2].0 == METADATA_NS && open[2].1 == b"KeyDescriptor";
+                    if in_signing_key {
+                        meta.signing_certificates.push(der);
                     }
-                    _ => {}
+                }
+                if ns == METADATA_NS && local == b"KeyDescriptor" {
+                    signing = false;
                 }
             }
-            Event::Text(t) if in_cert => cert_text.push_str(&t.unescape().map_err(|_| unparsable())?),
-            Event::End(e) if e.local_name().as_ref() == b"X509Certificate" => {
-                in_cert = false;
-                use base64::engine::general_purpose::STANDARD;
-                use base64::Engine;
-                let compact: String = cert_text.chars().filter(|c| !c.is_whitespace()).collect();
-                let der = STANDARD.decode(compact).map_err(|_| unparsable())?;
-                x509_parser::parse_x509_certificate(&der).map_err(|_| unparsable())?;
-                if signing_key {
-                    meta.signing_certificates.push(der);
-                }
-            }
-            Event::End(e) if e.local_name().as_ref() == b"KeyDescriptor" => signing_key = true,
             Event::Eof => break,
             _ => {}
         }
