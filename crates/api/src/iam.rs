@@ -348,6 +348,17 @@ async fn run(iam: &Iam, auth: &Authorized<'_>, op: Op, p: &QueryParams) -> Out {
             encode::truncation(&mut w, page.marker.as_deref());
         }
 
+        // Organizations-facing operations: this account is in no organization (yet).
+        Op::GenerateOrganizationsAccessReport
+        | Op::ListOrganizationsFeatures
+        | Op::EnableOrganizationsRootCredentialsManagement
+        | Op::DisableOrganizationsRootCredentialsManagement
+        | Op::EnableOrganizationsRootSessions
+        | Op::DisableOrganizationsRootSessions => return Err(portcullis_core::no_organization()),
+        Op::GetOrganizationsAccessReport => {
+            return Err(IamError::NoSuchEntity(format!("Job {} does not exist.", req(p, "JobId")?)));
+        }
+
         // SAML providers
         Op::CreateSAMLProvider => {
             let rec = iam

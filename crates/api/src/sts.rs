@@ -52,6 +52,9 @@ pub async fn dispatch(iam: &Iam, caller: &Caller, op: Op, p: &QueryParams) -> Ia
     let caller = auth.caller();
     let mut w = XmlWriter::new();
     match op {
+        Op::AssumeRoot => {
+            match iam.assume_root(caller, p.get("TargetPrincipal").unwrap_or_default(), p.get("TaskPolicyArn.arn"))? {}
+        }
         Op::GetCallerIdentity => {
             w.leaf("UserId", &caller.user_id()).leaf("Account", &caller.account_id).leaf("Arn", &caller.arn());
         }

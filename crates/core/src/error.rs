@@ -68,6 +68,9 @@ pub enum IamError {
     OutboundFederationDisabled(String),
     #[error("{0}")]
     ExpiredTokenException(String),
+    /// The organizations-facing operations, for an account outside an organization.
+    #[error("{0}")]
+    OrganizationNotFound(String),
     #[error("internal failure: {0}")]
     ServiceFailure(String),
 }
@@ -105,6 +108,7 @@ impl IamError {
             Self::FeatureDisabled(_) => "FeatureDisabled",
             Self::OutboundFederationDisabled(_) => "OutboundWebIdentityFederationDisabledException",
             Self::ExpiredTokenException(_) => "ExpiredTokenException",
+            Self::OrganizationNotFound(_) => "OrganizationNotFoundException",
             Self::ServiceFailure(_) => "ServiceFailure",
         }
     }

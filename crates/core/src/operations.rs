@@ -223,6 +223,13 @@ operations! {
     SetSecurityTokenServicePreferences => Any, write;
     ListPoliciesGrantingServiceAccess => Any, read;
     GenerateServiceLastAccessedDetails => Arn("Arn"), read;
+    GenerateOrganizationsAccessReport => Any, read;
+    GetOrganizationsAccessReport => Any, read;
+    ListOrganizationsFeatures => Any, read;
+    EnableOrganizationsRootCredentialsManagement => Any, write;
+    DisableOrganizationsRootCredentialsManagement => Any, write;
+    EnableOrganizationsRootSessions => Any, write;
+    DisableOrganizationsRootSessions => Any, write;
     GetServiceLastAccessedDetails => Any, read;
     GetServiceLastAccessedDetailsWithEntities => Any, read;
     EnableOutboundWebIdentityFederation => Any, write;
@@ -308,6 +315,7 @@ operations! {
     StsOperation, "sts";
     AssumeRole => Arn("RoleArn"), write, authorization = ResourcePolicy;
     AssumeRoleWithSAML => Arn("RoleArn"), write, authorization = Unsigned;
+    AssumeRoot => Any, write, authorization = Always;
     AssumeRoleWithWebIdentity => Arn("RoleArn"), write, authorization = Unsigned;
     GetFederationToken => FederatedUser, read;
     GetWebIdentityToken => Any, read;
