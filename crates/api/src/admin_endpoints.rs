@@ -86,6 +86,15 @@ pub async fn clock(State(state): State<Arc<AppState>>, body: Bytes) -> Response 
     Json(json!({"now": now.unix_timestamp(), "offset_seconds": clock.offset.load(Ordering::SeqCst)})).into_response()
 }
 
+/// `GET /_portcullis/notifications`: what the server sent to notification channels
+/// (delegation tokens; Portcullis has no SNS), newest last; only in test mode (`--test-clock`).
+pub async fn notifications(State(state): State<Arc<AppState>>) -> Response {
+    if state.test_clock.is_none() {
+        return error(StatusCode::NOT_FOUND, "NotFound", "notifications are shown in test mode only (start the server with --test-clock)");
+    }
+    Json(json!({"notifications": state.iam.notifications()})).into_response()
+}
+
 /// The discovery document of the account's outbound issuer (GetWebIdentityToken's tokens),
 /// public like any OpenID Connect issuer's.
 pub async fn oidc_discovery(State(state): State<Arc<AppState>>, axum::extract::Path(issuer): axum::extract::Path<String>) -> Response {

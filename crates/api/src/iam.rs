@@ -1,7 +1,7 @@
 //! IAM operations: decode parameters (already validated against the model), authorize,
 //! call the domain, encode the result.
 
-use portcullis_core::{Authorized, Caller, ContextEntry, CredentialKind, Tagged, Iam, IamError, IamOperation as Op, IamResult, NewRole, Page, PageRequest, PasswordPolicyInput, PolicyFilter, SimulationInput};
+use portcullis_core::{Authorized, Caller, ContextEntry, CredentialKind, DelegationRequestView, NewDelegationRequest, PolicyParameter, Tagged, Iam, IamError, IamOperation as Op, IamResult, NewRole, Page, PageRequest, PasswordPolicyInput, PolicyFilter, SimulationInput};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use portcullis_protocol::{QueryParams, XmlWriter};
@@ -346,6 +346,58 @@ async fn run(iam: &Iam, auth: &Authorized<'_>, op: Op, p: &QueryParams) -> Out {
                 w.opt_time("LastAuthenticated", last.map(ts));
             });
             encode::truncation(&mut w, page.marker.as_deref());
+        }
+
+        // Delegation requests
+        Op::CreateDelegationRequest => {
+            let parameters = p
+                .member_prefixes("Permissions.Parameters")
+                .iter()
+                .map(|m| PolicyParameter {
+                    name: p.get(&format!("{m}.Name")).unwrap_or_default().to_owned(),
+                    values: p.string_list(&format!("{m}.Values")),
+                    kind: p.get(&format!("{m}.Type")).map(str::to_owned),
+                })
+                .collect();
+            let input = NewDelegationRequest {
+                owner_account_id: opt(p, "OwnerAccountId").map(str::to_owned),
+                description: req(p, "Description")?.to_owned(),
+                policy_template_arn: p.get("Permissions.PolicyTemplateArn").unwrap_or_default().to_owned(),
+                parameters,
+                request_message: opt(p, "RequestMessage").map(str::to_owned),
+                workflow_id: req(p, "RequestorWorkflowId")?.to_owned(),
+                redirect_url: opt(p, "RedirectUrl").map(str::to_owned),
+                notification_channel: req(p, "NotificationChannel")?.to_owned(),
+                session_duration: int(p, "SessionDuration").unwrap_or(0),
+                only_send_by_owner: flag(p, "OnlySendByOwner").unwrap_or(false),
+            };
+            let (id, link) = iam.create_delegation_request(auth, &input).await?;
+            w.leaf("ConsoleDeepLink", &link).leaf("DelegationRequestId", &id);
+        }
+        Op::GetDelegationRequest => {
+            let (r, check) = iam.get_delegation_request(auth, req(p, "DelegationRequestId")?, flag(p, "DelegationPermissionCheck").unwrap_or(false)).await?;
+            w.start("DelegationRequest");
+            delegation_request(&mut w, &r);
+            w.end("DelegationRequest");
+            if let Some(c) = check {
+                w.leaf("PermissionCheckStatus", "COMPLETE").leaf("PermissionCheckResult", c.as_str());
+            }
+        }
+        Op::ListDelegationRequests => {
+            let all = iam.list_delegation_requests(auth, opt(p, "OwnerId")).await?;
+            let page = Page::from_all(all, &page(p))?;
+            w.list("DelegationRequests", &page.items, delegation_request);
+            w.opt("Marker", page.marker.as_deref());
+            w.bool("isTruncated", page.is_truncated());
+        }
+        Op::AssociateDelegationRequest => iam.associate_delegation_request(auth, req(p, "DelegationRequestId")?).await?,
+        Op::UpdateDelegationRequest => iam.update_delegation_request(auth, req(p, "DelegationRequestId")?, opt(p, "Notes")).await?,
+        Op::AcceptDelegationRequest => iam.accept_delegation_request(auth, req(p, "DelegationRequestId")?).await?,
+        Op::RejectDelegationRequest => iam.reject_delegation_request(auth, req(p, "DelegationRequestId")?, opt(p, "Notes")).await?,
+        Op::SendDelegationToken => iam.send_delegation_token(auth, req(p, "DelegationRequestId")?).await?,
+        Op::GetHumanReadableSummary => {
+            let (content, locale, state) = iam.human_readable_summary(auth, req(p, "EntityArn")?, opt(p, "Locale")).await?;
+            w.leaf("SummaryContent", &content).leaf("Locale", &locale).leaf("SummaryState", state);
         }
 
         // Organizations-facing operations: this account is in no organization (yet).
@@ -862,4 +914,25 @@ fn login_profile(w: &mut XmlWriter, name: &str, created: i64, reset: bool) {
 /// What every access advisor report starts with: the job's status, type and creation.
 fn job_header(w: &mut XmlWriter, job: &portcullis_store::AccessReportRecord) {
     w.leaf("JobStatus", "COMPLETED").leaf("JobType", &job.granularity).time("JobCreationDate", ts(job.created_at));
+}
+
+/// A delegation request's members (GetDelegationRequest, ListDelegationRequests).
+fn delegation_request(w: &mut XmlWriter, r: &DelegationRequestView) {
+    w.leaf("DelegationRequestId", &r.id).opt("OwnerAccountId", r.owner_account_id.as_deref()).leaf("Description", &r.description);
+    w.opt("RequestMessage", r.request_message.as_deref());
+    w.start("Permissions").leaf("PolicyTemplateArn", &r.policy_template_arn);
+    w.list("Parameters", &r.parameters, |w, param| {
+        w.leaf("Name", &param.name);
+        w.list("Values", &param.values, |w, v| {
+            w.text(v);
+        });
+        w.opt("Type", param.kind.as_deref());
+    });
+    w.end("Permissions");
+    w.leaf("PermissionPolicy", &r.permission_policy);
+    w.opt("OwnerId", r.owner_id.as_deref()).opt("ApproverId", r.approver_id.as_deref()).leaf("State", &r.state);
+    w.time("ExpirationTime", ts(r.expiration_time)).leaf("RequestorId", &r.requestor_id).leaf("RequestorName", &r.requestor_name);
+    w.time("CreateDate", ts(r.created_at)).num("SessionDuration", r.session_duration);
+    w.opt("RedirectUrl", r.redirect_url.as_deref()).opt("Notes", r.notes.as_deref()).opt("RejectionReason", r.rejection_reason.as_deref());
+    w.bool("OnlySendByOwner", r.only_send_by_owner).time("UpdatedTime", ts(r.updated_at));
 }

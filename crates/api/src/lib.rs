@@ -77,6 +77,7 @@ pub fn router(state: AppState) -> Router {
         .route("/_portcullis/signin", axum::routing::post(console_endpoints::sign_in))
         .route("/_portcullis/root/mfa-device", axum::routing::post(console_endpoints::enable_root_mfa_device))
         .route("/_portcullis/clock", axum::routing::post(admin_endpoints::clock))
+        .route("/_portcullis/notifications", axum::routing::get(admin_endpoints::notifications))
         .route("/_portcullis/oidc/{issuer}/.well-known/openid-configuration", axum::routing::get(admin_endpoints::oidc_discovery))
         .route("/_portcullis/oidc/{issuer}/.well-known/jwks.json", axum::routing::get(admin_endpoints::oidc_jwks))
         .route("/_portcullis/reset", axum::routing::post(test_mode::reset))

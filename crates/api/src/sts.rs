@@ -52,6 +52,11 @@ pub async fn dispatch(iam: &Iam, caller: &Caller, op: Op, p: &QueryParams) -> Ia
     let caller = auth.caller();
     let mut w = XmlWriter::new();
     match op {
+        Op::GetDelegatedAccessToken => {
+            let d = iam.get_delegated_access_token(caller, p.get("TradeInToken").unwrap_or_default()).await?;
+            credentials(&mut w, &d.credentials);
+            w.num("PackedPolicySize", d.packed_policy_size).leaf("AssumedPrincipal", &d.assumed_principal);
+        }
         Op::AssumeRoot => {
             match iam.assume_root(caller, p.get("TargetPrincipal").unwrap_or_default(), p.get("TaskPolicyArn.arn"))? {}
         }

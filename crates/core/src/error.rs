@@ -71,6 +71,11 @@ pub enum IamError {
     /// The organizations-facing operations, for an account outside an organization.
     #[error("{0}")]
     OrganizationNotFound(String),
+    #[error("{0}")]
+    ConcurrentModification(String),
+    /// GetDelegatedAccessToken: the trade-in token has expired or was used.
+    #[error("{0}")]
+    ExpiredTradeInToken(String),
     #[error("internal failure: {0}")]
     ServiceFailure(String),
 }
@@ -109,6 +114,8 @@ impl IamError {
             Self::OutboundFederationDisabled(_) => "OutboundWebIdentityFederationDisabledException",
             Self::ExpiredTokenException(_) => "ExpiredTokenException",
             Self::OrganizationNotFound(_) => "OrganizationNotFoundException",
+            Self::ConcurrentModification(_) => "ConcurrentModification",
+            Self::ExpiredTradeInToken(_) => "ExpiredTradeInTokenException",
             Self::ServiceFailure(_) => "ServiceFailure",
         }
     }
@@ -118,7 +125,7 @@ impl IamError {
             Self::NoSuchEntity(_) | Self::FeatureDisabled(_) => 404,
             Self::FeatureEnabled(_) => 409,
             Self::OutboundFederationDisabled(_) => 403,
-            Self::EntityAlreadyExists(_) | Self::DeleteConflict(_) | Self::LimitExceeded(_) | Self::DuplicateCertificate(_) => 409,
+            Self::EntityAlreadyExists(_) | Self::DeleteConflict(_) | Self::LimitExceeded(_) | Self::DuplicateCertificate(_) | Self::ConcurrentModification(_) => 409,
             Self::AccessDenied(_) | Self::InvalidClientTokenId(_) | Self::ExpiredToken(_) | Self::InvalidAuthenticationCode(_) => 403,
             Self::ServiceFailure(_) => 500,
             Self::ReportNotPresent(_) | Self::ReportExpired(_) => 410,

@@ -4,6 +4,7 @@
 
 mod access_keys;
 mod access_advisor;
+mod delegation;
 mod account;
 mod auth;
 mod authorize;
@@ -62,6 +63,7 @@ pub use roles::{NewRole, RoleView};
 pub use instance_profiles::InstanceProfileView;
 pub use oidc_providers::OidcProviderView;
 pub use access_advisor::{AccessReport, EntityAccessReport, ReportEntity, ServiceLastAccessed, TrackedAction};
+pub use delegation::{DelegatedAccess, DelegationRequestView, NewDelegationRequest, Notification, PermissionCheck, PolicyParameter};
 pub use organizations::no_organization;
 pub use saml::{SamlInput, SamlSession};
 pub use web_identity::{WebIdentityInput, WebIdentitySession};
@@ -103,11 +105,13 @@ pub struct Iam {
     oidc_keys: Arc<web_identity::KeyCache>,
     /// The address people reach this server at (issuer URLs of outbound federation).
     public_base_url: Arc<String>,
+    /// What was sent to notification channels (delegation tokens), newest last.
+    notifications: Arc<std::sync::Mutex<Vec<delegation::Notification>>>,
 }
 
 impl Iam {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, secrets: Arc<SecretBox>) -> IamResult<Self> {
-        Ok(Self { store, clock, secrets, catalog: Catalog::embedded()?, cache: Arc::default(), last_used: Arc::default(), failures: Arc::default(), webauthn: None, oidc_roots: Arc::default(), oidc_keys: Arc::default(), public_base_url: Arc::new("http://localhost:8700".to_owned()) })
+        Ok(Self { store, clock, secrets, catalog: Catalog::embedded()?, cache: Arc::default(), last_used: Arc::default(), failures: Arc::default(), webauthn: None, oidc_roots: Arc::default(), oidc_keys: Arc::default(), public_base_url: Arc::new("http://localhost:8700".to_owned()), notifications: Arc::default() })
     }
 
     pub fn catalog(&self) -> &Catalog {

@@ -223,6 +223,15 @@ operations! {
     SetSecurityTokenServicePreferences => Any, write;
     ListPoliciesGrantingServiceAccess => Any, read;
     GenerateServiceLastAccessedDetails => Arn("Arn"), read;
+    CreateDelegationRequest => Any, write;
+    GetDelegationRequest => Any, read;
+    ListDelegationRequests => Any, read;
+    AssociateDelegationRequest => Any, write;
+    UpdateDelegationRequest => Any, write;
+    AcceptDelegationRequest => Any, write;
+    RejectDelegationRequest => Any, write;
+    SendDelegationToken => Any, write;
+    GetHumanReadableSummary => Any, read;
     GenerateOrganizationsAccessReport => Any, read;
     GetOrganizationsAccessReport => Any, read;
     ListOrganizationsFeatures => Any, read;
@@ -316,6 +325,7 @@ operations! {
     AssumeRole => Arn("RoleArn"), write, authorization = ResourcePolicy;
     AssumeRoleWithSAML => Arn("RoleArn"), write, authorization = Unsigned;
     AssumeRoot => Any, write, authorization = Always;
+    GetDelegatedAccessToken => Any, write;
     AssumeRoleWithWebIdentity => Arn("RoleArn"), write, authorization = Unsigned;
     GetFederationToken => FederatedUser, read;
     GetWebIdentityToken => Any, read;

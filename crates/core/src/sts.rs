@@ -95,6 +95,14 @@ impl Iam {
         })
     }
 
+    /// Temporary credentials of an IAM user's session narrowed by session policies, from
+    /// `start` to `end` (a delegation request's delegated access).
+    pub(crate) fn issue_user_session_with_policies(&self, account: &str, user_id: String, end: i64, policies: Vec<String>) -> IamResult<TemporaryCredentials> {
+        let now = self.now();
+        let account = account.to_owned();
+        self.issue(|k, s| TokenBody { k, s, a: account, p: "user".to_owned(), id: user_id, n: String::new(), i: now, e: end, m: None, pol: policies, si: None, t: Vec::new() })
+    }
+
     /// Temporary credentials of a user's or the root user's own session, with no session
     /// policies or tags (GetSessionToken and console sign-in).
     pub(crate) fn issue_own_session(&self, account: &str, kind: &str, id: String, duration: i64, mfa_at: Option<i64>) -> IamResult<TemporaryCredentials> {

@@ -94,6 +94,30 @@ impl SqlTx {
         let rows = q.bind(page.limit).fetch_all(&mut *self.tx).await.map_err(backend)?;
         rows.iter().map(map).collect::<Result<Vec<_>, _>>().map_err(backend)
     }
+
+    /// Delegation requests matching one condition on one bound value, oldest first.
+    async fn delegation_requests_where(&mut self, condition: &str, value: &str) -> StoreResult<Vec<DelegationRequestRecord>> {
+        type Row = (String, String, String, Option<String>, Option<String>, String, Option<String>, i64, String);
+        let sql = format!(
+            "SELECT request_id, requestor_account_id, workflow_id, owner_account_id, owner_id, state, token_hash, created_at, body \
+             FROM delegation_requests WHERE {condition} ORDER BY created_at, request_id"
+        );
+        let rows: Vec<Row> = sqlx::query_as(&sql).bind(value).fetch_all(&mut *self.tx).await.map_err(backend)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| DelegationRequestRecord {
+                request_id: r.0,
+                requestor_account_id: r.1,
+                workflow_id: r.2,
+                owner_account_id: r.3,
+                owner_id: r.4,
+                state: r.5,
+                token_hash: r.6,
+                created_at: r.7,
+                body: r.8,
+            })
+            .collect())
+    }
 }
 
 #[async_trait]
@@ -120,6 +144,7 @@ impl Tx for SqlTx {
             "recovery_codes",
             "redeemed_tokens",
             "action_last_accessed",
+            "delegation_requests",
             "access_reports",
             "oidc_providers",
             "saml_providers",
@@ -906,6 +931,51 @@ impl Tx for SqlTx {
     async fn use_recovery_code(&mut self, owner: &str, hash: &str, at: i64) -> StoreResult<bool> {
         let q = sqlx::query("UPDATE recovery_codes SET used_at = $1 WHERE owner = $2 AND code_hash = $3 AND used_at IS NULL").bind(at).bind(owner).bind(hash);
         Ok(self.exec(q).await? == 1)
+    }
+
+    async fn insert_delegation_request(&mut self, rec: &DelegationRequestRecord) -> StoreResult<bool> {
+        let q = sqlx::query(
+            "INSERT INTO delegation_requests (request_id, requestor_account_id, workflow_id, owner_account_id, owner_id, state, token_hash, created_at, body) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (requestor_account_id, workflow_id) DO NOTHING",
+        )
+        .bind(&rec.request_id)
+        .bind(&rec.requestor_account_id)
+        .bind(&rec.workflow_id)
+        .bind(&rec.owner_account_id)
+        .bind(&rec.owner_id)
+        .bind(&rec.state)
+        .bind(&rec.token_hash)
+        .bind(rec.created_at)
+        .bind(&rec.body);
+        Ok(self.exec(q).await? == 1)
+    }
+
+    async fn get_delegation_request(&mut self, request_id: &str) -> StoreResult<Option<DelegationRequestRecord>> {
+        self.delegation_requests_where("request_id = $1", request_id).await.map(|mut v| v.pop())
+    }
+
+    async fn get_delegation_request_by_token(&mut self, token_hash: &str) -> StoreResult<Option<DelegationRequestRecord>> {
+        self.delegation_requests_where("token_hash = $1", token_hash).await.map(|mut v| v.pop())
+    }
+
+    async fn update_delegation_request(&mut self, rec: &DelegationRequestRecord) -> StoreResult<()> {
+        let q = sqlx::query("UPDATE delegation_requests SET owner_account_id = $1, owner_id = $2, state = $3, token_hash = $4, body = $5 WHERE request_id = $6")
+            .bind(&rec.owner_account_id)
+            .bind(&rec.owner_id)
+            .bind(&rec.state)
+            .bind(&rec.token_hash)
+            .bind(&rec.body)
+            .bind(&rec.request_id);
+        self.exec(q).await?;
+        Ok(())
+    }
+
+    async fn list_delegation_requests(&mut self, owner_account_id: &str, owner_id: Option<&str>) -> StoreResult<Vec<DelegationRequestRecord>> {
+        let mut all = self.delegation_requests_where("owner_account_id = $1 AND owner_id IS NOT NULL", owner_account_id).await?;
+        if let Some(owner) = owner_id {
+            all.retain(|r| r.owner_id.as_deref() == Some(owner));
+        }
+        Ok(all)
     }
 
     async fn record_action_access(&mut self, account_id: &str, rec: &ActionAccessRecord) -> StoreResult<()> {

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use crate::{
-    AccessKeyRecord, AccessReportRecord, ActionAccessRecord, AccountRecord, GroupRecord, InstanceProfileRecord, OidcProviderRecord, SamlProviderRecord, UserCredentialRecord, CredentialKind, ServerCertificateRecord, LoginProfileRecord, MfaDeviceRecord, PageQuery, PasswordPolicyRecord,
+    AccessKeyRecord, AccessReportRecord, ActionAccessRecord, DelegationRequestRecord, AccountRecord, GroupRecord, InstanceProfileRecord, OidcProviderRecord, SamlProviderRecord, UserCredentialRecord, CredentialKind, ServerCertificateRecord, LoginProfileRecord, MfaDeviceRecord, PageQuery, PasswordPolicyRecord,
     PolicyRecord, PolicyVersionRecord, PrincipalKind, RecoveryCodeRecord, RoleRecord, Store, StoreError, StoreResult, Tag, TagTarget, Tx,
     UserRecord,
 };
@@ -731,6 +731,21 @@ impl Tx for CacheTx {
     }
     async fn redeem_once(&mut self, account_id: &str, key: &str, expires_at: i64, now: i64) -> StoreResult<bool> {
         write!(self, 0, redeem_once(account_id, key, expires_at, now))
+    }
+    async fn insert_delegation_request(&mut self, rec: &DelegationRequestRecord) -> StoreResult<bool> {
+        write!(self, 0, insert_delegation_request(rec))
+    }
+    async fn get_delegation_request(&mut self, request_id: &str) -> StoreResult<Option<DelegationRequestRecord>> {
+        uncached!(self, get_delegation_request(request_id))
+    }
+    async fn get_delegation_request_by_token(&mut self, token_hash: &str) -> StoreResult<Option<DelegationRequestRecord>> {
+        uncached!(self, get_delegation_request_by_token(token_hash))
+    }
+    async fn update_delegation_request(&mut self, rec: &DelegationRequestRecord) -> StoreResult<()> {
+        write!(self, 0, update_delegation_request(rec))
+    }
+    async fn list_delegation_requests(&mut self, owner_account_id: &str, owner_id: Option<&str>) -> StoreResult<Vec<DelegationRequestRecord>> {
+        uncached!(self, list_delegation_requests(owner_account_id, owner_id))
     }
     async fn record_action_access(&mut self, account_id: &str, rec: &ActionAccessRecord) -> StoreResult<()> {
         write!(self, 0, record_action_access(account_id, rec))

@@ -467,6 +467,34 @@ async fn mfa_devices_and_recovery_codes(store: &dyn Store) {
     assert!(tx.redeem_once("111111111111", "assertion-2", 100, 50).await.unwrap());
     assert!(tx.redeem_once("111111111111", "assertion-1", 300, 101).await.unwrap(), "expired redemptions are forgotten");
 
+    let request = DelegationRequestRecord {
+        request_id: "dr-1234567890abcdef".into(),
+        requestor_account_id: "111111111111".into(),
+        workflow_id: "wf-1".into(),
+        owner_account_id: None,
+        owner_id: None,
+        state: "UNASSIGNED".into(),
+        token_hash: None,
+        created_at: 10,
+        body: "{}".into(),
+    };
+    assert!(tx.insert_delegation_request(&request).await.unwrap());
+    assert!(!tx.insert_delegation_request(&DelegationRequestRecord { request_id: "dr-other".into(), ..request.clone() }).await.unwrap(), "one request per workflow id");
+    assert_eq!(tx.get_delegation_request(&request.request_id).await.unwrap(), Some(request.clone()));
+    assert!(tx.list_delegation_requests("111111111111", None).await.unwrap().is_empty(), "requests without an owner are not listed");
+    let owned = DelegationRequestRecord {
+        owner_account_id: Some("111111111111".into()),
+        owner_id: Some("arn:aws:iam::111111111111:user/alice".into()),
+        state: "FINALIZED".into(),
+        token_hash: Some("abc".into()),
+        body: "{\"Notes\":\"x\"}".into(),
+        ..request.clone()
+    };
+    tx.update_delegation_request(&owned).await.unwrap();
+    assert_eq!(tx.get_delegation_request_by_token("abc").await.unwrap(), Some(owned.clone()));
+    assert_eq!(tx.list_delegation_requests("111111111111", None).await.unwrap(), vec![owned.clone()]);
+    assert!(tx.list_delegation_requests("111111111111", Some("arn:aws:iam::111111111111:user/bob")).await.unwrap().is_empty());
+
     let user = "arn:aws:iam::111111111111:user/alice".to_owned();
     let use_at = |action: &str, region: &str, at: i64| ActionAccessRecord { entity_arn: user.clone(), action: action.into(), region: region.into(), accessed_at: at };
     tx.record_action_access("111111111111", &use_at("iam:ListUsers", "us-east-1", 20)).await.unwrap();

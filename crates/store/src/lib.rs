@@ -221,6 +221,16 @@ pub trait Tx: Send {
     /// Redemptions that expired by `now` are forgotten.
     async fn redeem_once(&mut self, account_id: &str, key: &str, expires_at: i64, now: i64) -> StoreResult<bool>;
 
+    // Delegation requests
+    /// False when the requestor already has a request with this workflow id.
+    async fn insert_delegation_request(&mut self, rec: &DelegationRequestRecord) -> StoreResult<bool>;
+    async fn get_delegation_request(&mut self, request_id: &str) -> StoreResult<Option<DelegationRequestRecord>>;
+    async fn get_delegation_request_by_token(&mut self, token_hash: &str) -> StoreResult<Option<DelegationRequestRecord>>;
+    /// Replaces the request's owner, state, token hash and body.
+    async fn update_delegation_request(&mut self, rec: &DelegationRequestRecord) -> StoreResult<()>;
+    /// The requests that have an owner in the account (an owner ARN given: that owner's), oldest first.
+    async fn list_delegation_requests(&mut self, owner_account_id: &str, owner_id: Option<&str>) -> StoreResult<Vec<DelegationRequestRecord>>;
+
     // Access advisor
     /// Notes that the entity was allowed the action at `at` (kept when later than what is known).
     async fn record_action_access(&mut self, account_id: &str, rec: &ActionAccessRecord) -> StoreResult<()>;

@@ -349,6 +349,22 @@ pub struct AccessReportRecord {
     pub created_at: i64,
 }
 
+/// A delegation request: the columns Portcullis looks requests up by, and the rest as a
+/// JSON document the domain reads and writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DelegationRequestRecord {
+    pub request_id: String,
+    pub requestor_account_id: String,
+    pub workflow_id: String,
+    pub owner_account_id: Option<String>,
+    pub owner_id: Option<String>,
+    pub state: String,
+    /// SHA-256 (hex) of the trade-in token, once sent.
+    pub token_hash: Option<String>,
+    pub created_at: i64,
+    pub body: String,
+}
+
 /// One of an identity's single-use recovery codes (only its hash is kept).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecoveryCodeRecord {
