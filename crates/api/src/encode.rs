@@ -91,7 +91,7 @@ pub fn ssh_public_key(w: &mut XmlWriter, k: &UserCredentialView) {
         .leaf("SSHPublicKeyId", &k.record.credential_id)
         .leaf("Fingerprint", k.record.detail.as_deref().unwrap_or_default())
         .leaf("SSHPublicKeyBody", &k.record.body)
-        .leaf("Status", &k.record.status)
+        .leaf("Status", k.record.status.as_str())
         .time("UploadDate", ts(k.record.created_at))
         .end("SSHPublicKey");
 }
@@ -100,7 +100,7 @@ pub fn signing_certificate_members(w: &mut XmlWriter, c: &UserCredentialView) {
     w.leaf("UserName", &c.user_name)
         .leaf("CertificateId", &c.record.credential_id)
         .leaf("CertificateBody", &c.record.body)
-        .leaf("Status", &c.record.status)
+        .leaf("Status", c.record.status.as_str())
         .time("UploadDate", ts(c.record.created_at));
 }
 
@@ -123,14 +123,14 @@ pub fn service_specific_credential(w: &mut XmlWriter, c: &UserCredentialView) {
     } else {
         w.leaf("ServiceUserName", user).leaf("ServicePassword", secret);
     }
-    w.leaf("ServiceSpecificCredentialId", &r.credential_id).leaf("UserName", &c.user_name).leaf("Status", &r.status);
+    w.leaf("ServiceSpecificCredentialId", &r.credential_id).leaf("UserName", &c.user_name).leaf("Status", r.status.as_str());
     w.end("ServiceSpecificCredential");
 }
 
 pub fn service_specific_credential_metadata(w: &mut XmlWriter, c: &UserCredentialView) {
     let r = &c.record;
     let user = r.detail.as_deref().unwrap_or_default();
-    w.leaf("UserName", &c.user_name).leaf("Status", &r.status);
+    w.leaf("UserName", &c.user_name).leaf("Status", r.status.as_str());
     if is_api_key(&r.body) {
         w.leaf("ServiceCredentialAlias", user);
     } else {
@@ -216,7 +216,7 @@ pub fn access_key_metadata(w: &mut XmlWriter, user_name: &str, k: &AccessKeyReco
     if !user_name.is_empty() {
         w.leaf("UserName", user_name);
     }
-    w.leaf("AccessKeyId", &k.access_key_id).leaf("Status", &k.status).time("CreateDate", ts(k.created_at));
+    w.leaf("AccessKeyId", &k.access_key_id).leaf("Status", k.status.as_str()).time("CreateDate", ts(k.created_at));
 }
 
 pub fn attached(w: &mut XmlWriter, name: &str, items: &[(String, String)]) {

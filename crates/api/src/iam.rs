@@ -643,7 +643,7 @@ async fn run(iam: &Iam, auth: &Authorized<'_>, op: Op, p: &QueryParams) -> Out {
                 w.leaf("UserName", &k.user_name);
             }
             w.leaf("AccessKeyId", &k.access_key_id)
-                .leaf("Status", &k.status)
+                .leaf("Status", k.status.as_str())
                 .leaf("SecretAccessKey", &k.secret_access_key)
                 .time("CreateDate", ts(k.created_at))
                 .end("AccessKey");
@@ -653,7 +653,7 @@ async fn run(iam: &Iam, auth: &Authorized<'_>, op: Op, p: &QueryParams) -> Out {
             w.list("AccessKeyMetadata", &page.items, |w, (n, k)| encode::access_key_metadata(w, n, k));
             encode::truncation(&mut w, page.marker.as_deref());
         }
-        Op::UpdateAccessKey => iam.update_access_key(auth, opt(p, "UserName"), req(p, "AccessKeyId")?, req(p, "Status")?).await?,
+        Op::UpdateAccessKey => iam.update_access_key(auth, opt(p, "UserName"), req(p, "AccessKeyId")?, portcullis_core::key_status(req(p, "Status")?)?).await?,
         Op::DeleteAccessKey => iam.delete_access_key(auth, opt(p, "UserName"), req(p, "AccessKeyId")?).await?,
         Op::GetAccessKeyLastUsed => {
             let u = iam.access_key_last_used(auth, req(p, "AccessKeyId")?).await?;
@@ -843,13 +843,13 @@ async fn run(iam: &Iam, auth: &Authorized<'_>, op: Op, p: &QueryParams) -> Out {
             w.list("SSHPublicKeys", &page.items, |w, k| {
                 w.leaf("UserName", &k.user_name)
                     .leaf("SSHPublicKeyId", &k.record.credential_id)
-                    .leaf("Status", &k.record.status)
+                    .leaf("Status", k.record.status.as_str())
                     .time("UploadDate", ts(k.record.created_at));
             });
             encode::truncation(&mut w, page.marker.as_deref());
         }
         Op::UpdateSSHPublicKey => {
-            iam.update_user_credential_status(auth, Some(req(p, "UserName")?), req(p, "SSHPublicKeyId")?, CredentialKind::SshPublicKey, req(p, "Status")?).await?;
+            iam.update_user_credential_status(auth, Some(req(p, "UserName")?), req(p, "SSHPublicKeyId")?, CredentialKind::SshPublicKey, portcullis_core::key_status(req(p, "Status")?)?).await?;
         }
         Op::DeleteSSHPublicKey => {
             iam.delete_user_credential(auth, Some(req(p, "UserName")?), req(p, "SSHPublicKeyId")?, CredentialKind::SshPublicKey).await?;
@@ -868,7 +868,7 @@ async fn run(iam: &Iam, auth: &Authorized<'_>, op: Op, p: &QueryParams) -> Out {
             encode::truncation(&mut w, page.marker.as_deref());
         }
         Op::UpdateSigningCertificate => {
-            iam.update_user_credential_status(auth, opt(p, "UserName"), req(p, "CertificateId")?, CredentialKind::SigningCertificate, req(p, "Status")?).await?;
+            iam.update_user_credential_status(auth, opt(p, "UserName"), req(p, "CertificateId")?, CredentialKind::SigningCertificate, portcullis_core::key_status(req(p, "Status")?)?).await?;
         }
         Op::DeleteSigningCertificate => {
             iam.delete_user_credential(auth, opt(p, "UserName"), req(p, "CertificateId")?, CredentialKind::SigningCertificate).await?;
@@ -893,7 +893,7 @@ async fn run(iam: &Iam, auth: &Authorized<'_>, op: Op, p: &QueryParams) -> Out {
             encode::truncation(&mut w, page.marker.as_deref());
         }
         Op::UpdateServiceSpecificCredential => {
-            iam.update_user_credential_status(auth, opt(p, "UserName"), req(p, "ServiceSpecificCredentialId")?, CredentialKind::ServiceSpecific, req(p, "Status")?).await?;
+            iam.update_user_credential_status(auth, opt(p, "UserName"), req(p, "ServiceSpecificCredentialId")?, CredentialKind::ServiceSpecific, portcullis_core::key_status(req(p, "Status")?)?).await?;
         }
         Op::DeleteServiceSpecificCredential => {
             iam.delete_user_credential(auth, opt(p, "UserName"), req(p, "ServiceSpecificCredentialId")?, CredentialKind::ServiceSpecific).await?;

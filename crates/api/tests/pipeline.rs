@@ -21,10 +21,10 @@ async fn every_operation_is_reachable_and_checked() {
         assert_ne!(reply.code(), Some("InvalidAction"), "{}: {}", op.name(), reply.body);
         assert!(reply.status < 500, "{}: {} {}", op.name(), reply.status, reply.body);
     }
-    // An operation the tables do not have is InvalidAction, in AWS's words.
-    let reply = app.iam("GenerateServiceLastAccessedDetails", &[("Arn", "arn:aws:iam::123456789012:user/someone")]).await;
+    // An operation IAM does not have is InvalidAction, in AWS's words.
+    let reply = app.iam("ListUnicorns", &[("Arn", "arn:aws:iam::123456789012:user/someone")]).await;
     assert_eq!(reply.code(), Some("InvalidAction"), "{}", reply.body);
-    assert!(reply.body.contains("Could not find operation GenerateServiceLastAccessedDetails for version 2010-05-08"), "{}", reply.body);
+    assert!(reply.body.contains("Could not find operation ListUnicorns for version 2010-05-08"), "{}", reply.body);
 }
 
 #[tokio::test]

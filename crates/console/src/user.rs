@@ -98,7 +98,7 @@ pub async fn user(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Path
                 },
                 Err(_) => "—".to_owned(),
             };
-            keys.push(KeyRow { id: k.access_key_id, status: k.status, created: date(k.created_at), last_used });
+            keys.push(KeyRow { id: k.access_key_id, status: k.status.to_string(), created: date(k.created_at), last_used });
         }
     }
     let notice = match q.done.as_deref() {
@@ -194,7 +194,7 @@ pub async fn keys(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Path
                 Err(e) => Err(e),
             },
             "delete" => iam.delete_access_key(&auth, Some(&name), &f.key).await,
-            op => iam.update_access_key(&auth, Some(&name), &f.key, if op == "activate" { "Active" } else { "Inactive" }).await,
+            op => iam.update_access_key(&auth, Some(&name), &f.key, if op == "activate" { portcullis_types::KeyStatus::Active } else { portcullis_types::KeyStatus::Inactive }).await,
         },
         Err(e) => Err(e),
     };

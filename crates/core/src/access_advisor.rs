@@ -9,6 +9,7 @@
 //! `GetServiceLastAccessedDetailsWithEntities` lists who (users, roles) had access to one
 //! service through the entity and when each last used it.
 
+use portcullis_types::Arn;
 use std::collections::BTreeMap;
 
 use portcullis_policy::{Policy, PolicyKind};
@@ -125,21 +126,18 @@ impl Iam {
     /// exist). As AWS, the entity is found by its name; the path in the ARN is not checked.
     async fn report_scope(&self, tx: &mut Box<dyn Tx>, caller: &Caller, arn: &str) -> IamResult<Scope> {
         let account = caller.account_id.as_str();
-        let parts: Vec<&str> = arn.splitn(6, ':').collect();
-        if parts.len() != 6 || parts[0] != "arn" {
-            return Err(IamError::Validation("Invalid ARN".to_owned()));
-        }
-        if parts[1] != "aws" {
+        let parsed = Arn::parse(arn).map_err(|_| IamError::Validation("Invalid ARN".to_owned()))?;
+        if parsed.partition != "aws" {
             return Err(IamError::Validation("Invalid ARN partition".to_owned()));
         }
-        if parts[2] != "iam" {
+        if parsed.service != "iam" {
             return Err(IamError::Validation("Invalid service in ARN".to_owned()));
         }
-        if parts[4] != account && !(parts[4] == "aws" && parts[5].starts_with("policy/")) {
+        if parsed.account != account && !(parsed.account == "aws" && parsed.kind() == "policy") {
             return Err(IamError::AccessDenied(format!("User: {} is not authorized to perform the operation on {arn}", caller.arn())));
         }
-        let resource = parts[5];
-        let name = resource.rsplit('/').next().unwrap_or_default();
+        let resource = parsed.resource.as_str();
+        let name = parsed.name();
         let missing = || IamError::NoSuchEntity(format!("ARN {arn} does not exist."));
         let mut scope = Scope { policies: Vec::new(), entities: Vec::new() };
         let user_entity = |u: &portcullis_store::UserRecord| ReportEntity {
@@ -156,7 +154,7 @@ impl Iam {
             id: r.role_id,
             path: r.path,
         };
-        match resource.split('/').next() {
+        match Some(parsed.kind()) {
             Some("user") => {
                 let user = tx.get_user(account, name).await?.ok_or_else(missing)?;
                 self.collect_policies(tx, account, PrincipalKind::User, &user.user_id, &mut scope.policies).await?;

@@ -1,4 +1,5 @@
 use portcullis_credentials::{new_access_key_id, new_secret_access_key};
+use portcullis_types::KeyStatus;
 use portcullis_store::{AccessKeyRecord, UserRecord};
 
 use crate::auth::secret_aad;
@@ -12,7 +13,7 @@ pub struct NewAccessKey {
     pub user_name: String,
     pub access_key_id: String,
     pub secret_access_key: String,
-    pub status: String,
+    pub status: KeyStatus,
     pub created_at: i64,
 }
 
@@ -52,7 +53,7 @@ impl Iam {
             account_id: account.to_owned(),
             user_id: owner.map(|u| u.user_id.clone()),
             secret_sealed: self.secrets.seal(secret.as_bytes(), &secret_aad(&access_key_id))?,
-            status: "Active".to_owned(),
+            status: KeyStatus::Active,
             created_at: self.now(),
             last_used_at: None,
             last_used_service: None,
@@ -86,7 +87,7 @@ impl Iam {
             .ok_or_else(|| IamError::NoSuchEntity(format!("The Access Key with id {key_id} cannot be found.")))
     }
 
-    pub async fn update_access_key(&self, auth: &Authorized<'_>, user_name: Option<&str>, key_id: &str, status: &str) -> IamResult<()> {
+    pub async fn update_access_key(&self, auth: &Authorized<'_>, user_name: Option<&str>, key_id: &str, status: KeyStatus) -> IamResult<()> {
         let mut tx = self.store.begin().await?;
         let key = self.owned_key(&mut tx, auth, user_name, key_id).await?;
         tx.set_access_key_status(&key.access_key_id, status).await?;

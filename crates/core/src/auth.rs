@@ -66,7 +66,7 @@ pub struct Caller {
 impl Caller {
     pub fn arn(&self) -> String {
         match &self.principal {
-            Principal::Root => format!("arn:aws:iam::{}:root", self.account_id),
+            Principal::Root => crate::root_arn(&self.account_id),
             Principal::User(u) => iam_arn(&self.account_id, "user", &u.path, &u.name),
             Principal::AssumedRole { role, session_name } => {
                 format!("arn:aws:sts::{}:assumed-role/{}/{session_name}", self.account_id, role.name)
@@ -135,7 +135,7 @@ impl Iam {
         let key = tx
             .get_access_key(access_key_id)
             .await?
-            .filter(|k| k.status == "Active")
+            .filter(|k| k.status.is_active())
             .ok_or_else(|| IamError::InvalidClientTokenId(INVALID_TOKEN.to_owned()))?;
         let principal = match &key.user_id {
             None => Principal::Root,

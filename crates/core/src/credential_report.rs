@@ -48,7 +48,7 @@ fn key_columns(keys: &[AccessKeyRecord]) -> Vec<String> {
     for i in 0..2 {
         match keys.get(i) {
             Some(k) => {
-                out.push((k.status == "Active").to_string());
+                out.push((k.status.is_active()).to_string());
                 out.push(iso(k.created_at));
                 out.push(or_na(k.last_used_at));
                 out.push(k.last_used_region.clone().unwrap_or_else(|| "N/A".to_owned()));
@@ -109,7 +109,7 @@ impl Iam {
         let root_mfa = devices.iter().any(|d| d.assigned_root && d.enabled_at.is_some());
         let mut root = vec![
             "<root_account>".to_owned(),
-            format!("arn:aws:iam::{account}:root"),
+            crate::root_arn(account),
             iso(acct.created_at),
             "not_supported".to_owned(),
             "no_information".to_owned(),

@@ -62,6 +62,7 @@ pub use access_keys::{AccessKeyLastUsed, NewAccessKey};
 pub use roles::{NewRole, RoleView};
 pub use instance_profiles::InstanceProfileView;
 pub use oidc_providers::OidcProviderView;
+pub use user_credentials::key_status;
 pub use access_advisor::{AccessReport, EntityAccessReport, ReportEntity, ServiceLastAccessed, TrackedAction};
 pub use delegation::{DelegatedAccess, DelegationRequestView, NewDelegationRequest, Notification, PermissionCheck, PolicyParameter};
 pub use organizations::no_organization;
@@ -129,5 +130,15 @@ impl Iam {
 
 /// ARNs of IAM entities: `arn:aws:iam::ACCOUNT:KIND/PATHNAME`.
 pub fn iam_arn(account: &str, kind: &str, path: &str, name: &str) -> String {
-    format!("arn:aws:iam::{account}:{kind}{path}{name}")
+    portcullis_types::Arn::iam(account, kind, path, name).to_string()
+}
+
+/// `arn:aws:iam::ACCOUNT:root`.
+pub fn root_arn(account: &str) -> String {
+    iam_arn(account, "root", "", "")
+}
+
+/// `arn:aws:iam::ACCOUNT:RESOURCE` for a resource written whole (`oidc-provider/HOST`).
+pub(crate) fn iam_resource_arn(account: &str, resource: &str) -> String {
+    iam_arn(account, resource, "", "")
 }

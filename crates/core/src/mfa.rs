@@ -113,7 +113,7 @@ impl Iam {
     pub async fn create_virtual_mfa_device(&self, auth: &Authorized<'_>, name: &str, path: Option<&str>, new_tags: &[Tag]) -> IamResult<NewVirtualMfaDevice> {
         let account = auth.account();
         let path = path.unwrap_or("/");
-        let serial = format!("arn:aws:iam::{account}:mfa{path}{name}");
+        let serial = crate::iam_arn(account, "mfa", path, name);
         let tags = tags::merge(Vec::new(), new_tags, true)?;
         let seed = random_bytes::<40>()?.to_vec();
         let mut tx = self.store.begin().await?;
@@ -309,7 +309,7 @@ impl Iam {
             }),
             None => None,
         };
-        let root_arn = d.assigned_root.then(|| format!("arn:aws:iam::{}:root", d.account_id));
+        let root_arn = d.assigned_root.then(|| crate::root_arn(&d.account_id));
         let tags = tx.tags(TagTarget::MfaDevice, &d.serial_number).await?;
         Ok(MfaDeviceView { serial_number: d.serial_number, user, root_arn, enabled_at: d.enabled_at, tags })
     }

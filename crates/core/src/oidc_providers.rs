@@ -77,7 +77,7 @@ impl Iam {
         }
         let tags = tags::merge(Vec::new(), new_tags, true)?;
         let account = auth.account();
-        let arn = format!("arn:aws:iam::{account}:oidc-provider/{url}");
+        let arn = crate::iam_resource_arn(account, &format!("oidc-provider/{url}"));
         let mut tx = self.store.begin().await?;
         tx.lock(&format!("oidc-providers:{account}")).await?;
         let existing = tx.list_oidc_providers(account).await?;

@@ -336,7 +336,7 @@ operations! {
 }
 
 fn iam_arn(account: &str, rest: &str) -> String {
-    format!("arn:aws:iam::{account}:{rest}")
+    crate::iam_resource_arn(account, rest)
 }
 
 impl Iam {

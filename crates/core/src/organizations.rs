@@ -38,7 +38,7 @@ impl Iam {
             return Err(IamError::Validation("Request must contain valid AWS managed task policy ARN".to_owned()));
         }
         let who = match caller.principal {
-            Principal::Root => format!("arn:aws:iam::{}:root", caller.account_id),
+            Principal::Root => crate::root_arn(&caller.account_id),
             _ => caller.arn(),
         };
         Err(IamError::AccessDenied(format!("User: {who} is not authorized to perform: sts:AssumeRoot on resource: arn:aws:iam::{account}:root")))

@@ -13,6 +13,7 @@
 //! names the requested role and provider; the trust policy decides, with the `saml:*`
 //! condition keys.
 
+use portcullis_types::Arn;
 use std::sync::OnceLock;
 
 use base64::engine::general_purpose::STANDARD;
@@ -378,18 +379,13 @@ pub fn name_qualifier(issuer: &str, account: &str, provider_name: &str) -> Strin
 
 impl Iam {
     pub async fn assume_role_with_saml(&self, input: &SamlInput, facts: RequestFacts) -> IamResult<SamlSession> {
-        let role_parts: Vec<&str> = input.role_arn.splitn(6, ':').collect();
-        let provider_parts: Vec<&str> = input.principal_arn.splitn(6, ':').collect();
-        if role_parts.len() != 6 || role_parts[0] != "arn" || role_parts[2] != "iam" || !role_parts[5].starts_with("role/") {
-            return Err(IamError::Validation("Request ARN is invalid".to_owned()));
-        }
-        if provider_parts.len() != 6 || provider_parts[0] != "arn" || provider_parts[2] != "iam" || !provider_parts[5].starts_with("saml-provider/") {
-            return Err(IamError::Validation("Request ARN is invalid".to_owned()));
-        }
-        let account = role_parts[4].to_owned();
+        let invalid_arn = || IamError::Validation("Request ARN is invalid".to_owned());
+        let role_arn = Arn::parse_iam(&input.role_arn, "role").ok_or_else(invalid_arn)?;
+        let provider_arn = Arn::parse_iam(&input.principal_arn, "saml-provider").ok_or_else(invalid_arn)?;
+        let account = role_arn.account.clone();
         let provider = {
             let mut tx = self.store.begin_read().await?;
-            tx.get_saml_provider(&input.principal_arn).await?.filter(|p| p.account_id == account && p.account_id == provider_parts[4])
+            tx.get_saml_provider(&input.principal_arn).await?.filter(|p| p.account_id == account && p.account_id == provider_arn.account)
         }
         .ok_or_else(|| invalid("Specified provider doesn't exist."))?;
         let now = self.now();
@@ -469,7 +465,7 @@ impl Iam {
             Some(_) => return Err(invalid("Invalid SAML response: SessionDuration must have one value.")),
         };
 
-        let role_name = role_parts[5].rsplit('/').next().unwrap_or_default();
+        let role_name = role_arn.name();
         let role = {
             let mut tx = self.store.begin_read().await?;
             tx.get_role(&account, role_name).await?

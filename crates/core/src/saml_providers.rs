@@ -160,7 +160,7 @@ impl Iam {
         let valid_until = parse_metadata(metadata)?.valid_until;
         let tags = tags::merge(Vec::new(), new_tags, true)?;
         let account = auth.account();
-        let arn = format!("arn:aws:iam::{account}:saml-provider/{name}");
+        let arn = crate::iam_resource_arn(account, &format!("saml-provider/{name}"));
         let mut tx = self.store.begin().await?;
         tx.lock(&format!("saml-providers:{account}")).await?;
         let existing = tx.list_saml_providers(account).await?;

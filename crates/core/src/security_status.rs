@@ -57,13 +57,13 @@ impl Iam {
                 console_users_without_mfa.push(u.name.clone());
             }
             for k in tx.access_keys_for(account, Some(&u.user_id)).await? {
-                if k.status == "Active" && now - k.created_at > KEY_ROTATION_DAYS * 86_400 {
+                if k.status.is_active() && now - k.created_at > KEY_ROTATION_DAYS * 86_400 {
                     old_keys.push(format!("{} ({})", k.access_key_id, u.name));
                 }
             }
         }
         let root_mfa = devices.iter().any(|d| d.assigned_root && d.enabled_at.is_some());
-        let active_root_keys = root_keys.iter().filter(|k| k.status == "Active").count();
+        let active_root_keys = root_keys.iter().filter(|k| k.status.is_active()).count();
         let checks = vec![
             SecurityCheck {
                 id: "root_mfa",

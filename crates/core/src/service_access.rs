@@ -3,6 +3,7 @@
 //! resource policies or SCPs). A user's include its groups'; a group's and a role's only
 //! their own.
 
+use portcullis_types::Arn;
 use portcullis_policy::PolicyKind;
 use portcullis_store::{PrincipalKind, Tx};
 
@@ -31,9 +32,9 @@ pub struct ServiceAccess {
 impl Iam {
     pub async fn policies_granting_service_access(&self, auth: &Authorized<'_>, arn: &str, namespaces: &[String]) -> IamResult<Vec<ServiceAccess>> {
         let account = auth.account();
-        let resource = arn.splitn(6, ':').nth(5).unwrap_or_default();
-        let name = resource.rsplit('/').next().unwrap_or_default();
-        let (kind, entity_type) = match resource.split('/').next() {
+        let parsed = Arn::parse(arn).ok();
+        let name = parsed.as_ref().map_or("", Arn::name);
+        let (kind, entity_type) = match parsed.as_ref().map(Arn::kind) {
             Some("user") => (PrincipalKind::User, "USER"),
             Some("group") => (PrincipalKind::Group, "GROUP"),
             Some("role") => (PrincipalKind::Role, "ROLE"),

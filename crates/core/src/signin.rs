@@ -270,7 +270,7 @@ impl Iam {
 
         let (kind, id, arn, duration) = match &verified.user {
             Some((u, _)) => ("user", u.user_id.clone(), iam_arn(&verified.account_id, "user", &u.path, &u.name), USER_SESSION_SECONDS),
-            None => ("root", verified.account_id.clone(), format!("arn:aws:iam::{}:root", verified.account_id), ROOT_SESSION_SECONDS),
+            None => ("root", verified.account_id.clone(), crate::root_arn(&verified.account_id), ROOT_SESSION_SECONDS),
         };
         let credentials = self.issue_own_session(&verified.account_id, kind, id, duration, mfa_authenticated.then_some(now))?;
         Ok(SignInOutcome::SignedIn { account_id: verified.account_id, arn, credentials, mfa_authenticated, recovery_codes_left })

@@ -2,6 +2,7 @@
 //! listings. It runs the same evaluator that will authorize requests, on the policies of a
 //! user, group or role (or on policies given in the request).
 
+use portcullis_types::Arn;
 use portcullis_policy::{evaluate, statement_spans, EvalDecision, Policy, PolicyKind, PolicySet, Position, RequestContext, RequestPrincipal};
 use portcullis_store::{PrincipalKind, Tx};
 
@@ -82,9 +83,9 @@ fn restrictiveness(d: EvalDecision) -> u8 {
 impl Iam {
     /// The identity policies and permissions boundary of a user, group or role, given by ARN.
     async fn principal_sources(&self, tx: &mut Box<dyn Tx>, account: &str, arn: &str) -> IamResult<(Vec<Source>, Option<Source>, Option<RequestPrincipal>)> {
-        let resource = arn.splitn(6, ':').nth(5).unwrap_or_default();
-        let name = resource.rsplit('/').next().unwrap_or_default();
-        let kind = match resource.split('/').next() {
+        let parsed = Arn::parse(arn).ok();
+        let name = parsed.as_ref().map_or("", Arn::name);
+        let kind = match parsed.as_ref().map(Arn::kind) {
             Some("user") => PrincipalKind::User,
             Some("group") => PrincipalKind::Group,
             Some("role") => PrincipalKind::Role,
@@ -99,7 +100,7 @@ impl Iam {
             PrincipalKind::Group => tx.get_group(account, name).await?.map(|g| (g.path, g.name)),
             PrincipalKind::Role => tx.get_role(account, name).await?.map(|r| (r.path, r.name)),
         };
-        let own_arn = path.map(|(path, name)| crate::iam_arn(account, resource.split('/').next().unwrap_or_default(), &path, &name));
+        let own_arn = path.map(|(path, name)| crate::iam_arn(account, parsed.as_ref().map_or("", Arn::kind), &path, &name));
         if own_arn.as_deref() != Some(arn) {
             return Err(IamError::NoSuchEntity(format!("The entity {arn} cannot be found.")));
         }
@@ -158,9 +159,9 @@ impl Iam {
             None => None,
         };
         let principal = match (&input.caller_arn, principal) {
-            (Some(caller), _) => RequestPrincipal::user(caller.splitn(6, ':').nth(4).unwrap_or(account), caller),
+            (Some(caller), _) => RequestPrincipal::user(Arn::parse(caller).map_or(account.to_owned(), |a| a.account).as_str(), caller),
             (None, Some(p)) => p,
-            (None, None) => RequestPrincipal::user(account, &format!("arn:aws:iam::{account}:user/simulated")),
+            (None, None) => RequestPrincipal::user(account, &crate::iam_arn(account, "user", "/", "simulated")),
         };
         let mut set = PolicySet::default();
         set.identity = sources.iter().map(|s| (s.id.as_str(), s.policy.as_ref())).collect();

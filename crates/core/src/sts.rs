@@ -2,6 +2,7 @@
 //! master key (AES-256-GCM), so a request signed with temporary credentials is verified
 //! without a database read for the session; only the principal is looked up.
 
+use portcullis_types::Arn;
 use base64_url::{decode as b64d, encode as b64e};
 use portcullis_credentials::{new_access_key_id, new_secret_access_key};
 use portcullis_policy::{EvalDecision, PolicyKind};
@@ -248,11 +249,8 @@ impl Iam {
             return Err(access_denied("Roles may not be assumed by root accounts."));
         }
         let denied = || access_denied(format!("User: {} is not authorized to perform: sts:AssumeRole on resource: {}", caller.arn(), input.role_arn));
-        let parts: Vec<&str> = input.role_arn.splitn(6, ':').collect();
-        if parts.len() != 6 || parts[4] != account || !parts[5].starts_with("role/") {
-            return Err(denied());
-        }
-        let role_name = parts[5].rsplit('/').next().unwrap_or_default();
+        let asked = Arn::parse_iam(&input.role_arn, "role").filter(|a| a.account == account).ok_or_else(denied)?;
+        let role_name = asked.name();
         let mut tx = self.store.begin_read().await?;
         let role = tx.get_role(&account, role_name).await?.ok_or_else(denied)?;
         let role_arn = iam_arn(&account, "role", &role.path, &role.name);

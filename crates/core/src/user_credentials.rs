@@ -4,6 +4,7 @@
 //! least 2048 bits; a certificate that parses and has not expired); passwords and secrets
 //! are shown once and only a hash is kept.
 
+use portcullis_types::KeyStatus;
 use md5::{Digest as _, Md5};
 use portcullis_credentials::{new_unique_id, random_bytes};
 use portcullis_store::{CredentialKind, UserCredentialRecord, UserRecord};
@@ -33,11 +34,15 @@ pub struct UserCredentialView {
     pub secret: Option<String>,
 }
 
-fn status_ok(status: &str) -> IamResult<()> {
+/// A status a request asks to set: `Active` or `Inactive` (the model's `Expired` is not
+/// something a caller can set).
+pub fn key_status(status: &str) -> IamResult<KeyStatus> {
     if status == "Expired" {
         return Err(IamError::InvalidInput("Operation does not support status Expired".to_owned()));
     }
-    Ok(())
+    KeyStatus::parse(status).ok_or_else(|| {
+        IamError::Validation(format!("1 validation error detected: Value '{status}' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive, Expired]"))
+    })
 }
 
 /// An SSH public key as uploaded: its SSH wire form and its RSA key.
@@ -110,7 +115,7 @@ impl Iam {
             kind: CredentialKind::SshPublicKey,
             account_id: auth.account().to_owned(),
             user_id: user.user_id.clone(),
-            status: "Active".to_owned(),
+            status: KeyStatus::Active,
             body: body.to_owned(),
             detail: Some(print),
             secret_hash: None,
@@ -157,10 +162,9 @@ impl Iam {
     }
 
     /// UpdateSSHPublicKey, UpdateSigningCertificate, UpdateServiceSpecificCredential.
-    pub async fn update_user_credential_status(&self, auth: &Authorized<'_>, user_name: Option<&str>, id: &str, kind: CredentialKind, status: &str) -> IamResult<()> {
-        status_ok(status)?;
+    pub async fn update_user_credential_status(&self, auth: &Authorized<'_>, user_name: Option<&str>, id: &str, kind: CredentialKind, status: KeyStatus) -> IamResult<()> {
         let (_, mut rec) = self.own_credential(auth, user_name, id, kind, || missing_credential(kind, id)).await?;
-        rec.status = status.to_owned();
+        rec.status = status;
         let mut tx = self.store.begin().await?;
         tx.update_user_credential(&rec).await?;
         tx.commit().await?;
@@ -193,7 +197,7 @@ impl Iam {
             }
             // The same certificate again is the one already there (shown as Active).
             let mut shown = existing;
-            shown.status = "Active".to_owned();
+            shown.status = KeyStatus::Active;
             return Ok(view(&user, shown, None));
         }
         if tx.user_credentials(&user.user_id, CredentialKind::SigningCertificate).await?.len() >= CERTIFICATES_PER_USER {
@@ -204,7 +208,7 @@ impl Iam {
             kind: CredentialKind::SigningCertificate,
             account_id: auth.account().to_owned(),
             user_id: user.user_id.clone(),
-            status: "Active".to_owned(),
+            status: KeyStatus::Active,
             body: body.to_owned(),
             detail: None,
             secret_hash: None,
@@ -239,7 +243,7 @@ impl Iam {
             kind: CredentialKind::ServiceSpecific,
             account_id: auth.account().to_owned(),
             user_id: user.user_id.clone(),
-            status: "Active".to_owned(),
+            status: KeyStatus::Active,
             body: service.to_owned(),
             detail: Some(service_user),
             secret_hash: Some(secret_hash(&secret)),

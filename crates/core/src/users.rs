@@ -99,7 +99,7 @@ impl Iam {
                     permissions_boundary: None,
                     password_last_used: None,
                 };
-                let arn = format!("arn:aws:iam::{account}:root");
+                let arn = crate::root_arn(account);
                 return Ok(UserView { user: root, arn, tags: Vec::new() });
             }
         };

@@ -7,6 +7,7 @@
 //! trust policy decides, through the one decision function, with the provider's condition
 //! keys (`HOST/PATH:sub`, `:aud`, `:amr`, …).
 
+use portcullis_types::Arn;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -238,12 +239,9 @@ impl Iam {
             return Err(invalid("The ID Token provided is not a valid JWT. (You may see this error if you sent an Access Token)"));
         };
         // The role names the account whose providers and trust policy count.
-        let parts: Vec<&str> = input.role_arn.splitn(6, ':').collect();
-        if parts.len() != 6 || parts[0] != "arn" || parts[2] != "iam" || !parts[5].starts_with("role/") {
-            return Err(IamError::Validation("Request ARN is invalid".to_owned()));
-        }
-        let account = parts[4].to_owned();
-        let provider_arn = format!("arn:aws:iam::{account}:oidc-provider/{provider_url}");
+        let role_arn = Arn::parse_iam(&input.role_arn, "role").ok_or_else(|| IamError::Validation("Request ARN is invalid".to_owned()))?;
+        let account = role_arn.account.clone();
+        let provider_arn = crate::iam_resource_arn(&account, &format!("oidc-provider/{provider_url}"));
         let provider = {
             let mut tx = self.store.begin_read().await?;
             tx.get_oidc_provider(&provider_arn).await?.filter(|p| p.account_id == account)
@@ -292,7 +290,7 @@ impl Iam {
         let subject = claims.get("sub").and_then(Value::as_str).unwrap_or_default().to_owned();
 
         // The role and its trust policy, which must name the provider.
-        let role_name = parts[5].rsplit('/').next().unwrap_or_default();
+        let role_name = role_arn.name();
         let role = {
             let mut tx = self.store.begin_read().await?;
             tx.get_role(&account, role_name).await?

@@ -4,6 +4,12 @@ use portcullis_store::*;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+/// A credential's status column (`Active`, `Inactive`); anything else is a decode error.
+fn status(r: &AnyRow, index: usize) -> Result<KeyStatus, sqlx::Error> {
+    let text: String = r.try_get(index)?;
+    KeyStatus::parse(&text).ok_or_else(|| sqlx::Error::ColumnDecode { index: index.to_string(), source: format!("unknown status {text:?}").into() })
+}
+
 pub const USER_COLS: &str = "account_id, user_id, name, path, created_at, permissions_boundary, password_last_used";
 pub const SERVER_CERT_COLS: &str = "account_id, server_certificate_id, name, path, body, chain, private_key_sealed, created_at, expires_at";
 
@@ -36,7 +42,7 @@ pub fn user_credential(r: &AnyRow) -> Result<UserCredentialRecord, sqlx::Error> 
         kind,
         account_id: r.try_get(2)?,
         user_id: r.try_get(3)?,
-        status: r.try_get(4)?,
+        status: status(r, 4)?,
         body: r.try_get(5)?,
         detail: r.try_get(6)?,
         secret_hash: r.try_get(7)?,
@@ -177,7 +183,7 @@ pub fn access_key(r: &AnyRow) -> Result<AccessKeyRecord, sqlx::Error> {
         account_id: r.try_get(1)?,
         user_id: r.try_get(2)?,
         secret_sealed: r.try_get(3)?,
-        status: r.try_get(4)?,
+        status: status(r, 4)?,
         created_at: r.try_get(5)?,
         last_used_at: r.try_get(6)?,
         last_used_service: r.try_get(7)?,

@@ -454,7 +454,7 @@ impl Tx for SqlTx {
             .bind(rec.kind.as_str())
             .bind(&rec.account_id)
             .bind(&rec.user_id)
-            .bind(&rec.status)
+            .bind(rec.status.as_str())
             .bind(&rec.body)
             .bind(&rec.detail)
             .bind(&rec.secret_hash)
@@ -474,7 +474,7 @@ impl Tx for SqlTx {
 
     async fn update_user_credential(&mut self, rec: &UserCredentialRecord) -> StoreResult<()> {
         let q = sqlx::query("UPDATE user_credentials SET status = $1, detail = $2, secret_hash = $3, expires_at = $4 WHERE credential_id = $5")
-            .bind(&rec.status)
+            .bind(rec.status.as_str())
             .bind(&rec.detail)
             .bind(&rec.secret_hash)
             .bind(rec.expires_at)
@@ -828,7 +828,7 @@ impl Tx for SqlTx {
             .bind(&rec.account_id)
             .bind(&rec.user_id)
             .bind(&rec.secret_sealed)
-            .bind(&rec.status)
+            .bind(rec.status.as_str())
             .bind(rec.created_at)
             .bind(rec.last_used_at)
             .bind(&rec.last_used_service)
@@ -847,8 +847,8 @@ impl Tx for SqlTx {
         }
     }
 
-    async fn set_access_key_status(&mut self, access_key_id: &str, status: &str) -> StoreResult<()> {
-        let q = sqlx::query("UPDATE access_keys SET status = $1 WHERE access_key_id = $2").bind(status).bind(access_key_id);
+    async fn set_access_key_status(&mut self, access_key_id: &str, status: KeyStatus) -> StoreResult<()> {
+        let q = sqlx::query("UPDATE access_keys SET status = $1 WHERE access_key_id = $2").bind(status.as_str()).bind(access_key_id);
         self.exec(q).await.map(|_| ())
     }
 

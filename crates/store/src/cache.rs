@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use crate::{
-    AccessKeyRecord, AccessReportRecord, ActionAccessRecord, DelegationRequestRecord, AccountRecord, GroupRecord, InstanceProfileRecord, OidcProviderRecord, SamlProviderRecord, UserCredentialRecord, CredentialKind, ServerCertificateRecord, LoginProfileRecord, MfaDeviceRecord, PageQuery, PasswordPolicyRecord,
+    AccessKeyRecord, KeyStatus, AccessReportRecord, ActionAccessRecord, DelegationRequestRecord, AccountRecord, GroupRecord, InstanceProfileRecord, OidcProviderRecord, SamlProviderRecord, UserCredentialRecord, CredentialKind, ServerCertificateRecord, LoginProfileRecord, MfaDeviceRecord, PageQuery, PasswordPolicyRecord,
     PolicyRecord, PolicyVersionRecord, PrincipalKind, RecoveryCodeRecord, RoleRecord, Store, StoreError, StoreResult, Tag, TagTarget, Tx,
     UserRecord,
 };
@@ -592,7 +592,7 @@ impl Tx for CacheTx {
     async fn access_keys_for(&mut self, account_id: &str, user_id: Option<&str>) -> StoreResult<Vec<AccessKeyRecord>> {
         read!(self, cat::KEYS, Key::AccessKeysFor(account_id.to_owned(), user_id.map(str::to_owned)), access_keys_for(account_id, user_id))
     }
-    async fn set_access_key_status(&mut self, access_key_id: &str, status: &str) -> StoreResult<()> {
+    async fn set_access_key_status(&mut self, access_key_id: &str, status: KeyStatus) -> StoreResult<()> {
         write!(self, cat::KEYS, set_access_key_status(access_key_id, status))
     }
     async fn delete_access_key(&mut self, access_key_id: &str) -> StoreResult<()> {

@@ -117,7 +117,7 @@ async fn suite(store: &dyn Store) {
         account_id: "111111111111".into(),
         user_id: Some("AIDA1".into()),
         secret_sealed: "sealed".into(),
-        status: "Active".into(),
+        status: KeyStatus::Active,
         created_at: 3,
         last_used_at: None,
         last_used_service: None,
@@ -245,8 +245,8 @@ async fn everything_else(store: &dyn Store) {
     // Inline policy deletion; access key status and deletion; MFA device deletion.
     assert!(tx.delete_inline_policy(PrincipalKind::User, "AIDA1", "a").await.unwrap());
     assert!(!tx.delete_inline_policy(PrincipalKind::User, "AIDA1", "a").await.unwrap());
-    tx.set_access_key_status("AKIAEXAMPLE", "Inactive").await.unwrap();
-    assert_eq!(tx.get_access_key("AKIAEXAMPLE").await.unwrap().unwrap().status, "Inactive");
+    tx.set_access_key_status("AKIAEXAMPLE", KeyStatus::Inactive).await.unwrap();
+    assert_eq!(tx.get_access_key("AKIAEXAMPLE").await.unwrap().unwrap().status, KeyStatus::Inactive);
     tx.delete_access_key("AKIAEXAMPLE").await.unwrap();
     assert!(tx.get_access_key("AKIAEXAMPLE").await.unwrap().is_none());
     tx.delete_mfa_device("arn:aws:iam::111111111111:mfa/app").await.unwrap();
@@ -526,7 +526,7 @@ async fn user_credentials(store: &dyn Store) {
         kind,
         account_id: "111111111111".into(),
         user_id: "AIDA1".into(),
-        status: "Active".into(),
+        status: KeyStatus::Active,
         body: format!("body-{id}"),
         detail: Some("fp".into()),
         secret_hash: None,
@@ -547,7 +547,7 @@ async fn user_credentials(store: &dyn Store) {
     assert_eq!(ssh.iter().map(|c| c.credential_id.as_str()).collect::<Vec<_>>(), ["APKA1", "APKA2"]);
     assert_eq!(tx.user_credentials("AIDA1", CredentialKind::SigningCertificate).await.unwrap().len(), 1);
     let mut s = tx.get_user_credential("ACCA1").await.unwrap().unwrap();
-    s.status = "Inactive".into();
+    s.status = KeyStatus::Inactive;
     s.secret_hash = Some("hash".into());
     s.expires_at = Some(99);
     s.detail = Some("alice-at-111111111111".into());

@@ -195,7 +195,7 @@ pub trait Tx: Send {
     async fn insert_access_key(&mut self, rec: &AccessKeyRecord) -> StoreResult<()>;
     async fn get_access_key(&mut self, access_key_id: &str) -> StoreResult<Option<AccessKeyRecord>>;
     async fn access_keys_for(&mut self, account_id: &str, user_id: Option<&str>) -> StoreResult<Vec<AccessKeyRecord>>;
-    async fn set_access_key_status(&mut self, access_key_id: &str, status: &str) -> StoreResult<()>;
+    async fn set_access_key_status(&mut self, access_key_id: &str, status: KeyStatus) -> StoreResult<()>;
     async fn delete_access_key(&mut self, access_key_id: &str) -> StoreResult<()>;
     async fn record_access_key_use(&mut self, access_key_id: &str, at: i64, service: &str, region: &str) -> StoreResult<()>;
 

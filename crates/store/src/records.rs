@@ -1,5 +1,7 @@
 //! Rows as the domain sees them. Times are Unix seconds (AWS reports whole seconds).
 
+pub use portcullis_types::KeyStatus;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountRecord {
     pub account_id: String,
@@ -72,7 +74,7 @@ pub struct UserCredentialRecord {
     pub account_id: String,
     pub user_id: String,
     /// `Active`, `Inactive`.
-    pub status: String,
+    pub status: KeyStatus,
     pub body: String,
     pub detail: Option<String>,
     pub secret_hash: Option<String>,
@@ -179,7 +181,7 @@ pub struct AccessKeyRecord {
     pub user_id: Option<String>,
     /// The secret access key, encrypted with the master key (see `SecretBox`).
     pub secret_sealed: String,
-    pub status: String,
+    pub status: KeyStatus,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub last_used_service: Option<String>,

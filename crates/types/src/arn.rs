@@ -37,6 +37,32 @@ impl Arn {
         })
     }
 
+    /// The resource type: what comes before the resource's first `/` (`user`, `role`,
+    /// `saml-provider`, …), or the whole resource when it has none (`root`).
+    pub fn kind(&self) -> &str {
+        self.resource.split('/').next().unwrap_or_default()
+    }
+
+    /// The resource's name: its last `/`-separated part.
+    pub fn name(&self) -> &str {
+        self.resource.rsplit('/').next().unwrap_or_default()
+    }
+
+    /// The path between the type and the name (`/division/`; `/` when there is none).
+    pub fn path(&self) -> &str {
+        let after_kind = self.resource.find('/').map_or("", |i| &self.resource[i..]);
+        let name_len = self.name().len();
+        match after_kind.len().checked_sub(name_len) {
+            Some(end) if end > 0 => &after_kind[..end],
+            _ => "/",
+        }
+    }
+
+    /// An IAM resource of this type (`arn:aws:iam::ACCOUNT:KIND/…`), parsed.
+    pub fn parse_iam(s: &str, kind: &str) -> Option<Self> {
+        Self::parse(s).ok().filter(|a| a.partition == "aws" && a.service == "iam" && a.kind() == kind && a.resource.len() > kind.len() + 1)
+    }
+
     /// `arn:aws:iam::ACCOUNT:KIND/PATH…NAME` for users, groups, roles, policies, MFA devices.
     pub fn iam(account: &str, kind: &str, path: &str, name: &str) -> Self {
         Self {
@@ -71,6 +97,19 @@ mod tests {
         assert_eq!(arn.resource, "user/division/Alice");
         assert_eq!(arn.to_string(), s);
         assert_eq!(Arn::iam("123456789012", "user", "/division/", "Alice").to_string(), s);
+    }
+
+    #[test]
+    fn iam_parts() {
+        let arn = Arn::parse("arn:aws:iam::123456789012:role/service-role/deploy").unwrap();
+        assert_eq!((arn.kind(), arn.path(), arn.name()), ("role", "/service-role/", "deploy"));
+        let arn = Arn::parse("arn:aws:iam::123456789012:user/Alice").unwrap();
+        assert_eq!((arn.kind(), arn.path(), arn.name()), ("user", "/", "Alice"));
+        assert_eq!(Arn::parse("arn:aws:iam::123456789012:root").unwrap().kind(), "root");
+        assert!(Arn::parse_iam("arn:aws:iam::123456789012:role/x", "role").is_some());
+        assert!(Arn::parse_iam("arn:aws:iam::123456789012:role/", "role").is_none());
+        assert!(Arn::parse_iam("arn:aws:s3:::role/x", "role").is_none());
+        assert!(Arn::parse_iam("arn:aws:iam::123456789012:user/x", "role").is_none());
     }
 
     #[test]

@@ -4,10 +4,12 @@
 mod arn;
 mod clock;
 mod names;
+mod status;
 
 pub use arn::Arn;
 pub use clock::{format_utc, write_utc, Clock, FixedClock, OffsetClock, SystemClock};
 pub use names::{AccountId, IamPath, NameError};
+pub use status::{KeyStatus, PolicyScope};
 
 /// A request extension present when the request came over TLS (for `aws:SecureTransport`,
 /// `https://` URLs and `Secure` cookies).
