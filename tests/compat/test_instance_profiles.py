@@ -109,8 +109,9 @@ def test_tags_pagination_and_the_account_summary(iam, uniq, cleanup):
     created_with_tags = iam.get_instance_profile(InstanceProfileName=n)["InstanceProfile"]
     assert created_with_tags["Tags"] == [{"Key": "team", "Value": "a"}]
     iam.tag_instance_profile(InstanceProfileName=n, Tags=[{"Key": "TEAM", "Value": "b"}, {"Key": "env", "Value": "dev"}])
+    # Keys compare ignoring case; the new spelling replaces the old (as AWS does for roles).
     assert iam.list_instance_profile_tags(InstanceProfileName=n)["Tags"] == [
-        {"Key": "team", "Value": "b"}, {"Key": "env", "Value": "dev"}]
+        {"Key": "TEAM", "Value": "b"}, {"Key": "env", "Value": "dev"}]
     iam.untag_instance_profile(InstanceProfileName=n, TagKeys=["team", "absent"])
     assert iam.list_instance_profile_tags(InstanceProfileName=n)["Tags"] == [{"Key": "env", "Value": "dev"}]
     with expect_error("InvalidInput", 400):

@@ -182,8 +182,9 @@ def test_permissions_boundary_usage(iam, new_policy, uniq, cleanup):
     user = uniq("bnd")
     cleanup(delete_user_fully, iam, user)
     created = iam.create_user(UserName=user, PermissionsBoundary=boundary["Arn"])["User"]
+    # AWS's wire value is "Policy" (its model's enum names it PermissionsBoundaryPolicy).
     assert created["PermissionsBoundary"] == {
-        "PermissionsBoundaryType": "PermissionsBoundaryPolicy",
+        "PermissionsBoundaryType": "Policy",
         "PermissionsBoundaryArn": boundary["Arn"],
     }
     got = iam.get_policy(PolicyArn=boundary["Arn"])["Policy"]

@@ -15,10 +15,12 @@ pub fn tags(w: &mut XmlWriter, name: &str, tags: &[Tag]) {
     });
 }
 
+/// `PermissionsBoundary`: AWS answers the type `Policy` (recorded), though its model's enum
+/// spells the value `PermissionsBoundaryPolicy`.
 fn boundary(w: &mut XmlWriter, arn: Option<&str>) {
     if let Some(arn) = arn {
         w.start("PermissionsBoundary")
-            .leaf("PermissionsBoundaryType", "PermissionsBoundaryPolicy")
+            .leaf("PermissionsBoundaryType", "Policy")
             .leaf("PermissionsBoundaryArn", arn)
             .end("PermissionsBoundary");
     }
@@ -155,19 +157,31 @@ pub fn instance_profile_members(w: &mut XmlWriter, p: &InstanceProfileView, with
     }
 }
 
-pub fn role_members(w: &mut XmlWriter, r: &RoleView, with_tags: bool) {
+/// Which answer a `Role` is part of: AWS sends different members in each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleShape {
+    /// CreateRole, UpdateRoleDescription: no MaxSessionDuration, no RoleLastUsed.
+    Created,
+    /// GetRole: everything.
+    Full,
+    /// ListRoles, CreateServiceLinkedRole: no boundary, tags or RoleLastUsed.
+    Listed,
+}
+
+pub fn role_members(w: &mut XmlWriter, r: &RoleView, shape: RoleShape) {
     let role = &r.role;
     role_head(w, role, &r.arn);
-    w.opt("Description", role.description.as_deref())
-        .num("MaxSessionDuration", role.max_session_duration);
-    // ListRoles carries neither the boundary, nor tags, nor RoleLastUsed.
-    if with_tags {
+    w.opt("Description", role.description.as_deref());
+    if shape != RoleShape::Created {
+        w.num("MaxSessionDuration", role.max_session_duration);
+    }
+    if shape != RoleShape::Listed {
         boundary(w, role.permissions_boundary.as_deref());
+        if !r.tags.is_empty() {
+            tags(w, "Tags", &r.tags);
+        }
     }
-    if with_tags && !r.tags.is_empty() {
-        tags(w, "Tags", &r.tags);
-    }
-    if with_tags {
+    if shape == RoleShape::Full {
         role_last_used(w, role);
     }
 }

@@ -7,7 +7,7 @@ use base64::Engine;
 use portcullis_protocol::{QueryParams, XmlWriter};
 use portcullis_store::{PrincipalKind, Tag};
 
-use crate::encode::{self, ts};
+use crate::encode::{self, ts, RoleShape};
 
 fn req<'a>(p: &'a QueryParams, k: &str) -> IamResult<&'a str> {
     // The model check guarantees required members; this guards against model drift.
@@ -224,18 +224,18 @@ async fn run(iam: &Iam, auth: &Authorized<'_>, op: Op, p: &QueryParams) -> Out {
                 )
                 .await?;
             w.start("Role");
-            encode::role_members(&mut w, &r, true);
+            encode::role_members(&mut w, &r, RoleShape::Created);
             w.end("Role");
         }
         Op::GetRole => {
             let r = iam.get_role(auth, req(p, "RoleName")?).await?;
             w.start("Role");
-            encode::role_members(&mut w, &r, true);
+            encode::role_members(&mut w, &r, RoleShape::Full);
             w.end("Role");
         }
         Op::ListRoles => {
             let page = iam.list_roles(auth, opt(p, "PathPrefix"), &page(p)).await?;
-            w.list("Roles", &page.items, |w, r| encode::role_members(w, r, false));
+            w.list("Roles", &page.items, |w, r| encode::role_members(w, r, RoleShape::Listed));
             encode::truncation(&mut w, page.marker.as_deref());
         }
         Op::UpdateRole => {
@@ -244,7 +244,7 @@ async fn run(iam: &Iam, auth: &Authorized<'_>, op: Op, p: &QueryParams) -> Out {
         Op::UpdateRoleDescription => {
             let r = iam.update_role(auth, req(p, "RoleName")?, Some(req(p, "Description")?), None).await?;
             w.start("Role");
-            encode::role_members(&mut w, &r, true);
+            encode::role_members(&mut w, &r, RoleShape::Created);
             w.end("Role");
         }
         Op::UpdateAssumeRolePolicy => {
@@ -464,7 +464,7 @@ async fn run(iam: &Iam, auth: &Authorized<'_>, op: Op, p: &QueryParams) -> Out {
         Op::CreateServiceLinkedRole => {
             let r = iam.create_service_linked_role(auth, req(p, "AWSServiceName")?, opt(p, "Description"), opt(p, "CustomSuffix")).await?;
             w.start("Role");
-            encode::role_members(&mut w, &r, false);
+            encode::role_members(&mut w, &r, RoleShape::Listed);
             w.end("Role");
         }
         Op::DeleteServiceLinkedRole => {

@@ -109,7 +109,9 @@ impl Iam {
             .get_access_key(key_id)
             .await?
             .filter(|k| k.account_id == auth.account())
-            .ok_or_else(|| IamError::AccessDenied(format!("The Access Key with id {key_id} cannot be found.")))?;
+            .ok_or_else(|| {
+                IamError::AccessDenied(format!("User: {} is not authorized to perform iam:GetAccessKeyLastUsed on resource: access key {key_id}", auth.caller().arn()))
+            })?;
         let user_name = match &key.user_id {
             Some(uid) => tx.get_user_by_id(uid).await?.map(|u| u.name).unwrap_or_default(),
             None => String::new(),

@@ -51,6 +51,8 @@ pub struct Session {
     pub policies: Vec<String>,
     pub source_identity: Option<String>,
     pub tags: Vec<(String, String)>,
+    /// Keys of `tags` that pass on to the sessions this one assumes.
+    pub transitive_tag_keys: Vec<String>,
 }
 
 /// An authenticated caller.

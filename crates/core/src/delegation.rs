@@ -464,7 +464,7 @@ impl Iam {
             "user" => self.issue_user_session_with_policies(&account, id, end, policies)?,
             _ => {
                 let role = tx.get_role_by_id(&id).await?.ok_or_else(expired)?;
-                let session = RoleSession { role: &role, session_name: &session_name, duration: end - now, mfa_at: None, policies, source_identity: None, tags: Vec::new() };
+                let session = RoleSession { role: &role, session_name: &session_name, duration: end - now, mfa_at: None, policies, source_identity: None, tags: Vec::new(), transitive_tag_keys: Vec::new() };
                 self.issue_role_session(session, Some(packed))?.credentials
             }
         };

@@ -73,6 +73,9 @@ pub enum IamError {
     OrganizationNotFound(String),
     #[error("{0}")]
     ConcurrentModification(String),
+    /// STS: session tags that break AWS's rules.
+    #[error("{0}")]
+    InvalidParameterValue(String),
     /// GetDelegatedAccessToken: the trade-in token has expired or was used.
     #[error("{0}")]
     ExpiredTradeInToken(String),
@@ -115,6 +118,7 @@ impl IamError {
             Self::ExpiredTokenException(_) => "ExpiredTokenException",
             Self::OrganizationNotFound(_) => "OrganizationNotFoundException",
             Self::ConcurrentModification(_) => "ConcurrentModification",
+            Self::InvalidParameterValue(_) => "InvalidParameterValue",
             Self::ExpiredTradeInToken(_) => "ExpiredTradeInTokenException",
             Self::ServiceFailure(_) => "ServiceFailure",
         }

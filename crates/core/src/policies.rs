@@ -84,6 +84,16 @@ fn not_attachable(arn: &str) -> IamError {
     IamError::NoSuchEntity(format!("Policy {arn} does not exist or is not attachable."))
 }
 
+/// Changing an AWS-managed policy (AWS: "Cannot delete policies outside your own account.").
+fn outside_account(what: &str) -> IamError {
+    IamError::AccessDenied(format!("Cannot {what} outside your own account."))
+}
+
+/// A policy ARN that is not an ARN at all (a bare policy name, say).
+fn check_arn(arn: &str) -> IamResult<()> {
+    portcullis_types::Arn::parse(arn).map(drop).map_err(|_| IamError::Validation(format!("ARN {arn} is not valid.")))
+}
+
 fn is_aws_managed(arn: &str) -> bool {
     arn.starts_with("arn:aws:iam::aws:policy/")
 }
@@ -156,6 +166,9 @@ impl Iam {
     }
 
     pub(crate) async fn require_boundary_policy(&self, tx: &mut Box<dyn Tx>, arn: &str) -> IamResult<()> {
+        if !portcullis_types::Arn::parse(arn).is_ok_and(|a| a.kind() == "policy") {
+            return Err(IamError::InvalidInput(format!("ARN {arn} is not valid.")));
+        }
         let exists = self.catalog.get(arn).is_some() || tx.get_policy(arn).await?.is_some();
         if exists {
             Ok(())
@@ -292,11 +305,7 @@ impl Iam {
     pub async fn delete_policy(&self, auth: &Authorized<'_>, arn: &str) -> IamResult<()> {
         let mut tx = self.store.begin().await?;
         if is_aws_managed(arn) {
-            return Err(if self.catalog.get(arn).is_some() {
-                IamError::InvalidInput("Cannot delete an AWS managed policy.".to_owned())
-            } else {
-                policy_not_found(arn)
-            });
+            return Err(outside_account("delete policies"));
         }
         let rec = self.load_local_policy(&mut tx, auth.account(), arn).await?;
         // A policy in use as a permissions boundary is attached too: deleting it would lift
@@ -396,7 +405,7 @@ impl Iam {
     pub async fn set_default_policy_version(&self, auth: &Authorized<'_>, arn: &str, version_id: &str) -> IamResult<()> {
         let mut tx = self.store.begin().await?;
         if is_aws_managed(arn) {
-            return Err(policy_not_found(arn));
+            return Err(outside_account("update policies"));
         }
         let mut rec = self.load_local_policy(&mut tx, auth.account(), arn).await?;
         if tx.get_policy_version(&rec.policy_id, version_id).await?.is_none() {
@@ -412,7 +421,7 @@ impl Iam {
     pub async fn delete_policy_version(&self, auth: &Authorized<'_>, arn: &str, version_id: &str) -> IamResult<()> {
         let mut tx = self.store.begin().await?;
         if is_aws_managed(arn) {
-            return Err(policy_not_found(arn));
+            return Err(outside_account("delete policy versions for policies"));
         }
         let rec = self.load_local_policy(&mut tx, auth.account(), arn).await?;
         if tx.get_policy_version(&rec.policy_id, version_id).await?.is_none() {
@@ -427,6 +436,7 @@ impl Iam {
     }
 
     pub async fn attach_policy(&self, auth: &Authorized<'_>, kind: PrincipalKind, name: &str, arn: &str) -> IamResult<()> {
+        check_arn(arn)?;
         let account = auth.account();
         let mut tx = self.store.begin().await?;
         crate::service_linked_roles::check_principal_modifiable(&mut tx, account, kind, name).await?;
@@ -459,6 +469,7 @@ impl Iam {
     }
 
     pub async fn detach_policy(&self, auth: &Authorized<'_>, kind: PrincipalKind, name: &str, arn: &str) -> IamResult<()> {
+        check_arn(arn)?;
         let mut tx = self.store.begin().await?;
         crate::service_linked_roles::check_principal_modifiable(&mut tx, auth.account(), kind, name).await?;
         let id = principal_id(&mut tx, auth.account(), kind, name).await?;
@@ -497,7 +508,8 @@ impl Iam {
         }
         let mut out = PolicyEntities::default();
         for (_, kind, id) in tx.policy_attachments(account, arn).await? {
-            let wanted = |k: &str| entity_filter.is_none_or(|f| f == k || f == "LocalManagedPolicy" || f == "AWSManagedPolicy");
+            // The LocalManagedPolicy and AWSManagedPolicy filters name no user, group or role.
+            let wanted = |k: &str| entity_filter.is_none_or(|f| f == k);
             let keep_path = |p: &str| path_prefix.is_none_or(|pre| p.starts_with(pre));
             match kind {
                 PrincipalKind::User if wanted("User") => {

@@ -541,7 +541,7 @@ impl Iam {
         }
         tx.commit().await?;
 
-        let session = RoleSession { role: &role, session_name: &session_name, duration, mfa_at: None, policies, source_identity, tags };
+        let session = RoleSession { role: &role, session_name: &session_name, duration, mfa_at: None, policies, source_identity, tags, transitive_tag_keys: transitive };
         let assumed = self.issue_role_session(session, packed)?;
         Ok(SamlSession {
             assumed,

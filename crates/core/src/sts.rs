@@ -36,6 +36,9 @@ struct TokenBody {
     si: Option<String>,
     #[serde(default)]
     t: Vec<(String, String)>,
+    /// The keys of the tags that pass on to sessions this one assumes (transitive).
+    #[serde(default)]
+    tt: Vec<String>,
 }
 
 /// Temporary credentials as STS returns them.
@@ -101,7 +104,7 @@ impl Iam {
     pub(crate) fn issue_user_session_with_policies(&self, account: &str, user_id: String, end: i64, policies: Vec<String>) -> IamResult<TemporaryCredentials> {
         let now = self.now();
         let account = account.to_owned();
-        self.issue(|k, s| TokenBody { k, s, a: account, p: "user".to_owned(), id: user_id, n: String::new(), i: now, e: end, m: None, pol: policies, si: None, t: Vec::new() })
+        self.issue(|k, s| TokenBody { k, s, a: account, p: "user".to_owned(), id: user_id, n: String::new(), i: now, e: end, m: None, pol: policies, si: None, t: Vec::new(), tt: Vec::new() })
     }
 
     /// Temporary credentials of a user's or the root user's own session, with no session
@@ -109,7 +112,7 @@ impl Iam {
     pub(crate) fn issue_own_session(&self, account: &str, kind: &str, id: String, duration: i64, mfa_at: Option<i64>) -> IamResult<TemporaryCredentials> {
         let now = self.now();
         let account = account.to_owned();
-        self.issue(|k, s| TokenBody { k, s, a: account, p: kind.to_owned(), id, n: String::new(), i: now, e: now + duration, m: mfa_at, pol: Vec::new(), si: None, t: Vec::new() })
+        self.issue(|k, s| TokenBody { k, s, a: account, p: kind.to_owned(), id, n: String::new(), i: now, e: now + duration, m: mfa_at, pol: Vec::new(), si: None, t: Vec::new(), tt: Vec::new() })
     }
 
     /// Opens a session token presented with an `ASIA…` key: the caller and the session's
@@ -165,6 +168,7 @@ impl Iam {
             policies: body.pol,
             source_identity: body.si,
             tags: body.t,
+            transitive_tag_keys: body.tt,
         };
         let caller = Caller { account_id: body.a, principal, access_key_id: body.k, session: Some(session), request };
         Ok((caller, body.s))
@@ -189,7 +193,8 @@ impl Iam {
         }
         let duration = input.duration.unwrap_or(43_200);
         let policies = self.session_policies(&caller.account_id, input.policy.as_deref(), &input.policy_arns).await?;
-        let packed = packed_policy_size(!policies.is_empty() || !input.tags.is_empty(), &policies, &input.tags);
+        // GetFederationToken always reports the size (0 when nothing was passed), as AWS does.
+        let packed = packed_policy_size(true, &policies, &input.tags);
         let now = self.now();
         let (account, user_id, name) = (caller.account_id.clone(), user.user_id.clone(), input.name.clone());
         let credentials = self.issue(|k, s| TokenBody {
@@ -205,6 +210,7 @@ impl Iam {
             pol: policies,
             si: None,
             t: input.tags.clone(),
+            tt: Vec::new(),
         })?;
         Ok(FederatedSession {
             credentials,
@@ -248,7 +254,11 @@ impl Iam {
         if matches!(caller.principal, Principal::Root) {
             return Err(access_denied("Roles may not be assumed by root accounts."));
         }
+        check_session_tags(caller, &input.tags, &input.transitive_tag_keys)?;
         let denied = || access_denied(format!("User: {} is not authorized to perform: sts:AssumeRole on resource: {}", caller.arn(), input.role_arn));
+        if Arn::parse(&input.role_arn).is_err() {
+            return Err(IamError::Validation(format!("{} is invalid", input.role_arn)));
+        }
         let asked = Arn::parse_iam(&input.role_arn, "role").filter(|a| a.account == account).ok_or_else(denied)?;
         let role_name = asked.name();
         let mut tx = self.store.begin_read().await?;
@@ -333,18 +343,23 @@ impl Iam {
         }
 
         let policies = self.session_policies(&account, input.policy.as_deref(), &input.policy_arns).await?;
-        // Transitive tags of the calling session carry over into a chained session.
-        let mut tags: Vec<(String, String)> = caller.session.as_ref().map(|s| s.tags.clone()).unwrap_or_default();
-        for (k, v) in &input.tags {
-            tags.retain(|(old, _)| !old.eq_ignore_ascii_case(k));
-            tags.push((k.clone(), v.clone()));
-        }
+        // The transitive tags of the calling session carry over into a chained session, and
+        // stay transitive; the request cannot set them again.
+        let inherited: Vec<String> = caller.session.as_ref().map(|s| s.transitive_tag_keys.clone()).unwrap_or_default();
+        let mut tags: Vec<(String, String)> = caller
+            .session
+            .as_ref()
+            .map(|s| s.tags.iter().filter(|(k, _)| inherited.iter().any(|t| t.eq_ignore_ascii_case(k))).cloned().collect())
+            .unwrap_or_default();
+        tags.extend(input.tags.iter().cloned());
+        let mut transitive_tag_keys = inherited;
+        transitive_tag_keys.extend(input.transitive_tag_keys.iter().cloned());
         let packed = packed_policy_size(input.policy.is_some() || !input.policy_arns.is_empty() || !input.tags.is_empty(), &policies, &input.tags);
         let source_identity = input
             .source_identity
             .clone()
             .or_else(|| caller.session.as_ref().and_then(|s| s.source_identity.clone()));
-        let session = RoleSession { role: &role, session_name: &input.session_name, duration, mfa_at, policies, source_identity, tags };
+        let session = RoleSession { role: &role, session_name: &input.session_name, duration, mfa_at, policies, source_identity, tags, transitive_tag_keys };
         self.issue_role_session(session, packed)
     }
 
@@ -393,6 +408,7 @@ impl Iam {
             pol: s.policies,
             si,
             t: s.tags,
+            tt: s.transitive_tag_keys,
         })?;
         Ok(AssumedRole {
             credentials,
@@ -441,6 +457,27 @@ pub(crate) struct RoleSession<'a> {
     pub policies: Vec<String>,
     pub source_identity: Option<String>,
     pub tags: Vec<(String, String)>,
+    /// Keys of `tags` that pass on to sessions assumed from this one.
+    pub transitive_tag_keys: Vec<String>,
+}
+
+/// Session tags a request passes, checked as AWS does: no key twice (whatever its case),
+/// every transitive key among them, none overriding a transitive tag of the calling session.
+fn check_session_tags(caller: &Caller, tags: &[(String, String)], transitive: &[String]) -> IamResult<()> {
+    let invalid = |m: &str| IamError::InvalidParameterValue(m.to_owned());
+    for (i, (k, _)) in tags.iter().enumerate() {
+        if tags[..i].iter().any(|(other, _)| other.eq_ignore_ascii_case(k)) {
+            return Err(invalid("Duplicate tag keys found. Please note that Tag keys are case insensitive."));
+        }
+    }
+    if transitive.iter().any(|t| !tags.iter().any(|(k, _)| k.eq_ignore_ascii_case(t))) {
+        return Err(invalid("The specified transitive tag key must be included in the requested tags."));
+    }
+    let inherited = caller.session.as_ref().map(|s| s.transitive_tag_keys.as_slice()).unwrap_or_default();
+    if tags.iter().any(|(k, _)| inherited.iter().any(|t| t.eq_ignore_ascii_case(k))) {
+        return Err(invalid("One of the specified transitive tag keys can't be set because it conflicts with a transitive tag key from the calling session."));
+    }
+    Ok(())
 }
 
 /// How full the session policies and tags a request passed are, in percent of what fits

@@ -69,11 +69,16 @@ impl Iam {
         Ok(())
     }
 
-    /// The List*Tags operations, in the order the tags were added.
+    /// The List*Tags operations, in the order the tags were added; a managed policy's
+    /// sorted by key, as AWS answers ListPolicyTags (recorded).
     pub async fn list_resource_tags(&self, auth: &Authorized<'_>, r: Tagged<'_>, page: &PageRequest) -> IamResult<Page<Tag>> {
         let mut tx = self.store.begin_read().await?;
         let (target, id) = self.tags_of(&mut tx, auth.account(), r).await?;
-        Page::from_all(tx.tags(target, &id).await?, page)
+        let mut tags = tx.tags(target, &id).await?;
+        if target == TagTarget::Policy {
+            tags.sort_by(|a, b| a.key.cmp(&b.key));
+        }
+        Page::from_all(tags, page)
     }
 }
 
@@ -98,8 +103,9 @@ pub(crate) async fn remove_keys(tx: &mut Box<dyn Tx>, target: TagTarget, id: &st
 
 pub const MAX_TAGS: usize = 50;
 
-/// Merges `new` into `existing`: a key already present gets the new value but keeps its
-/// original spelling. Keys compare ignoring case for users and roles, exactly for policies.
+/// Merges `new` into `existing`: a key already present takes the new value and the new
+/// spelling (recorded from AWS: tagging `Somekey` over `somekey` leaves `Somekey`). Keys
+/// compare ignoring case for users and roles, exactly for policies.
 pub fn merge(existing: Vec<Tag>, new: &[Tag], case_insensitive: bool) -> Result<Vec<Tag>, IamError> {
     let same = |a: &str, b: &str| if case_insensitive { a.eq_ignore_ascii_case(b) } else { a == b };
     for (i, t) in new.iter().enumerate() {
@@ -119,7 +125,7 @@ pub fn merge(existing: Vec<Tag>, new: &[Tag], case_insensitive: bool) -> Result<
     let mut out = existing;
     for t in new {
         match out.iter_mut().find(|o| same(&o.key, &t.key)) {
-            Some(o) => o.value = t.value.clone(),
+            Some(o) => *o = t.clone(),
             None => out.push(t.clone()),
         }
     }
@@ -151,7 +157,7 @@ mod tests {
     #[test]
     fn merge_rules() {
         let merged = merge(vec![tag("Env", "dev")], &[tag("env", "prod"), tag("team", "a")], true).unwrap();
-        assert_eq!(merged, vec![tag("Env", "prod"), tag("team", "a")]);
+        assert_eq!(merged, vec![tag("env", "prod"), tag("team", "a")]);
         assert!(merge(vec![], &[tag("a", "1"), tag("A", "2")], true).is_err());
         assert!(merge(vec![], &[tag("a", "1"), tag("A", "2")], false).is_ok());
         assert!(merge(vec![], &[tag("aws:x", "1")], true).is_err());

@@ -348,6 +348,7 @@ impl Iam {
             policies,
             source_identity: None,
             tags: Vec::new(),
+            transitive_tag_keys: Vec::new(),
         };
         let assumed = self.issue_role_session(session, packed)?;
         Ok(WebIdentitySession { assumed, subject, provider: provider_arn, audience })

@@ -28,6 +28,8 @@ impl PolicyError {
 
 /// Messages AWS returns verbatim; kept together so tests and callers can compare.
 pub const SYNTAX: &str = "Syntax errors in policy.";
+/// A role's trust policy that is not JSON (AWS words it differently from the others).
+pub const INVALID_JSON: &str = "This policy contains invalid Json";
 pub const LEGACY: &str = "The policy failed legacy parsing";
 pub const VERSION_REQUIRED: &str = "Policy document must be version 2012-10-17 or greater.";
 pub const NO_PRINCIPAL_ALLOWED: &str = "Policy document should not specify a principal.";

@@ -28,7 +28,10 @@ const STATEMENT_KEYS: &[&str] = &[
 
 /// Parses, validates and compiles a policy document of the given kind.
 pub fn parse(document: &str, kind: PolicyKind) -> Result<Policy, PolicyError> {
-    let value: Value = serde_json::from_str(document).map_err(|_| PolicyError::syntax())?;
+    let value: Value = serde_json::from_str(document).map_err(|_| match kind {
+        PolicyKind::Trust => PolicyError::new(error::INVALID_JSON),
+        _ => PolicyError::syntax(),
+    })?;
     let top = value.as_object().ok_or_else(PolicyError::syntax)?;
     if top.keys().any(|k| !TOP_LEVEL.contains(&k.as_str())) {
         return Err(PolicyError::syntax());
