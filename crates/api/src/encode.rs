@@ -160,8 +160,10 @@ pub fn instance_profile_members(w: &mut XmlWriter, p: &InstanceProfileView, with
 /// Which answer a `Role` is part of: AWS sends different members in each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RoleShape {
-    /// CreateRole, UpdateRoleDescription: no MaxSessionDuration, no RoleLastUsed.
+    /// CreateRole: no Description, MaxSessionDuration or RoleLastUsed (recorded from AWS).
     Created,
+    /// UpdateRoleDescription: as CreateRole, with the Description.
+    DescriptionUpdated,
     /// GetRole: everything.
     Full,
     /// ListRoles, CreateServiceLinkedRole: no boundary, tags or RoleLastUsed.
@@ -171,8 +173,10 @@ pub enum RoleShape {
 pub fn role_members(w: &mut XmlWriter, r: &RoleView, shape: RoleShape) {
     let role = &r.role;
     role_head(w, role, &r.arn);
-    w.opt("Description", role.description.as_deref());
     if shape != RoleShape::Created {
+        w.opt("Description", role.description.as_deref());
+    }
+    if matches!(shape, RoleShape::Full | RoleShape::Listed) {
         w.num("MaxSessionDuration", role.max_session_duration);
     }
     if shape != RoleShape::Listed {
@@ -256,7 +260,10 @@ pub fn authorization_details(w: &mut XmlWriter, d: &portcullis_core::Authorizati
             .leaf("UserId", &u.user.user_id)
             .leaf("Arn", &u.arn)
             .time("CreateDate", ts(u.user.created_at));
-        inline(w, "UserPolicyList", &u.inline);
+        // AWS leaves a user's empty inline-policy list out (RoleDetail and GroupDetail keep theirs).
+        if !u.inline.is_empty() {
+            inline(w, "UserPolicyList", &u.inline);
+        }
         w.list("GroupList", &u.groups, |w, g| {
             w.text(g);
         });

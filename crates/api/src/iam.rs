@@ -244,7 +244,7 @@ async fn run(iam: &Iam, auth: &Authorized<'_>, op: Op, p: &QueryParams) -> Out {
         Op::UpdateRoleDescription => {
             let r = iam.update_role(auth, req(p, "RoleName")?, Some(req(p, "Description")?), None).await?;
             w.start("Role");
-            encode::role_members(&mut w, &r, RoleShape::Created);
+            encode::role_members(&mut w, &r, RoleShape::DescriptionUpdated);
             w.end("Role");
         }
         Op::UpdateAssumeRolePolicy => {

@@ -118,7 +118,7 @@ impl Iam {
         let seed = random_bytes::<40>()?.to_vec();
         let mut tx = self.store.begin().await?;
         if tx.get_mfa_device(&serial).await?.is_some() {
-            return Err(IamError::EntityAlreadyExists("MFADevice entity at the same path and name already exists.".to_owned()));
+            return Err(IamError::EntityAlreadyExists("MFA device already exists.".to_owned()));
         }
         let alias = tx.get_account(account).await?.and_then(|a| a.alias).unwrap_or_else(|| account.to_owned());
         let t = totp(seed.clone(), &format!("{name}@{alias}"))?;

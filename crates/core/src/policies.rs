@@ -373,7 +373,7 @@ impl Iam {
             return Ok((v, true));
         }
         let mut tx = self.store.begin_read().await?;
-        let rec = self.load_local_policy(&mut tx, auth.account(), arn).await?;
+        let rec = self.load_local_policy(&mut tx, auth.account(), arn).await.map_err(|e| if matches!(e, IamError::NoSuchEntity(_)) { missing() } else { e })?;
         let v = tx.get_policy_version(&rec.policy_id, version_id).await?.ok_or_else(missing)?;
         let is_default = v.version_id == rec.default_version;
         Ok((v, is_default))
@@ -407,7 +407,8 @@ impl Iam {
         if is_aws_managed(arn) {
             return Err(outside_account("update policies"));
         }
-        let mut rec = self.load_local_policy(&mut tx, auth.account(), arn).await?;
+        let missing = || IamError::NoSuchEntity(format!("Policy {arn} version {version_id} does not exist or is not attachable."));
+        let mut rec = self.load_local_policy(&mut tx, auth.account(), arn).await.map_err(|e| if matches!(e, IamError::NoSuchEntity(_)) { missing() } else { e })?;
         if tx.get_policy_version(&rec.policy_id, version_id).await?.is_none() {
             return Err(IamError::NoSuchEntity(format!("Policy {arn} version {version_id} does not exist or is not attachable.")));
         }

@@ -70,13 +70,14 @@ impl Iam {
     }
 
     /// The List*Tags operations, in the order the tags were added; a managed policy's
-    /// sorted by key, as AWS answers ListPolicyTags (recorded).
+    /// shortest key first, then by key, as AWS answered ListPolicyTags when recorded
+    /// (`abc`, `b`, `z`, `a` listed as `a`, `b`, `z`, `abc`).
     pub async fn list_resource_tags(&self, auth: &Authorized<'_>, r: Tagged<'_>, page: &PageRequest) -> IamResult<Page<Tag>> {
         let mut tx = self.store.begin_read().await?;
         let (target, id) = self.tags_of(&mut tx, auth.account(), r).await?;
         let mut tags = tx.tags(target, &id).await?;
         if target == TagTarget::Policy {
-            tags.sort_by(|a, b| a.key.cmp(&b.key));
+            tags.sort_by(|a, b| (a.key.len(), &a.key).cmp(&(b.key.len(), &b.key)));
         }
         Page::from_all(tags, page)
     }

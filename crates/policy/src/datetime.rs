@@ -46,7 +46,12 @@ fn frac_millis(frac: &str) -> i128 {
 }
 
 fn num(s: &str, len: usize) -> Option<i64> {
-    if s.len() != len || !s.bytes().all(|b| b.is_ascii_digit()) {
+    digits(s, len, len)
+}
+
+/// A number of `min` to `max` digits.
+fn digits(s: &str, min: usize, max: usize) -> Option<i64> {
+    if !(min..=max).contains(&s.len()) || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     s.parse().ok()
@@ -57,10 +62,12 @@ fn parse_iso(s: &str) -> Option<Millis> {
         Some(i) => (&s[..i], Some(&s[i + 1..])),
         None => (s, None),
     };
+    // AWS reads dates leniently (recorded: it accepts `01T` and `2016-12-13t2:00:00.593194+23`):
+    // a year of up to four digits, month and day of one or two digits, each optional.
     let mut d = date.split('-');
-    let year = num(d.next()?, 4)?;
-    let month = num(d.next()?, 2)?;
-    let day = num(d.next()?, 2)?;
+    let year = digits(d.next()?, 1, 4)?;
+    let month = d.next().map_or(Some(1), |m| digits(m, 1, 2))?;
+    let day = d.next().map_or(Some(1), |m| digits(m, 1, 2))?;
     if d.next().is_some() || !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
         return None;
     }
@@ -71,8 +78,12 @@ fn parse_iso(s: &str) -> Option<Millis> {
     Some(ms)
 }
 
-/// `hh:mm[:ss[.fff]]` followed by `Z`, `±hh`, `±hh:mm` or `±hhmm` (or nothing: UTC).
+/// `hh[:mm[:ss[.fff]]]` (hours and minutes of one or two digits) followed by `Z`, `±hh`,
+/// `±hh:mm` or `±hhmm` (or nothing: UTC); an empty time is midnight.
 fn parse_time(t: &str) -> Option<Millis> {
+    if t.is_empty() {
+        return Some(0);
+    }
     let (clock, offset_ms) = if let Some(c) = t.strip_suffix(['Z', 'z']) {
         (c, 0i128)
     } else if let Some(i) = t.rfind(['+', '-']) {
@@ -92,8 +103,8 @@ fn parse_time(t: &str) -> Option<Millis> {
         (t, 0)
     };
     let mut parts = clock.split(':');
-    let h = num(parts.next()?, 2)?;
-    let m = num(parts.next()?, 2)?;
+    let h = digits(parts.next()?, 1, 2)?;
+    let m = parts.next().map_or(Some(0), |m| digits(m, 1, 2))?;
     let (sec, frac) = match parts.next() {
         Some(sf) => match sf.split_once('.') {
             Some((sec, frac)) if !frac.is_empty() && frac.len() <= 9 && frac.bytes().all(|b| b.is_ascii_digit()) => {
@@ -185,6 +196,10 @@ mod tests {
         assert_eq!(parse("1970-01-01T00:00:01Z"), Some(1000));
         assert_eq!(parse("1970-01-01T01:00:00+01:00"), Some(0));
         assert_eq!(parse("1970-01-01T00:00:00.250Z"), Some(250));
+        // As leniently as AWS: a bare year with an empty time, one-digit hours, `t`.
+        assert!(parse("01T").is_some());
+        assert_eq!(parse("1970-01-01t1:00:00+01"), Some(0));
+        assert_eq!(parse("1970T"), Some(0));
         assert_eq!(parse("86400"), Some(86_400_000));
         assert_eq!(parse("2020-02-30"), None);
         assert_eq!(parse("yesterday"), None);

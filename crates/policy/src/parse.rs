@@ -155,6 +155,12 @@ fn statement<'a>(
             if raw_conditions.iter().any(|(op, _, _)| condition::is_date_operator(op)) {
                 return Err(PolicyError::legacy());
             }
+            // A resource AWS cannot read is reported before the missing actions (recorded).
+            if let Some(r) = s.get("Resource").or_else(|| s.get("NotResource")) {
+                for r in string_list(r)? {
+                    validate::resource(r)?;
+                }
+            }
             return Err(PolicyError::new(error::ACTIONS_REQUIRED));
         }
     };
@@ -172,12 +178,8 @@ fn statement<'a>(
     let (resources, not_resource) = match resource_value {
         Some(_) if kind == PolicyKind::Trust => return Err(PolicyError::new(error::RESOURCE_PROHIBITED)),
         None if kind == PolicyKind::Trust => (None, false),
-        None => {
-            for a in &actions {
-                validate::action(a)?;
-            }
-            return Err(PolicyError::new(error::RESOURCES_REQUIRED));
-        }
+        // Missing resources are reported before a malformed action (recorded).
+        None => return Err(PolicyError::new(error::RESOURCES_REQUIRED)),
         Some((value, negated)) => {
             let list = string_list(value)?;
             if list.is_empty() {
@@ -208,6 +210,9 @@ fn statement<'a>(
     for a in &actions {
         validate::action(a)?;
     }
+    if kind == PolicyKind::Trust && !not_action && actions.iter().any(|a| !is_assume_role_action(a)) {
+        return Err(PolicyError::new(error::TRUST_ACTIONS));
+    }
 
     Ok(Statement {
         sid,
@@ -219,6 +224,14 @@ fn statement<'a>(
         not_resource,
         conditions,
     })
+}
+
+/// What a role's trust policy may allow: STS's ways of assuming a role and what goes with
+/// them, or a wildcard.
+fn is_assume_role_action(action: &str) -> bool {
+    const ALLOWED: [&str; 6] =
+        ["sts:assumerole", "sts:assumerolewithsaml", "sts:assumerolewithwebidentity", "sts:tagsession", "sts:setsourceidentity", "sts:setcontext"];
+    action.contains(['*', '?']) || ALLOWED.iter().any(|a| a.eq_ignore_ascii_case(action))
 }
 
 /// (operator, key, values as text) before compiling.

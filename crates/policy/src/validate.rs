@@ -86,6 +86,9 @@ fn arn(r: &str) -> Result<(), PolicyError> {
                     "IAM resource {r} cannot contain region information."
                 )));
             }
+            if service == "iam" && !iam_resource_ok(parts[5]) {
+                return Err(PolicyError::new(error::IAM_RESOURCE_PATH));
+            }
             if service == "s3" && !region.is_empty() && account.is_empty() {
                 return Err(PolicyError::new(format!(
                     "Resource {r} can not contain region information."
@@ -94,6 +97,16 @@ fn arn(r: &str) -> Result<(), PolicyError> {
             Ok(())
         }
     }
+}
+
+/// The resource part of an IAM ARN: `*`, `root`, a known resource type, or a pattern
+/// starting with a wildcard or a variable.
+fn iam_resource_ok(resource: &str) -> bool {
+    const TYPES: [&str; 13] = [
+        "user/", "federated-user/", "role/", "group/", "instance-profile/", "mfa/", "server-certificate/", "policy/", "sms-mfa/",
+        "saml-provider/", "oidc-provider/", "report/", "access-report/",
+    ];
+    resource == "root" || resource.starts_with(['*', '?', '$']) || TYPES.iter().any(|t| resource.starts_with(t))
 }
 
 /// IAM's own `Sid` rule (ASCII letters and digits).

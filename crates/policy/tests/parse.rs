@@ -124,8 +124,13 @@ fn actions_and_resources_required() {
     assert_eq!(id(r#"{"Effect":"Allow","Action":[],"Resource":"*"}"#), error::ACTIONS_REQUIRED);
     assert_eq!(id(r#"{"Effect":"Allow","Action":"s3:*"}"#), error::RESOURCES_REQUIRED);
     assert_eq!(id(r#"{"Effect":"Allow","Action":"s3:*","Resource":[]}"#), error::RESOURCES_REQUIRED);
-    // The action's own mistake is reported before the missing resource.
-    assert_eq!(id(r#"{"Effect":"Allow","Action":"s3"}"#), error::ACTION_VENDOR);
+    // The missing resource is reported before the action's own mistake (recorded from AWS).
+    assert_eq!(id(r#"{"Effect":"Allow","Action":"invalid"}"#), error::RESOURCES_REQUIRED);
+    // A resource AWS cannot read is reported before the missing action (recorded).
+    assert_eq!(id(r#"{"Effect":"Allow","Resource":"arn:aws:s3::example_bucket"}"#), error::LEGACY);
+    assert_eq!(id(r#"{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:iam:::example_bucket"}"#), error::IAM_RESOURCE_PATH);
+    let trust = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:InvalidAction"}}"#;
+    assert_eq!(err(trust, PolicyKind::Trust), error::TRUST_ACTIONS);
     let scp = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*"}}"#;
     assert_eq!(err(scp, PolicyKind::Scp), error::RESOURCES_REQUIRED);
 }
