@@ -133,8 +133,9 @@ def test_list_policies_scope_local(iam, new_policy, account_id):
 
 
 def test_list_policies_pages_merge_local_and_aws(iam, new_policy, cleanup, account_id):
-    """Scope=All pages through AWS-managed and customer policies in one name order, each
-    policy once, also a customer policy that has an AWS-managed policy's name."""
+    """Scope=All pages through the account's policies, then AWS-managed ones (AWS lists a
+    policy just created on the first page, recorded), each in name order and each policy
+    once, also a customer policy that has an AWS-managed policy's name."""
     twin_arn = f"arn:aws:iam::{account_id}:policy/IAMUserChangePassword"
     try:
         iam.create_policy(PolicyName="IAMUserChangePassword", PolicyDocument=policy_json())
@@ -146,8 +147,10 @@ def test_list_policies_pages_merge_local_and_aws(iam, new_policy, cleanup, accou
         listed = all_policies(iam, PaginationConfig={"PageSize": size})
         arns = [p["Arn"] for p in listed]
         assert len(arns) == len(set(arns)), "a policy was listed twice"
-        names = [p["PolicyName"].lower() for p in listed]
-        assert names == sorted(names), "not in name order"
+        local = [p["PolicyName"].lower() for p in listed if ":aws:policy/" not in p["Arn"]]
+        aws = [p["PolicyName"].lower() for p in listed if ":aws:policy/" in p["Arn"]]
+        assert [p["PolicyName"].lower() for p in listed] == local + aws, "the account's policies come first"
+        assert local == sorted(local) and aws == sorted(aws), "not in name order"
         assert {twin_arn, "arn:aws:iam::aws:policy/IAMUserChangePassword"} <= set(arns)
         assert {m["Arn"] for m in mine} <= set(arns)
         assert len(arns) == len(all_policies(iam, Scope="AWS")) + len(all_policies(iam, Scope="Local"))

@@ -231,14 +231,15 @@ impl Iam {
         Ok(self.local_view(rec, &counts, tags))
     }
 
-    /// ListPolicies in keyset pages ordered by name ignoring case (a customer policy before
-    /// an AWS-managed one of the same name): a page reads about one page of the account's
-    /// policies, however many it holds. With `OnlyAttached`, pages of unused policies are
-    /// read past until the page is full.
+    /// ListPolicies in keyset pages: the account's own policies first, then AWS's, each by
+    /// name ignoring case (AWS lists a policy just created on the first page of all
+    /// scopes, recorded); a page reads about one page of the account's policies, however
+    /// many it holds. With `OnlyAttached`, pages of unused policies are read past until
+    /// the page is full.
     pub async fn list_policies(&self, auth: &Authorized<'_>, filter: &PolicyFilter<'_>, page: &PageRequest) -> IamResult<Page<ManagedPolicyView>> {
         const LOCAL: char = '0';
         const AWS: char = '1';
-        let sort_key = |v: &ManagedPolicyView| (v.name.to_lowercase(), if is_aws_managed(&v.arn) { AWS } else { LOCAL });
+        let sort_key = |v: &ManagedPolicyView| (if is_aws_managed(&v.arn) { AWS } else { LOCAL }, v.name.to_lowercase());
         let after = match page.after_key()? {
             None => None,
             Some(k) => {
@@ -268,16 +269,15 @@ impl Iam {
             let catalog = self.catalog.all();
             let start = match &after {
                 None => 0,
-                Some((name, origin)) => catalog.partition_point(|p| {
-                    let lower = p.name.to_lowercase();
-                    lower < *name || (lower == *name && *origin == AWS)
-                }),
+                Some((_, LOCAL)) => 0,
+                Some((name, _)) => catalog.partition_point(|p| p.name.to_lowercase() <= *name),
             };
             rows.extend(catalog[start..].iter().map(|p| self.aws_view(p, &counts)).filter(wanted).take(limit + 1));
         }
-        if scope != "AWS" {
-            // Local names are unique ignoring case, so a local row is past the marker exactly
-            // when its name is greater, whichever side the marker's row was on.
+        // Past a marker on an AWS-managed policy, the account's own are all behind.
+        if scope != "AWS" && !matches!(after, Some((_, AWS))) {
+            // Local names are unique ignoring case: a local row is past a local marker
+            // exactly when its name is greater.
             let mut cursor = after.as_ref().map(|(name, _)| name.clone());
             let mut found = 0;
             loop {
@@ -297,7 +297,7 @@ impl Iam {
         rows.sort_by_cached_key(sort_key);
         rows.truncate(limit + 1);
         Ok(Page::from_keyset(rows, page, |v| {
-            let (name, origin) = sort_key(v);
+            let (origin, name) = sort_key(v);
             format!("{name}\t{origin}")
         }))
     }
