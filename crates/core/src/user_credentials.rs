@@ -84,6 +84,12 @@ fn certificate_id(der: &[u8]) -> String {
     data_encoding::BASE32_NOPAD.encode(&Sha1::digest(der))
 }
 
+async fn credential_owner_in(tx: &mut Box<dyn portcullis_store::Tx>, auth: &Authorized<'_>, user_name: Option<&str>) -> IamResult<UserRecord> {
+    named_or_caller(tx, auth, user_name)
+        .await?
+        .ok_or_else(|| IamError::Validation("Must specify userName when calling with non-User credentials".to_owned()))
+}
+
 fn view(user: &UserRecord, record: UserCredentialRecord, secret: Option<String>) -> UserCredentialView {
     UserCredentialView { user_name: user.name.clone(), record, secret }
 }
@@ -91,9 +97,7 @@ fn view(user: &UserRecord, record: UserCredentialRecord, secret: Option<String>)
 impl Iam {
     async fn credential_owner(&self, auth: &Authorized<'_>, user_name: Option<&str>) -> IamResult<UserRecord> {
         let mut tx = self.store.begin_read().await?;
-        named_or_caller(&mut tx, auth, user_name)
-            .await?
-            .ok_or_else(|| IamError::Validation("Must specify userName when calling with non-User credentials".to_owned()))
+        credential_owner_in(&mut tx, auth, user_name).await
     }
 
     pub async fn upload_ssh_public_key(&self, auth: &Authorized<'_>, user_name: &str, body: &str) -> IamResult<UserCredentialView> {
@@ -127,10 +131,18 @@ impl Iam {
         Ok(view(&user, rec, None))
     }
 
-    /// A user's credential by id: another user's, or none, is not found (in `missing`'s words).
-    async fn own_credential(&self, auth: &Authorized<'_>, user_name: Option<&str>, id: &str, kind: CredentialKind, missing: impl Fn() -> IamError) -> IamResult<(UserRecord, UserCredentialRecord)> {
-        let user = self.credential_owner(auth, user_name).await?;
-        let mut tx = self.store.begin_read().await?;
+    /// A user's credential by id, read in the operation's transaction (so that a change is
+    /// checked and written at once): another user's, or none, is not found (in `missing`'s words).
+    async fn own_credential(
+        &self,
+        tx: &mut Box<dyn portcullis_store::Tx>,
+        auth: &Authorized<'_>,
+        user_name: Option<&str>,
+        id: &str,
+        kind: CredentialKind,
+        missing: impl Fn() -> IamError,
+    ) -> IamResult<(UserRecord, UserCredentialRecord)> {
+        let user = credential_owner_in(tx, auth, user_name).await?;
         let rec = tx.get_user_credential(id).await?.filter(|c| c.kind == kind && c.account_id == auth.account()).ok_or_else(&missing)?;
         if rec.user_id != user.user_id {
             return Err(missing());
@@ -141,7 +153,8 @@ impl Iam {
     /// GetSSHPublicKey: the key in SSH form (without its comment) or as PEM.
     pub async fn get_ssh_public_key(&self, auth: &Authorized<'_>, user_name: &str, id: &str, pem: bool) -> IamResult<UserCredentialView> {
         let missing = || IamError::NoSuchEntity(format!("The Public Key with id {id} cannot be found."));
-        let (user, mut rec) = self.own_credential(auth, Some(user_name), id, CredentialKind::SshPublicKey, missing).await?;
+        let mut tx = self.store.begin_read().await?;
+        let (user, mut rec) = self.own_credential(&mut tx, auth, Some(user_name), id, CredentialKind::SshPublicKey, missing).await?;
         let key = parse_ssh_key(&rec.body)?;
         rec.body = if pem {
             let k = rsa::RsaPublicKey::try_from(&key).map_err(|e| IamError::ServiceFailure(format!("ssh key: {e}")))?;
@@ -163,9 +176,10 @@ impl Iam {
 
     /// UpdateSSHPublicKey, UpdateSigningCertificate, UpdateServiceSpecificCredential.
     pub async fn update_user_credential_status(&self, auth: &Authorized<'_>, user_name: Option<&str>, id: &str, kind: CredentialKind, status: KeyStatus) -> IamResult<()> {
-        let (_, mut rec) = self.own_credential(auth, user_name, id, kind, || missing_credential(kind, id)).await?;
-        rec.status = status;
         let mut tx = self.store.begin().await?;
+        tx.lock(&format!("user-credential:{id}")).await?;
+        let (_, mut rec) = self.own_credential(&mut tx, auth, user_name, id, kind, || missing_credential(kind, id)).await?;
+        rec.status = status;
         tx.update_user_credential(&rec).await?;
         tx.commit().await?;
         Ok(())
@@ -173,8 +187,9 @@ impl Iam {
 
     /// DeleteSSHPublicKey, DeleteSigningCertificate, DeleteServiceSpecificCredential.
     pub async fn delete_user_credential(&self, auth: &Authorized<'_>, user_name: Option<&str>, id: &str, kind: CredentialKind) -> IamResult<()> {
-        let (_, rec) = self.own_credential(auth, user_name, id, kind, || missing_credential(kind, id)).await?;
         let mut tx = self.store.begin().await?;
+        tx.lock(&format!("user-credential:{id}")).await?;
+        let (_, rec) = self.own_credential(&mut tx, auth, user_name, id, kind, || missing_credential(kind, id)).await?;
         tx.delete_user_credential(&rec.credential_id).await?;
         tx.commit().await?;
         Ok(())
@@ -256,11 +271,12 @@ impl Iam {
     }
 
     pub async fn reset_service_specific_credential(&self, auth: &Authorized<'_>, user_name: Option<&str>, id: &str) -> IamResult<UserCredentialView> {
-        let (user, mut rec) = self.own_credential(auth, user_name, id, CredentialKind::ServiceSpecific, || missing_credential(CredentialKind::ServiceSpecific, id)).await?;
+        let mut tx = self.store.begin().await?;
+        tx.lock(&format!("user-credential:{id}")).await?;
+        let (user, mut rec) = self.own_credential(&mut tx, auth, user_name, id, CredentialKind::ServiceSpecific, || missing_credential(CredentialKind::ServiceSpecific, id)).await?;
         let (_, api_key, prefix) = supported_service(&rec.body)?;
         let secret = new_secret(rec.detail.as_deref().unwrap_or_default(), api_key, prefix)?;
         rec.secret_hash = Some(secret_hash(&secret));
-        let mut tx = self.store.begin().await?;
         tx.update_user_credential(&rec).await?;
         tx.commit().await?;
         Ok(view(&user, rec, Some(secret)))
