@@ -125,3 +125,36 @@ def wrapped(signed: etree._Element, evil_subject: str = "mallory") -> str:
     response.insert(1, extensions)
     response.append(forged)
     return encode(response)
+
+
+XENC = "http://www.w3.org/2001/04/xmlenc#"
+XENC11 = "http://www.w3.org/2009/xmlenc11#"
+
+
+def encrypt_assertion(response, sp_certificate) -> None:
+    """Replaces the response's Assertion by an EncryptedAssertion for the service
+    provider's certificate, as IdPs do for encrypted assertions: AES-256-GCM for the
+    assertion, its key wrapped with RSA-OAEP (SHA-256, MGF1 with SHA-256) for the SP."""
+    import os
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    assertion = response.find(f"{{{SAML}}}Assertion")
+    plain = etree.tostring(assertion)
+    key, iv = os.urandom(32), os.urandom(12)
+    sealed = iv + AESGCM(key).encrypt(iv, plain, None)
+    wrapped_key = sp_certificate.public_key().encrypt(
+        key, padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None))
+    encrypted = etree.Element(f"{{{SAML}}}EncryptedAssertion")
+    data = _el(encrypted, XENC, "EncryptedData", Type=f"{XENC}Element")
+    _el(data, XENC, "EncryptionMethod", Algorithm=f"{XENC11}aes256-gcm")
+    key_info = _el(data, DS, "KeyInfo")
+    enc_key = _el(key_info, XENC, "EncryptedKey")
+    method = _el(enc_key, XENC, "EncryptionMethod", Algorithm=f"{XENC11}rsa-oaep")
+    _el(method, DS, "DigestMethod", Algorithm="http://www.w3.org/2001/04/xmlenc#sha256")
+    _el(method, XENC11, "MGF", Algorithm="http://www.w3.org/2009/xmlenc11#mgf1sha256")
+    _el(_el(enc_key, XENC, "CipherData"), XENC, "CipherValue", base64.b64encode(wrapped_key).decode())
+    _el(_el(data, XENC, "CipherData"), XENC, "CipherValue", base64.b64encode(sealed).decode())
+    response.replace(assertion, encrypted)

@@ -303,3 +303,48 @@ def sign_response_of(idp, response) -> str:
     signer = XMLSigner(method=methods.enveloped, signature_algorithm="rsa-sha256", digest_algorithm="sha256",
                        c14n_algorithm="http://www.w3.org/2001/10/xml-exc-c14n#")
     return encode(signer.sign(response, key=key, cert=cert, reference_uri=response.get("ID")))
+
+
+def sp_key_pem(key) -> str:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+
+
+def test_encrypted_assertions_are_decrypted_with_the_providers_private_key(saml):
+    from saml_idp import encrypt_assertion
+    srv, iam, idp, sts, role, provider = saml
+    sp_cert, sp_key = self_signed("sp.example.test")
+    t = now(srv)
+    # Without a private key the provider cannot read an encrypted assertion.
+    response = idp.response_xml([pair(role, provider)], now=t)
+    encrypt_assertion(response, sp_cert)
+    with expect_error("InvalidIdentityToken", 400):
+        assume(sts, role, provider, encode(response))
+
+    with expect_error("InvalidInput", 400):
+        iam.update_saml_provider(SAMLProviderArn=provider, AddPrivateKey="-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----")
+    iam.update_saml_provider(SAMLProviderArn=provider, AddPrivateKey=sp_key_pem(sp_key), AssertionEncryptionMode="Required")
+    # The assertion signed, then encrypted.
+    response = idp.response_xml([pair(role, provider)], now=t, session_name="sealed")
+    encrypt_assertion(response, sp_cert)
+    out = assume(sts, role, provider, encode(response))
+    assert out["AssumedRoleUser"]["Arn"].endswith("/sealed") and out["Subject"] == "alice@example.test"
+    # The response signed over the encrypted (unsigned) assertion.
+    response = idp.response_xml([pair(role, provider)], now=t, session_name="outer", sign_assertion=False)
+    encrypt_assertion(response, sp_cert)
+    assert assume(sts, role, provider, sign_response_of(idp, response))["AssumedRoleUser"]["Arn"].endswith("/outer")
+    # Neither signed: refused, encrypted or not.
+    response = idp.response_xml([pair(role, provider)], now=t, session_name="nosig", sign_assertion=False)
+    encrypt_assertion(response, sp_cert)
+    with expect_error("InvalidIdentityToken", 400) as e:
+        assume(sts, role, provider, encode(response))
+    assert e.message == "Response signature invalid"
+    # Encrypted for someone else's key.
+    other_cert, _ = self_signed("other-sp.example.test")
+    response = idp.response_xml([pair(role, provider)], now=t, session_name="other")
+    encrypt_assertion(response, other_cert)
+    with expect_error("InvalidIdentityToken", 400):
+        assume(sts, role, provider, encode(response))
+    # Encryption required: a plain assertion is refused.
+    with expect_error("InvalidIdentityToken", 400) as e:
+        assume(sts, role, provider, idp.response([pair(role, provider)], now=t, session_name="plain"))
+    assert "requires encrypted assertions" in e.message

@@ -182,39 +182,48 @@ fn signature_algorithm(uri: &str) -> Option<SignatureAlgorithm> {
     })
 }
 
-/// Verifies the response's signature with one of the certificates and reads the assertion
-/// it covers.
-fn verified_assertion(xml: &str, certificates: &[Vec<u8>]) -> IamResult<Assertion> {
-    let provider = RustCryptoProvider;
-    let security = XmlSecurity::new(policies()?, &provider).map_err(|e| IamError::ServiceFailure(format!("XML security: {e}")))?;
-    let document = security.parse_document(xml.to_owned(), Operation::Verify).map_err(|_| not_saml())?;
+/// What the provider's metadata and settings give the verification.
+pub(crate) struct ProviderKeys {
+    /// The identity provider's signing certificates (DER).
+    pub certificates: Vec<Vec<u8>>,
+    /// The service provider's private keys (PEM) for encrypted assertions.
+    pub private_keys: Vec<String>,
+    /// `AssertionEncryptionMode` `Required`: plain assertions are refused.
+    pub encryption_required: bool,
+}
 
-    // The one assertion, its ID, the response's ID, and the signature method named by the
-    // signature on either (both must agree when both are signed).
-    struct Shape {
-        assertion_id: String,
-        response_id: String,
-        /// The IDs of the elements that carry a signature (the assertion, the response or both).
-        signed_ids: Vec<String>,
-        methods: Vec<String>,
-        status_ok: bool,
-    }
-    let shape = document.with_view(|view| -> IamResult<Shape> {
+/// Where the assertion is, the IDs of the response and the assertion, which of them carry a
+/// signature, and the signatures' method.
+struct Shape {
+    assertion_id: String,
+    response_id: String,
+    signed_ids: Vec<String>,
+    methods: Vec<String>,
+    status_ok: bool,
+}
+
+/// Reads a response's shape, refusing what SAML does not allow: not a `Response`, other
+/// than exactly one assertion (plain, or inside the one `EncryptedAssertion` when
+/// `encrypted`), signatures anywhere but on the response and the assertion, one each.
+/// With `encrypted` and no plain assertion yet (a document as received), the assertion
+/// part is left empty.
+fn shape_of(document: &xml_sec::document::XmlDocument, encrypted: bool) -> IamResult<Shape> {
+    document.with_view(|view| -> IamResult<Shape> {
         let doc = view.document();
         let root = doc.root_element();
         if !is(root, SAML_PROTOCOL, "Response") {
             return Err(not_saml());
         }
-        if doc.descendants().any(|n| is(n, SAML_ASSERTION, "EncryptedAssertion")) {
-            return Err(invalid("Invalid SAML response: encrypted assertions are not supported by this server."));
-        }
+        let sealed: Vec<_> = doc.descendants().filter(|n| is(*n, SAML_ASSERTION, "EncryptedAssertion")).collect();
         let assertions: Vec<_> = doc.descendants().filter(|n| is(*n, SAML_ASSERTION, "Assertion")).collect();
-        let [assertion] = assertions.as_slice() else {
-            return Err(invalid("Invalid SAML response: a response must hold exactly one assertion."));
+        let one = || invalid("Invalid SAML response: a response must hold exactly one assertion.");
+        let assertion = match (encrypted, sealed.as_slice(), assertions.as_slice()) {
+            (false, [], [a]) if a.parent() == Some(root) => Some(*a),
+            (true, [e], []) if e.parent() == Some(root) => None,
+            (true, [e], [a]) if e.parent() == Some(root) && a.parent() == Some(*e) => Some(*a),
+            (false, [_, ..], _) => return Err(invalid("Invalid SAML response: the assertion is encrypted but the provider has no private key to decrypt it.")),
+            _ => return Err(one()),
         };
-        if assertion.parent() != Some(root) {
-            return Err(not_saml());
-        }
         let status_ok = child(root, SAML_PROTOCOL, "Status")
             .and_then(|s| child(s, SAML_PROTOCOL, "StatusCode"))
             .and_then(|c| c.attribute("Value"))
@@ -222,7 +231,7 @@ fn verified_assertion(xml: &str, certificates: &[Vec<u8>]) -> IamResult<Assertio
         // Signatures only where SAML puts them, at most one on each: anything else is
         // refused before any cryptography is spent on it.
         let signatures: Vec<_> = doc.descendants().filter(|n| is(*n, XMLDSIG, "Signature")).collect();
-        let placed = |n: &XmlDomNode<'_, '_>| n.parent().is_some_and(|p| p == root || p == *assertion);
+        let placed = |n: &XmlDomNode<'_, '_>| n.parent().is_some_and(|p| p == root || Some(p) == assertion);
         if signatures.len() > 2 || !signatures.iter().all(placed) || signatures.iter().filter(|s| s.parent() == Some(root)).count() > 1 {
             return Err(invalid("Response signature invalid"));
         }
@@ -234,53 +243,91 @@ fn verified_assertion(xml: &str, certificates: &[Vec<u8>]) -> IamResult<Assertio
             .filter_map(|m| m.attribute("Algorithm").map(str::to_owned))
             .collect();
         Ok(Shape {
-            assertion_id: assertion.attribute("ID").unwrap_or_default().to_owned(),
+            assertion_id: assertion.and_then(|a| a.attribute("ID")).unwrap_or_default().to_owned(),
             response_id: root.attribute("ID").unwrap_or_default().to_owned(),
             signed_ids,
             methods,
             status_ok,
         })
-    })?;
-    if !shape.status_ok {
-        return Err(invalid("Invalid SAML response: its status is not Success."));
-    }
-    let bad_signature = || invalid("Response signature invalid");
-    let Some(method) = shape.methods.first() else {
-        return Err(bad_signature());
-    };
+    })
+}
+
+/// Whether one of `ids` (elements that carry a signature) is covered by a valid signature
+/// of one of the certificates.
+fn signed_by_provider(security: &XmlSecurity<'_>, document: &xml_sec::document::XmlDocument, shape: &Shape, ids: &[&str], certificates: &[Vec<u8>]) -> IamResult<bool> {
+    let Some(method) = shape.methods.first() else { return Ok(false) };
     if shape.methods.iter().any(|m| m != method) {
-        return Err(bad_signature());
+        return Ok(false);
     }
     let algorithm = signature_algorithm(method).ok_or_else(|| invalid("Invalid SAML response: unsupported signature algorithm."))?;
-
-    // Accepted when the assertion itself, or the response that holds it, is covered by a
-    // valid signature of one of the provider's keys.
-    let mut accepted = false;
-    'keys: for der in certificates {
+    for der in certificates {
         let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else { continue };
-        let key = VerificationKey {
-            algorithm,
-            public_key_bytes: cert.tbs_certificate.subject_pki.raw.to_vec(),
-            certificate_der: None,
-            name: None,
-        };
-        for id in [&shape.assertion_id, &shape.response_id] {
-            if id.is_empty() || !shape.signed_ids.contains(id) {
+        let key = VerificationKey { algorithm, public_key_bytes: cert.tbs_certificate.subject_pki.raw.to_vec(), certificate_der: None, name: None };
+        for id in ids {
+            if id.is_empty() || !shape.signed_ids.iter().any(|s| s == id) {
                 continue;
             }
             let Some(target) = document.with_view(|view| view.node_for_id(id, &[])) else { continue };
             let Ok(verifier) = security.verifier() else { continue };
-            let evidence = verifier.key(&key).verify(&document, &VerificationRequest { expected_targets: &[target], ..Default::default() });
-            if evidence.is_ok_and(|e| e.accepted(&document).unwrap_or(false)) {
-                accepted = true;
-                break 'keys;
+            let evidence = verifier.key(&key).verify(document, &VerificationRequest { expected_targets: &[target], ..Default::default() });
+            if evidence.is_ok_and(|e| e.accepted(document).unwrap_or(false)) {
+                return Ok(true);
             }
         }
     }
+    Ok(false)
+}
+
+/// Decrypts the one `EncryptedAssertion` with one of the provider's private keys.
+fn decrypted(security: &XmlSecurity<'_>, xml: &str, private_keys: &[String]) -> IamResult<String> {
+    use xml_sec::key_manager::{KeyInventory, KeyUsages};
+    for (i, pem) in private_keys.iter().enumerate() {
+        let mut inventory = KeyInventory::default();
+        let name = format!("sp-{i}");
+        if inventory.add_private_pem(name.clone(), pem.as_bytes(), None, KeyUsages::DECRYPT, &xml_sec::policy::ResourcePolicy::default()).is_err() {
+            continue;
+        }
+        let Ok(resolver) = security.decryption_key(&inventory, &name) else { continue };
+        let Ok(decryptor) = security.decryptor(&*resolver) else { continue };
+        if let Ok(plain) = decryptor.decrypt_xml(xml, None) {
+            return Ok(plain);
+        }
+    }
+    Err(invalid("Invalid SAML response: the encrypted assertion could not be decrypted with the provider's private keys."))
+}
+
+/// Verifies the response (decrypting its assertion first when it is encrypted) and reads
+/// the assertion its signature covers.
+fn verified_assertion(xml: &str, keys: &ProviderKeys) -> IamResult<Assertion> {
+    let provider = RustCryptoProvider;
+    let security = XmlSecurity::new(policies()?, &provider).map_err(|e| IamError::ServiceFailure(format!("XML security: {e}")))?;
+    let received = security.parse_document(xml.to_owned(), Operation::Verify).map_err(|_| not_saml())?;
+    let encrypted = !keys.private_keys.is_empty() && received.with_view(|v| v.document().descendants().any(|n| is(n, SAML_ASSERTION, "EncryptedAssertion")));
+    let shape = shape_of(&received, encrypted)?;
+    if !shape.status_ok {
+        return Err(invalid("Invalid SAML response: its status is not Success."));
+    }
+    let bad_signature = || invalid("Response signature invalid");
+    let (document, shape, accepted) = if encrypted {
+        // The response's signature covers the ciphertext: it is checked on the response as
+        // received; the assertion's own, after decryption.
+        let response_signed = signed_by_provider(&security, &received, &shape, &[&shape.response_id], &keys.certificates)?;
+        let plain = decrypted(&security, xml, &keys.private_keys)?;
+        let document = security.parse_document(plain, Operation::Verify).map_err(|_| not_saml())?;
+        let mut inner = shape_of(&document, true)?;
+        inner.signed_ids.retain(|id| *id == inner.assertion_id);
+        let accepted = response_signed || signed_by_provider(&security, &document, &inner, &[&inner.assertion_id], &keys.certificates)?;
+        (document, inner, accepted)
+    } else {
+        if keys.encryption_required {
+            return Err(invalid("Invalid SAML response: the provider requires encrypted assertions."));
+        }
+        let accepted = signed_by_provider(&security, &received, &shape, &[&shape.assertion_id, &shape.response_id], &keys.certificates)?;
+        (received, shape, accepted)
+    };
     if !accepted {
         return Err(bad_signature());
     }
-
     if shape.assertion_id.is_empty() {
         return Err(invalid("Invalid SAML response: the assertion has no ID."));
     }
@@ -400,12 +447,21 @@ impl Iam {
         }
         let xml = String::from_utf8(bytes).map_err(|_| not_saml())?;
         let metadata = parse_metadata(&provider.metadata)?;
+        let mut private_keys = Vec::new();
+        for (id, _, sealed) in &provider.private_keys {
+            let pem = self.secrets.open(sealed, &format!("saml-key:{}:{id}", provider.arn))?;
+            private_keys.push(String::from_utf8(pem).map_err(|e| IamError::ServiceFailure(format!("SAML provider key: {e}")))?);
+        }
+        let keys = ProviderKeys {
+            certificates: metadata.signing_certificates.clone(),
+            private_keys,
+            encryption_required: provider.assertion_encryption_mode.as_deref() == Some("Required"),
+        };
         // Verification is CPU work on an untrusted document: off the async workers.
-        let certificates = metadata.signing_certificates.clone();
         // A few verifications at a time: unauthenticated callers cannot take every core.
         static VERIFYING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
         let _permit = VERIFYING.acquire().await.map_err(|e| IamError::ServiceFailure(format!("SAML verification: {e}")))?;
-        let assertion = tokio::task::spawn_blocking(move || verified_assertion(&xml, &certificates))
+        let assertion = tokio::task::spawn_blocking(move || verified_assertion(&xml, &keys))
             .await
             .map_err(|e| IamError::ServiceFailure(format!("SAML verification: {e}")))??;
 

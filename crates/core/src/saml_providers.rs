@@ -150,7 +150,15 @@ pub(crate) async fn load_saml_provider(tx: &mut Box<dyn Tx>, account: &str, arn:
 }
 
 impl Iam {
+    /// Keeps a private key for encrypted assertions, sealed with the master key; it must be
+    /// an RSA private key in PEM (PKCS#8 or PKCS#1), the keys assertions are encrypted to.
     fn seal_key(&self, arn: &str, pem: &str) -> IamResult<(String, i64, String)> {
+        use rsa::pkcs1::DecodeRsaPrivateKey;
+        use rsa::pkcs8::DecodePrivateKey;
+        let pem = pem.trim();
+        if rsa::RsaPrivateKey::from_pkcs8_pem(pem).is_err() && rsa::RsaPrivateKey::from_pkcs1_pem(pem).is_err() {
+            return Err(IamError::InvalidInput("The private key is not a PEM-encoded RSA private key.".to_owned()));
+        }
         let id = key_id()?;
         let sealed = self.secrets.seal(pem.as_bytes(), &format!("saml-key:{arn}:{id}"))?;
         Ok((id, self.now(), sealed))
