@@ -2,7 +2,7 @@
 //! denied by a policy; AssumeRole is decided by the role's trust policy and the caller's
 //! own policies.
 
-use portcullis_core::{AssumeRoleInput, AssumedRole, Caller, FederationInput, Iam, IamResult, SamlInput, StsOperation as Op, TemporaryCredentials, WebIdentityInput};
+use portcullis_core::{AssumeRoleInput, AssumedRole, Caller, FederationInput, Iam, IamResult, SamlInput, SessionAsk, StsOperation as Op, TemporaryCredentials, WebIdentityInput};
 use portcullis_protocol::{QueryParams, XmlWriter};
 
 use crate::encode::ts;
@@ -35,8 +35,14 @@ fn session_tags(p: &QueryParams) -> Vec<(String, String)> {
 }
 
 /// The managed session policies a request passes (`PolicyArns.member.N.arn`).
-fn policy_arns(p: &QueryParams) -> Vec<String> {
-    p.member_prefixes("PolicyArns").iter().filter_map(|m| p.get(&format!("{m}.arn")).map(str::to_owned)).collect()
+/// `Policy`, `PolicyArns.member.N.arn` and `DurationSeconds`, as every AssumeRole* and
+/// GetFederationToken take them.
+fn session_ask(p: &QueryParams) -> SessionAsk {
+    SessionAsk {
+        policy: p.get("Policy").map(str::to_owned),
+        policy_arns: p.member_prefixes("PolicyArns").iter().filter_map(|m| p.get(&format!("{m}.arn")).map(str::to_owned)).collect(),
+        duration: int(p, "DurationSeconds"),
+    }
 }
 
 fn int(p: &QueryParams, k: &str) -> Option<i64> {
@@ -71,9 +77,7 @@ pub async fn dispatch(iam: &Iam, caller: &Caller, op: Op, p: &QueryParams) -> Ia
             let input = AssumeRoleInput {
                 role_arn: p.get("RoleArn").unwrap_or_default().to_owned(),
                 session_name: p.get("RoleSessionName").unwrap_or_default().to_owned(),
-                policy: p.get("Policy").map(str::to_owned),
-                policy_arns: policy_arns(p),
-                duration: int(p, "DurationSeconds"),
+                session: session_ask(p),
                 tags: session_tags(p),
                 transitive_tag_keys: p.string_list("TransitiveTagKeys"),
                 external_id: p.get("ExternalId").map(str::to_owned),
@@ -91,9 +95,7 @@ pub async fn dispatch(iam: &Iam, caller: &Caller, op: Op, p: &QueryParams) -> Ia
                 role_arn: p.get("RoleArn").unwrap_or_default().to_owned(),
                 session_name: p.get("RoleSessionName").unwrap_or_default().to_owned(),
                 token: p.get("WebIdentityToken").unwrap_or_default().to_owned(),
-                policy: p.get("Policy").map(str::to_owned),
-                policy_arns: policy_arns(p),
-                duration: int(p, "DurationSeconds"),
+                session: session_ask(p),
             };
             let r = iam.assume_role_with_web_identity(&input, caller.request.clone()).await?;
             role_session(&mut w, &r.assumed);
@@ -105,9 +107,7 @@ pub async fn dispatch(iam: &Iam, caller: &Caller, op: Op, p: &QueryParams) -> Ia
                 role_arn: p.get("RoleArn").unwrap_or_default().to_owned(),
                 principal_arn: p.get("PrincipalArn").unwrap_or_default().to_owned(),
                 assertion: p.get("SAMLAssertion").unwrap_or_default().to_owned(),
-                policy: p.get("Policy").map(str::to_owned),
-                policy_arns: policy_arns(p),
-                duration: int(p, "DurationSeconds"),
+                session: session_ask(p),
             };
             let r = iam.assume_role_with_saml(&input, caller.request.clone()).await?;
             role_session(&mut w, &r.assumed);
@@ -118,9 +118,7 @@ pub async fn dispatch(iam: &Iam, caller: &Caller, op: Op, p: &QueryParams) -> Ia
         Op::GetFederationToken => {
             let input = FederationInput {
                 name: p.get("Name").unwrap_or_default().to_owned(),
-                policy: p.get("Policy").map(str::to_owned),
-                policy_arns: policy_arns(p),
-                duration: int(p, "DurationSeconds"),
+                session: session_ask(p),
                 tags: session_tags(p),
             };
             let s = iam.get_federation_token(&auth, &input).await?;

@@ -168,6 +168,18 @@ fn view(rec: &DelegationRequestRecord, body: &Body) -> DelegationRequestView {
     }
 }
 
+/// Whether a request may move on: it belongs to the caller's account and is in one of
+/// the states `from` (else `wrong`, given its state).
+fn may_move(rec: &DelegationRequestRecord, caller: &Caller, id: &str, from: &[&str], wrong: impl FnOnce(&str) -> IamError) -> IamResult<()> {
+    if rec.owner_account_id.as_deref() != Some(caller.account_id.as_str()) {
+        return Err(not_found(id));
+    }
+    if !from.contains(&rec.state.as_str()) {
+        return Err(wrong(&rec.state));
+    }
+    Ok(())
+}
+
 /// Whether the caller may see the request: its requestor's account, and the account it is
 /// meant for (any account while it names none).
 fn visible(rec: &DelegationRequestRecord, caller: &Caller) -> bool {
@@ -341,12 +353,7 @@ impl Iam {
     /// UpdateDelegationRequest: notes, forwarding the request for approval.
     pub async fn update_delegation_request(&self, auth: &Authorized<'_>, id: &str, notes: Option<&str>) -> IamResult<()> {
         self.move_delegation_request(auth, id, |rec, body, caller| {
-            if rec.owner_account_id.as_deref() != Some(caller.account_id.as_str()) {
-                return Err(not_found(id));
-            }
-            if !matches!(rec.state.as_str(), "ASSIGNED" | "PENDING_APPROVAL") {
-                return Err(wrong_state(id, &rec.state, "updated"));
-            }
+            may_move(rec, caller, id, &["ASSIGNED", "PENDING_APPROVAL"], |state| wrong_state(id, state, "updated"))?;
             rec.state = "PENDING_APPROVAL".to_owned();
             body.notes = notes.map(str::to_owned).or(body.notes.take());
             Ok(())
@@ -358,12 +365,9 @@ impl Iam {
     /// AcceptDelegationRequest: the caller approves; the delegated credentials will be theirs.
     pub async fn accept_delegation_request(&self, auth: &Authorized<'_>, id: &str) -> IamResult<()> {
         self.move_delegation_request(auth, id, |rec, body, caller| {
-            if rec.owner_account_id.as_deref() != Some(caller.account_id.as_str()) {
-                return Err(not_found(id));
-            }
-            if !matches!(rec.state.as_str(), "ASSIGNED" | "PENDING_APPROVAL") {
-                return Err(IamError::ConcurrentModification(format!("Delegation request {id} is {} and cannot be accepted.", rec.state)));
-            }
+            may_move(rec, caller, id, &["ASSIGNED", "PENDING_APPROVAL"], |state| {
+                IamError::ConcurrentModification(format!("Delegation request {id} is {state} and cannot be accepted."))
+            })?;
             let approver = match &caller.principal {
                 Principal::User(u) => ("user".to_owned(), u.user_id.clone(), String::new()),
                 Principal::AssumedRole { role, session_name } => ("role".to_owned(), role.role_id.clone(), session_name.clone()),
@@ -384,12 +388,7 @@ impl Iam {
     /// RejectDelegationRequest.
     pub async fn reject_delegation_request(&self, auth: &Authorized<'_>, id: &str, notes: Option<&str>) -> IamResult<()> {
         self.move_delegation_request(auth, id, |rec, body, caller| {
-            if rec.owner_account_id.as_deref() != Some(caller.account_id.as_str()) {
-                return Err(not_found(id));
-            }
-            if !matches!(rec.state.as_str(), "ASSIGNED" | "PENDING_APPROVAL" | "ACCEPTED") {
-                return Err(wrong_state(id, &rec.state, "rejected"));
-            }
+            may_move(rec, caller, id, &["ASSIGNED", "PENDING_APPROVAL", "ACCEPTED"], |state| wrong_state(id, state, "rejected"))?;
             rec.state = "REJECTED".to_owned();
             body.rejection_reason = notes.map(str::to_owned);
             Ok(())
@@ -406,12 +405,7 @@ impl Iam {
         let now = self.now();
         let (rec, body) = self
             .move_delegation_request(auth, id, |rec, body, caller| {
-                if rec.owner_account_id.as_deref() != Some(caller.account_id.as_str()) {
-                    return Err(not_found(id));
-                }
-                if rec.state != "ACCEPTED" {
-                    return Err(wrong_state(id, &rec.state, "finalized"));
-                }
+                may_move(rec, caller, id, &["ACCEPTED"], |state| wrong_state(id, state, "finalized"))?;
                 if body.only_send_by_owner && rec.owner_id.as_deref() != Some(caller.arn().as_str()) {
                     return Err(IamError::InvalidInput(format!("Only the owner of delegation request {id} may send its token.")));
                 }

@@ -72,7 +72,7 @@ pub use user_credentials::UserCredentialView;
 pub use server_certificates::ServerCertificateView;
 pub use portcullis_store::CredentialKind;
 pub use users::UserView;
-pub use sts::{AssumeRoleInput, AssumedRole, FederatedSession, FederationInput, TemporaryCredentials};
+pub use sts::{AssumeRoleInput, AssumedRole, FederatedSession, FederationInput, SessionAsk, TemporaryCredentials};
 pub use mfa::{MfaDeviceView, NewVirtualMfaDevice};
 pub use recovery::{RecoveryCodeStatus, RECOVERY_CODES};
 pub use security_keys::{SecurityKeyChallenge, SecurityKeyRegistration, WebAuthnSettings};

@@ -84,9 +84,7 @@ pub struct SamlInput {
     pub principal_arn: String,
     /// The base64-encoded SAML response.
     pub assertion: String,
-    pub policy: Option<String>,
-    pub policy_arns: Vec<String>,
-    pub duration: Option<i64>,
+    pub session: crate::SessionAsk,
 }
 
 /// The session, and what AssumeRoleWithSAML reports about the assertion.
@@ -576,14 +574,14 @@ impl Iam {
             }
         }
 
-        let asked = input.duration.unwrap_or(3_600);
+        let asked = input.session.duration.unwrap_or(3_600);
         if asked > role.max_session_duration {
             return Err(IamError::Validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.".to_owned()));
         }
         // The SessionDuration attribute can only shorten the session asked for.
         let duration = saml_duration.map_or(asked, |d| asked.min(d));
-        let policies = self.session_policies(&account, input.policy.as_deref(), &input.policy_arns).await?;
-        let packed = packed_policy_size(input.policy.is_some() || !input.policy_arns.is_empty() || !tags.is_empty(), &policies, &tags);
+        let policies = self.session_policies(&account, &input.session).await?;
+        let packed = packed_policy_size(input.session.passes_policies() || !tags.is_empty(), &policies, &tags);
 
         // Once per role: a replay of the same response for the same role is refused.
         let replay_key = {

@@ -63,14 +63,29 @@ pub struct AssumedRole {
     pub source_identity: Option<String>,
 }
 
+/// The session policies a request for temporary credentials passes (`Policy`,
+/// `PolicyArns`), and the session's length (`DurationSeconds`): what every AssumeRole*
+/// and GetFederationToken take alike.
+#[derive(Debug, Clone, Default)]
+pub struct SessionAsk {
+    pub policy: Option<String>,
+    pub policy_arns: Vec<String>,
+    pub duration: Option<i64>,
+}
+
+impl SessionAsk {
+    /// Whether session policies were passed (they count in `PackedPolicySize`).
+    pub fn passes_policies(&self) -> bool {
+        self.policy.is_some() || !self.policy_arns.is_empty()
+    }
+}
+
 /// What AssumeRole asks.
 #[derive(Debug, Clone, Default)]
 pub struct AssumeRoleInput {
     pub role_arn: String,
     pub session_name: String,
-    pub policy: Option<String>,
-    pub policy_arns: Vec<String>,
-    pub duration: Option<i64>,
+    pub session: SessionAsk,
     pub tags: Vec<(String, String)>,
     pub transitive_tag_keys: Vec<String>,
     pub external_id: Option<String>,
@@ -191,8 +206,8 @@ impl Iam {
             let arn = format!("arn:aws:sts::{}:federated-user/{}", caller.account_id, input.name);
             self.authorize(caller, &AuthzRequest::new("sts:TagSession", arn).with_request_tags(&input.tags)).await?;
         }
-        let duration = input.duration.unwrap_or(43_200);
-        let policies = self.session_policies(&caller.account_id, input.policy.as_deref(), &input.policy_arns).await?;
+        let duration = input.session.duration.unwrap_or(43_200);
+        let policies = self.session_policies(&caller.account_id, &input.session).await?;
         // GetFederationToken always reports the size (0 when nothing was passed), as AWS does.
         let packed = packed_policy_size(true, &policies, &input.tags);
         let now = self.now();
@@ -333,7 +348,7 @@ impl Iam {
         }
 
         let chained = matches!(caller.principal, Principal::AssumedRole { .. });
-        let duration = input.duration.unwrap_or(3_600);
+        let duration = input.session.duration.unwrap_or(3_600);
         let max = if chained { 3_600 } else { role.max_session_duration };
         if duration > max {
             return Err(IamError::Validation(format!(
@@ -342,7 +357,7 @@ impl Iam {
             )));
         }
 
-        let policies = self.session_policies(&account, input.policy.as_deref(), &input.policy_arns).await?;
+        let policies = self.session_policies(&account, &input.session).await?;
         // The transitive tags of the calling session carry over into a chained session, and
         // stay transitive; the request cannot set them again.
         let inherited: Vec<String> = caller.session.as_ref().map(|s| s.transitive_tag_keys.clone()).unwrap_or_default();
@@ -354,7 +369,7 @@ impl Iam {
         tags.extend(input.tags.iter().cloned());
         let mut transitive_tag_keys = inherited;
         transitive_tag_keys.extend(input.transitive_tag_keys.iter().cloned());
-        let packed = packed_policy_size(input.policy.is_some() || !input.policy_arns.is_empty() || !input.tags.is_empty(), &policies, &input.tags);
+        let packed = packed_policy_size(input.session.passes_policies() || !input.tags.is_empty(), &policies, &input.tags);
         let source_identity = input
             .source_identity
             .clone()
@@ -365,7 +380,8 @@ impl Iam {
 
     /// The session policies a request passes: its inline `Policy` (checked as a session
     /// policy) and the documents of its `PolicyArns`.
-    pub(crate) async fn session_policies(&self, account: &str, policy: Option<&str>, policy_arns: &[String]) -> IamResult<Vec<String>> {
+    pub(crate) async fn session_policies(&self, account: &str, ask: &SessionAsk) -> IamResult<Vec<String>> {
+        let (policy, policy_arns) = (ask.policy.as_deref(), &ask.policy_arns);
         let mut policies = Vec::new();
         if let Some(p) = policy {
             portcullis_policy::parse(p, PolicyKind::Session).map_err(|e| IamError::MalformedPolicyDocument(e.message))?;
@@ -434,9 +450,7 @@ impl Iam {
 #[derive(Debug, Clone, Default)]
 pub struct FederationInput {
     pub name: String,
-    pub policy: Option<String>,
-    pub policy_arns: Vec<String>,
-    pub duration: Option<i64>,
+    pub session: SessionAsk,
     pub tags: Vec<(String, String)>,
 }
 

@@ -53,9 +53,7 @@ pub struct WebIdentityInput {
     pub role_arn: String,
     pub session_name: String,
     pub token: String,
-    pub policy: Option<String>,
-    pub policy_arns: Vec<String>,
-    pub duration: Option<i64>,
+    pub session: crate::SessionAsk,
 }
 
 /// The role session, and what AWS reports of the token.
@@ -334,12 +332,12 @@ impl Iam {
             return Err(not_authorized());
         }
 
-        let duration = input.duration.unwrap_or(3_600);
+        let duration = input.session.duration.unwrap_or(3_600);
         if duration > role.max_session_duration {
             return Err(IamError::Validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.".to_owned()));
         }
-        let policies = self.session_policies(&account, input.policy.as_deref(), &input.policy_arns).await?;
-        let packed = packed_policy_size(input.policy.is_some() || !input.policy_arns.is_empty(), &policies, &[]);
+        let policies = self.session_policies(&account, &input.session).await?;
+        let packed = packed_policy_size(input.session.passes_policies(), &policies, &[]);
         let session = RoleSession {
             role: &role,
             session_name: &input.session_name,
