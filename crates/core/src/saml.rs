@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use portcullis_policy::{EvalDecision, PolicyKind};
+use portcullis_policy::EvalDecision;
 use sha2::Digest;
 use xml_sec::api::Operation;
 use xml_sec::policy::{CompiledPolicies, PolicyCompileContext, PolicyCompiler, PolicyProfile};
@@ -28,7 +28,7 @@ use xml_sec::{XmlDomNode, XmlSecurity};
 
 use crate::saml_providers::parse_metadata;
 use crate::sts::{packed_policy_size, AssumedRole, RoleSession};
-use crate::{iam_arn, AuthzRequest, Caller, Federation, Iam, IamError, IamResult, Principal, RequestFacts};
+use crate::{AuthzRequest, Caller, Federation, Iam, IamError, IamResult, Principal, RequestFacts};
 
 const SAML_ASSERTION: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
 const SAML_PROTOCOL: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
@@ -519,17 +519,7 @@ impl Iam {
             Some(_) => return Err(invalid("Invalid SAML response: SessionDuration must have one value.")),
         };
 
-        let role_name = role_arn.name();
-        let role = {
-            let mut tx = self.store.begin_read().await?;
-            tx.get_role(&account, role_name).await?
-        }
-        .filter(|r| iam_arn(&account, "role", &r.path, &r.name) == input.role_arn)
-        .ok_or_else(not_authorized)?;
-        let trust = portcullis_policy::parse(&role.assume_role_policy, PolicyKind::Trust).map_err(|e| {
-            tracing::error!(role = %input.role_arn, error = %e.message, "stored trust policy does not parse; AssumeRoleWithSAML denied");
-            not_authorized()
-        })?;
+        let (role, trust) = self.role_with_trust(&role_arn, "sts:AssumeRoleWithSAML", not_authorized).await?;
         let subject_type = assertion.subject_format.strip_prefix(NAMEID_FORMAT).unwrap_or(&assertion.subject_format).to_owned();
         let qualifier = name_qualifier(&assertion.issuer, &account, &provider.name);
         let mut req = AuthzRequest::new("sts:AssumeRoleWithSAML", input.role_arn.clone())

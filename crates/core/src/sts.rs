@@ -275,19 +275,8 @@ impl Iam {
             return Err(IamError::Validation(format!("{} is invalid", input.role_arn)));
         }
         let asked = Arn::parse_iam(&input.role_arn, "role").filter(|a| a.account == account).ok_or_else(denied)?;
-        let role_name = asked.name();
-        let mut tx = self.store.begin_read().await?;
-        let role = tx.get_role(&account, role_name).await?.ok_or_else(denied)?;
-        let role_arn = iam_arn(&account, "role", &role.path, &role.name);
-        if role_arn != input.role_arn {
-            return Err(denied());
-        }
-        drop(tx);
-        // A trust policy that does not parse lets nobody in (fail closed).
-        let trust = portcullis_policy::parse(&role.assume_role_policy, PolicyKind::Trust).map_err(|e| {
-            tracing::error!(role = %role_arn, error = %e.message, "stored trust policy does not parse; AssumeRole denied");
-            denied()
-        })?;
+        let (role, trust) = self.role_with_trust(&asked, "sts:AssumeRole", denied).await?;
+        let role_arn = input.role_arn.clone();
 
         let now = self.now();
         let mut mfa_at = caller.session.as_ref().and_then(|s| s.mfa_authenticated_at);
@@ -376,6 +365,28 @@ impl Iam {
             .or_else(|| caller.session.as_ref().and_then(|s| s.source_identity.clone()));
         let session = RoleSession { role: &role, session_name: &input.session_name, duration, mfa_at, policies, source_identity, tags, transitive_tag_keys };
         self.issue_role_session(session, packed)
+    }
+
+    /// The role an ARN names (exactly: its path too) and its trust policy, for one of the
+    /// AssumeRole* actions; `denied` when there is no such role, or when its stored trust
+    /// policy does not parse (a trust policy that cannot be read lets nobody in).
+    pub(crate) async fn role_with_trust(
+        &self,
+        role_arn: &Arn,
+        action: &str,
+        denied: impl Fn() -> IamError,
+    ) -> IamResult<(portcullis_store::RoleRecord, portcullis_policy::Policy)> {
+        let role = {
+            let mut tx = self.store.begin_read().await?;
+            tx.get_role(&role_arn.account, role_arn.name()).await?
+        }
+        .filter(|r| iam_arn(&role_arn.account, "role", &r.path, &r.name) == role_arn.to_string())
+        .ok_or_else(&denied)?;
+        let trust = portcullis_policy::parse(&role.assume_role_policy, PolicyKind::Trust).map_err(|e| {
+            tracing::error!(role = %role_arn, error = %e.message, action, "stored trust policy does not parse; denied");
+            denied()
+        })?;
+        Ok((role, trust))
     }
 
     /// The session policies a request passes: its inline `Policy` (checked as a session

@@ -14,11 +14,11 @@ use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use portcullis_policy::{EvalDecision, PolicyKind};
+use portcullis_policy::EvalDecision;
 use serde_json::Value;
 
 use crate::sts::{packed_policy_size, AssumedRole, RoleSession};
-use crate::{iam_arn, AuthzRequest, Caller, Federation, Iam, IamError, IamResult, Principal, RequestFacts};
+use crate::{AuthzRequest, Caller, Federation, Iam, IamError, IamResult, Principal, RequestFacts};
 
 /// How long fetched keys are used before asking the provider again, and how soon a token
 /// naming an unknown key may make us ask again (so tokens cannot make us hammer it).
@@ -288,17 +288,7 @@ impl Iam {
         let subject = claims.get("sub").and_then(Value::as_str).unwrap_or_default().to_owned();
 
         // The role and its trust policy, which must name the provider.
-        let role_name = role_arn.name();
-        let role = {
-            let mut tx = self.store.begin_read().await?;
-            tx.get_role(&account, role_name).await?
-        }
-        .filter(|r| iam_arn(&account, "role", &r.path, &r.name) == input.role_arn)
-        .ok_or_else(not_authorized)?;
-        let trust = portcullis_policy::parse(&role.assume_role_policy, PolicyKind::Trust).map_err(|e| {
-            tracing::error!(role = %input.role_arn, error = %e.message, "stored trust policy does not parse; AssumeRoleWithWebIdentity denied");
-            not_authorized()
-        })?;
+        let (role, trust) = self.role_with_trust(&role_arn, "sts:AssumeRoleWithWebIdentity", not_authorized).await?;
         let mut req = AuthzRequest::new("sts:AssumeRoleWithWebIdentity", input.role_arn.clone())
             .with("sts:RoleSessionName", vec![input.session_name.clone()])
             .with("aws:FederatedProvider", vec![provider_arn.clone()]);
