@@ -45,6 +45,53 @@ pub enum Target {
     FederatedUser,
 }
 
+/// An Update* call that can rename or move an entity: the caller must also be allowed the
+/// action on the entity's new ARN, as AWS requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rename {
+    /// The ARN's resource type (`user`).
+    pub kind: &'static str,
+    pub resource: ResourceKind,
+    /// The parameters naming the entity, its new name and its new path.
+    pub name: &'static str,
+    pub new_name: &'static str,
+    pub new_path: &'static str,
+}
+
+const RENAME_USER: Rename = Rename { kind: "user", resource: ResourceKind::User, name: "UserName", new_name: "NewUserName", new_path: "NewPath" };
+const RENAME_GROUP: Rename = Rename { kind: "group", resource: ResourceKind::Group, name: "GroupName", new_name: "NewGroupName", new_path: "NewPath" };
+const RENAME_SERVER_CERTIFICATE: Rename = Rename {
+    kind: "server-certificate",
+    resource: ResourceKind::ServerCertificate,
+    name: "ServerCertificateName",
+    new_name: "NewServerCertificateName",
+    new_path: "NewPath",
+};
+
+/// Condition keys an operation adds from its own parameters, beyond the ones every
+/// operation gets (tags, policy ARNs, boundaries).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperationKeys {
+    None,
+    /// GetWebIdentityToken: `sts:IdentityTokenAudience`, `sts:DurationSeconds`, `sts:SigningAlgorithm`.
+    WebIdentityToken,
+}
+
+impl OperationKeys {
+    fn add(self, mut req: AuthzRequest, p: &QueryParams) -> AuthzRequest {
+        match self {
+            Self::None => {}
+            Self::WebIdentityToken => {
+                req = req
+                    .with("sts:IdentityTokenAudience", p.string_list("Audience"))
+                    .with("sts:DurationSeconds", vec![p.get("DurationSeconds").unwrap_or("300").to_owned()])
+                    .with("sts:SigningAlgorithm", vec![p.get("SigningAlgorithm").unwrap_or_default().to_owned()]);
+            }
+        }
+        req
+    }
+}
+
 /// How an operation is allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Authorization {
@@ -78,6 +125,10 @@ pub struct Spec {
     /// Also needs `iam:PassRole` on the role in `RoleName` (AddRoleToInstanceProfile), as
     /// AWS requires of whoever puts a role where a service will use it.
     pub passes_role: bool,
+    /// Renames or moves its entity (authorized on the new ARN too).
+    pub renames: Option<Rename>,
+    /// Condition keys of its own.
+    pub keys: OperationKeys,
 }
 
 impl Spec {
@@ -97,9 +148,13 @@ macro_rules! operations {
     (@passes_role) => { false };
     (@passes_role passes_role $($rest:ident)*) => { true };
     (@passes_role $other:ident $($rest:ident)*) => { operations!(@passes_role $($rest)*) };
+    (@renames) => { None };
+    (@renames $r:ident) => { Some($r) };
+    (@keys) => { OperationKeys::None };
+    (@keys $k:ident) => { OperationKeys::$k };
     (
         $(#[$doc:meta])* $enum:ident, $service:literal;
-        $( $name:ident => $target:expr, $rw:ident $(, authorization = $authz:ident)? $(, @$flag:ident)*; )*
+        $( $name:ident => $target:expr, $rw:ident $(, authorization = $authz:ident)? $(, renames = $renames:ident)? $(, keys = $keys:ident)? $(, @$flag:ident)*; )*
     ) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -127,6 +182,8 @@ macro_rules! operations {
                         authorization: operations!(@authz $($authz)?),
                         placeholder: operations!(@placeholder $($flag)*),
                         passes_role: operations!(@passes_role $($flag)*),
+                        renames: operations!(@renames $($renames)?),
+                        keys: operations!(@keys $($keys)?),
                     },)*
                 }
             }
@@ -215,7 +272,7 @@ operations! {
     UploadServerCertificate => New("server-certificate", "ServerCertificateName"), write;
     GetServerCertificate => ServerCertificate, read;
     ListServerCertificates => Listing("server-certificate/"), read;
-    UpdateServerCertificate => ServerCertificate, write;
+    UpdateServerCertificate => ServerCertificate, write, renames = RENAME_SERVER_CERTIFICATE;
     DeleteServerCertificate => ServerCertificate, write;
     TagServerCertificate => ServerCertificate, write;
     UntagServerCertificate => ServerCertificate, write;
@@ -312,11 +369,11 @@ operations! {
     UpdateAccessKey => UserOrCaller, write;
     UpdateAccountPasswordPolicy => Any, write;
     UpdateAssumeRolePolicy => Role, write;
-    UpdateGroup => Group, write;
+    UpdateGroup => Group, write, renames = RENAME_GROUP;
     UpdateLoginProfile => User, write;
     UpdateRole => Role, write;
     UpdateRoleDescription => Role, write;
-    UpdateUser => User, write;
+    UpdateUser => User, write, renames = RENAME_USER;
 }
 
 operations! {
@@ -328,7 +385,7 @@ operations! {
     GetDelegatedAccessToken => Any, write;
     AssumeRoleWithWebIdentity => Arn("RoleArn"), write, authorization = Unsigned;
     GetFederationToken => FederatedUser, read;
-    GetWebIdentityToken => Any, read;
+    GetWebIdentityToken => Any, read, keys = WebIdentityToken;
     DecodeAuthorizationMessage => Any, read;
     GetAccessKeyInfo => Any, read;
     GetCallerIdentity => Caller, read, authorization = Always;
@@ -406,13 +463,7 @@ impl Iam {
         if let Some(b) = p.get("PermissionsBoundary") {
             req = req.with("iam:PermissionsBoundary", vec![b.to_owned()]);
         }
-        // The keys AWS defines for limiting web identity tokens.
-        if spec.name == "GetWebIdentityToken" {
-            req = req
-                .with("sts:IdentityTokenAudience", p.string_list("Audience"))
-                .with("sts:DurationSeconds", vec![p.get("DurationSeconds").unwrap_or("300").to_owned()])
-                .with("sts:SigningAlgorithm", vec![p.get("SigningAlgorithm").unwrap_or_default().to_owned()]);
-        }
+        req = spec.keys.add(req, p);
         for (k, v) in resource_tags {
             req = req.with(&format!("iam:ResourceTag/{k}"), vec![v.clone()]);
             req = req.with(&format!("aws:ResourceTag/{k}"), vec![v]);
@@ -457,24 +508,15 @@ impl Iam {
     /// The ARN an Update* call would give the entity (its new name and path), which the caller
     /// must be allowed to act on too, as AWS requires; `None` when nothing is renamed.
     async fn renamed_target(&self, caller: &Caller, spec: &Spec, p: &QueryParams) -> IamResult<Option<String>> {
-        let (kind, resource_kind, name, new_name, new_path) = match spec.name {
-            "UpdateUser" => ("user", ResourceKind::User, "UserName", "NewUserName", "NewPath"),
-            "UpdateGroup" => ("group", ResourceKind::Group, "GroupName", "NewGroupName", "NewPath"),
-            "UpdateServerCertificate" => ("server-certificate", ResourceKind::ServerCertificate, "ServerCertificateName", "NewServerCertificateName", "NewPath"),
-            _ => return Ok(None),
-        };
-        if !p.contains(new_name) && !p.contains(new_path) {
+        let Some(r) = spec.renames else { return Ok(None) };
+        if !p.contains(r.new_name) && !p.contains(r.new_path) {
             return Ok(None);
         }
-        let old = p.get(name).unwrap_or_default();
-        let old_arn = self.resource_arn(&caller.account_id, resource_kind, old).await?.0;
-        // `arn:aws:iam::ACCOUNT:KIND/PATH/NAME` → `/PATH/`.
-        let old_path = old_arn
-            .strip_prefix(&format!("arn:aws:iam::{}:{kind}", caller.account_id))
-            .and_then(|rest| rest.rsplit_once('/'))
-            .map_or_else(|| "/".to_owned(), |(path, _)| format!("{path}/"));
-        let path = p.get(new_path).map_or(old_path, str::to_owned);
-        Ok(Some(iam_arn(&caller.account_id, &format!("{kind}{path}{}", p.get(new_name).unwrap_or(old)))))
+        let old = p.get(r.name).unwrap_or_default();
+        let old_arn = self.resource_arn(&caller.account_id, r.resource, old).await?.0;
+        let old_path = portcullis_types::Arn::parse(&old_arn).map_or_else(|_| "/".to_owned(), |a| a.path().to_owned());
+        let path = p.get(r.new_path).map_or(old_path, str::to_owned);
+        Ok(Some(crate::iam_arn(&caller.account_id, r.kind, &path, p.get(r.new_name).unwrap_or(old))))
     }
 
     /// [`Iam::authorize_operation`] for an IAM operation named by the console, with its
