@@ -141,3 +141,16 @@ def test_errors_as_aws_answers_them(advisor):
         {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "iam:GenerateServiceLastAccessedDetails", "Resource": "*"}]}))
     with expect_error("AccessDenied", 403):
         ana.generate_service_last_accessed_details(Arn=f"arn:aws:iam::{account}:user/ana")
+
+
+def test_a_report_is_authorized_on_the_entitys_real_path(advisor):
+    srv, admin, ana, key = advisor
+    account = srv.account_id
+    admin.create_user(UserName="boss", Path="/secret/")
+    admin.put_user_policy(UserName="ana", PolicyName="public-reports", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["iam:GenerateServiceLastAccessedDetails", "iam:GetServiceLastAccessedDetails"],
+         "Resource": f"arn:aws:iam::{account}:user/public/*"}]}))
+    # Found by name whatever the path asked, as AWS does, but authorized on its real path too.
+    with expect_error("AccessDenied", 403):
+        ana.generate_service_last_accessed_details(Arn=f"arn:aws:iam::{account}:user/public/boss")
+    assert admin.generate_service_last_accessed_details(Arn=f"arn:aws:iam::{account}:user/public/boss")["JobId"]

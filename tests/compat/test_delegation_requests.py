@@ -119,3 +119,44 @@ def test_rejection_expiry_and_the_summary(delegation):
     assert partner.get_delegation_request(DelegationRequestId=late)["DelegationRequest"]["State"] == "EXPIRED"
     with expect_error("InvalidInput", 400):
         alice.associate_delegation_request(DelegationRequestId=late)
+
+
+def test_delegated_access_cannot_escape_the_requests_policy(delegation):
+    srv, admin, template, clients = delegation
+    partner, partner_key = clients["partner"]
+    alice, alice_key = clients["alice"]
+    account = srv.account_id
+    # A role that trusts alice by name: her delegated session must not reach it.
+    admin.create_role(RoleName="AliceAdmin", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:user/alice"}, "Action": "sts:AssumeRole"}]}))
+    admin.attach_role_policy(RoleName="AliceAdmin", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    # Parameter values cannot add statements to the template.
+    with expect_error("InvalidInput", 400):
+        partner.create_delegation_request(
+            Description="x", RequestorWorkflowId="workflow-inject", NotificationChannel=TOPIC, SessionDuration=3600,
+            Permissions={"PolicyTemplateArn": template, "Parameters": [
+                {"Name": "UserName", "Values": ['x"},{"Effect":"Allow","Action":"*","Resource":"*'], "Type": "string"}]})
+    rid = create(partner, template, workflow="workflow-escape")["DelegationRequestId"]
+    alice.associate_delegation_request(DelegationRequestId=rid)
+    alice.accept_delegation_request(DelegationRequestId=rid)
+    alice.send_delegation_token(DelegationRequestId=rid)
+    sent = requests.get(f"{srv.endpoint}/_portcullis/notifications", timeout=10).json()["notifications"]
+    token = json.loads(sent[-1]["message"])["TradeInToken"]
+    sts = boto3.client("sts", endpoint_url=srv.endpoint, region_name="us-east-1",
+                       aws_access_key_id=partner_key["AccessKeyId"], aws_secret_access_key=partner_key["SecretAccessKey"])
+    c = sts.get_delegated_access_token(TradeInToken=token)["Credentials"]
+    delegated = dict(endpoint_url=srv.endpoint, region_name="us-east-1", aws_access_key_id=c["AccessKeyId"],
+                     aws_secret_access_key=c["SecretAccessKey"], aws_session_token=c["SessionToken"])
+    with expect_error("AccessDenied", 403):
+        boto3.client("sts", **delegated).assume_role(RoleArn=f"arn:aws:iam::{account}:role/AliceAdmin", RoleSessionName="escape")
+    # A session narrowed by session policies cannot accept (it would hand on more than it holds).
+    rid2 = create(partner, template, workflow="workflow-narrow")["DelegationRequestId"]
+    alice.associate_delegation_request(DelegationRequestId=rid2)
+    narrow = boto3.client("sts", endpoint_url=srv.endpoint, region_name="us-east-1", aws_access_key_id=alice_key["AccessKeyId"],
+                          aws_secret_access_key=alice_key["SecretAccessKey"]).assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/AliceAdmin", RoleSessionName="narrow",
+        Policy=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:*DelegationRequest*", "Resource": "*"}]}))["Credentials"]
+    narrow_iam = boto3.client("iam", endpoint_url=srv.endpoint, region_name="us-east-1", aws_access_key_id=narrow["AccessKeyId"],
+                              aws_secret_access_key=narrow["SecretAccessKey"], aws_session_token=narrow["SessionToken"])
+    with expect_error("AccessDenied", 403):
+        narrow_iam.accept_delegation_request(DelegationRequestId=rid2)

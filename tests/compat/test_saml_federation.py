@@ -348,3 +348,33 @@ def test_encrypted_assertions_are_decrypted_with_the_providers_private_key(saml)
     with expect_error("InvalidIdentityToken", 400) as e:
         assume(sts, role, provider, idp.response([pair(role, provider)], now=t, session_name="plain"))
     assert "requires encrypted assertions" in e.message
+
+
+def test_a_new_response_id_does_not_make_a_used_assertion_new(saml):
+    srv, iam, idp, sts, role, provider = saml
+    signed = idp.response_xml([pair(role, provider)], now=now(srv))
+    assume(sts, role, provider, encode(signed))
+    signed.set("ID", "_another-response-id")  # the response itself is not signed
+    with expect_error("InvalidIdentityToken", 400) as e:
+        assume(sts, role, provider, encode(signed))
+    assert "already been used" in e.message
+
+
+def test_required_encryption_cannot_be_met_by_a_wrapped_plain_assertion(saml):
+    from saml_idp import XENC, encrypt_assertion
+    srv, iam, idp, sts, role, provider = saml
+    sp_cert, sp_key = self_signed("sp.example.test")
+    iam.update_saml_provider(SAMLProviderArn=provider, AddPrivateKey=sp_key_pem(sp_key), AssertionEncryptionMode="Required")
+    t = now(srv)
+    # A signed plain assertion inside an EncryptedAssertion, beside a real EncryptedData.
+    decoy = idp.response_xml([pair(role, provider)], now=t, session_name="decoy")
+    encrypt_assertion(decoy, sp_cert)
+    encrypted_data = decoy.find(f".//{{{XENC}}}EncryptedData")
+    forged = idp.response_xml([pair(role, provider)], now=t, session_name="forged")
+    plain = forged.find(f"{{{SAML}}}Assertion")
+    wrapper = etree.SubElement(forged, f"{{{SAML}}}EncryptedAssertion")
+    forged.remove(plain)
+    wrapper.append(plain)
+    wrapper.append(copy.deepcopy(encrypted_data))
+    with expect_error("InvalidIdentityToken", 400):
+        assume(sts, role, provider, encode(forged))

@@ -79,6 +79,8 @@ fn no_such_job(job_id: &str) -> IamError {
 
 /// What a report covers: the permissions policies, and the users and roles whose use counts.
 struct Scope {
+    /// The entity's ARN as stored (its real path).
+    arn: String,
     policies: Vec<Policy>,
     entities: Vec<ReportEntity>,
 }
@@ -102,7 +104,17 @@ impl Iam {
             Principal::AssumedRole { role, .. } => iam_arn(&caller.account_id, "role", &role.path, &role.name),
             _ => return,
         };
-        let region = if caller.request.region.is_empty() { "us-east-1".to_owned() } else { caller.request.region.clone() };
+        // Only actions of known services and Region-shaped Regions are noted: a caller must
+        // not be able to grow the notes with made-up names.
+        let known = action.split_once(':').is_some_and(|(service, name)| {
+            service_names().contains_key(&service.to_ascii_lowercase()) && (1..=128).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric())
+        });
+        let region = if caller.request.region.is_empty() { "us-east-1" } else { caller.request.region.as_str() };
+        let region_shaped = (9..=25).contains(&region.len()) && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !known || !region_shaped {
+            return;
+        }
+        let region = region.to_owned();
         if !self.key_use_due(&format!("access:{entity}"), action, &region) {
             return;
         }
@@ -139,7 +151,7 @@ impl Iam {
         let resource = parsed.resource.as_str();
         let name = parsed.name();
         let missing = || IamError::NoSuchEntity(format!("ARN {arn} does not exist."));
-        let mut scope = Scope { policies: Vec::new(), entities: Vec::new() };
+        let mut scope = Scope { arn: arn.to_owned(), policies: Vec::new(), entities: Vec::new() };
         let user_entity = |u: &portcullis_store::UserRecord| ReportEntity {
             arn: iam_arn(account, "user", &u.path, &u.name),
             name: u.name.clone(),
@@ -157,6 +169,7 @@ impl Iam {
         match Some(parsed.kind()) {
             Some("user") => {
                 let user = tx.get_user(account, name).await?.ok_or_else(missing)?;
+                scope.arn = iam_arn(account, "user", &user.path, &user.name);
                 self.collect_policies(tx, account, PrincipalKind::User, &user.user_id, &mut scope.policies).await?;
                 for g in tx.groups_for_user(&user.user_id).await? {
                     self.collect_policies(tx, account, PrincipalKind::Group, &g.group_id, &mut scope.policies).await?;
@@ -165,11 +178,13 @@ impl Iam {
             }
             Some("role") => {
                 let role = tx.get_role(account, name).await?.ok_or_else(missing)?;
+                scope.arn = iam_arn(account, "role", &role.path, &role.name);
                 self.collect_policies(tx, account, PrincipalKind::Role, &role.role_id, &mut scope.policies).await?;
                 scope.entities.push(role_entity(role));
             }
             Some("group") => {
                 let group = tx.get_group(account, name).await?.ok_or_else(missing)?;
+                scope.arn = iam_arn(account, "group", &group.path, &group.name);
                 self.collect_policies(tx, account, PrincipalKind::Group, &group.group_id, &mut scope.policies).await?;
                 scope.entities.extend(tx.group_members(&group.group_id, &ALL).await?.iter().map(user_entity));
             }
@@ -212,7 +227,12 @@ impl Iam {
         let (account, caller) = (auth.account(), auth.caller());
         let granularity = granularity.unwrap_or("SERVICE_LEVEL").to_owned();
         let mut tx = self.store.begin().await?;
-        self.report_scope(&mut tx, caller, arn).await?;
+        let scope = self.report_scope(&mut tx, caller, arn).await?;
+        // The entity is found by name whatever the path asked (as AWS): the caller must be
+        // allowed on the entity's real ARN too.
+        if scope.arn != arn {
+            self.authorize(caller, &crate::AuthzRequest::new("iam:GenerateServiceLastAccessedDetails", scope.arn.clone())).await?;
+        }
         let job_id = uuid::Uuid::new_v4().to_string();
         let rec = AccessReportRecord {
             job_id: job_id.clone(),

@@ -164,6 +164,10 @@ impl Iam {
         // Places are kept per key, service and region: a key alternating between services
         // must not turn every request into a write. Looking up needs no allocation.
         if let Some(places) = seen.get_mut(access_key_id) {
+            // A bounded list per key: past it, start again (at worst one more write each).
+            if places.len() >= 512 {
+                places.clear();
+            }
             match places.iter_mut().find(|(s, r, _)| s == service && r == region) {
                 Some((_, _, at)) if now - *at < 60 => return false,
                 Some((_, _, at)) => *at = now,

@@ -199,6 +199,11 @@ impl Iam {
         }
         .ok_or_else(|| IamError::InvalidInput(format!("Policy template {} does not exist.", input.policy_template_arn)))?;
         let mut policy = template;
+        // Values go into JSON strings: quotes, backslashes and control characters could
+        // otherwise add statements of their own.
+        if input.parameters.iter().flat_map(|p| &p.values).any(|v| v.chars().any(|c| c == '"' || c == '\\' || c.is_control())) {
+            return Err(IamError::InvalidInput("Policy parameter values cannot contain quotes, backslashes or control characters.".to_owned()));
+        }
         for p in &input.parameters {
             if let [value] = p.values.as_slice() {
                 policy = policy.replace(&format!("{{{{{}}}}}", p.name), value);
@@ -368,6 +373,13 @@ impl Iam {
             may_move(rec, caller, id, &["ASSIGNED", "PENDING_APPROVAL"], |state| {
                 IamError::ConcurrentModification(format!("Delegation request {id} is {state} and cannot be accepted."))
             })?;
+            // A session narrowed by session policies, or a session itself delegated, could
+            // otherwise hand on more than it holds.
+            if caller.session.as_ref().is_some_and(|s| !s.policies.is_empty()) {
+                return Err(IamError::AccessDenied(
+                    "Delegation requests cannot be accepted from a session limited by session policies.".to_owned(),
+                ));
+            }
             let approver = match &caller.principal {
                 Principal::User(u) => ("user".to_owned(), u.user_id.clone(), String::new()),
                 Principal::AssumedRole { role, session_name } => ("role".to_owned(), role.role_id.clone(), session_name.clone()),
@@ -443,14 +455,15 @@ impl Iam {
         let hash = data_encoding::HEXLOWER.encode(&sha2::Sha256::digest(token.as_bytes()));
         let now = self.now();
         let mut tx = self.store.begin().await?;
+        // Locked before it is read, so that two trades of one token cannot both see it unused.
+        tx.lock(&format!("delegation-token:{hash}")).await?;
         let mut rec = tx.get_delegation_request_by_token(&hash).await?.filter(|r| r.requestor_account_id == caller.account_id).ok_or_else(expired)?;
-        tx.lock(&format!("delegation-request:{}", rec.request_id)).await?;
         let mut body = body_of(&rec)?;
         let end = body.finalized_at.unwrap_or(0) + body.session_duration;
         if rec.state != "FINALIZED" || body.token_exchanged || now >= end {
             return Err(expired());
         }
-        let Some((arn, kind, id, session_name)) = body.approver.clone() else { return Err(expired()) };
+        let Some((arn, kind, id, _accepting_session)) = body.approver.clone() else { return Err(expired()) };
         let account = rec.owner_account_id.clone().unwrap_or_default();
         let policies = vec![body.permission_policy.clone()];
         let packed = crate::sts::packed_policy_size(true, &policies, &[]).unwrap_or(0);
@@ -458,7 +471,10 @@ impl Iam {
             "user" => self.issue_user_session_with_policies(&account, id, end, policies)?,
             _ => {
                 let role = tx.get_role_by_id(&id).await?.ok_or_else(expired)?;
-                let session = RoleSession { role: &role, session_name: &session_name, duration: end - now, mfa_at: None, policies, source_identity: None, tags: Vec::new(), transitive_tag_keys: Vec::new() };
+                // A session name of its own: a resource policy naming the accepting session's
+                // ARN must not reach the partner's session.
+                let delegated_name = format!("delegated-{}", rec.request_id);
+                let session = RoleSession { role: &role, session_name: &delegated_name, duration: end - now, mfa_at: None, policies, source_identity: None, tags: Vec::new(), transitive_tag_keys: Vec::new() };
                 self.issue_role_session(session, Some(packed))?.credentials
             }
         };

@@ -33,6 +33,7 @@ use crate::{AuthzRequest, Caller, Federation, Iam, IamError, IamResult, Principa
 const SAML_ASSERTION: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
 const SAML_PROTOCOL: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
 const XMLDSIG: &str = "http://www.w3.org/2000/09/xmldsig#";
+const XMLENC: &str = "http://www.w3.org/2001/04/xmlenc#";
 const ATTRIBUTES: &str = "https://aws.amazon.com/SAML/Attributes/";
 const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
 const NAMEID_FORMAT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:";
@@ -200,12 +201,24 @@ struct Shape {
     status_ok: bool,
 }
 
+/// Which document a shape is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// A response with a plain assertion.
+    Plain,
+    /// A response with an encrypted assertion, as received: no plain assertion anywhere,
+    /// exactly one `EncryptedData`, inside the one `EncryptedAssertion`.
+    Received,
+    /// The same once decrypted: the assertion inside the `EncryptedAssertion`, nothing
+    /// left encrypted.
+    Decrypted,
+}
+
 /// Reads a response's shape, refusing what SAML does not allow: not a `Response`, other
-/// than exactly one assertion (plain, or inside the one `EncryptedAssertion` when
-/// `encrypted`), signatures anywhere but on the response and the assertion, one each.
-/// With `encrypted` and no plain assertion yet (a document as received), the assertion
-/// part is left empty.
-fn shape_of(document: &xml_sec::document::XmlDocument, encrypted: bool) -> IamResult<Shape> {
+/// than exactly one assertion where `stage` says, signatures anywhere but on the response
+/// and the assertion, one each. For a document as received with its assertion encrypted,
+/// the assertion part is left empty.
+fn shape_of(document: &xml_sec::document::XmlDocument, stage: Stage) -> IamResult<Shape> {
     document.with_view(|view| -> IamResult<Shape> {
         let doc = view.document();
         let root = doc.root_element();
@@ -214,12 +227,13 @@ fn shape_of(document: &xml_sec::document::XmlDocument, encrypted: bool) -> IamRe
         }
         let sealed: Vec<_> = doc.descendants().filter(|n| is(*n, SAML_ASSERTION, "EncryptedAssertion")).collect();
         let assertions: Vec<_> = doc.descendants().filter(|n| is(*n, SAML_ASSERTION, "Assertion")).collect();
+        let encrypted_data: Vec<_> = doc.descendants().filter(|n| is(*n, XMLENC, "EncryptedData")).collect();
         let one = || invalid("Invalid SAML response: a response must hold exactly one assertion.");
-        let assertion = match (encrypted, sealed.as_slice(), assertions.as_slice()) {
-            (false, [], [a]) if a.parent() == Some(root) => Some(*a),
-            (true, [e], []) if e.parent() == Some(root) => None,
-            (true, [e], [a]) if e.parent() == Some(root) && a.parent() == Some(*e) => Some(*a),
-            (false, [_, ..], _) => return Err(invalid("Invalid SAML response: the assertion is encrypted but the provider has no private key to decrypt it.")),
+        let assertion = match (stage, sealed.as_slice(), assertions.as_slice(), encrypted_data.as_slice()) {
+            (Stage::Plain, [], [a], []) if a.parent() == Some(root) => Some(*a),
+            (Stage::Received, [e], [], [d]) if e.parent() == Some(root) && d.parent() == Some(*e) => None,
+            (Stage::Decrypted, [e], [a], []) if e.parent() == Some(root) && a.parent() == Some(*e) => Some(*a),
+            (Stage::Plain, [_, ..], _, _) => return Err(invalid("Invalid SAML response: the assertion is encrypted but the provider has no private key to decrypt it.")),
             _ => return Err(one()),
         };
         let status_ok = child(root, SAML_PROTOCOL, "Status")
@@ -301,7 +315,7 @@ fn verified_assertion(xml: &str, keys: &ProviderKeys) -> IamResult<Assertion> {
     let security = XmlSecurity::new(policies()?, &provider).map_err(|e| IamError::ServiceFailure(format!("XML security: {e}")))?;
     let received = security.parse_document(xml.to_owned(), Operation::Verify).map_err(|_| not_saml())?;
     let encrypted = !keys.private_keys.is_empty() && received.with_view(|v| v.document().descendants().any(|n| is(n, SAML_ASSERTION, "EncryptedAssertion")));
-    let shape = shape_of(&received, encrypted)?;
+    let shape = shape_of(&received, if encrypted { Stage::Received } else { Stage::Plain })?;
     if !shape.status_ok {
         return Err(invalid("Invalid SAML response: its status is not Success."));
     }
@@ -312,7 +326,7 @@ fn verified_assertion(xml: &str, keys: &ProviderKeys) -> IamResult<Assertion> {
         let response_signed = signed_by_provider(&security, &received, &shape, &[&shape.response_id], &keys.certificates)?;
         let plain = decrypted(&security, xml, &keys.private_keys)?;
         let document = security.parse_document(plain, Operation::Verify).map_err(|_| not_saml())?;
-        let mut inner = shape_of(&document, true)?;
+        let mut inner = shape_of(&document, Stage::Decrypted)?;
         inner.signed_ids.retain(|id| *id == inner.assertion_id);
         let accepted = response_signed || signed_by_provider(&security, &document, &inner, &[&inner.assertion_id], &keys.certificates)?;
         (document, inner, accepted)
@@ -575,7 +589,9 @@ impl Iam {
 
         // Once per role: a replay of the same response for the same role is refused.
         let replay_key = {
-            let digest = sha2::Sha256::digest(format!("{}\n{}\n{}\n{}", input.principal_arn, assertion.response_id, assertion.id, input.role_arn).as_bytes());
+            // The issuer and the assertion's ID: the response's own ID is not signed when only
+            // the assertion is, so it cannot tell responses apart.
+            let digest = sha2::Sha256::digest(format!("{}\n{}\n{}\n{}", input.principal_arn, assertion.issuer, assertion.id, input.role_arn).as_bytes());
             format!("saml:{}", data_encoding::HEXLOWER.encode(&digest))
         };
         let keep_until = assertion.not_on_or_after.max(assertion.issue_instant + REDEEM_WITHIN) + SKEW;

@@ -172,13 +172,13 @@ pub fn evaluate<'a>(set: &PolicySet<'a>, ctx: &RequestContext) -> Decision<'a> {
     let trust_required = set.resource.iter().any(|(_, p)| p.kind == PolicyKind::Trust);
     // Identity-side policies do not exist for the root user; skipping them
     // means a caller's mistake cannot restrict root through them.
-    let (identity_allows, limits_allow) = if root {
-        (false, true)
+    let (identity_allows, limits_allow, session_allows) = if root {
+        (false, true, true)
     } else {
         let identity = scan.union(&set.identity).is_some();
         let boundary = set.boundary.is_none_or(|b| scan.policy(b).is_some());
         let session = set.session.is_empty() || scan.union(&set.session).is_some();
-        (identity, boundary && session)
+        (identity, boundary && session, session)
     };
 
     let effect = if !scan.denies.is_empty() {
@@ -189,7 +189,10 @@ pub fn evaluate<'a>(set: &PolicySet<'a>, ctx: &RequestContext) -> Decision<'a> {
         EvalDecision::Allowed
     } else {
         let allowed = match resource_allow {
-            Some(PrincipalMatch::Direct) => true,
+            // A resource policy naming a session's own ARN is not limited by its session
+            // policies (AWS); naming the IAM user behind a user session is: such a session
+            // (delegated access) must not escape its session policies that way.
+            Some(PrincipalMatch::Direct) => ctx.principal.principal_type != PrincipalType::User || session_allows,
             Some(PrincipalMatch::Role) => limits_allow,
             Some(PrincipalMatch::Account) | None => identity_allows && limits_allow,
         };
