@@ -217,3 +217,23 @@ def test_get_access_key_info(server, iam, user_with_key, account_id):
     _, _, key = user_with_key()
     _, sts = clients(server, server.admin_key_id, server.admin_secret)
     assert sts.get_access_key_info(AccessKeyId=key["AccessKeyId"])["Account"] == account_id
+
+
+def test_a_source_identity_cannot_change_through_role_chaining(iam, server, uniq, cleanup, account_id):
+    role = uniq("chain")
+    cleanup(delete_role_fully, iam, role)
+    trust = doc({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+                 "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"]})
+    arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    iam.put_role_policy(RoleName=role, PolicyName="chain", PolicyDocument=doc(
+        {"Effect": "Allow", "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"], "Resource": "*"}))
+    _, sts = clients(server, server.admin_key_id, server.admin_secret)
+    first = sts.assume_role(RoleArn=arn, RoleSessionName="first", SourceIdentity="alice")
+    assert first["SourceIdentity"] == "alice"
+    c = first["Credentials"]
+    _, chained = clients(server, c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"])
+    # The same value again is fine; another is refused; none keeps it.
+    assert chained.assume_role(RoleArn=arn, RoleSessionName="same", SourceIdentity="alice")["SourceIdentity"] == "alice"
+    with expect_error("AccessDenied", 403):
+        chained.assume_role(RoleArn=arn, RoleSessionName="other", SourceIdentity="mallory")
+    assert chained.assume_role(RoleArn=arn, RoleSessionName="kept")["SourceIdentity"] == "alice"

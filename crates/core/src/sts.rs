@@ -270,6 +270,16 @@ impl Iam {
             return Err(access_denied("Roles may not be assumed by root accounts."));
         }
         check_session_tags(caller, &input.tags, &input.transitive_tag_keys)?;
+        // A source identity, once set, persists through chained sessions and cannot change.
+        if let (Some(set), Some(asked)) = (caller.session.as_ref().and_then(|s| s.source_identity.as_deref()), input.source_identity.as_deref()) {
+            if set != asked {
+                return Err(access_denied(format!(
+                    "User: {} is not authorized to perform: sts:SetSourceIdentity on resource: {} because the session's source identity is already set",
+                    caller.arn(),
+                    input.role_arn
+                )));
+            }
+        }
         let denied = || access_denied(format!("User: {} is not authorized to perform: sts:AssumeRole on resource: {}", caller.arn(), input.role_arn));
         if Arn::parse(&input.role_arn).is_err() {
             return Err(IamError::Validation(format!("{} is invalid", input.role_arn)));
