@@ -66,9 +66,9 @@ struct Body {
     updated_at: i64,
     notes: Option<String>,
     rejection_reason: Option<String>,
-    /// Who accepted: their ARN, and how to issue their session (`user` and the user id,
-    /// or `role`, the role id and a session name).
-    approver: Option<(String, String, String, String)>,
+    /// Who accepted: their ARN, and whose session to issue (`user` and the user id, or
+    /// `role` and the role id).
+    approver: Option<(String, String, String)>,
     finalized_at: Option<i64>,
     token_exchanged: bool,
 }
@@ -381,8 +381,8 @@ impl Iam {
                 ));
             }
             let approver = match &caller.principal {
-                Principal::User(u) => ("user".to_owned(), u.user_id.clone(), String::new()),
-                Principal::AssumedRole { role, session_name } => ("role".to_owned(), role.role_id.clone(), session_name.clone()),
+                Principal::User(u) => ("user", u.user_id.clone()),
+                Principal::AssumedRole { role, .. } => ("role", role.role_id.clone()),
                 _ => {
                     return Err(IamError::ConcurrentModification(
                         "Delegation requests are accepted by an IAM user or a role session on this server.".to_owned(),
@@ -390,7 +390,7 @@ impl Iam {
                 }
             };
             rec.state = "ACCEPTED".to_owned();
-            body.approver = Some((caller.arn(), approver.0, approver.1, approver.2));
+            body.approver = Some((caller.arn(), approver.0.to_owned(), approver.1));
             Ok(())
         })
         .await
@@ -463,7 +463,7 @@ impl Iam {
         if rec.state != "FINALIZED" || body.token_exchanged || now >= end {
             return Err(expired());
         }
-        let Some((arn, kind, id, _accepting_session)) = body.approver.clone() else { return Err(expired()) };
+        let Some((arn, kind, id)) = body.approver.clone() else { return Err(expired()) };
         let account = rec.owner_account_id.clone().unwrap_or_default();
         let policies = vec![body.permission_policy.clone()];
         let packed = crate::sts::packed_policy_size(true, &policies, &[]).unwrap_or(0);

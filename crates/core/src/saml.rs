@@ -102,7 +102,6 @@ pub struct SamlSession {
 #[derive(Debug, Default)]
 struct Assertion {
     id: String,
-    response_id: String,
     issuer: String,
     issue_instant: i64,
     subject: String,
@@ -346,9 +345,7 @@ fn verified_assertion(xml: &str, keys: &ProviderKeys) -> IamResult<Assertion> {
     document.with_view(|view| {
         let doc = view.document();
         let node = doc.descendants().find(|n| is(*n, SAML_ASSERTION, "Assertion")).ok_or_else(not_saml)?;
-        let mut assertion = read_assertion(node, &shape.assertion_id)?;
-        assertion.response_id = shape.response_id.clone();
-        Ok(assertion)
+        read_assertion(node, &shape.assertion_id)
     })
 }
 
