@@ -73,6 +73,11 @@ pub struct EntityAccessReport {
     pub entities: Vec<(ReportEntity, Option<i64>)>,
 }
 
+/// Whether a noted use is of an action of the service `namespace`.
+fn of_service(u: &ActionAccessRecord, namespace: &str) -> bool {
+    u.action.split(':').next().is_some_and(|s| s.eq_ignore_ascii_case(namespace))
+}
+
 fn no_such_job(job_id: &str) -> IamError {
     IamError::NoSuchEntity(format!("Job {job_id} does not exist."))
 }
@@ -256,21 +261,26 @@ impl Iam {
             .ok_or_else(|| no_such_job(job_id))
     }
 
-    /// GetServiceLastAccessedDetails.
-    pub async fn service_last_accessed(&self, auth: &crate::Authorized<'_>, job_id: &str) -> IamResult<AccessReport> {
-        let (account, caller) = (auth.account(), auth.caller());
+    /// A job of the caller's, what it covers, and the uses of its entities up to its creation.
+    async fn job_with_uses(&self, caller: &Caller, job_id: &str) -> IamResult<(AccessReportRecord, Scope, Vec<ActionAccessRecord>)> {
         let mut tx = self.store.begin_read().await?;
         let job = self.load_job(&mut tx, caller, job_id).await?;
         let scope = self.report_scope(&mut tx, caller, &job.arn).await?;
         let arns: Vec<String> = scope.entities.iter().map(|e| e.arn.clone()).collect();
-        let uses = tx.action_accesses(account, &arns, job.created_at).await?;
+        let uses = tx.action_accesses(&caller.account_id, &arns, job.created_at).await?;
+        Ok((job, scope, uses))
+    }
+
+    /// GetServiceLastAccessedDetails.
+    pub async fn service_last_accessed(&self, auth: &crate::Authorized<'_>, job_id: &str) -> IamResult<AccessReport> {
+        let (job, scope, uses) = self.job_with_uses(auth.caller(), job_id).await?;
         let action_level = job.granularity == "ACTION_LEVEL";
         let mut services = Vec::new();
         for (namespace, name) in service_names() {
             if !scope.grants(namespace) {
                 continue;
             }
-            let of_service: Vec<&ActionAccessRecord> = uses.iter().filter(|u| u.action.split(':').next().is_some_and(|s| s.eq_ignore_ascii_case(namespace))).collect();
+            let of_service: Vec<&ActionAccessRecord> = uses.iter().filter(|u| of_service(u, namespace)).collect();
             let last = of_service.iter().max_by_key(|u| u.accessed_at).map(|u| (u.accessed_at, u.entity_arn.clone(), u.region.clone()));
             let mut who: Vec<&str> = of_service.iter().map(|u| u.entity_arn.as_str()).collect();
             who.sort_unstable();
@@ -293,15 +303,10 @@ impl Iam {
     /// GetServiceLastAccessedDetailsWithEntities: the users and roles that had access to one
     /// service through the job's entity, and when each last used it.
     pub async fn service_last_accessed_entities(&self, auth: &crate::Authorized<'_>, job_id: &str, namespace: &str) -> IamResult<EntityAccessReport> {
-        let (account, caller) = (auth.account(), auth.caller());
         if !service_names().contains_key(namespace) {
             return Err(IamError::InvalidInput(format!("Service namepace {namespace} is either invalid or unsupported.")));
         }
-        let mut tx = self.store.begin_read().await?;
-        let job = self.load_job(&mut tx, caller, job_id).await?;
-        let scope = self.report_scope(&mut tx, caller, &job.arn).await?;
-        let arns: Vec<String> = scope.entities.iter().map(|e| e.arn.clone()).collect();
-        let uses = tx.action_accesses(account, &arns, job.created_at).await?;
+        let (job, scope, uses) = self.job_with_uses(auth.caller(), job_id).await?;
         let granted = scope.grants(namespace);
         let entities = scope
             .entities
@@ -310,7 +315,7 @@ impl Iam {
             .map(|e| {
                 let last = uses
                     .iter()
-                    .filter(|u| u.entity_arn == e.arn && u.action.split(':').next().is_some_and(|s| s.eq_ignore_ascii_case(namespace)))
+                    .filter(|u| u.entity_arn == e.arn && of_service(u, namespace))
                     .map(|u| u.accessed_at)
                     .max();
                 (e, last)

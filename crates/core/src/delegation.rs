@@ -139,6 +139,24 @@ fn wrong_state(id: &str, state: &str, what: &str) -> IamError {
     IamError::InvalidInput(format!("Delegation request {id} is {state} and cannot be {what}."))
 }
 
+/// A permission policy's statements (one, or a list), as JSON.
+fn statements_of(policy: &str) -> Vec<serde_json::Value> {
+    let doc: serde_json::Value = serde_json::from_str(policy).unwrap_or_default();
+    match &doc["Statement"] {
+        serde_json::Value::Array(a) => a.clone(),
+        other => vec![other.clone()],
+    }
+}
+
+/// A policy element's strings (`Action`, `Resource`: one or a list).
+fn strings(v: &serde_json::Value) -> Vec<String> {
+    match v {
+        serde_json::Value::String(s) => vec![s.clone()],
+        serde_json::Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect(),
+        _ => Vec::new(),
+    }
+}
+
 fn body_of(rec: &DelegationRequestRecord) -> IamResult<Body> {
     serde_json::from_str(&rec.body).map_err(|e| IamError::ServiceFailure(format!("delegation request {}: {e}", rec.request_id)))
 }
@@ -272,18 +290,7 @@ impl Iam {
     /// Whether the caller's own permissions cover the request's: every action an Allow
     /// statement names, on its resources; actions with wildcards cannot be told.
     async fn check_delegated_permissions(&self, caller: &Caller, policy: &str) -> IamResult<PermissionCheck> {
-        let doc: serde_json::Value = serde_json::from_str(policy).unwrap_or_default();
-        let statements = match &doc["Statement"] {
-            serde_json::Value::Array(a) => a.clone(),
-            other => vec![other.clone()],
-        };
-        let strings = |v: &serde_json::Value| -> Vec<String> {
-            match v {
-                serde_json::Value::String(s) => vec![s.clone()],
-                serde_json::Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect(),
-                _ => Vec::new(),
-            }
-        };
+        let statements = statements_of(policy);
         let mut unsure = false;
         for s in statements.iter().filter(|s| s["Effect"] == "Allow") {
             let resources = strings(&s["Resource"]);
@@ -501,14 +508,9 @@ impl Iam {
         if !locale.to_ascii_lowercase().starts_with("en") {
             return Ok((String::new(), locale, "NOT_SUPPORTED"));
         }
-        let doc: serde_json::Value = serde_json::from_str(&body.permission_policy).unwrap_or_default();
-        let statements = match &doc["Statement"] {
-            serde_json::Value::Array(a) => a.clone(),
-            other => vec![other.clone()],
-        };
+        let statements = statements_of(&body.permission_policy);
         let list = |v: &serde_json::Value| match v {
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Array(a) => a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", "),
+            serde_json::Value::String(_) | serde_json::Value::Array(_) => strings(v).join(", "),
             _ => "*".to_owned(),
         };
         let mut lines = vec![format!("{} for {} hours at most.", body.description, body.session_duration as f64 / 3600.0)];
