@@ -323,6 +323,9 @@ pub fn evaluation_results(w: &mut XmlWriter, results: &[portcullis_core::Evaluat
         w.list("MissingContextValues", &r.missing, |w, k| {
             w.text(k);
         });
+        if let Some(allowed) = r.allowed_by_organizations {
+            w.start("OrganizationsDecisionDetail").bool("AllowedByOrganizations", allowed).end("OrganizationsDecisionDetail");
+        }
         boundary_detail(w, r.allowed_by_boundary);
         if let Some(per) = &r.resource_results {
             w.start("EvalDecisionDetails").end("EvalDecisionDetails");

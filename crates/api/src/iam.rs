@@ -400,13 +400,26 @@ async fn run(iam: &Iam, auth: &Authorized<'_>, op: Op, p: &QueryParams) -> Out {
             w.leaf("SummaryContent", &content).leaf("Locale", &locale).leaf("SummaryState", state);
         }
 
-        // Organizations-facing operations: this account is in no organization (yet).
-        Op::GenerateOrganizationsAccessReport
-        | Op::ListOrganizationsFeatures
+        // Organizations-facing operations.
+        Op::GenerateOrganizationsAccessReport => return Err(portcullis_core::no_organization()),
+        Op::ListOrganizationsFeatures
         | Op::EnableOrganizationsRootCredentialsManagement
         | Op::DisableOrganizationsRootCredentialsManagement
         | Op::EnableOrganizationsRootSessions
-        | Op::DisableOrganizationsRootSessions => return Err(portcullis_core::no_organization()),
+        | Op::DisableOrganizationsRootSessions => {
+            let change = match op {
+                Op::EnableOrganizationsRootCredentialsManagement => Some((portcullis_core::ROOT_CREDENTIALS_MANAGEMENT, true)),
+                Op::DisableOrganizationsRootCredentialsManagement => Some((portcullis_core::ROOT_CREDENTIALS_MANAGEMENT, false)),
+                Op::EnableOrganizationsRootSessions => Some((portcullis_core::ROOT_SESSIONS, true)),
+                Op::DisableOrganizationsRootSessions => Some((portcullis_core::ROOT_SESSIONS, false)),
+                _ => None,
+            };
+            let (org_id, features) = iam.iam_organization_features(auth, change).await?;
+            w.leaf("OrganizationId", &org_id);
+            w.list("EnabledFeatures", &features, |w, f| {
+                w.text(f);
+            });
+        }
         Op::GetOrganizationsAccessReport => {
             return Err(IamError::NoSuchEntity(format!("Job {} does not exist.", req(p, "JobId")?)));
         }

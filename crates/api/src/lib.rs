@@ -8,6 +8,8 @@ mod authorization_endpoint;
 mod console_endpoints;
 mod encode;
 mod iam;
+mod json_protocol;
+mod organizations;
 mod request_scope;
 mod sts;
 mod test_mode;
@@ -43,13 +45,15 @@ pub struct AppState {
     test_mode: Option<Arc<TestMode>>,
     iam_model: Arc<ServiceModel>,
     sts_model: Arc<ServiceModel>,
+    organizations_model: Arc<ServiceModel>,
 }
 
 impl AppState {
     pub fn new(iam: Iam, test_clock: Option<Arc<portcullis_types::OffsetClock>>) -> Result<Self, String> {
         let iam_model = ServiceModel::load_gz(portcullis_protocol::IAM_MODEL_GZ)?;
         let sts_model = ServiceModel::load_gz(portcullis_protocol::STS_MODEL_GZ)?;
-        check_operation_tables(&iam_model, &sts_model)?;
+        let organizations_model = ServiceModel::load_gz(portcullis_protocol::ORGANIZATIONS_MODEL_GZ)?;
+        check_operation_tables(&iam_model, &sts_model, &organizations_model)?;
         Ok(Self {
             console: portcullis_console::router(iam.clone())?,
             iam,
@@ -57,6 +61,7 @@ impl AppState {
             test_mode: None,
             iam_model: Arc::new(iam_model),
             sts_model: Arc::new(sts_model),
+            organizations_model: Arc::new(organizations_model),
         })
     }
 }
@@ -135,6 +140,9 @@ async fn handle(State(state): State<Arc<AppState>>, req: Request) -> Response {
         Some(id) => id.0.clone(),
         None => uuid::Uuid::new_v4().to_string(),
     };
+    if json_protocol::is_json_request(&req) {
+        return json_protocol::handle(state, req, &request_id).await;
+    }
     let reply = match process(&state, req, &request_id).await {
         Ok(r) => r,
         Err((service, err)) => {
@@ -190,18 +198,10 @@ async fn process(state: &AppState, req: Request, request_id: &str) -> Result<Rep
             .get("Action")
             .and_then(StsOperation::parse)
             .is_some_and(|op| op.spec().authorization == portcullis_core::Authorization::Unsigned);
-    let caller: Caller = match &state.test_mode {
-        _ if unsigned => unsigned_caller(authenticate::unsigned_facts(&parts)),
-        Some(mode) if mode.take_unchecked() => test_root(mode),
-        Some(mode) if mode.accepts_any_credentials() => {
-            match authenticate::authenticate(&state.iam, &parts, query, &body, service.signing_name()).await {
-                // A key Portcullis never issued is taken as the root user, as moto does;
-                // keys created through the API are still checked for real.
-                Err(e) if e.code == "InvalidClientTokenId" || e.code == "MissingAuthenticationToken" => test_root(mode),
-                other => other.map_err(fail)?,
-            }
-        }
-        _ => authenticate::authenticate(&state.iam, &parts, query, &body, service.signing_name()).await.map_err(fail)?,
+    let caller = if unsigned {
+        unsigned_caller(authenticate::unsigned_facts(&parts))
+    } else {
+        resolve_caller(state, &parts, query, &body, service.signing_name()).await.map_err(fail)?
     };
 
     let model = match service {
@@ -231,12 +231,30 @@ async fn process(state: &AppState, req: Request, request_id: &str) -> Result<Rep
     })
 }
 
+/// Who signed a request for `signing_name`: SigV4 checked against the stored keys, or, in
+/// the test mode, the test account's root user for a key Portcullis never issued.
+pub(crate) async fn resolve_caller(state: &AppState, parts: &axum::http::request::Parts, query: &str, body: &[u8], signing_name: &str) -> Result<Caller, AwsError> {
+    Ok(match &state.test_mode {
+        Some(mode) if mode.take_unchecked() => test_root(mode),
+        Some(mode) if mode.accepts_any_credentials() => {
+            match authenticate::authenticate(&state.iam, parts, query, body, signing_name).await {
+                // A key Portcullis never issued is taken as the root user, as moto does;
+                // keys created through the API are still checked for real.
+                Err(e) if e.code == "InvalidClientTokenId" || e.code == "MissingAuthenticationToken" => test_root(mode),
+                other => other?,
+            }
+        }
+        _ => authenticate::authenticate(&state.iam, parts, query, body, signing_name).await?,
+    })
+}
+
 /// Every operation of the tables must be one of the service's model (which decodes and
 /// validates it), or it could never be reached.
-pub fn check_operation_tables(iam: &ServiceModel, sts: &ServiceModel) -> Result<(), String> {
+pub fn check_operation_tables(iam: &ServiceModel, sts: &ServiceModel, organizations: &ServiceModel) -> Result<(), String> {
     let iam_ops = IamOperation::ALL.iter().map(|o| (iam, o.name()));
     let sts_ops = StsOperation::ALL.iter().map(|o| (sts, o.name()));
-    match iam_ops.chain(sts_ops).find(|(model, name)| model.operation(name).is_none()) {
+    let org_ops = portcullis_core::OrganizationsOperation::ALL.iter().map(|o| (organizations, o.name()));
+    match iam_ops.chain(sts_ops).chain(org_ops).find(|(model, name)| model.operation(name).is_none()) {
         Some((_, name)) => Err(format!("operation {name} of the operation table is not in its service model")),
         None => Ok(()),
     }

@@ -4,7 +4,7 @@
 
 #![deny(unreachable_patterns, bindings_with_variant_name)]
 
-use portcullis_core::{IamOperation, Spec, StsOperation};
+use portcullis_core::{IamOperation, OrganizationsOperation, Spec, StsOperation};
 use portcullis_protocol::ServiceModel;
 
 fn section(out: &mut String, title: &str, model: &ServiceModel, specs: &[Spec]) {
@@ -52,20 +52,23 @@ fn resource(s: &Spec) -> String {
 fn api_coverage_doc_is_made_from_the_operation_tables() {
     let iam = ServiceModel::load_gz(portcullis_protocol::IAM_MODEL_GZ).expect("iam model");
     let sts = ServiceModel::load_gz(portcullis_protocol::STS_MODEL_GZ).expect("sts model");
-    portcullis_api::check_operation_tables(&iam, &sts).expect("every table row is a model operation");
+    let orgs = ServiceModel::load_gz(portcullis_protocol::ORGANIZATIONS_MODEL_GZ).expect("organizations model");
+    portcullis_api::check_operation_tables(&iam, &sts, &orgs).expect("every table row is a model operation");
 
     let mut out = String::from(
         "# API coverage\n\n\
          Made from the operation tables (`crates/core/src/operations.rs`) and botocore's service models by\n\
          `crates/api/tests/api_coverage.rs` (`PORTCULLIS_WRITE_DOCS=1 cargo test -p portcullis-api --test api_coverage`).\n\
          ✅ implemented · ◐ answers an empty listing (the feature behind it comes later) · — not yet\n\
-         (answers `InvalidAction`, HTTP 400). Each served operation is authorized on its action and\n\
+         (IAM and STS answer `InvalidAction`, JSON services `UnknownOperationException`, HTTP 400). Each served operation is authorized on its action and\n\
          the resource shown, with the request's tags and the resource's tags as condition keys.\n\n",
     );
     let iam_specs: Vec<Spec> = IamOperation::ALL.iter().map(|o| o.spec()).collect();
     let sts_specs: Vec<Spec> = StsOperation::ALL.iter().map(|o| o.spec()).collect();
     section(&mut out, "IAM", &iam, &iam_specs);
     section(&mut out, "STS", &sts, &sts_specs);
+    let org_specs: Vec<Spec> = OrganizationsOperation::ALL.iter().map(|o| o.spec()).collect();
+    section(&mut out, "Organizations", &orgs, &org_specs);
 
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/api-coverage.md");
     if std::env::var_os("PORTCULLIS_WRITE_DOCS").is_some() {

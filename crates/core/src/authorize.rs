@@ -98,6 +98,8 @@ pub(crate) struct PolicyCache {
     sessions: RwLock<HashMap<String, (u64, Instant, Principal)>>,
     /// Resource ARNs (with paths) and tags of named users, groups and roles.
     resources: RwLock<HashMap<String, (u64, Instant, String, Vec<(String, String)>)>>,
+    /// The service control policies of accounts, by account id (`None`: none apply).
+    scps: RwLock<HashMap<String, (u64, Instant, Option<Arc<crate::org::ScpLevels>>)>>,
 }
 
 /// Parses a stored document; one that does not parse is logged (by name, never its text)
@@ -193,6 +195,23 @@ impl PolicyCache {
                 map.clear();
             }
             map.insert(id.to_owned(), (generation, Instant::now(), p.clone()));
+        }
+    }
+
+    /// An account's service control policies, if still fresh.
+    pub(crate) fn scps(&self, account: &str) -> Option<Option<Arc<crate::org::ScpLevels>>> {
+        let generation = self.generation();
+        let map = self.scps.read().ok()?;
+        let (g, at, levels) = map.get(account)?;
+        (*g == generation && at.elapsed() < CACHE_TTL).then(|| levels.clone())
+    }
+
+    pub(crate) fn put_scps(&self, account: &str, generation: u64, levels: Option<Arc<crate::org::ScpLevels>>) {
+        if let Ok(mut map) = self.scps.write() {
+            if map.len() > 100_000 {
+                map.clear();
+            }
+            map.insert(account.to_owned(), (generation, Instant::now(), levels));
         }
     }
 
@@ -418,15 +437,31 @@ impl Iam {
         self.decide_with(caller, req, &[]).await
     }
 
+    /// The service control policies that limit a caller: `None` outside an organization, in
+    /// its management account, and for service-linked roles (which SCPs never limit).
+    async fn caller_scps(&self, caller: &Caller) -> IamResult<Option<Arc<crate::org::ScpLevels>>> {
+        if caller.account_id.is_empty() {
+            return Ok(None);
+        }
+        if let Principal::AssumedRole { role, .. } = &caller.principal {
+            if role.path.starts_with("/aws-service-role/") {
+                return Ok(None);
+            }
+        }
+        self.scp_levels(&caller.account_id).await
+    }
+
     /// The one decision function every action goes through, IAM's, STS's and the
     /// authorization endpoint's alike: the caller's identity-based policies, the target's
     /// resource-based policies (a role's trust policy for `sts:AssumeRole`), the permissions
-    /// boundary and the session policies (and SCPs when organizations arrive), combined by
-    /// `portcullis_policy::evaluate`. The root user may do everything its resource's
-    /// policies let it (no SCPs exist yet). A policy that applies but cannot be read denies.
+    /// boundary, the session policies and the service control policies of the caller's
+    /// organization, combined by `portcullis_policy::evaluate`. The root user may do
+    /// everything its resource's policies and its SCPs let it. A policy that applies but
+    /// cannot be read denies.
     pub async fn decide_with(&self, caller: &Caller, req: &AuthzRequest, resource: &[AttachedPolicy<'_>]) -> IamResult<AuthzDecision> {
         let allowed = || AuthzDecision { effect: EvalDecision::Allowed, denial: None, matched: Vec::new() };
-        if matches!(caller.principal, Principal::Root) && resource.is_empty() {
+        let scps = self.caller_scps(caller).await?;
+        if matches!(caller.principal, Principal::Root) && resource.is_empty() && scps.is_none() {
             return Ok(allowed());
         }
         let policies = self.principal_policies(caller).await?;
@@ -446,12 +481,16 @@ impl Iam {
         }
         let session_names: Vec<String> = (0..session_policies.len()).map(|i| format!("session-{i}")).collect();
         let ctx = self.request_context(caller, req, &policies.tags);
+        // A resource of another account: its policy and the caller's own must both allow.
+        let resource_account = req.resource.split(':').nth(4).unwrap_or_default();
+        let cross_account = !resource.is_empty() && !resource_account.is_empty() && resource_account != caller.account_id;
         let set = PolicySet {
             identity: policies.identity.iter().map(|(n, p)| (n.as_str(), p.as_ref())).collect(),
             resource: resource.to_vec(),
             boundary: policies.boundary.as_ref().map(|(n, p)| (n.as_str(), p.as_ref())),
             session: session_names.iter().zip(session_policies.iter().flatten()).map(|(n, p)| (n.as_str(), p.as_ref())).collect(),
-            ..Default::default()
+            scps: scps.as_deref().map(|levels| levels.iter().map(|l| l.iter().map(|(n, p)| (n.as_str(), p.as_ref())).collect()).collect()).unwrap_or_default(),
+            cross_account,
         };
         let decision = evaluate(&set, &ctx);
         let matched = decision.matched.iter().map(|m| (m.policy_id.to_owned(), m.statement_index, m.sid.map(str::to_owned))).collect();
@@ -471,7 +510,9 @@ impl Iam {
             EvalDecision::ImplicitDeny => {
                 // Say which layer withheld the Allow, as AWS's messages do.
                 let only = |p: Vec<AttachedPolicy<'_>>| evaluate(&PolicySet { identity: p, ..Default::default() }, &ctx).is_allowed();
-                let why = if !resource.is_empty() && !only(resource.to_vec()) && !only(set.identity.clone()) {
+                let why = if set.scps.iter().any(|level| !only(level.clone())) {
+                    "no service control policy allows"
+                } else if !resource.is_empty() && !only(resource.to_vec()) && !only(set.identity.clone()) {
                     "no resource-based policy allows"
                 } else if !only(set.identity.clone()) {
                     "no identity-based policy allows"

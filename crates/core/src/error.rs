@@ -79,6 +79,10 @@ pub enum IamError {
     /// GetDelegatedAccessToken: the trade-in token has expired or was used.
     #[error("{0}")]
     ExpiredTradeInToken(String),
+    /// An error of a JSON-protocol service (Organizations), by its exception name, with the
+    /// reason some of them carry.
+    #[error("{message}")]
+    Service { code: &'static str, message: String, reason: Option<&'static str> },
     #[error("internal failure: {0}")]
     ServiceFailure(String),
 }
@@ -120,6 +124,7 @@ impl IamError {
             Self::ConcurrentModification(_) => "ConcurrentModification",
             Self::InvalidParameterValue(_) => "InvalidParameterValue",
             Self::ExpiredTradeInToken(_) => "ExpiredTradeInTokenException",
+            Self::Service { code, .. } => code,
             Self::ServiceFailure(_) => "ServiceFailure",
         }
     }
@@ -134,6 +139,14 @@ impl IamError {
             Self::ServiceFailure(_) => 500,
             Self::ReportNotPresent(_) | Self::ReportExpired(_) => 410,
             _ => 400,
+        }
+    }
+
+    /// The reason a `Service` error carries (`ConstraintViolationException`'s `Reason`).
+    pub fn reason(&self) -> Option<&'static str> {
+        match self {
+            Self::Service { reason, .. } => *reason,
+            _ => None,
         }
     }
 

@@ -392,6 +392,49 @@ operations! {
     GetSessionToken => Caller, write, authorization = Always;
 }
 
+operations! {
+    /// The AWS Organizations operations Portcullis serves (JSON 1.1). Who may call which
+    /// (the management account, any member) the operations decide themselves.
+    OrganizationsOperation, "organizations";
+    CreateOrganization => Any, write;
+    DescribeOrganization => Any, read;
+    DeleteOrganization => Any, write;
+    ListRoots => Any, read;
+    CreateAccount => Any, write;
+    DescribeCreateAccountStatus => Any, read;
+    ListCreateAccountStatus => Any, read;
+    DescribeAccount => Any, read;
+    ListAccounts => Any, read;
+    ListAccountsForParent => Any, read;
+    MoveAccount => Any, write;
+    RemoveAccountFromOrganization => Any, write;
+    CloseAccount => Any, write;
+    CreateOrganizationalUnit => Any, write;
+    DescribeOrganizationalUnit => Any, read;
+    UpdateOrganizationalUnit => Any, write;
+    DeleteOrganizationalUnit => Any, write;
+    ListOrganizationalUnitsForParent => Any, read;
+    ListChildren => Any, read;
+    ListParents => Any, read;
+    CreatePolicy => Any, write;
+    DescribePolicy => Any, read;
+    UpdatePolicy => Any, write;
+    DeletePolicy => Any, write;
+    ListPolicies => Any, read;
+    AttachPolicy => Any, write;
+    DetachPolicy => Any, write;
+    ListPoliciesForTarget => Any, read;
+    ListTargetsForPolicy => Any, read;
+    EnablePolicyType => Any, write;
+    DisablePolicyType => Any, write;
+    EnableAWSServiceAccess => Any, write;
+    DisableAWSServiceAccess => Any, write;
+    ListAWSServiceAccessForOrganization => Any, read;
+    TagResource => Any, write;
+    UntagResource => Any, write;
+    ListTagsForResource => Any, read;
+}
+
 fn iam_arn(account: &str, rest: &str) -> String {
     crate::iam_resource_arn(account, rest)
 }

@@ -55,6 +55,9 @@ pub struct EvaluationResult {
     pub matched: Vec<SimStatement>,
     pub missing: Vec<String>,
     pub allowed_by_boundary: Option<bool>,
+    /// Whether the service control policies of the principal's organization allow the
+    /// action (SimulatePrincipalPolicy in a member account).
+    pub allowed_by_organizations: Option<bool>,
     /// Present when the request named resources.
     pub resource_results: Option<Vec<ResourceResult>>,
 }
@@ -139,15 +142,25 @@ impl Iam {
         drop(tx);
         let (given, given_boundary) = input_sources(input)?;
         sources.extend(given);
-        self.simulate(auth, &sources, given_boundary.or(boundary).as_ref(), principal, input)
+        // The principal's organization limits it as it limits its requests.
+        let scps = self.scp_levels(auth.account()).await?;
+        self.simulate(auth, &sources, given_boundary.or(boundary).as_ref(), principal, scps.as_deref(), input)
     }
 
     pub fn simulate_custom_policy(&self, auth: &Authorized<'_>, input: &SimulationInput) -> IamResult<Vec<EvaluationResult>> {
         let (sources, boundary) = input_sources(input)?;
-        self.simulate(auth, &sources, boundary.as_ref(), None, input)
+        self.simulate(auth, &sources, boundary.as_ref(), None, None, input)
     }
 
-    fn simulate(&self, auth: &Authorized<'_>, sources: &[Source], boundary: Option<&Source>, principal: Option<RequestPrincipal>, input: &SimulationInput) -> IamResult<Vec<EvaluationResult>> {
+    fn simulate(
+        &self,
+        auth: &Authorized<'_>,
+        sources: &[Source],
+        boundary: Option<&Source>,
+        principal: Option<RequestPrincipal>,
+        scps: Option<&crate::org::ScpLevels>,
+        input: &SimulationInput,
+    ) -> IamResult<Vec<EvaluationResult>> {
         let account = auth.account();
         let resource_policy = match &input.resource_policy {
             Some(text) => Some(Source {
@@ -167,6 +180,8 @@ impl Iam {
         set.identity = sources.iter().map(|s| (s.id.as_str(), s.policy.as_ref())).collect();
         set.resource = resource_policy.iter().map(|s| (s.id.as_str(), s.policy.as_ref())).collect();
         set.boundary = boundary.map(|b| (b.id.as_str(), b.policy.as_ref()));
+        set.scps = scps.map(|levels| levels.iter().map(|l| l.iter().map(|(n, p)| (n.as_str(), p.as_ref())).collect()).collect()).unwrap_or_default();
+        let scps_only = |ctx: &RequestContext| set.scps.iter().all(|level| evaluate(&PolicySet { identity: level.clone(), ..Default::default() }, ctx).is_allowed());
         let boundary_only = boundary.map(|b| PolicySet { identity: vec![(b.id.as_str(), b.policy.as_ref())], ..Default::default() });
         let all: Vec<&Source> = sources.iter().chain(resource_policy.iter()).chain(boundary).collect();
 
@@ -175,6 +190,7 @@ impl Iam {
         for action in &input.actions {
             let mut per_resource = Vec::new();
             let mut worst = EvalDecision::Allowed;
+            let mut allowed_by_organizations = scps.map(|_| true);
             for resource in &resources {
                 let mut ctx = RequestContext::new(action, resource, principal.clone());
                 for e in &input.context {
@@ -200,6 +216,9 @@ impl Iam {
                     })
                     .collect();
                 let allowed_by_boundary = boundary_only.as_ref().map(|b| evaluate(b, &ctx).is_allowed());
+                if scps.is_some() && !scps_only(&ctx) {
+                    allowed_by_organizations = Some(false);
+                }
                 per_resource.push(ResourceResult {
                     resource: resource.clone(),
                     decision: d.effect.as_str(),
@@ -235,6 +254,7 @@ impl Iam {
                 matched,
                 missing,
                 allowed_by_boundary,
+                allowed_by_organizations,
                 resource_results: named.then_some(per_resource),
             });
         }

@@ -265,7 +265,6 @@ impl Iam {
     }
 
     pub async fn assume_role(&self, caller: &Caller, input: &AssumeRoleInput) -> IamResult<AssumedRole> {
-        let account = caller.account_id.clone();
         if matches!(caller.principal, Principal::Root) {
             return Err(access_denied("Roles may not be assumed by root accounts."));
         }
@@ -284,7 +283,9 @@ impl Iam {
         if Arn::parse(&input.role_arn).is_err() {
             return Err(IamError::Validation(format!("{} is invalid", input.role_arn)));
         }
-        let asked = Arn::parse_iam(&input.role_arn, "role").filter(|a| a.account == account).ok_or_else(denied)?;
+        // A role of another account of this server can be assumed when its trust policy and
+        // the caller's own policies both allow it (decided below as a cross-account request).
+        let asked = Arn::parse_iam(&input.role_arn, "role").ok_or_else(denied)?;
         let (role, trust) = self.role_with_trust(&asked, "sts:AssumeRole", denied).await?;
         let role_arn = input.role_arn.clone();
 
@@ -356,7 +357,8 @@ impl Iam {
             )));
         }
 
-        let policies = self.session_policies(&account, &input.session).await?;
+        // Managed session policies are the role's account's.
+        let policies = self.session_policies(&role.account_id, &input.session).await?;
         // The transitive tags of the calling session carry over into a chained session, and
         // stay transitive; the request cannot set them again.
         let inherited: Vec<String> = caller.session.as_ref().map(|s| s.transitive_tag_keys.clone()).unwrap_or_default();

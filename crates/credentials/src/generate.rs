@@ -90,3 +90,18 @@ mod tests {
         assert!(pw.bytes().any(|b| b.is_ascii_digit()));
     }
 }
+
+/// `n` random lower-case letters and digits (the ids of AWS Organizations: `o-…`, `ou-…`).
+pub fn lower_alnum(n: usize) -> Result<String, CredentialError> {
+    const CHARS: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut out = String::with_capacity(n);
+    while out.len() < n {
+        // 252 = 7 * 36: rejecting the rest keeps every character equally likely.
+        for b in random_bytes::<32>()? {
+            if b < 252 && out.len() < n {
+                out.push(char::from(CHARS[usize::from(b % 36)]));
+            }
+        }
+    }
+    Ok(out)
+}

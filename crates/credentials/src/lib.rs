@@ -6,7 +6,7 @@ mod password;
 mod secret_box;
 
 pub use generate::{
-    new_access_key_id, new_account_id, new_password, new_secret_access_key, new_unique_id,
+    lower_alnum, new_access_key_id, new_account_id, new_password, new_secret_access_key, new_unique_id,
     random_bytes,
 };
 pub use password::{hash_password, verify_password};

@@ -24,6 +24,9 @@ pub struct PolicySet<'a> {
     pub scps: Vec<Vec<AttachedPolicy<'a>>>,
     /// Session policies of a role or federated session; when there are any, one must allow.
     pub session: Vec<AttachedPolicy<'a>>,
+    /// The resource belongs to another account than the caller's: its resource-based
+    /// policy and the caller's identity-based policies must both allow.
+    pub cross_account: bool,
 }
 
 /// The outcome, named as `SimulatePrincipalPolicy` names it.
@@ -150,6 +153,10 @@ impl<'a> Scan<'a, '_> {
 ///    permissions boundary and the session policies when there are any.
 /// 7. Otherwise: implicit deny.
 ///
+/// Across accounts (`cross_account`), the resource's policy must allow *and* the caller's
+/// own side must: the root user's account by itself, anyone else through its
+/// identity-based policies, boundary and session policies.
+///
 /// Cost grows with the statements of the policies in the set that concern the
 /// request's service (a per-policy index skips the rest); policies not in the
 /// set cost nothing. It allocates only the `matched` and
@@ -185,6 +192,12 @@ pub fn evaluate<'a>(set: &PolicySet<'a>, ctx: &RequestContext) -> Decision<'a> {
         EvalDecision::ExplicitDeny
     } else if !scps_allow || (trust_required && resource_allow.is_none()) {
         EvalDecision::ImplicitDeny
+    } else if set.cross_account {
+        if resource_allow.is_some() && (root || (identity_allows && limits_allow)) {
+            EvalDecision::Allowed
+        } else {
+            EvalDecision::ImplicitDeny
+        }
     } else if root {
         EvalDecision::Allowed
     } else {

@@ -2,7 +2,7 @@
 //!
 //! Each file: `{"about", "policies": {NAME: {"kind", "document"}}, "defaults": CASE, "cases": [CASE]}`
 //! where a CASE may give `set` (`identity`, `resource`, `boundary`, `scps`
-//! (levels), `session` — lists of policy names), `action`, `resource`,
+//! (levels), `session` — lists of policy names; `cross_account`: true), `action`, `resource`,
 //! `principal` (a name below or an object), `context` (key → string, number,
 //! bool or list), `tags`, `time` (epoch seconds), and the expectations `expect`
 //! (`allowed`/`explicitDeny`/`implicitDeny`), optionally `matched`
@@ -96,6 +96,7 @@ fn run_case(policies: &HashMap<String, Policy>, case: &Map<String, Value>) -> Re
         session: list("session")?,
         ..Default::default()
     };
+    set.cross_account = set_v.get("cross_account").and_then(Value::as_bool).unwrap_or(false);
     if let Some(b) = set_v.get("boundary").and_then(Value::as_str) {
         set.boundary = Some((policies.get_key_value(b).ok_or(format!("no policy {b}"))?.0.as_str(), get(b)?));
     }

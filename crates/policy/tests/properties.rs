@@ -160,6 +160,7 @@ fn decide_as(w: &World, role_session: bool, session: Option<&[Stmt]>, every_prin
         boundary: boundary.as_ref().map(|p| ("pb", p)),
         scps: scp.iter().map(|p| vec![("scp", p)]).collect(),
         session: session.iter().map(|p| ("session", p)).collect(),
+        cross_account: false,
     };
     let principal = if role_session {
         RequestPrincipal::assumed_role("111122223333", "arn:aws:iam::111122223333:role/r", "arn:aws:sts::111122223333:assumed-role/r/s")

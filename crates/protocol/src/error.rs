@@ -9,11 +9,18 @@ pub struct AwsError {
     pub message: String,
     pub status: u16,
     pub sender: bool,
+    /// The `Reason` some JSON-protocol exceptions carry (`INVALID_PATTERN`).
+    pub reason: Option<String>,
 }
 
 impl AwsError {
     pub fn new(code: impl Into<Cow<'static, str>>, status: u16, message: impl Into<String>) -> Self {
-        Self { code: code.into(), message: message.into(), status, sender: status < 500 }
+        Self { code: code.into(), message: message.into(), status, sender: status < 500, reason: None }
+    }
+
+    pub fn with_reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
     }
 
     pub fn validation(message: impl Into<String>) -> Self {

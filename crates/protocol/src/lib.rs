@@ -7,10 +7,11 @@ mod params;
 mod xml;
 
 pub use error::AwsError;
-pub use model::{OperationSpec, ServiceModel};
+pub use model::{OperationSpec, ServiceModel, Violation, ViolationKind};
 
-/// botocore's IAM and STS models, gzipped, as the server validates requests against them.
+/// botocore's service models, gzipped, as the server validates requests against them.
 pub const IAM_MODEL_GZ: &[u8] = include_bytes!("../models/iam-2010-05-08.json.gz");
 pub const STS_MODEL_GZ: &[u8] = include_bytes!("../models/sts-2011-06-15.json.gz");
+pub const ORGANIZATIONS_MODEL_GZ: &[u8] = include_bytes!("../models/organizations-2016-11-28.json.gz");
 pub use params::QueryParams;
 pub use xml::{format_timestamp, query_error_body, query_response_body, url_encode_document, XmlWriter};

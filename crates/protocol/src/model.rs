@@ -366,6 +366,144 @@ impl ServiceModel {
     }
 }
 
+/// Why a JSON-protocol input broke its model, for the service to word as it does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ViolationKind {
+    /// A required member is absent (or null).
+    Missing,
+    TooLong,
+    TooShort,
+    Pattern,
+    Enum,
+    TooHigh,
+    TooLow,
+    /// The value is not of the member's type (a string where a number belongs): JSON
+    /// services answer these with `SerializationException`.
+    Type,
+}
+
+/// One broken constraint of a JSON-protocol input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub kind: ViolationKind,
+    /// The member's label (`name`, `tags.1.member.key`).
+    pub label: String,
+    /// AWS's sentence: `Value 'x' at 'name' failed to satisfy constraint: Member must …`.
+    pub message: String,
+}
+
+impl ServiceModel {
+    /// Checks a JSON-protocol request body against the operation's input shape; every
+    /// broken constraint, in the order of the shape's members.
+    pub fn check_json(&self, op: &OperationSpec, input: &Value) -> Vec<Violation> {
+        let mut out = Vec::new();
+        if let Some(shape) = &op.input {
+            match input {
+                Value::Object(_) => self.json_struct(shape, input, "", &mut out),
+                Value::Null => self.json_struct(shape, &Value::Object(Default::default()), "", &mut out),
+                _ => out.push(Violation { kind: ViolationKind::Type, label: String::new(), message: "Start of structure or map found where not expected.".to_owned() }),
+            }
+        }
+        out
+    }
+
+    fn json_struct(&self, shape: &str, value: &Value, label: &str, out: &mut Vec<Violation>) {
+        let Some(Shape::Structure { members, required }) = self.shapes.get(shape) else { return };
+        let Some(obj) = value.as_object() else {
+            out.push(Violation { kind: ViolationKind::Type, label: label.to_owned(), message: format!("Value at '{label}' is not a structure.") });
+            return;
+        };
+        for (member, member_shape) in members {
+            let member_label = if label.is_empty() { lower_first(member) } else { format!("{label}.{}", lower_first(member)) };
+            match obj.get(member) {
+                None | Some(Value::Null) => {
+                    if required.contains(member) {
+                        out.push(Violation {
+                            kind: ViolationKind::Missing,
+                            message: format!("Value null at '{member_label}' failed to satisfy constraint: Member must not be null"),
+                            label: member_label,
+                        });
+                    }
+                }
+                Some(v) => self.json_value(member_shape, v, &member_label, out),
+            }
+        }
+    }
+
+    fn json_value(&self, shape: &str, v: &Value, label: &str, out: &mut Vec<Violation>) {
+        let mut broke = |kind: ViolationKind, shown: &str, rule: String| {
+            out.push(Violation { kind, label: label.to_owned(), message: format!("Value{shown} at '{label}' failed to satisfy constraint: Member must {rule}") });
+        };
+        let type_error = |out: &mut Vec<Violation>, what: &str| {
+            out.push(Violation { kind: ViolationKind::Type, label: label.to_owned(), message: format!("{} can not be converted to {what}", json_type_name(v)) });
+        };
+        match self.shapes.get(shape) {
+            Some(Shape::String { min, max, pattern, enum_values, sensitive }) => {
+                let Some(text) = v.as_str() else { return type_error(out, "a String") };
+                let shown = if *sensitive { String::new() } else { format!(" '{text}'") };
+                let len = i64::try_from(text.chars().count()).unwrap_or(i64::MAX);
+                if let Some(max) = max.filter(|m| len > *m) {
+                    broke(ViolationKind::TooLong, &shown, format!("have length less than or equal to {max}"));
+                }
+                if let Some(min) = min.filter(|m| len < *m) {
+                    broke(ViolationKind::TooShort, &shown, format!("have length greater than or equal to {min}"));
+                }
+                if let Some((src, re)) = pattern {
+                    if len > 0 && !re.is_match(text).unwrap_or(false) {
+                        broke(ViolationKind::Pattern, &shown, format!("satisfy regular expression pattern: {src}"));
+                    }
+                }
+                if !enum_values.is_empty() && !enum_values.iter().any(|e| e == text) {
+                    broke(ViolationKind::Enum, &shown, format!("satisfy enum value set: [{}]", enum_values.join(", ")));
+                }
+            }
+            Some(Shape::Integer { min, max }) => {
+                let Some(n) = v.as_i64() else { return type_error(out, "an Integer") };
+                let shown = format!(" '{n}'");
+                if let Some(max) = max.filter(|m| n > *m) {
+                    broke(ViolationKind::TooHigh, &shown, format!("have value less than or equal to {max}"));
+                }
+                if let Some(min) = min.filter(|m| n < *m) {
+                    broke(ViolationKind::TooLow, &shown, format!("have value greater than or equal to {min}"));
+                }
+            }
+            Some(Shape::Boolean) => {
+                if !v.is_boolean() {
+                    type_error(out, "a Boolean");
+                }
+            }
+            Some(Shape::List { member, min, max }) => {
+                let Some(items) = v.as_array() else { return type_error(out, "a List") };
+                let n = i64::try_from(items.len()).unwrap_or(i64::MAX);
+                if let Some(max) = max.filter(|m| n > *m) {
+                    broke(ViolationKind::TooLong, "", format!("have length less than or equal to {max}"));
+                }
+                if let Some(min) = min.filter(|m| n < *m) {
+                    broke(ViolationKind::TooShort, "", format!("have length greater than or equal to {min}"));
+                }
+                for (i, item) in items.iter().enumerate() {
+                    self.json_value(member, item, &format!("{label}.{}.member", i + 1), out);
+                }
+            }
+            Some(Shape::Structure { .. }) => self.json_struct(shape, v, label, out),
+            Some(Shape::Other) | None => {}
+        }
+    }
+}
+
+/// How Coral names a JSON value's type in a `SerializationException`.
+fn json_type_name(v: &Value) -> &'static str {
+    match v {
+        Value::String(_) => "STRING_VALUE",
+        Value::Number(n) if n.is_f64() => "NUMBER_FLOAT",
+        Value::Number(_) => "NUMBER_INT",
+        Value::Bool(_) => "BOOLEAN_VALUE",
+        Value::Array(_) => "START_ARRAY",
+        Value::Object(_) => "START_OBJECT",
+        Value::Null => "NULL_VALUE",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -425,6 +563,23 @@ mod tests {
         assert!(check("CreateAccountAlias", "AccountAlias=my--alias").is_err());
         assert!(check("CreateUser", "UserName=a&Path=/x/").is_ok());
         assert!(check("CreateUser", "UserName=a&Path=x").is_err());
+    }
+
+    #[test]
+    fn json_inputs_are_checked_against_the_model() {
+        let m = ServiceModel::load_gz(include_bytes!("../models/organizations-2016-11-28.json.gz")).unwrap();
+        let op = m.operation("CreateOrganizationalUnit").unwrap().clone();
+        assert!(m.check_json(&op, &serde_json::json!({"ParentId": "r-ab12", "Name": "Dev"})).is_empty());
+        let v = m.check_json(&op, &serde_json::json!({"Name": ""}));
+        assert_eq!(v.iter().map(|v| &v.kind).collect::<Vec<_>>(), [&ViolationKind::Missing, &ViolationKind::TooShort]);
+        assert_eq!(v[0].message, "Value null at 'parentId' failed to satisfy constraint: Member must not be null");
+        let v = m.check_json(&op, &serde_json::json!({"ParentId": "bad", "Name": 5}));
+        assert_eq!(v[0].kind, ViolationKind::Pattern, "{v:?}");
+        assert_eq!(v[1], Violation { kind: ViolationKind::Type, label: "name".into(), message: "NUMBER_INT can not be converted to a String".into() });
+        let list = m.operation("ListAccounts").unwrap().clone();
+        let v = m.check_json(&list, &serde_json::json!({"MaxResults": 50}));
+        assert_eq!(v[0].message, "Value '50' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 20");
+        assert_eq!(m.check_json(&list, &serde_json::json!([1]))[0].kind, ViolationKind::Type);
     }
 
     #[test]

@@ -218,3 +218,22 @@ pub fn mfa_device(r: &AnyRow) -> Result<MfaDeviceRecord, sqlx::Error> {
         kind: MfaKind::parse(&r.try_get::<String, _>(10)?),
     })
 }
+
+pub const ORG_OBJECT_COLS: &str = "object_id, org_id, kind, parent_id, unique_key, created_at, body";
+
+pub fn org_object(r: &AnyRow) -> Result<OrgObjectRecord, sqlx::Error> {
+    let kind: String = r.try_get(2)?;
+    Ok(OrgObjectRecord {
+        object_id: r.try_get(0)?,
+        org_id: r.try_get(1)?,
+        kind: OrgObjectKind::parse(&kind).ok_or_else(|| sqlx::Error::Decode(format!("unknown organization object kind {kind}").into()))?,
+        parent_id: r.try_get(3)?,
+        unique_key: r.try_get(4)?,
+        created_at: r.try_get(5)?,
+        body: r.try_get(6)?,
+    })
+}
+
+pub fn org_link(r: &AnyRow) -> Result<OrgLinkRecord, sqlx::Error> {
+    Ok(OrgLinkRecord { from_id: r.try_get(0)?, to_id: r.try_get(1)?, created_at: r.try_get(2)? })
+}

@@ -140,6 +140,8 @@ impl Tx for SqlTx {
     async fn reset_all(&mut self) -> StoreResult<()> {
         // Children before parents, for the foreign keys.
         for table in [
+            "org_links",
+            "org_objects",
             "tags",
             "recovery_codes",
             "redeemed_tokens",
@@ -976,6 +978,85 @@ impl Tx for SqlTx {
             all.retain(|r| r.owner_id.as_deref() == Some(owner));
         }
         Ok(all)
+    }
+
+    async fn insert_org_object(&mut self, rec: &OrgObjectRecord) -> StoreResult<()> {
+        let sql = format!("INSERT INTO org_objects ({}) VALUES ($1, $2, $3, $4, $5, $6, $7)", rows::ORG_OBJECT_COLS);
+        let q = sqlx::query(&sql)
+            .bind(&rec.object_id)
+            .bind(&rec.org_id)
+            .bind(rec.kind.as_str())
+            .bind(&rec.parent_id)
+            .bind(&rec.unique_key)
+            .bind(rec.created_at)
+            .bind(&rec.body);
+        self.exec(q).await.map(|_| ())
+    }
+
+    async fn get_org_object(&mut self, object_id: &str) -> StoreResult<Option<OrgObjectRecord>> {
+        fetch_opt!(self, format!("SELECT {} FROM org_objects WHERE object_id = $1", rows::ORG_OBJECT_COLS), rows::org_object, object_id)
+    }
+
+    async fn org_objects(&mut self, org_id: &str, kind: OrgObjectKind, parent_id: Option<&str>) -> StoreResult<Vec<OrgObjectRecord>> {
+        let cols = rows::ORG_OBJECT_COLS;
+        match parent_id {
+            Some(parent) => fetch_all!(
+                self,
+                format!("SELECT {cols} FROM org_objects WHERE org_id = $1 AND kind = $2 AND parent_id = $3 ORDER BY created_at, object_id"),
+                rows::org_object,
+                org_id,
+                kind.as_str(),
+                parent
+            ),
+            None => fetch_all!(
+                self,
+                format!("SELECT {cols} FROM org_objects WHERE org_id = $1 AND kind = $2 ORDER BY created_at, object_id"),
+                rows::org_object,
+                org_id,
+                kind.as_str()
+            ),
+        }
+    }
+
+    async fn update_org_object(&mut self, rec: &OrgObjectRecord) -> StoreResult<()> {
+        let q = sqlx::query("UPDATE org_objects SET parent_id = $1, unique_key = $2, body = $3 WHERE object_id = $4")
+            .bind(&rec.parent_id)
+            .bind(&rec.unique_key)
+            .bind(&rec.body)
+            .bind(&rec.object_id);
+        self.exec(q).await.map(|_| ())
+    }
+
+    async fn delete_org_object(&mut self, object_id: &str) -> StoreResult<()> {
+        self.exec(sqlx::query("DELETE FROM org_links WHERE from_id = $1 OR to_id = $1").bind(object_id)).await?;
+        self.exec(sqlx::query("DELETE FROM org_objects WHERE object_id = $1").bind(object_id)).await.map(|_| ())
+    }
+
+    async fn insert_org_link(&mut self, org_id: &str, kind: OrgLinkKind, link: &OrgLinkRecord) -> StoreResult<bool> {
+        let q = sqlx::query("INSERT INTO org_links (org_id, kind, from_id, to_id, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (kind, from_id, to_id) DO NOTHING")
+            .bind(org_id)
+            .bind(kind.as_str())
+            .bind(&link.from_id)
+            .bind(&link.to_id)
+            .bind(link.created_at);
+        Ok(self.exec(q).await? == 1)
+    }
+
+    async fn delete_org_link(&mut self, kind: OrgLinkKind, from_id: &str, to_id: &str) -> StoreResult<bool> {
+        let q = sqlx::query("DELETE FROM org_links WHERE kind = $1 AND from_id = $2 AND to_id = $3").bind(kind.as_str()).bind(from_id).bind(to_id);
+        Ok(self.exec(q).await? == 1)
+    }
+
+    async fn org_links(&mut self, org_id: &str, kind: OrgLinkKind, from_id: Option<&str>, to_id: Option<&str>) -> StoreResult<Vec<OrgLinkRecord>> {
+        // An absent filter is bound as '' (no id is empty), which matches every row.
+        let sql = "SELECT from_id, to_id, created_at FROM org_links WHERE org_id = $1 AND kind = $2 \
+                   AND ($3 = '' OR from_id = $3) AND ($4 = '' OR to_id = $4) ORDER BY created_at, from_id, to_id";
+        fetch_all!(self, sql.to_owned(), rows::org_link, org_id, kind.as_str(), from_id.unwrap_or_default(), to_id.unwrap_or_default())
+    }
+
+    async fn delete_organization(&mut self, org_id: &str) -> StoreResult<()> {
+        self.exec(sqlx::query("DELETE FROM org_links WHERE org_id = $1").bind(org_id)).await?;
+        self.exec(sqlx::query("DELETE FROM org_objects WHERE org_id = $1").bind(org_id)).await.map(|_| ())
     }
 
     async fn record_action_access(&mut self, account_id: &str, rec: &ActionAccessRecord) -> StoreResult<()> {

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use crate::{
-    AccessKeyRecord, KeyStatus, AccessReportRecord, ActionAccessRecord, DelegationRequestRecord, AccountRecord, GroupRecord, InstanceProfileRecord, OidcProviderRecord, SamlProviderRecord, UserCredentialRecord, CredentialKind, ServerCertificateRecord, LoginProfileRecord, MfaDeviceRecord, PageQuery, PasswordPolicyRecord,
+    OrgLinkKind, OrgLinkRecord, OrgObjectKind, OrgObjectRecord, AccessKeyRecord, KeyStatus, AccessReportRecord, ActionAccessRecord, DelegationRequestRecord, AccountRecord, GroupRecord, InstanceProfileRecord, OidcProviderRecord, SamlProviderRecord, UserCredentialRecord, CredentialKind, ServerCertificateRecord, LoginProfileRecord, MfaDeviceRecord, PageQuery, PasswordPolicyRecord,
     PolicyRecord, PolicyVersionRecord, PrincipalKind, RecoveryCodeRecord, RoleRecord, Store, StoreError, StoreResult, Tag, TagTarget, Tx,
     UserRecord,
 };
@@ -746,6 +746,33 @@ impl Tx for CacheTx {
     }
     async fn list_delegation_requests(&mut self, owner_account_id: &str, owner_id: Option<&str>) -> StoreResult<Vec<DelegationRequestRecord>> {
         uncached!(self, list_delegation_requests(owner_account_id, owner_id))
+    }
+    async fn insert_org_object(&mut self, rec: &OrgObjectRecord) -> StoreResult<()> {
+        write!(self, 0, insert_org_object(rec))
+    }
+    async fn get_org_object(&mut self, object_id: &str) -> StoreResult<Option<OrgObjectRecord>> {
+        uncached!(self, get_org_object(object_id))
+    }
+    async fn org_objects(&mut self, org_id: &str, kind: OrgObjectKind, parent_id: Option<&str>) -> StoreResult<Vec<OrgObjectRecord>> {
+        uncached!(self, org_objects(org_id, kind, parent_id))
+    }
+    async fn update_org_object(&mut self, rec: &OrgObjectRecord) -> StoreResult<()> {
+        write!(self, 0, update_org_object(rec))
+    }
+    async fn delete_org_object(&mut self, object_id: &str) -> StoreResult<()> {
+        write!(self, 0, delete_org_object(object_id))
+    }
+    async fn insert_org_link(&mut self, org_id: &str, kind: OrgLinkKind, link: &OrgLinkRecord) -> StoreResult<bool> {
+        write!(self, 0, insert_org_link(org_id, kind, link))
+    }
+    async fn delete_org_link(&mut self, kind: OrgLinkKind, from_id: &str, to_id: &str) -> StoreResult<bool> {
+        write!(self, 0, delete_org_link(kind, from_id, to_id))
+    }
+    async fn org_links(&mut self, org_id: &str, kind: OrgLinkKind, from_id: Option<&str>, to_id: Option<&str>) -> StoreResult<Vec<OrgLinkRecord>> {
+        uncached!(self, org_links(org_id, kind, from_id, to_id))
+    }
+    async fn delete_organization(&mut self, org_id: &str) -> StoreResult<()> {
+        write!(self, 0, delete_organization(org_id))
     }
     async fn record_action_access(&mut self, account_id: &str, rec: &ActionAccessRecord) -> StoreResult<()> {
         write!(self, 0, record_action_access(account_id, rec))

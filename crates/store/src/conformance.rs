@@ -495,6 +495,59 @@ async fn mfa_devices_and_recovery_codes(store: &dyn Store) {
     assert_eq!(tx.list_delegation_requests("111111111111", None).await.unwrap(), vec![owned.clone()]);
     assert!(tx.list_delegation_requests("111111111111", Some("arn:aws:iam::111111111111:user/bob")).await.unwrap().is_empty());
 
+    // Organizations: objects unique by id and by key within an organization and kind.
+    let obj = |id: &str, kind: OrgObjectKind, parent: Option<&str>, key: Option<&str>, at: i64| OrgObjectRecord {
+        object_id: id.into(),
+        org_id: "o-abcdefghij".into(),
+        kind,
+        parent_id: parent.map(str::to_owned),
+        unique_key: key.map(str::to_owned),
+        created_at: at,
+        body: "{}".into(),
+    };
+    tx.insert_org_object(&obj("o-abcdefghij", OrgObjectKind::Organization, None, None, 1)).await.unwrap();
+    tx.insert_org_object(&obj("r-ab12", OrgObjectKind::Root, None, None, 1)).await.unwrap();
+    tx.insert_org_object(&obj("ou-ab12-11111111", OrgObjectKind::Unit, Some("r-ab12"), Some("r-ab12/dev"), 2)).await.unwrap();
+    tx.insert_org_object(&obj("ou-ab12-22222222", OrgObjectKind::Unit, Some("r-ab12"), Some("r-ab12/prod"), 3)).await.unwrap();
+    tx.insert_org_object(&obj("111111111111", OrgObjectKind::Account, Some("r-ab12"), None, 1)).await.unwrap();
+    tx.insert_org_object(&obj("222222222222", OrgObjectKind::Account, Some("ou-ab12-11111111"), None, 2)).await.unwrap();
+    tx.commit().await.unwrap();
+    // A refused write ends its transaction (PostgreSQL aborts it), so each is tried alone.
+    let mut refused = store.begin().await.unwrap();
+    assert!(matches!(refused.insert_org_object(&obj("ou-ab12-33333333", OrgObjectKind::Unit, Some("r-ab12"), Some("r-ab12/dev"), 4)).await, Err(StoreError::Conflict(_))), "a unique key is unique");
+    drop(refused);
+    let mut tx = store.begin().await.unwrap();
+    let units = tx.org_objects("o-abcdefghij", OrgObjectKind::Unit, None).await.unwrap();
+    assert_eq!(units.iter().map(|u| u.object_id.as_str()).collect::<Vec<_>>(), ["ou-ab12-11111111", "ou-ab12-22222222"]);
+    assert_eq!(tx.org_objects("o-abcdefghij", OrgObjectKind::Account, Some("r-ab12")).await.unwrap().len(), 1);
+    assert!(tx.org_objects("o-other00000", OrgObjectKind::Unit, None).await.unwrap().is_empty());
+    let moved = OrgObjectRecord { parent_id: Some("ou-ab12-22222222".into()), body: "{\"Name\":\"x\"}".into(), ..obj("222222222222", OrgObjectKind::Account, None, None, 2) };
+    tx.update_org_object(&moved).await.unwrap();
+    assert_eq!(tx.get_org_object("222222222222").await.unwrap(), Some(moved));
+    tx.commit().await.unwrap();
+    let mut refused = store.begin().await.unwrap();
+    let renamed = obj("ou-ab12-22222222", OrgObjectKind::Unit, Some("r-ab12"), Some("r-ab12/dev"), 3);
+    assert!(matches!(refused.update_org_object(&renamed).await, Err(StoreError::Conflict(_))), "an update keeps keys unique");
+    drop(refused);
+    let mut tx = store.begin().await.unwrap();
+    let link = |from: &str, to: &str| OrgLinkRecord { from_id: from.into(), to_id: to.into(), created_at: 5 };
+    assert!(tx.insert_org_link("o-abcdefghij", OrgLinkKind::PolicyTarget, &link("p-FullAWSAccess", "r-ab12")).await.unwrap());
+    assert!(!tx.insert_org_link("o-abcdefghij", OrgLinkKind::PolicyTarget, &link("p-FullAWSAccess", "r-ab12")).await.unwrap(), "a link exists once");
+    assert!(tx.insert_org_link("o-abcdefghij", OrgLinkKind::PolicyTarget, &link("p-FullAWSAccess", "ou-ab12-11111111")).await.unwrap());
+    assert!(tx.insert_org_link("o-abcdefghij", OrgLinkKind::PolicyTarget, &link("p-12345678", "ou-ab12-11111111")).await.unwrap());
+    assert_eq!(tx.org_links("o-abcdefghij", OrgLinkKind::PolicyTarget, None, Some("ou-ab12-11111111")).await.unwrap().len(), 2);
+    assert_eq!(tx.org_links("o-abcdefghij", OrgLinkKind::PolicyTarget, Some("p-FullAWSAccess"), None).await.unwrap().len(), 2);
+    assert_eq!(tx.org_links("o-abcdefghij", OrgLinkKind::PolicyTarget, None, None).await.unwrap().len(), 3);
+    assert!(tx.org_links("o-abcdefghij", OrgLinkKind::DelegatedAdministrator, None, None).await.unwrap().is_empty());
+    assert!(tx.delete_org_link(OrgLinkKind::PolicyTarget, "p-12345678", "ou-ab12-11111111").await.unwrap());
+    assert!(!tx.delete_org_link(OrgLinkKind::PolicyTarget, "p-12345678", "ou-ab12-11111111").await.unwrap());
+    tx.delete_org_object("ou-ab12-11111111").await.unwrap();
+    assert_eq!(tx.get_org_object("ou-ab12-11111111").await.unwrap(), None);
+    assert_eq!(tx.org_links("o-abcdefghij", OrgLinkKind::PolicyTarget, None, None).await.unwrap().len(), 1, "an object's links go with it");
+    tx.delete_organization("o-abcdefghij").await.unwrap();
+    assert_eq!(tx.get_org_object("r-ab12").await.unwrap(), None);
+    assert!(tx.org_links("o-abcdefghij", OrgLinkKind::PolicyTarget, None, None).await.unwrap().is_empty());
+
     let user = "arn:aws:iam::111111111111:user/alice".to_owned();
     let use_at = |action: &str, region: &str, at: i64| ActionAccessRecord { entity_arn: user.clone(), action: action.into(), region: region.into(), accessed_at: at };
     tx.record_action_access("111111111111", &use_at("iam:ListUsers", "us-east-1", 20)).await.unwrap();

@@ -231,6 +231,27 @@ pub trait Tx: Send {
     /// The requests that have an owner in the account (an owner ARN given: that owner's), oldest first.
     async fn list_delegation_requests(&mut self, owner_account_id: &str, owner_id: Option<&str>) -> StoreResult<Vec<DelegationRequestRecord>>;
 
+    // Organizations: their objects (units, accounts' memberships, policies, requests) and
+    // the links between them (policy attachments, delegated administrators)
+    /// `Conflict` when the object id, or its unique key within the organization and kind,
+    /// is taken.
+    async fn insert_org_object(&mut self, rec: &OrgObjectRecord) -> StoreResult<()>;
+    async fn get_org_object(&mut self, object_id: &str) -> StoreResult<Option<OrgObjectRecord>>;
+    /// An organization's objects of a kind (in one parent when given), oldest first.
+    async fn org_objects(&mut self, org_id: &str, kind: OrgObjectKind, parent_id: Option<&str>) -> StoreResult<Vec<OrgObjectRecord>>;
+    /// Writes the parent, unique key and body; `Conflict` when the unique key is taken.
+    async fn update_org_object(&mut self, rec: &OrgObjectRecord) -> StoreResult<()>;
+    /// Deletes the object and every link from or to it.
+    async fn delete_org_object(&mut self, object_id: &str) -> StoreResult<()>;
+    /// Returns false when the link already existed.
+    async fn insert_org_link(&mut self, org_id: &str, kind: OrgLinkKind, link: &OrgLinkRecord) -> StoreResult<bool>;
+    /// Returns false when there was no such link.
+    async fn delete_org_link(&mut self, kind: OrgLinkKind, from_id: &str, to_id: &str) -> StoreResult<bool>;
+    /// An organization's links of a kind, from and to the given objects when given, oldest first.
+    async fn org_links(&mut self, org_id: &str, kind: OrgLinkKind, from_id: Option<&str>, to_id: Option<&str>) -> StoreResult<Vec<OrgLinkRecord>>;
+    /// Deletes an organization's objects and links.
+    async fn delete_organization(&mut self, org_id: &str) -> StoreResult<()>;
+
     // Access advisor
     /// Notes that the entity was allowed the action at `at` (kept when later than what is known).
     async fn record_action_access(&mut self, account_id: &str, rec: &ActionAccessRecord) -> StoreResult<()>;

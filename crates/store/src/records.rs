@@ -401,3 +401,87 @@ pub struct PasswordPolicyRecord {
     pub reuse_prevention: Option<i64>,
     pub hard_expiry: bool,
 }
+
+/// What an object of an organization is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OrgObjectKind {
+    /// The organization itself (its id is `o-…`).
+    Organization,
+    /// The organization's root (`r-…`).
+    Root,
+    /// An organizational unit (`ou-…`).
+    Unit,
+    /// An account's membership (its id is the account id).
+    Account,
+    /// A policy (service control policy and the other types; `p-…`).
+    Policy,
+    /// A CreateAccount request and its status (`car-…`).
+    CreateAccountRequest,
+    /// An invitation or other handshake (`h-…`).
+    Handshake,
+}
+
+impl OrgObjectKind {
+    pub const ALL: [Self; 7] = [Self::Organization, Self::Root, Self::Unit, Self::Account, Self::Policy, Self::CreateAccountRequest, Self::Handshake];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Organization => "organization",
+            Self::Root => "root",
+            Self::Unit => "unit",
+            Self::Account => "account",
+            Self::Policy => "policy",
+            Self::CreateAccountRequest => "create-account",
+            Self::Handshake => "handshake",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// One object of an organization: the columns it is found and kept unique by, and the rest
+/// as a JSON document the domain reads and writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgObjectRecord {
+    pub object_id: String,
+    pub org_id: String,
+    pub kind: OrgObjectKind,
+    /// The root or unit an account or unit is in.
+    pub parent_id: Option<String>,
+    /// Unique per organization and kind when present (a unit's name under its parent, a
+    /// policy's type and name).
+    pub unique_key: Option<String>,
+    pub created_at: i64,
+    pub body: String,
+}
+
+/// What a link between two objects of an organization means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OrgLinkKind {
+    /// A policy (from) attached to a root, unit or account (to).
+    PolicyTarget,
+    /// An account (from) registered as delegated administrator for a service principal (to).
+    DelegatedAdministrator,
+    /// The organization (from) trusts a service principal (to).
+    ServiceAccess,
+}
+
+impl OrgLinkKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PolicyTarget => "policy-target",
+            Self::DelegatedAdministrator => "delegated-administrator",
+            Self::ServiceAccess => "service-access",
+        }
+    }
+}
+
+/// A link between two objects of an organization, with when it was made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgLinkRecord {
+    pub from_id: String,
+    pub to_id: String,
+    pub created_at: i64,
+}
