@@ -42,7 +42,10 @@ class Org:
         self.iam = client(srv, "iam")
         self.sts = client(srv, "sts")
         self.organization = self.orgs.create_organization(FeatureSet="ALL")["Organization"]
-        self.root_id = self.orgs.list_roots()["Roots"][0]["Id"]
+        self.initial_root = self.orgs.list_roots()["Roots"][0]
+        self.root_id = self.initial_root["Id"]
+        # Service control policies are turned on as in AWS's console, after creation.
+        self.enabled_root = self.orgs.enable_policy_type(RootId=self.root_id, PolicyType="SERVICE_CONTROL_POLICY")["Root"]
 
     def create_account(self, name):
         status = self.orgs.create_account(Email=f"{name}@example.com", AccountName=name)["CreateAccountStatus"]
@@ -91,10 +94,17 @@ def test_the_organization_its_root_and_the_management_account(org):
         org.orgs.create_organization()
     assert e.message == "The AWS account is already a member of an organization."
 
-    root = org.orgs.list_roots()["Roots"][0]
+    root = org.initial_root
     assert root["Id"].startswith("r-") and root["Name"] == "Root"
     assert root["Arn"] == f"arn:aws:organizations::{mgmt}:root/{o['Id']}/{root['Id']}"
-    assert root["PolicyTypes"] == [{"Type": "SERVICE_CONTROL_POLICY", "Status": "ENABLED"}]
+    assert root["PolicyTypes"] == [], "policy types start disabled, as on AWS"
+    scps = [{"Type": "SERVICE_CONTROL_POLICY", "Status": "ENABLED"}]
+    assert org.enabled_root == {**root, "PolicyTypes": scps}
+    assert org.orgs.list_roots()["Roots"] == [org.enabled_root]
+    with expect_error("PolicyTypeAlreadyEnabledException", 400):
+        org.orgs.enable_policy_type(RootId=root["Id"], PolicyType="SERVICE_CONTROL_POLICY")
+    with expect_error("PolicyTypeNotEnabledException", 400):
+        org.orgs.disable_policy_type(RootId=root["Id"], PolicyType="TAG_POLICY")
     me = org.orgs.describe_account(AccountId=mgmt)["Account"]
     assert me["Status"] == "ACTIVE" and me["State"] == "ACTIVE" and me["JoinedMethod"] == "CREATED"
     # FullAWSAccess starts on the root and on every account.

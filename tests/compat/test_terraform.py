@@ -108,3 +108,15 @@ def test_iam_more_applies_replans_clean_and_destroys(server_factory, tmp_path):
     assert iam.list_open_id_connect_providers()["OpenIDConnectProviderList"] == []
     assert iam.list_saml_providers()["SAMLProviderList"] == []
     assert iam.list_virtual_mfa_devices()["VirtualMFADevices"] == []
+
+
+def test_organizations_applies_replans_clean_and_destroys(server_factory, tmp_path):
+    tf = terraform_or_skip()
+    srv = server_factory()
+    apply_replan_destroy(tf, prepare(srv, "organizations", tmp_path))
+    # The organization is gone with everything in it.
+    import boto3
+    orgs = boto3.session.Session().client("organizations", endpoint_url=srv.endpoint, region_name="us-east-1",
+                                          aws_access_key_id=srv.admin_key_id, aws_secret_access_key=srv.admin_secret)
+    with pytest.raises(orgs.exceptions.AWSOrganizationsNotInUseException):
+        orgs.describe_organization()

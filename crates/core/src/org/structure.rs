@@ -108,7 +108,16 @@ fn org_view(org: &Org) -> OrganizationView {
         master_account_arn: org.object_arn(OrgObjectKind::Account, org.management()),
         master_account_id: org.management().to_owned(),
         master_account_email: org.body.management_email.clone(),
-        available_policy_types: policy_types(org),
+        available_policy_types: available_policy_types(org),
+    }
+}
+
+/// The organization's deprecated `AvailablePolicyTypes`: service control policies are
+/// available with all features, whether or not they are enabled at the root.
+fn available_policy_types(org: &Org) -> Vec<PolicyTypeView> {
+    match org.body.feature_set.as_str() {
+        "ALL" => vec![PolicyTypeView { kind: SCP.to_owned(), status: "ENABLED".to_owned() }],
+        _ => Vec::new(),
     }
 }
 
@@ -171,7 +180,7 @@ const ADMINISTRATOR_ACCESS: &str = "{\"Version\":\"2012-10-17\",\"Statement\":[{
 
 impl Iam {
     /// CreateOrganization: the caller's account becomes the management account of a new
-    /// organization with all features and service control policies enabled at its root.
+    /// organization (all features unless asked otherwise); policy types are enabled later.
     pub async fn create_organization(&self, auth: &Authorized<'_>, feature_set: Option<&str>) -> IamResult<OrganizationView> {
         let account_id = auth.account();
         let mut tx = self.store.begin().await?;
@@ -184,7 +193,9 @@ impl Iam {
         let now = self.now();
         let org_id = new_id("o-", 10)?;
         let root_id = new_id("r-", 4)?;
-        let policy_types = if feature_set == "ALL" { vec![SCP.to_owned()] } else { Vec::new() };
+        // As on AWS, policy types start disabled at the root: EnablePolicyType (the console's
+        // button) turns service control policies on.
+        let policy_types = Vec::new();
         let body = OrgBody {
             feature_set: feature_set.to_owned(),
             management_account_id: account_id.to_owned(),
