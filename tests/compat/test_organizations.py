@@ -405,3 +405,36 @@ def test_pagination_tags_and_trusted_access(org):
     org.iam.disable_organizations_root_sessions()
     org.iam.disable_organizations_root_credentials_management()
     assert org.iam.list_organizations_features()["EnabledFeatures"] == []
+
+
+def test_assume_root_opens_a_task_session_in_a_member_account(org):
+    account_id = org.create_account(unique_name("rootsess"))
+    audit = {"arn": "arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials"}
+    caller = org.sts.get_caller_identity()["Arn"]
+    org.orgs.enable_aws_service_access(ServicePrincipal="iam.amazonaws.com")
+    with expect_error("AccessDenied", 403) as e:
+        org.sts.assume_root(TargetPrincipal=account_id, TaskPolicyArn=audit)
+    assert e.message == f"User: {caller} is not authorized to perform: sts:AssumeRoot on resource: arn:aws:iam::{account_id}:root"
+    org.iam.enable_organizations_root_sessions()
+    try:
+        creds = org.sts.assume_root(TargetPrincipal=f"arn:aws:iam::{account_id}:root", TaskPolicyArn=audit, DurationSeconds=900)["Credentials"]
+        assert (creds["Expiration"] - creds["Expiration"].now(creds["Expiration"].tzinfo)).total_seconds() <= 900
+        keys = (creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+        assert client(org.srv, "sts", *keys).get_caller_identity()["Arn"] == f"arn:aws:iam::{account_id}:root"
+        root_iam = client(org.srv, "iam", *keys)
+        assert "Users" in root_iam.get_account_summary()["SummaryMap"]  # within the audit task
+        root_iam.list_mfa_devices()
+        with expect_error("AccessDenied", 403) as e:
+            root_iam.create_user(UserName=unique_name("nope"))
+        assert e.message.endswith("with an explicit deny in a session policy"), e.message
+        # Not the management account itself, and not for a principal without sts:AssumeRoot.
+        with expect_error("AccessDenied", 403):
+            org.sts.assume_root(TargetPrincipal=org.srv.account_id, TaskPolicyArn=audit)
+        name = unique_name("no-root")
+        org.iam.create_user(UserName=name)
+        key = org.iam.create_access_key(UserName=name)["AccessKey"]
+        with expect_error("AccessDenied", 403) as e:
+            client(org.srv, "sts", key["AccessKeyId"], key["SecretAccessKey"]).assume_root(TargetPrincipal=account_id, TaskPolicyArn=audit)
+        assert e.message.endswith("because no identity-based policy allows the sts:AssumeRoot action"), e.message
+    finally:
+        org.iam.disable_organizations_root_sessions()

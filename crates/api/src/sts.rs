@@ -64,7 +64,8 @@ pub async fn dispatch(iam: &Iam, caller: &Caller, op: Op, p: &QueryParams) -> Ia
             w.num("PackedPolicySize", d.packed_policy_size).leaf("AssumedPrincipal", &d.assumed_principal);
         }
         Op::AssumeRoot => {
-            match iam.assume_root(caller, p.get("TargetPrincipal").unwrap_or_default(), p.get("TaskPolicyArn.arn"))? {}
+            let c = iam.assume_root(caller, p.get("TargetPrincipal").unwrap_or_default(), p.get("TaskPolicyArn.arn"), int(p, "DurationSeconds")).await?;
+            credentials(&mut w, &c);
         }
         Op::GetCallerIdentity => {
             w.leaf("UserId", &caller.user_id()).leaf("Account", &caller.account_id).leaf("Arn", &caller.arn());

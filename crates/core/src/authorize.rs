@@ -461,7 +461,8 @@ impl Iam {
     pub async fn decide_with(&self, caller: &Caller, req: &AuthzRequest, resource: &[AttachedPolicy<'_>]) -> IamResult<AuthzDecision> {
         let allowed = || AuthzDecision { effect: EvalDecision::Allowed, denial: None, matched: Vec::new() };
         let scps = self.caller_scps(caller).await?;
-        if matches!(caller.principal, Principal::Root) && resource.is_empty() && scps.is_none() {
+        let root_session_policies = caller.session.as_ref().is_some_and(|s| !s.policies.is_empty());
+        if matches!(caller.principal, Principal::Root) && resource.is_empty() && scps.is_none() && !root_session_policies {
             return Ok(allowed());
         }
         let policies = self.principal_policies(caller).await?;

@@ -1,8 +1,8 @@
-//! What the organizations-facing operations of IAM and STS answer while the server's
-//! accounts belong to no organization (AWS Organizations arrives with issue #14): AWS's
-//! answers for an account outside an organization.
+//! The organizations-facing operations of IAM and STS that are not IAM's centralized root
+//! access features (those are in `org::iam_features`): AssumeRoot, and the answers for an
+//! account outside an organization.
 
-use crate::{Caller, Iam, IamError, IamResult, Principal};
+use crate::{AuthzRequest, Caller, Iam, IamError, IamResult, Principal, TemporaryCredentials};
 
 /// The five AWS-managed task policies AssumeRoot takes.
 const ROOT_TASK_POLICIES: [&str; 5] = [
@@ -13,16 +13,22 @@ const ROOT_TASK_POLICIES: [&str; 5] = [
     "arn:aws:iam::aws:policy/root-task/SQSUnlockQueuePolicy",
 ];
 
+/// A task policy the embedded catalog lacks: unlocking a bucket's policy.
+const S3_UNLOCK_FALLBACK: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:DeleteBucketPolicy","s3:GetBucketPolicy"],"Resource":"*"}]}"#;
+
 /// ListOrganizationsFeatures, Enable/Disable…Root…, GenerateOrganizationsAccessReport.
 pub fn no_organization() -> IamError {
     IamError::OrganizationNotFound("The request was rejected because no organization is associated with your account.".to_owned())
 }
 
 impl Iam {
-    /// AssumeRoot: a short session as a member account's root user, for one task. It needs
-    /// an organization with centralized root access, and this account is in none: after
-    /// the input is checked, the answer is AWS's for that case.
-    pub fn assume_root(&self, caller: &Caller, target: &str, task_policy_arn: Option<&str>) -> IamResult<std::convert::Infallible> {
+    /// AssumeRoot: a short session (15 minutes at most) as a member account's root user,
+    /// limited to one task by the task policy as its session policy. The caller's policies
+    /// must allow `sts:AssumeRoot` on the member's root (with `sts:TaskPolicyArn`), the
+    /// caller must be in the organization's management account, and the organization must
+    /// have IAM's `RootSessions` feature enabled.
+    pub async fn assume_root(&self, caller: &Caller, target: &str, task_policy_arn: Option<&str>, duration: Option<i64>) -> IamResult<TemporaryCredentials> {
         let account = match target.strip_prefix("arn:aws:iam::").and_then(|r| r.strip_suffix(":root")) {
             Some(a) => a,
             None if !target.starts_with("arn:") => target,
@@ -37,10 +43,28 @@ impl Iam {
         if !ROOT_TASK_POLICIES.contains(&task) {
             return Err(IamError::Validation("Request must contain valid AWS managed task policy ARN".to_owned()));
         }
+        let resource = crate::root_arn(account);
         let who = match caller.principal {
             Principal::Root => crate::root_arn(&caller.account_id),
             _ => caller.arn(),
         };
-        Err(IamError::AccessDenied(format!("User: {who} is not authorized to perform: sts:AssumeRoot on resource: arn:aws:iam::{account}:root")))
+        let denied = || IamError::AccessDenied(format!("User: {who} is not authorized to perform: sts:AssumeRoot on resource: {resource}"));
+        // Only IAM principals of the management account, never a root user or a session
+        // that is itself a root session.
+        if matches!(caller.principal, Principal::Root | Principal::ProviderUser { .. } | Principal::FederatedUser { .. }) {
+            return Err(denied());
+        }
+        let request = AuthzRequest::new("sts:AssumeRoot", resource.clone()).with("sts:TaskPolicyArn", vec![task.to_owned()]);
+        if let Some(message) = self.decide(caller, &request).await?.denial {
+            return Err(IamError::AccessDenied(message));
+        }
+        if !self.may_open_root_session(&caller.account_id, account).await? {
+            return Err(denied());
+        }
+        let document = match self.catalog().get(task) {
+            Some(p) => p.document.clone(),
+            None => S3_UNLOCK_FALLBACK.to_owned(),
+        };
+        self.issue_root_session(account, duration.unwrap_or(900), document)
     }
 }

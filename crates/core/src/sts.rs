@@ -130,6 +130,15 @@ impl Iam {
         self.issue(|k, s| TokenBody { k, s, a: account, p: kind.to_owned(), id, n: String::new(), i: now, e: now + duration, m: mfa_at, pol: Vec::new(), si: None, t: Vec::new(), tt: Vec::new() })
     }
 
+    /// Temporary credentials of a member account's root user limited by a task policy
+    /// (AssumeRoot).
+    pub(crate) fn issue_root_session(&self, account: &str, duration: i64, task_policy: String) -> IamResult<TemporaryCredentials> {
+        let now = self.now();
+        let account = account.to_owned();
+        let id = account.clone();
+        self.issue(|k, s| TokenBody { k, s, a: account, p: "root".to_owned(), id, n: String::new(), i: now, e: now + duration, m: None, pol: vec![task_policy], si: None, t: Vec::new(), tt: Vec::new() })
+    }
+
     /// Opens a session token presented with an `ASIA…` key: the caller and the session's
     /// secret. Tampered or foreign tokens are invalid; expired ones are `ExpiredToken`.
     pub async fn resolve_session_token(&self, access_key_id: &str, token: &str, request: RequestFacts) -> IamResult<(Caller, String)> {

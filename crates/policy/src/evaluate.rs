@@ -143,7 +143,8 @@ impl<'a> Scan<'a, '_> {
 /// 2. When the account is in an organization, every SCP level must allow.
 /// 3. A role's trust policy must allow `sts:AssumeRole*` (identity
 ///    permissions cannot stand in for it).
-/// 4. The root user is then allowed; identity policies do not apply to it.
+/// 4. The root user is then allowed; identity policies do not apply to it, and of a root
+///    session's policies (AssumeRoot's task policy) only their denies.
 /// 5. A resource-based policy that names the caller itself (its user or
 ///    session ARN, `*`, its service or federated provider) allows on its own.
 ///    One that names a role session through its role's ARN still needs the
@@ -179,7 +180,10 @@ pub fn evaluate<'a>(set: &PolicySet<'a>, ctx: &RequestContext) -> Decision<'a> {
     let trust_required = set.resource.iter().any(|(_, p)| p.kind == PolicyKind::Trust);
     // Identity-side policies do not exist for the root user; skipping them
     // means a caller's mistake cannot restrict root through them.
+    // A root session may still carry session policies (AssumeRoot's task policy, which
+    // AWS writes as Deny statements only): their denies limit it, nothing else of them.
     let (identity_allows, limits_allow, session_allows) = if root {
+        scan.union(&set.session);
         (false, true, true)
     } else {
         let identity = scan.union(&set.identity).is_some();

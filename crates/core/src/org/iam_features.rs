@@ -51,3 +51,17 @@ impl Iam {
         Ok((org.id, org.body.iam_features))
     }
 }
+
+impl Iam {
+    /// Whether a principal of `caller_account` may open a root session in `target`: the
+    /// caller's account manages the organization `target` belongs to (and is not `target`
+    /// itself), and the organization has `RootSessions` enabled.
+    pub(crate) async fn may_open_root_session(&self, caller_account: &str, target: &str) -> IamResult<bool> {
+        let mut tx = self.store.begin_read().await?;
+        let Some((org, _)) = membership(&mut tx, caller_account).await? else { return Ok(false) };
+        if org.management() != caller_account || target == caller_account || !org.body.iam_features.iter().any(|f| f == ROOT_SESSIONS) {
+            return Ok(false);
+        }
+        Ok(membership(&mut tx, target).await?.is_some_and(|(member_org, _)| member_org.id == org.id))
+    }
+}
