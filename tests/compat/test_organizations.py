@@ -438,3 +438,26 @@ def test_assume_root_opens_a_task_session_in_a_member_account(org):
         assert e.message.endswith("because no identity-based policy allows the sts:AssumeRoot action"), e.message
     finally:
         org.iam.disable_organizations_root_sessions()
+
+
+def test_member_account_users_sign_in_with_their_account(org):
+    import requests
+    account_id = org.create_account(unique_name("console"))
+    member_iam = org.member_session(account_id)
+    name = unique_name("alice")
+    member_iam.create_user(UserName=name)
+    member_iam.create_login_profile(UserName=name, Password="Correct-Horse-9")
+    member_iam.create_account_alias(AccountAlias=f"member-{account_id}")
+
+    def sign_in(account):
+        return requests.post(f"{org.srv.endpoint}/_portcullis/signin", json={"account": account, "user_name": name, "password": "Correct-Horse-9"}, timeout=30)
+
+    for account in (account_id, f"member-{account_id}"):
+        out = sign_in(account)
+        assert out.status_code == 200 and out.json()["status"] == "SignedIn", out.text
+        creds = out.json()["credentials"]
+        who = client(org.srv, "sts", creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]).get_caller_identity()
+        assert who["Arn"] == f"arn:aws:iam::{account_id}:user/{name}"
+    # The management account has no such user.
+    refused = sign_in(org.srv.account_id)
+    assert refused.status_code != 200 and refused.json().get("status") != "SignedIn", refused.text

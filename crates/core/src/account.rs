@@ -163,11 +163,7 @@ impl Iam {
     pub async fn sign_in_account(&self, account_or_alias: &str) -> IamResult<Option<(String, Option<String>)>> {
         let mut tx = self.store.begin_read().await?;
         let wanted = account_or_alias.trim();
-        Ok(tx
-            .first_account()
-            .await?
-            .filter(|a| a.account_id == wanted || a.alias.as_deref() == Some(wanted))
-            .map(|a| (a.account_id, a.alias)))
+        Ok(tx.find_account(wanted).await?.map(|a| (a.account_id, a.alias)))
     }
 
     /// An account has at most one alias; creating another replaces it. Aliases are unique

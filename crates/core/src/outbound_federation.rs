@@ -154,9 +154,9 @@ impl Iam {
     pub async fn outbound_issuer_documents(&self, issuer_id: &str) -> IamResult<Option<(Value, Value)>> {
         let account = {
             let mut tx = self.store.begin_read().await?;
-            match tx.first_account().await? {
-                Some(a) if tx.get_account_setting(&a.account_id, ISSUER_ID).await?.as_deref() == Some(issuer_id) => a.account_id,
-                _ => return Ok(None),
+            match tx.account_with_setting(ISSUER_ID, issuer_id).await? {
+                Some(account) => account,
+                None => return Ok(None),
             }
         };
         let (id, key) = self.issuer_key(&account).await?;

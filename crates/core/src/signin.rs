@@ -289,10 +289,9 @@ impl Iam {
     async fn claimed_identity(&self, identity: &SignInIdentity<'_>) -> Result<Claimed, SignInError> {
         // Read without the cache, so an existing name and an unknown one take the same path.
         let mut tx = self.store.begin().await?;
-        let account = tx.first_account().await?;
         match *identity {
             SignInIdentity::Root { email } => {
-                let Some(account) = account.filter(|a| a.root_email.eq_ignore_ascii_case(email.trim())) else {
+                let Some(account) = tx.account_by_root_email(email.trim()).await? else {
                     return Ok(Claimed { throttle_key: format!("signin:unknown-root:{}", email.trim().to_lowercase()), hash: None, identity: None });
                 };
                 Ok(Claimed {
@@ -302,7 +301,7 @@ impl Iam {
                 })
             }
             SignInIdentity::User { account: wanted, user_name } => {
-                let account = account.filter(|a| a.account_id == wanted.trim() || a.alias.as_deref() == Some(wanted.trim()));
+                let account = tx.find_account(wanted.trim()).await?;
                 let user = match &account {
                     Some(a) => tx.get_user(&a.account_id, user_name).await?,
                     None => None,

@@ -184,6 +184,14 @@ impl Tx for SqlTx {
         fetch_opt!(self, format!("SELECT {} FROM accounts WHERE account_id = $1", rows::ACCOUNT_COLS), rows::account, account_id)
     }
 
+    async fn find_account(&mut self, id_or_alias: &str) -> StoreResult<Option<AccountRecord>> {
+        fetch_opt!(self, format!("SELECT {} FROM accounts WHERE account_id = $1 OR alias = $1 ORDER BY created_at LIMIT 1", rows::ACCOUNT_COLS), rows::account, id_or_alias)
+    }
+
+    async fn account_by_root_email(&mut self, email: &str) -> StoreResult<Option<AccountRecord>> {
+        fetch_opt!(self, format!("SELECT {} FROM accounts WHERE LOWER(root_email) = LOWER($1) ORDER BY created_at LIMIT 1", rows::ACCOUNT_COLS), rows::account, email)
+    }
+
     async fn insert_account(&mut self, rec: &AccountRecord) -> StoreResult<()> {
         let q = sqlx::query("INSERT INTO accounts (account_id, created_at, root_email, root_password_hash, alias) VALUES ($1, $2, $3, $4, $5)")
             .bind(&rec.account_id)
@@ -430,6 +438,16 @@ impl Tx for SqlTx {
 
     async fn count_server_certificates(&mut self, account_id: &str) -> StoreResult<i64> {
         self.count("SELECT COUNT(*) FROM server_certificates WHERE account_id = $1", account_id).await
+    }
+
+    async fn account_with_setting(&mut self, key: &str, value: &str) -> StoreResult<Option<String>> {
+        let row: Option<(String,)> = sqlx::query_as("SELECT account_id FROM account_settings WHERE name = $1 AND value = $2 ORDER BY account_id LIMIT 1")
+            .bind(key)
+            .bind(value)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(backend)?;
+        Ok(row.map(|r| r.0))
     }
 
     async fn get_account_setting(&mut self, account_id: &str, key: &str) -> StoreResult<Option<String>> {

@@ -415,6 +415,12 @@ impl Tx for CacheTx {
     async fn get_account(&mut self, account_id: &str) -> StoreResult<Option<AccountRecord>> {
         read!(opt self, cat::ACCOUNT, Key::Account(account_id.to_owned()), get_account(account_id))
     }
+    async fn find_account(&mut self, id_or_alias: &str) -> StoreResult<Option<AccountRecord>> {
+        uncached!(self, find_account(id_or_alias))
+    }
+    async fn account_by_root_email(&mut self, email: &str) -> StoreResult<Option<AccountRecord>> {
+        uncached!(self, account_by_root_email(email))
+    }
     async fn insert_account(&mut self, rec: &AccountRecord) -> StoreResult<()> {
         write!(self, cat::ACCOUNT, insert_account(rec))
     }
@@ -647,6 +653,9 @@ impl Tx for CacheTx {
     }
     async fn count_server_certificates(&mut self, account_id: &str) -> StoreResult<i64> {
         uncached!(self, count_server_certificates(account_id))
+    }
+    async fn account_with_setting(&mut self, key: &str, value: &str) -> StoreResult<Option<String>> {
+        uncached!(self, account_with_setting(key, value))
     }
     async fn get_account_setting(&mut self, account_id: &str, key: &str) -> StoreResult<Option<String>> {
         uncached!(self, get_account_setting(account_id, key))

@@ -654,6 +654,14 @@ async fn server_certificates_and_settings(store: &dyn Store) {
     tx.put_account_setting("111111111111", "sts-token-version", "1").await.unwrap();
     tx.put_account_setting("111111111111", "sts-token-version", "2").await.unwrap();
     assert_eq!(tx.get_account_setting("111111111111", "sts-token-version").await.unwrap().as_deref(), Some("2"));
+    assert_eq!(tx.account_with_setting("sts-token-version", "2").await.unwrap().as_deref(), Some("111111111111"));
+    assert_eq!(tx.account_with_setting("sts-token-version", "1").await.unwrap(), None);
+    // Accounts by id, alias and root e-mail (the sign-in page's lookups).
+    assert_eq!(tx.find_account("111111111111").await.unwrap().unwrap().account_id, "111111111111");
+    assert_eq!(tx.find_account("my-alias").await.unwrap().unwrap().account_id, "111111111111");
+    assert!(tx.find_account("other-alias").await.unwrap().is_none());
+    assert_eq!(tx.account_by_root_email("ROOT@example.com").await.unwrap().unwrap().account_id, "111111111111");
+    assert!(tx.account_by_root_email("nobody@example.com").await.unwrap().is_none());
     tx.commit().await.unwrap();
 }
 

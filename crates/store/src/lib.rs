@@ -52,6 +52,10 @@ pub trait Tx: Send {
     // Account
     async fn first_account(&mut self) -> StoreResult<Option<AccountRecord>>;
     async fn get_account(&mut self, account_id: &str) -> StoreResult<Option<AccountRecord>>;
+    /// The account an id or an alias names (a sign-in page's account).
+    async fn find_account(&mut self, id_or_alias: &str) -> StoreResult<Option<AccountRecord>>;
+    /// The oldest account whose root user has this e-mail (compared ignoring case).
+    async fn account_by_root_email(&mut self, email: &str) -> StoreResult<Option<AccountRecord>>;
     async fn insert_account(&mut self, rec: &AccountRecord) -> StoreResult<()>;
     async fn set_account_alias(&mut self, account_id: &str, alias: Option<&str>) -> StoreResult<()>;
 
@@ -125,6 +129,8 @@ pub trait Tx: Send {
 
     // Account-wide settings, by name (the STS token version, alternate contacts, …)
     async fn get_account_setting(&mut self, account_id: &str, key: &str) -> StoreResult<Option<String>>;
+    /// The account whose setting `key` has this value, if one has.
+    async fn account_with_setting(&mut self, key: &str, value: &str) -> StoreResult<Option<String>>;
     async fn put_account_setting(&mut self, account_id: &str, key: &str, value: &str) -> StoreResult<()>;
 
     // SAML providers, by ARN
