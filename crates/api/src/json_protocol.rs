@@ -9,55 +9,110 @@ use axum::body::to_bytes;
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use portcullis_core::{IamError, OrganizationsOperation};
-use portcullis_protocol::{AwsError, QueryParams, ServiceModel, Violation, ViolationKind};
+use portcullis_core::{IamError, IdentityStoreOperation, OrganizationsOperation, SsoAdminOperation};
+use portcullis_protocol::{AwsError, QueryParams, Violation, ViolationKind};
 use serde_json::Value;
 
 use crate::{AppState, MAX_BODY_BYTES};
 
 /// A service of the JSON 1.1 protocol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum JsonService {
     Organizations,
+    IdentityStore,
+    SsoAdmin,
 }
 
 impl JsonService {
-    /// The service a target prefix names.
-    fn of_prefix(prefix: &str) -> Option<Self> {
-        match prefix {
-            "AWSOrganizationsV20161128" => Some(Self::Organizations),
-            _ => None,
+    pub(crate) const ALL: [Self; 3] = [Self::Organizations, Self::IdentityStore, Self::SsoAdmin];
+
+    /// The `X-Amz-Target` prefix naming the service.
+    fn target_prefix(self) -> &'static str {
+        match self {
+            Self::Organizations => "AWSOrganizationsV20161128",
+            Self::IdentityStore => "AWSIdentityStore",
+            Self::SsoAdmin => "SWBExternalService",
         }
     }
 
+    /// The SigV4 signing name.
     fn signing_name(self) -> &'static str {
         match self {
             Self::Organizations => "organizations",
+            Self::IdentityStore => "identitystore",
+            Self::SsoAdmin => "sso",
         }
     }
 
-    fn model(self, state: &AppState) -> &ServiceModel {
+    /// botocore's model, gzipped.
+    pub(crate) fn model_gz(self) -> &'static [u8] {
         match self {
-            Self::Organizations => &state.organizations_model,
+            Self::Organizations => portcullis_protocol::ORGANIZATIONS_MODEL_GZ,
+            Self::IdentityStore => portcullis_protocol::IDENTITYSTORE_MODEL_GZ,
+            Self::SsoAdmin => portcullis_protocol::SSO_ADMIN_MODEL_GZ,
         }
     }
 
-    /// How the service words a request that breaks its model.
-    fn invalid(self, v: &Violation) -> AwsError {
+    /// The names of the operations its table serves.
+    pub(crate) fn served(self) -> Vec<&'static str> {
+        match self {
+            Self::Organizations => OrganizationsOperation::ALL.iter().map(|o| o.name()).collect(),
+            Self::IdentityStore => IdentityStoreOperation::ALL.iter().map(|o| o.name()).collect(),
+            Self::SsoAdmin => SsoAdminOperation::ALL.iter().map(|o| o.name()).collect(),
+        }
+    }
+
+    /// How the service words a request that breaks its model: Organizations with its own
+    /// `InvalidInputException` and a reason, the others with Coral's `ValidationException`.
+    fn invalid(self, violations: &[Violation]) -> AwsError {
+        if let Some(v) = violations.iter().find(|v| v.kind == ViolationKind::Type) {
+            return AwsError::new("SerializationException", 400, v.message.clone());
+        }
         match self {
             Self::Organizations => {
-                let (reason, message) = match v.kind {
-                    ViolationKind::Missing => ("INPUT_REQUIRED", "You must include a value for all required parameters."),
-                    ViolationKind::TooLong => ("MAX_LENGTH_EXCEEDED", "You provided a string parameter that is longer than allowed."),
-                    ViolationKind::TooShort => ("MIN_LENGTH_EXCEEDED", "You provided a string parameter that is shorter than allowed."),
-                    ViolationKind::Pattern => ("INVALID_PATTERN", "You provided a value that does not match the required pattern."),
-                    ViolationKind::Enum => ("INVALID_ENUM", "You specified an invalid value."),
-                    ViolationKind::TooHigh => ("MAX_VALUE_EXCEEDED", "You provided a numeric parameter that has a larger value than allowed."),
-                    ViolationKind::TooLow => ("MIN_VALUE_EXCEEDED", "You provided a numeric parameter that has a smaller value than allowed."),
-                    ViolationKind::Type => return AwsError::new("SerializationException", 400, v.message.clone()),
+                let (reason, message) = match violations.first().map(|v| &v.kind) {
+                    Some(ViolationKind::Missing) => ("INPUT_REQUIRED", "You must include a value for all required parameters."),
+                    Some(ViolationKind::TooLong) => ("MAX_LENGTH_EXCEEDED", "You provided a string parameter that is longer than allowed."),
+                    Some(ViolationKind::TooShort) => ("MIN_LENGTH_EXCEEDED", "You provided a string parameter that is shorter than allowed."),
+                    Some(ViolationKind::Enum) => ("INVALID_ENUM", "You specified an invalid value."),
+                    Some(ViolationKind::TooHigh) => ("MAX_VALUE_EXCEEDED", "You provided a numeric parameter that has a larger value than allowed."),
+                    Some(ViolationKind::TooLow) => ("MIN_VALUE_EXCEEDED", "You provided a numeric parameter that has a smaller value than allowed."),
+                    _ => ("INVALID_PATTERN", "You provided a value that does not match the required pattern."),
                 };
                 AwsError::new("InvalidInputException", 400, message).with_reason(reason)
             }
+            Self::IdentityStore | Self::SsoAdmin => {
+                let messages: Vec<&str> = violations.iter().map(|v| v.message.as_str()).collect();
+                let message = match messages.len() {
+                    1 => format!("1 validation error detected: {}", messages[0]),
+                    n => format!("{n} validation errors detected: {}", messages.join("; ")),
+                };
+                AwsError::new("ValidationException", 400, message)
+            }
+        }
+    }
+
+    /// How the service names an error of the domain.
+    fn error(self, e: IamError) -> AwsError {
+        let status = e.status();
+        match e {
+            // Organizations and Identity Center answer every client error with HTTP 400 (their
+            // models name other statuses, AWS's answers do not use them).
+            IamError::Service { code, message, fields } => {
+                let status = 400;
+                fields.into_iter().fold(AwsError::new(code, status, message), |e, (k, v)| e.with_field(k, v))
+            }
+            IamError::AccessDenied(m) => AwsError::new("AccessDeniedException", 400, m),
+            IamError::ServiceFailure(cause) => {
+                tracing::error!(cause = %cause, "internal failure");
+                let code = if self == Self::Organizations { "ServiceException" } else { "InternalServerException" };
+                AwsError::new(code, 500, "The request processing has failed because of an unknown error, exception or failure.")
+            }
+            IamError::Validation(m) | IamError::InvalidInput(m) => match self {
+                Self::Organizations => AwsError::new("InvalidInputException", 400, m).with_reason("INVALID_PATTERN"),
+                _ => AwsError::new("ValidationException", 400, m),
+            },
+            other => AwsError::new(other.code(), status, other.public_message()),
         }
     }
 }
@@ -78,8 +133,8 @@ pub(crate) async fn handle(state: Arc<AppState>, req: Request, request_id: &str)
             }
             let code = e.code.to_string();
             let mut body = serde_json::json!({"__type": code, "Message": e.message});
-            if let Some(r) = e.reason {
-                body["Reason"] = Value::String(r);
+            for (k, v) in e.fields {
+                body[k] = Value::String(v);
             }
             let mut resp = (StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST), body.to_string()).into_response();
             if let Ok(v) = HeaderValue::from_str(&code) {
@@ -98,27 +153,6 @@ fn finish(mut resp: Response, request_id: &str) -> Response {
         h.insert("x-amzn-RequestId", v);
     }
     resp
-}
-
-/// How a JSON service names an error that IAM's core gives.
-fn json_error(e: IamError) -> AwsError {
-    let status = e.status();
-    match e {
-        IamError::Service { code, message, reason } => {
-            let err = AwsError::new(code, 400, message);
-            match reason {
-                Some(r) => err.with_reason(r),
-                None => err,
-            }
-        }
-        IamError::AccessDenied(m) => AwsError::new("AccessDeniedException", 400, m),
-        IamError::ServiceFailure(cause) => {
-            tracing::error!(cause = %cause, "internal failure");
-            AwsError::new("ServiceException", 500, "The request processing has failed because of an unknown error, exception or failure.")
-        }
-        IamError::Validation(m) | IamError::InvalidInput(m) => AwsError::new("InvalidInputException", 400, m).with_reason("INVALID_PATTERN"),
-        other => AwsError::new(other.code(), status, other.public_message()),
-    }
 }
 
 /// SigV4 failures as JSON services name them.
@@ -143,7 +177,7 @@ async fn process(state: &AppState, req: Request) -> Result<String, AwsError> {
     let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let unknown = || AwsError::new("UnknownOperationException", 400, "");
     let (prefix, operation) = target.split_once('.').ok_or_else(unknown)?;
-    let service = JsonService::of_prefix(prefix).ok_or_else(unknown)?;
+    let service = JsonService::ALL.into_iter().find(|s| s.target_prefix() == prefix).ok_or_else(unknown)?;
     let query = parts.uri.query().unwrap_or_default().to_owned();
     let caller = crate::resolve_caller(state, &parts, &query, &body, service.signing_name()).await.map_err(auth_error)?;
 
@@ -152,18 +186,29 @@ async fn process(state: &AppState, req: Request) -> Result<String, AwsError> {
     } else {
         serde_json::from_slice(&body).map_err(|_| AwsError::new("SerializationException", 400, "Unable to parse the request body as JSON."))?
     };
-    let model = service.model(state);
+    let model = state.json_models.get(&service).ok_or_else(unknown)?;
     let op = model.operation(operation).ok_or_else(unknown)?;
-    if let Some(first) = model.check_json(op, &input).first() {
-        return Err(service.invalid(first));
+    let violations = model.check_json(op, &input);
+    if !violations.is_empty() {
+        return Err(service.invalid(&violations));
     }
     let has_output = op.has_output;
+    let iam = &state.iam;
     let out = match service {
         JsonService::Organizations => {
             let op = OrganizationsOperation::parse(operation).ok_or_else(unknown)?;
-            crate::organizations::dispatch(&state.iam, &caller, op, &input).await.map_err(json_error)?
+            crate::organizations::dispatch(iam, &caller, op, &input).await
         }
-    };
+        JsonService::IdentityStore => {
+            let op = IdentityStoreOperation::parse(operation).ok_or_else(unknown)?;
+            crate::identity_center::dispatch_identity_store(iam, &caller, op, &input).await
+        }
+        JsonService::SsoAdmin => {
+            let op = SsoAdminOperation::parse(operation).ok_or_else(unknown)?;
+            crate::identity_center::dispatch_sso_admin(iam, &caller, op, &input).await
+        }
+    }
+    .map_err(|e| service.error(e))?;
     Ok(if has_output { out.to_string() } else { String::new() })
 }
 

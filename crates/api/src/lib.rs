@@ -8,6 +8,7 @@ mod authorization_endpoint;
 mod console_endpoints;
 mod encode;
 mod iam;
+mod identity_center;
 mod json_protocol;
 mod organizations;
 mod request_scope;
@@ -45,15 +46,23 @@ pub struct AppState {
     test_mode: Option<Arc<TestMode>>,
     iam_model: Arc<ServiceModel>,
     sts_model: Arc<ServiceModel>,
-    organizations_model: Arc<ServiceModel>,
+    /// The models of the JSON 1.1 services, by service.
+    json_models: Arc<std::collections::HashMap<json_protocol::JsonService, ServiceModel>>,
 }
 
 impl AppState {
     pub fn new(iam: Iam, test_clock: Option<Arc<portcullis_types::OffsetClock>>) -> Result<Self, String> {
         let iam_model = ServiceModel::load_gz(portcullis_protocol::IAM_MODEL_GZ)?;
         let sts_model = ServiceModel::load_gz(portcullis_protocol::STS_MODEL_GZ)?;
-        let organizations_model = ServiceModel::load_gz(portcullis_protocol::ORGANIZATIONS_MODEL_GZ)?;
-        check_operation_tables(&iam_model, &sts_model, &organizations_model)?;
+        check_operation_tables(&iam_model, &sts_model)?;
+        let mut json_models = std::collections::HashMap::new();
+        for service in json_protocol::JsonService::ALL {
+            let model = ServiceModel::load_gz(service.model_gz())?;
+            if let Some(name) = service.served().into_iter().find(|n| model.operation(n).is_none()) {
+                return Err(format!("operation {name} of the operation table is not in its service model"));
+            }
+            json_models.insert(service, model);
+        }
         Ok(Self {
             console: portcullis_console::router(iam.clone())?,
             iam,
@@ -61,7 +70,7 @@ impl AppState {
             test_mode: None,
             iam_model: Arc::new(iam_model),
             sts_model: Arc::new(sts_model),
-            organizations_model: Arc::new(organizations_model),
+            json_models: Arc::new(json_models),
         })
     }
 }
@@ -250,11 +259,10 @@ pub(crate) async fn resolve_caller(state: &AppState, parts: &axum::http::request
 
 /// Every operation of the tables must be one of the service's model (which decodes and
 /// validates it), or it could never be reached.
-pub fn check_operation_tables(iam: &ServiceModel, sts: &ServiceModel, organizations: &ServiceModel) -> Result<(), String> {
+pub fn check_operation_tables(iam: &ServiceModel, sts: &ServiceModel) -> Result<(), String> {
     let iam_ops = IamOperation::ALL.iter().map(|o| (iam, o.name()));
     let sts_ops = StsOperation::ALL.iter().map(|o| (sts, o.name()));
-    let org_ops = portcullis_core::OrganizationsOperation::ALL.iter().map(|o| (organizations, o.name()));
-    match iam_ops.chain(sts_ops).chain(org_ops).find(|(model, name)| model.operation(name).is_none()) {
+    match iam_ops.chain(sts_ops).find(|(model, name)| model.operation(name).is_none()) {
         Some((_, name)) => Err(format!("operation {name} of the operation table is not in its service model")),
         None => Ok(()),
     }

@@ -12,7 +12,7 @@ fn s<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
 
 fn req<'a>(v: &'a Value, k: &str) -> IamResult<&'a str> {
     // The model check guarantees required members; this guards against model drift.
-    s(v, k).ok_or_else(|| IamError::Service { code: "InvalidInputException", message: "You must include a value for all required parameters.".to_owned(), reason: Some("INPUT_REQUIRED") })
+    s(v, k).ok_or_else(|| IamError::service("InvalidInputException", "You must include a value for all required parameters.", &[("Reason", "INPUT_REQUIRED")]))
 }
 
 fn max(v: &Value) -> Option<i64> {

@@ -4,7 +4,7 @@
 
 #![deny(unreachable_patterns, bindings_with_variant_name)]
 
-use portcullis_core::{IamOperation, OrganizationsOperation, Spec, StsOperation};
+use portcullis_core::{IamOperation, IdentityStoreOperation, OrganizationsOperation, Spec, SsoAdminOperation, StsOperation};
 use portcullis_protocol::ServiceModel;
 
 fn section(out: &mut String, title: &str, model: &ServiceModel, specs: &[Spec]) {
@@ -53,7 +53,9 @@ fn api_coverage_doc_is_made_from_the_operation_tables() {
     let iam = ServiceModel::load_gz(portcullis_protocol::IAM_MODEL_GZ).expect("iam model");
     let sts = ServiceModel::load_gz(portcullis_protocol::STS_MODEL_GZ).expect("sts model");
     let orgs = ServiceModel::load_gz(portcullis_protocol::ORGANIZATIONS_MODEL_GZ).expect("organizations model");
-    portcullis_api::check_operation_tables(&iam, &sts, &orgs).expect("every table row is a model operation");
+    let idstore = ServiceModel::load_gz(portcullis_protocol::IDENTITYSTORE_MODEL_GZ).expect("identitystore model");
+    let sso_admin = ServiceModel::load_gz(portcullis_protocol::SSO_ADMIN_MODEL_GZ).expect("sso-admin model");
+    portcullis_api::check_operation_tables(&iam, &sts).expect("every table row is a model operation");
 
     let mut out = String::from(
         "# API coverage\n\n\
@@ -69,6 +71,10 @@ fn api_coverage_doc_is_made_from_the_operation_tables() {
     section(&mut out, "STS", &sts, &sts_specs);
     let org_specs: Vec<Spec> = OrganizationsOperation::ALL.iter().map(|o| o.spec()).collect();
     section(&mut out, "Organizations", &orgs, &org_specs);
+    let specs: Vec<Spec> = IdentityStoreOperation::ALL.iter().map(|o| o.spec()).collect();
+    section(&mut out, "Identity Store", &idstore, &specs);
+    let specs: Vec<Spec> = SsoAdminOperation::ALL.iter().map(|o| o.spec()).collect();
+    section(&mut out, "IAM Identity Center (sso-admin)", &sso_admin, &specs);
 
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/api-coverage.md");
     if std::env::var_os("PORTCULLIS_WRITE_DOCS").is_some() {

@@ -79,10 +79,10 @@ pub enum IamError {
     /// GetDelegatedAccessToken: the trade-in token has expired or was used.
     #[error("{0}")]
     ExpiredTradeInToken(String),
-    /// An error of a JSON-protocol service (Organizations), by its exception name, with the
-    /// reason some of them carry.
+    /// An error of a JSON-protocol service (Organizations, Identity Center), by its
+    /// exception name, with the members some of them carry (`Reason`, `ResourceType`).
     #[error("{message}")]
-    Service { code: &'static str, message: String, reason: Option<&'static str> },
+    Service { code: &'static str, message: String, fields: Vec<(&'static str, String)> },
     #[error("internal failure: {0}")]
     ServiceFailure(String),
 }
@@ -142,12 +142,9 @@ impl IamError {
         }
     }
 
-    /// The reason a `Service` error carries (`ConstraintViolationException`'s `Reason`).
-    pub fn reason(&self) -> Option<&'static str> {
-        match self {
-            Self::Service { reason, .. } => *reason,
-            _ => None,
-        }
+    /// A JSON-protocol service's error, with the members it carries beside its message.
+    pub fn service(code: &'static str, message: impl Into<String>, fields: &[(&'static str, &str)]) -> Self {
+        Self::Service { code, message: message.into(), fields: fields.iter().map(|(k, v)| (*k, (*v).to_owned())).collect() }
     }
 
     /// What the client is told. Internal failures never reveal their cause.

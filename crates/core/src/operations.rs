@@ -435,6 +435,70 @@ operations! {
     ListTagsForResource => Any, read;
 }
 
+operations! {
+    /// The Identity Store operations Portcullis serves (JSON 1.1).
+    IdentityStoreOperation, "identitystore";
+    CreateUser => Any, write;
+    DescribeUser => Any, read;
+    ListUsers => Any, read;
+    UpdateUser => Any, write;
+    DeleteUser => Any, write;
+    GetUserId => Any, read;
+    CreateGroup => Any, write;
+    DescribeGroup => Any, read;
+    ListGroups => Any, read;
+    UpdateGroup => Any, write;
+    DeleteGroup => Any, write;
+    GetGroupId => Any, read;
+    CreateGroupMembership => Any, write;
+    DescribeGroupMembership => Any, read;
+    DeleteGroupMembership => Any, write;
+    ListGroupMemberships => Any, read;
+    ListGroupMembershipsForMember => Any, read;
+    GetGroupMembershipId => Any, read;
+    IsMemberInGroups => Any, read;
+}
+
+operations! {
+    /// The IAM Identity Center administration operations Portcullis serves (`sso-admin`,
+    /// JSON 1.1; actions are `sso:…`).
+    SsoAdminOperation, "sso";
+    CreateInstance => Any, write;
+    DescribeInstance => Any, read;
+    ListInstances => Any, read;
+    DeleteInstance => Any, write;
+    CreatePermissionSet => Any, write;
+    DescribePermissionSet => Any, read;
+    UpdatePermissionSet => Any, write;
+    DeletePermissionSet => Any, write;
+    ListPermissionSets => Any, read;
+    AttachManagedPolicyToPermissionSet => Any, write;
+    DetachManagedPolicyFromPermissionSet => Any, write;
+    ListManagedPoliciesInPermissionSet => Any, read;
+    AttachCustomerManagedPolicyReferenceToPermissionSet => Any, write;
+    DetachCustomerManagedPolicyReferenceFromPermissionSet => Any, write;
+    ListCustomerManagedPolicyReferencesInPermissionSet => Any, read;
+    PutInlinePolicyToPermissionSet => Any, write;
+    GetInlinePolicyForPermissionSet => Any, read;
+    DeleteInlinePolicyFromPermissionSet => Any, write;
+    PutPermissionsBoundaryToPermissionSet => Any, write;
+    GetPermissionsBoundaryForPermissionSet => Any, read;
+    DeletePermissionsBoundaryFromPermissionSet => Any, write;
+    CreateAccountAssignment => Any, write;
+    DeleteAccountAssignment => Any, write;
+    DescribeAccountAssignmentCreationStatus => Any, read;
+    DescribeAccountAssignmentDeletionStatus => Any, read;
+    ListAccountAssignmentCreationStatus => Any, read;
+    ListAccountAssignmentDeletionStatus => Any, read;
+    ListAccountAssignments => Any, read;
+    ListAccountAssignmentsForPrincipal => Any, read;
+    ProvisionPermissionSet => Any, write;
+    DescribePermissionSetProvisioningStatus => Any, read;
+    ListPermissionSetProvisioningStatus => Any, read;
+    ListPermissionSetsProvisionedToAccount => Any, read;
+    ListAccountsForProvisionedPermissionSet => Any, read;
+}
+
 fn iam_arn(account: &str, rest: &str) -> String {
     crate::iam_resource_arn(account, rest)
 }

@@ -100,9 +100,15 @@ pub(crate) fn is_service_linked(role: &RoleRecord) -> bool {
     role.path.starts_with("/aws-service-role/")
 }
 
-/// Refuses to change a service-linked role's trust or permissions.
+/// A role a service manages: service-linked, or reserved (Identity Center's
+/// `/aws-reserved/sso.amazonaws.com/` roles).
+pub(crate) fn is_protected(role: &RoleRecord) -> bool {
+    is_service_linked(role) || role.path.starts_with("/aws-reserved/")
+}
+
+/// Refuses to change a service-linked or reserved role's trust or permissions.
 pub(crate) fn check_modifiable(role: &RoleRecord) -> IamResult<()> {
-    if is_service_linked(role) {
+    if is_protected(role) {
         return Err(IamError::UnmodifiableEntity(format!(
             "Cannot perform the operation on the protected role '{}' - this role is only modifiable by AWS",
             role.name

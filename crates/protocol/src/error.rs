@@ -9,17 +9,22 @@ pub struct AwsError {
     pub message: String,
     pub status: u16,
     pub sender: bool,
-    /// The `Reason` some JSON-protocol exceptions carry (`INVALID_PATTERN`).
-    pub reason: Option<String>,
+    /// Members some JSON-protocol exceptions carry beside the message (`Reason`,
+    /// `ResourceType`, `ResourceId`), in order.
+    pub fields: Vec<(&'static str, String)>,
 }
 
 impl AwsError {
     pub fn new(code: impl Into<Cow<'static, str>>, status: u16, message: impl Into<String>) -> Self {
-        Self { code: code.into(), message: message.into(), status, sender: status < 500, reason: None }
+        Self { code: code.into(), message: message.into(), status, sender: status < 500, fields: Vec::new() }
     }
 
-    pub fn with_reason(mut self, reason: impl Into<String>) -> Self {
-        self.reason = Some(reason.into());
+    pub fn with_reason(self, reason: impl Into<String>) -> Self {
+        self.with_field("Reason", reason)
+    }
+
+    pub fn with_field(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.fields.push((name, value.into()));
         self
     }
 

@@ -13,5 +13,7 @@ pub use model::{OperationSpec, ServiceModel, Violation, ViolationKind};
 pub const IAM_MODEL_GZ: &[u8] = include_bytes!("../models/iam-2010-05-08.json.gz");
 pub const STS_MODEL_GZ: &[u8] = include_bytes!("../models/sts-2011-06-15.json.gz");
 pub const ORGANIZATIONS_MODEL_GZ: &[u8] = include_bytes!("../models/organizations-2016-11-28.json.gz");
+pub const IDENTITYSTORE_MODEL_GZ: &[u8] = include_bytes!("../models/identitystore-2020-06-15.json.gz");
+pub const SSO_ADMIN_MODEL_GZ: &[u8] = include_bytes!("../models/sso-admin-2020-07-20.json.gz");
 pub use params::QueryParams;
 pub use xml::{format_timestamp, query_error_body, query_response_body, url_encode_document, XmlWriter};

@@ -122,7 +122,9 @@ impl ServiceModel {
         }
         let mut shapes = HashMap::new();
         for (name, s) in json["shapes"].as_object().ok_or("no shapes")? {
-            let shape = match s["type"].as_str().unwrap_or_default() {
+            // A document member holds any JSON value.
+            let kind = if s["document"].as_bool() == Some(true) { "document" } else { s["type"].as_str().unwrap_or_default() };
+            let shape = match kind {
                 "string" => Shape::String {
                     min: int(s, "min"),
                     max: int(s, "max"),

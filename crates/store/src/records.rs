@@ -419,10 +419,43 @@ pub enum OrgObjectKind {
     CreateAccountRequest,
     /// An invitation or other handshake (`h-…`).
     Handshake,
+    /// An IAM Identity Center instance (`ssoins-…`), scoped by its organization or account.
+    SsoInstance,
+    /// An identity store (`d-…`), scoped by itself; its body names its instance and owner.
+    IdentityStore,
+    /// A user of an identity store (scoped by the store).
+    DirectoryUser,
+    /// A group of an identity store.
+    DirectoryGroup,
+    /// A user's membership in a group (its parent is the group).
+    GroupMembership,
+    /// A permission set (`ps-…`), scoped by its instance.
+    PermissionSet,
+    /// An account assignment: a user or group, a permission set and an account.
+    AccountAssignment,
+    /// An asynchronous Identity Center request and its status (assignment creation and
+    /// deletion, permission set provisioning).
+    SsoRequest,
 }
 
 impl OrgObjectKind {
-    pub const ALL: [Self; 7] = [Self::Organization, Self::Root, Self::Unit, Self::Account, Self::Policy, Self::CreateAccountRequest, Self::Handshake];
+    pub const ALL: [Self; 15] = [
+        Self::Organization,
+        Self::Root,
+        Self::Unit,
+        Self::Account,
+        Self::Policy,
+        Self::CreateAccountRequest,
+        Self::Handshake,
+        Self::SsoInstance,
+        Self::IdentityStore,
+        Self::DirectoryUser,
+        Self::DirectoryGroup,
+        Self::GroupMembership,
+        Self::PermissionSet,
+        Self::AccountAssignment,
+        Self::SsoRequest,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -433,6 +466,14 @@ impl OrgObjectKind {
             Self::Policy => "policy",
             Self::CreateAccountRequest => "create-account",
             Self::Handshake => "handshake",
+            Self::SsoInstance => "sso-instance",
+            Self::IdentityStore => "identity-store",
+            Self::DirectoryUser => "directory-user",
+            Self::DirectoryGroup => "directory-group",
+            Self::GroupMembership => "group-membership",
+            Self::PermissionSet => "permission-set",
+            Self::AccountAssignment => "account-assignment",
+            Self::SsoRequest => "sso-request",
         }
     }
 
@@ -441,8 +482,10 @@ impl OrgObjectKind {
     }
 }
 
-/// One object of an organization: the columns it is found and kept unique by, and the rest
-/// as a JSON document the domain reads and writes.
+/// One object of an organization or of a service working over it (Identity Center's
+/// instances, identity stores, users, permission sets…): the columns it is found and kept
+/// unique by, and the rest as a JSON document the domain reads and writes. `org_id` is the
+/// scope the object's unique key holds in (its organization, identity store or instance).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrgObjectRecord {
     pub object_id: String,

@@ -12,7 +12,7 @@ pub const ROOT_CREDENTIALS_MANAGEMENT: &str = "RootCredentialsManagement";
 pub const ROOT_SESSIONS: &str = "RootSessions";
 
 fn iam_err(code: &'static str, message: &str) -> IamError {
-    IamError::Service { code, message: message.to_owned(), reason: None }
+    IamError::service(code, message, &[])
 }
 
 impl Iam {

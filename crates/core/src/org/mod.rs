@@ -32,11 +32,11 @@ const SCP: &str = "SERVICE_CONTROL_POLICY";
 
 /// An error of the Organizations API.
 fn err(code: &'static str, message: impl Into<String>) -> IamError {
-    IamError::Service { code, message: message.into(), reason: None }
+    IamError::service(code, message, &[])
 }
 
 fn err_with(code: &'static str, reason: &'static str, message: impl Into<String>) -> IamError {
-    IamError::Service { code, message: message.into(), reason: Some(reason) }
+    IamError::service(code, message, &[("Reason", reason)])
 }
 
 fn constraint(reason: &'static str, message: impl Into<String>) -> IamError {
@@ -126,17 +126,15 @@ impl Org {
         format!("arn:aws:organizations::{}:organization/{}", self.management(), self.id)
     }
 
-    /// The ARN of one of its objects.
+    /// The ARN of its root, a unit or an account.
     fn object_arn(&self, kind: OrgObjectKind, id: &str) -> String {
         let m = self.management();
         match kind {
             OrgObjectKind::Root => format!("arn:aws:organizations::{m}:root/{}/{id}", self.id),
             OrgObjectKind::Unit => format!("arn:aws:organizations::{m}:ou/{}/{id}", self.id),
             OrgObjectKind::Account => format!("arn:aws:organizations::{m}:account/{}/{id}", self.id),
-            OrgObjectKind::CreateAccountRequest => format!("arn:aws:organizations::{m}:create-account-status/{}/{id}", self.id),
-            OrgObjectKind::Handshake => format!("arn:aws:organizations::{m}:handshake/{}/{id}", self.id),
-            OrgObjectKind::Organization => self.arn(),
-            OrgObjectKind::Policy => format!("arn:aws:organizations::{m}:policy/{}/{id}", self.id),
+            // Policies have `policy_arn`; nothing else of an organization is shown by ARN.
+            _ => self.arn(),
         }
     }
 
@@ -175,6 +173,11 @@ async fn managed_org(tx: &mut Box<dyn Tx>, auth: &Authorized<'_>) -> IamResult<O
         return Err(access_denied());
     }
     Ok(org)
+}
+
+/// The organization an account manages, if it is an organization's management account.
+pub(crate) async fn management_org_of(tx: &mut Box<dyn Tx>, account_id: &str) -> IamResult<Option<String>> {
+    Ok(membership(tx, account_id).await?.filter(|(org, _)| org.management() == account_id).map(|(org, _)| org.id))
 }
 
 /// Random ids in AWS's formats.
