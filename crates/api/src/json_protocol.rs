@@ -35,6 +35,11 @@ impl JsonService {
         }
     }
 
+    /// Whether the service lives in each Region (Organizations is global).
+    fn regional(self) -> bool {
+        self != Self::Organizations
+    }
+
     /// The SigV4 signing name.
     fn signing_name(self) -> &'static str {
         match self {
@@ -156,7 +161,7 @@ fn finish(mut resp: Response, request_id: &str) -> Response {
 }
 
 /// SigV4 failures as JSON services name them.
-fn auth_error(e: AwsError) -> AwsError {
+pub(crate) fn auth_error(e: AwsError) -> AwsError {
     let code = match e.code.as_ref() {
         "InvalidClientTokenId" => "UnrecognizedClientException",
         "SignatureDoesNotMatch" => "InvalidSignatureException",
@@ -180,6 +185,9 @@ async fn process(state: &AppState, req: Request) -> Result<String, AwsError> {
     let service = JsonService::ALL.into_iter().find(|s| s.target_prefix() == prefix).ok_or_else(unknown)?;
     let query = parts.uri.query().unwrap_or_default().to_owned();
     let caller = crate::resolve_caller(state, &parts, &query, &body, service.signing_name()).await.map_err(auth_error)?;
+    if service.regional() {
+        crate::region_check(state, &caller).await.map_err(auth_error)?;
+    }
 
     let input: Value = if body.iter().all(u8::is_ascii_whitespace) {
         Value::Object(Default::default())

@@ -8,10 +8,12 @@ mod authorization_endpoint;
 mod console_endpoints;
 mod encode;
 mod iam;
+mod account_api;
 mod identity_center;
 mod json_protocol;
 mod organizations;
 mod request_scope;
+mod rest_json;
 mod sts;
 mod test_mode;
 mod transport;
@@ -48,6 +50,8 @@ pub struct AppState {
     sts_model: Arc<ServiceModel>,
     /// The models of the JSON 1.1 services, by service.
     json_models: Arc<std::collections::HashMap<json_protocol::JsonService, ServiceModel>>,
+    /// The REST-JSON services' operations, by method and path.
+    rest_routes: Arc<rest_json::Routes>,
 }
 
 impl AppState {
@@ -71,6 +75,7 @@ impl AppState {
             iam_model: Arc::new(iam_model),
             sts_model: Arc::new(sts_model),
             json_models: Arc::new(json_models),
+            rest_routes: Arc::new(rest_json::Routes::load()?),
         })
     }
 }
@@ -152,6 +157,9 @@ async fn handle(State(state): State<Arc<AppState>>, req: Request) -> Response {
     if json_protocol::is_json_request(&req) {
         return json_protocol::handle(state, req, &request_id).await;
     }
+    if req.uri().path() != "/" && state.rest_routes.find(req.method().as_str(), req.uri().path(), req.uri().query().unwrap_or_default()).is_some() {
+        return rest_json::handle(state, req, &request_id).await;
+    }
     let reply = match process(&state, req, &request_id).await {
         Ok(r) => r,
         Err((service, err)) => {
@@ -212,6 +220,10 @@ async fn process(state: &AppState, req: Request, request_id: &str) -> Result<Rep
     } else {
         resolve_caller(state, &parts, query, &body, service.signing_name()).await.map_err(fail)?
     };
+    // STS is regional: an opt-in Region the account has not enabled does not know its keys.
+    if service == Service::Sts {
+        region_check(state, &caller).await.map_err(fail)?;
+    }
 
     let model = match service {
         Service::Iam => &state.iam_model,
@@ -255,6 +267,19 @@ pub(crate) async fn resolve_caller(state: &AppState, parts: &axum::http::request
         }
         _ => authenticate::authenticate(&state.iam, parts, query, body, signing_name).await?,
     })
+}
+
+/// Refuses a request of a regional service signed for an opt-in Region its account has not
+/// enabled, as AWS does: the keys are unknown there.
+pub(crate) async fn region_check(state: &AppState, caller: &Caller) -> Result<(), AwsError> {
+    if caller.account_id.is_empty() || caller.request.region.is_empty() {
+        return Ok(());
+    }
+    match state.iam.region_enabled(&caller.account_id, &caller.request.region).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(AwsError::new("InvalidClientTokenId", 403, "The security token included in the request is invalid.")),
+        Err(e) => Err(iam_error(e)),
+    }
 }
 
 /// Every operation of the tables must be one of the service's model (which decodes and

@@ -499,6 +499,23 @@ operations! {
     ListAccountsForProvisionedPermissionSet => Any, read;
 }
 
+operations! {
+    /// The Account Management operations Portcullis serves (REST-JSON).
+    AccountOperation, "account";
+    PutAlternateContact => Any, write;
+    GetAlternateContact => Any, read;
+    DeleteAlternateContact => Any, write;
+    PutContactInformation => Any, write;
+    GetContactInformation => Any, read;
+    ListRegions => Any, read;
+    GetRegionOptStatus => Any, read;
+    EnableRegion => Any, write;
+    DisableRegion => Any, write;
+    GetPrimaryEmail => Any, read;
+    GetAccountInformation => Any, read;
+    PutAccountName => Any, write;
+}
+
 fn iam_arn(account: &str, rest: &str) -> String {
     crate::iam_resource_arn(account, rest)
 }

@@ -41,6 +41,12 @@ pub struct OperationSpec {
     pub name: String,
     pub input: Option<String>,
     pub has_output: bool,
+    /// The HTTP method and request URI of REST protocols (`POST`, `/putAlternateContact`);
+    /// the URI may carry a fixed query (`/token?aws_iam=t`).
+    pub http_method: String,
+    pub request_uri: String,
+    /// Input members bound outside the body: (member, `querystring` or `header`, wire name).
+    pub bindings: Vec<(String, String, String)>,
 }
 
 #[derive(Debug)]
@@ -111,12 +117,26 @@ impl ServiceModel {
         let api_version = json["metadata"]["apiVersion"].as_str().unwrap_or_default().to_owned();
         let mut operations = HashMap::new();
         for (name, op) in json["operations"].as_object().ok_or("no operations")? {
+            let input = op["input"]["shape"].as_str().map(str::to_owned);
+            let bindings = input
+                .as_deref()
+                .and_then(|i| json["shapes"][i]["members"].as_object())
+                .map(|members| {
+                    members
+                        .iter()
+                        .filter_map(|(m, v)| Some((m.clone(), v["location"].as_str()?.to_owned(), v["locationName"].as_str().unwrap_or(m).to_owned())))
+                        .collect()
+                })
+                .unwrap_or_default();
             operations.insert(
                 name.clone(),
                 OperationSpec {
                     name: name.clone(),
-                    input: op["input"]["shape"].as_str().map(str::to_owned),
+                    input,
                     has_output: op.get("output").is_some(),
+                    http_method: op["http"]["method"].as_str().unwrap_or("POST").to_owned(),
+                    request_uri: op["http"]["requestUri"].as_str().unwrap_or("/").to_owned(),
+                    bindings,
                 },
             );
         }
@@ -176,6 +196,16 @@ impl ServiceModel {
 
     pub fn operation_names(&self) -> impl Iterator<Item = &str> {
         self.operations.keys().map(String::as_str)
+    }
+
+    pub fn operations(&self) -> impl Iterator<Item = &OperationSpec> {
+        self.operations.values()
+    }
+
+    /// Whether a member of a structure is a number (a query-string value is then read as one).
+    pub fn member_is_integer(&self, structure: &str, member: &str) -> bool {
+        let Some(Shape::Structure { members, .. }) = self.shapes.get(structure) else { return false };
+        members.iter().find(|(m, _)| m == member).is_some_and(|(_, shape)| matches!(self.shapes.get(shape), Some(Shape::Integer { .. })))
     }
 
     /// Checks the request's parameters against the operation's input shape.

@@ -576,6 +576,15 @@ impl Iam {
         paginate(links.into_iter().map(|l| EnabledServiceView { service_principal: l.to_id, date_enabled: l.created_at }).collect(), next, max)
     }
 
+    /// The name an account has in its organization, if it is in one.
+    pub(crate) async fn org_account_name(&self, account_id: &str) -> IamResult<Option<String>> {
+        let mut tx = self.store.begin_read().await?;
+        match membership(&mut tx, account_id).await? {
+            Some((_, member)) => Ok(Some(body_of::<ObjectBody>(&member)?.name)),
+            None => Ok(None),
+        }
+    }
+
     /// TagResource, UntagResource and ListTagsForResource for a root, unit, account or policy.
     pub async fn tag_org_resource(&self, auth: &Authorized<'_>, resource_id: &str, add: &[Tag], remove: &[String]) -> IamResult<()> {
         let mut tx = self.store.begin().await?;
