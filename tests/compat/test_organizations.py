@@ -461,3 +461,62 @@ def test_member_account_users_sign_in_with_their_account(org):
     # The management account has no such user.
     refused = sign_in(org.srv.account_id)
     assert refused.status_code != 200 and refused.json().get("status") != "SignedIn", refused.text
+
+
+def test_invitations_delegated_administrators_and_leaving(org):
+    account_id = org.create_account(unique_name("inv"))
+    org.orgs.remove_account_from_organization(AccountId=account_id)
+    # The removed account stands alone; its access role still trusts the management account.
+    outside = org.member_session(account_id, "organizations")
+    with expect_error("AWSOrganizationsNotInUseException", 400):
+        outside.describe_organization()
+
+    first = org.orgs.invite_account_to_organization(Target={"Id": account_id, "Type": "ACCOUNT"}, Notes="join us")["Handshake"]
+    assert first["Id"].startswith("h-") and first["State"] == "OPEN" and first["Action"] == "INVITE"
+    assert {"Id": account_id, "Type": "ACCOUNT"} in first["Parties"]
+    assert first["Arn"] == f"arn:aws:organizations::{org.srv.account_id}:handshake/{org.organization['Id']}/invite/{first['Id']}"
+    with expect_error("DuplicateHandshakeException", 400):
+        org.orgs.invite_account_to_organization(Target={"Id": account_id, "Type": "ACCOUNT"})
+    assert [h["Id"] for h in outside.list_handshakes_for_account()["Handshakes"]] == [first["Id"]]
+    assert outside.decline_handshake(HandshakeId=first["Id"])["Handshake"]["State"] == "DECLINED"
+    with expect_error("InvalidHandshakeTransitionException", 400):
+        outside.accept_handshake(HandshakeId=first["Id"])
+
+    second = org.orgs.invite_account_to_organization(Target={"Id": account_id, "Type": "ACCOUNT"})["Handshake"]
+    with expect_error("AccessDeniedException", 400):
+        org.orgs.accept_handshake(HandshakeId=second["Id"])  # only the invited account accepts
+    assert outside.accept_handshake(HandshakeId=second["Id"])["Handshake"]["State"] == "ACCEPTED"
+    assert org.orgs.describe_account(AccountId=account_id)["Account"]["JoinedMethod"] == "INVITED"
+    assert org.orgs.describe_handshake(HandshakeId=second["Id"])["Handshake"]["State"] == "ACCEPTED"
+    with expect_error("HandshakeConstraintViolationException", 400) as e:
+        org.orgs.invite_account_to_organization(Target={"Id": account_id, "Type": "ACCOUNT"})
+    assert e.response.get("Reason") == "ALREADY_IN_AN_ORGANIZATION"
+    third_party = org.orgs.list_handshakes_for_organization()["Handshakes"]
+    assert {first["Id"], second["Id"]} <= {h["Id"] for h in third_party}
+
+    # A delegated administrator may read the organization.
+    member = org.member_session(account_id, "organizations")
+    with expect_error("AccessDeniedException", 400):
+        member.list_accounts()
+    org.orgs.register_delegated_administrator(AccountId=account_id, ServicePrincipal="sso.amazonaws.com")
+    with expect_error("AccountAlreadyRegisteredException", 400):
+        org.orgs.register_delegated_administrator(AccountId=account_id, ServicePrincipal="sso.amazonaws.com")
+    with expect_error("ConstraintViolationException", 400):
+        org.orgs.register_delegated_administrator(AccountId=org.srv.account_id, ServicePrincipal="sso.amazonaws.com")
+    admins = org.orgs.list_delegated_administrators()["DelegatedAdministrators"]
+    assert [a["Id"] for a in admins] == [account_id] and "DelegationEnabledDate" in admins[0]
+    assert [s["ServicePrincipal"] for s in org.orgs.list_delegated_services_for_account(AccountId=account_id)["DelegatedServices"]] == ["sso.amazonaws.com"]
+    assert account_id in [a["Id"] for a in member.list_accounts()["Accounts"]]
+    with expect_error("AccessDeniedException", 400):
+        member.create_organizational_unit(ParentId=org.root_id, Name="nope")  # still not a manager
+    with expect_error("ConstraintViolationException", 400):
+        member.leave_organization()
+    org.orgs.deregister_delegated_administrator(AccountId=account_id, ServicePrincipal="sso.amazonaws.com")
+    with expect_error("AccountNotRegisteredException", 400):
+        org.orgs.deregister_delegated_administrator(AccountId=account_id, ServicePrincipal="sso.amazonaws.com")
+
+    member.leave_organization()
+    with expect_error("AWSOrganizationsNotInUseException", 400):
+        member.describe_organization()
+    with expect_error("MasterCannotLeaveOrganizationException", 400):
+        org.orgs.leave_organization()

@@ -152,6 +152,31 @@ async fn run(iam: &Iam, auth: &Authorized<'_>, op: Op, v: &Value) -> IamResult<V
             iam.tag_org_resource(auth, req(v, "ResourceId")?, &[], &strings(v, "TagKeys")).await?;
             json!({})
         }
+        Op::InviteAccountToOrganization => {
+            let target = v.get("Target").cloned().unwrap_or_default();
+            let h = iam.invite_account(auth, s(&target, "Id").unwrap_or_default(), s(&target, "Type").unwrap_or_default(), s(v, "Notes")).await?;
+            json!({"Handshake": h})
+        }
+        Op::AcceptHandshake => json!({"Handshake": iam.answer_handshake(auth, req(v, "HandshakeId")?, "accept").await?}),
+        Op::DeclineHandshake => json!({"Handshake": iam.answer_handshake(auth, req(v, "HandshakeId")?, "decline").await?}),
+        Op::CancelHandshake => json!({"Handshake": iam.answer_handshake(auth, req(v, "HandshakeId")?, "cancel").await?}),
+        Op::DescribeHandshake => json!({"Handshake": iam.describe_handshake(auth, req(v, "HandshakeId")?).await?}),
+        Op::ListHandshakesForAccount => page("Handshakes", &iam.list_handshakes_for_account(auth, next, max(v)).await?)?,
+        Op::ListHandshakesForOrganization => page("Handshakes", &iam.list_handshakes_for_organization(auth, next, max(v)).await?)?,
+        Op::LeaveOrganization => {
+            iam.leave_organization(auth).await?;
+            json!({})
+        }
+        Op::RegisterDelegatedAdministrator => {
+            iam.register_delegated_administrator(auth, req(v, "AccountId")?, req(v, "ServicePrincipal")?).await?;
+            json!({})
+        }
+        Op::DeregisterDelegatedAdministrator => {
+            iam.deregister_delegated_administrator(auth, req(v, "AccountId")?, req(v, "ServicePrincipal")?).await?;
+            json!({})
+        }
+        Op::ListDelegatedAdministrators => page("DelegatedAdministrators", &iam.list_delegated_administrators(auth, s(v, "ServicePrincipal"), next, max(v)).await?)?,
+        Op::ListDelegatedServicesForAccount => page("DelegatedServices", &iam.list_delegated_services(auth, req(v, "AccountId")?, next, max(v)).await?)?,
         Op::ListTagsForResource => {
             let p = iam.list_org_resource_tags(auth, req(v, "ResourceId")?, next).await?;
             let mut out = json!({"Tags": tag_values(&p.items)});

@@ -433,6 +433,18 @@ operations! {
     TagResource => Any, write;
     UntagResource => Any, write;
     ListTagsForResource => Any, read;
+    InviteAccountToOrganization => Any, write;
+    AcceptHandshake => Any, write;
+    DeclineHandshake => Any, write;
+    CancelHandshake => Any, write;
+    DescribeHandshake => Any, read;
+    ListHandshakesForAccount => Any, read;
+    ListHandshakesForOrganization => Any, read;
+    LeaveOrganization => Any, write;
+    RegisterDelegatedAdministrator => Any, write;
+    DeregisterDelegatedAdministrator => Any, write;
+    ListDelegatedAdministrators => Any, read;
+    ListDelegatedServicesForAccount => Any, read;
 }
 
 operations! {

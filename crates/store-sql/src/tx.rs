@@ -1036,6 +1036,11 @@ impl Tx for SqlTx {
         }
     }
 
+    async fn org_objects_with_parent(&mut self, kind: OrgObjectKind, parent_id: &str) -> StoreResult<Vec<OrgObjectRecord>> {
+        let cols = rows::ORG_OBJECT_COLS;
+        fetch_all!(self, format!("SELECT {cols} FROM org_objects WHERE kind = $1 AND parent_id = $2 ORDER BY created_at, object_id"), rows::org_object, kind.as_str(), parent_id)
+    }
+
     async fn update_org_object(&mut self, rec: &OrgObjectRecord) -> StoreResult<()> {
         let q = sqlx::query("UPDATE org_objects SET parent_id = $1, unique_key = $2, body = $3 WHERE object_id = $4")
             .bind(&rec.parent_id)

@@ -765,6 +765,9 @@ impl Tx for CacheTx {
     async fn org_objects(&mut self, org_id: &str, kind: OrgObjectKind, parent_id: Option<&str>) -> StoreResult<Vec<OrgObjectRecord>> {
         uncached!(self, org_objects(org_id, kind, parent_id))
     }
+    async fn org_objects_with_parent(&mut self, kind: OrgObjectKind, parent_id: &str) -> StoreResult<Vec<OrgObjectRecord>> {
+        uncached!(self, org_objects_with_parent(kind, parent_id))
+    }
     async fn update_org_object(&mut self, rec: &OrgObjectRecord) -> StoreResult<()> {
         write!(self, 0, update_org_object(rec))
     }

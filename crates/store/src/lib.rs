@@ -245,6 +245,9 @@ pub trait Tx: Send {
     async fn get_org_object(&mut self, object_id: &str) -> StoreResult<Option<OrgObjectRecord>>;
     /// An organization's objects of a kind (in one parent when given), oldest first.
     async fn org_objects(&mut self, org_id: &str, kind: OrgObjectKind, parent_id: Option<&str>) -> StoreResult<Vec<OrgObjectRecord>>;
+    /// The objects of a kind in one parent, whatever their scope (an account's invitations
+    /// from every organization), oldest first.
+    async fn org_objects_with_parent(&mut self, kind: OrgObjectKind, parent_id: &str) -> StoreResult<Vec<OrgObjectRecord>>;
     /// Writes the parent, unique key and body; `Conflict` when the unique key is taken.
     async fn update_org_object(&mut self, rec: &OrgObjectRecord) -> StoreResult<()>;
     /// Deletes the object and every link from or to it.

@@ -7,6 +7,7 @@
 //! Service control policies are enforced in [`Iam::decide_with`]: a member account's
 //! requests need an Allow at every level from the root down to the account ([`Iam::scp_levels`]).
 
+mod handshakes;
 mod iam_features;
 mod policies;
 mod structure;

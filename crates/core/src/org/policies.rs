@@ -5,6 +5,7 @@
 use portcullis_store::{OrgLinkKind, OrgLinkRecord, OrgObjectKind, OrgObjectRecord, Tag, Tx};
 use serde::Serialize;
 
+use super::handshakes::readable_org;
 use super::structure::attach_full_access;
 use super::*;
 
@@ -138,7 +139,7 @@ impl Iam {
 
     pub async fn describe_org_policy(&self, auth: &Authorized<'_>, policy_id: &str) -> IamResult<PolicyView> {
         let mut tx = self.store.begin_read().await?;
-        let org = managed_org(&mut tx, auth).await?;
+        let org = readable_org(&mut tx, auth).await?;
         if policy_id == FULL_AWS_ACCESS_ID {
             return Ok(full_access_view());
         }
@@ -190,7 +191,7 @@ impl Iam {
     /// ListPolicies: the organization's policies of one type (FullAWSAccess first among SCPs).
     pub async fn list_org_policies(&self, auth: &Authorized<'_>, policy_type: &str, next: Option<&str>, max: Option<i64>) -> IamResult<OrgPage<PolicySummaryView>> {
         let mut tx = self.store.begin_read().await?;
-        let org = managed_org(&mut tx, auth).await?;
+        let org = readable_org(&mut tx, auth).await?;
         let mut all = Vec::new();
         if policy_type == SCP {
             all.push(full_access_view().policy_summary);
@@ -245,7 +246,7 @@ impl Iam {
 
     pub async fn list_policies_for_target(&self, auth: &Authorized<'_>, target_id: &str, policy_type: &str, next: Option<&str>, max: Option<i64>) -> IamResult<OrgPage<PolicySummaryView>> {
         let mut tx = self.store.begin_read().await?;
-        let org = managed_org(&mut tx, auth).await?;
+        let org = readable_org(&mut tx, auth).await?;
         target(&mut tx, &org, target_id).await?;
         let mut all = Vec::new();
         for link in tx.org_links(&org.id, OrgLinkKind::PolicyTarget, None, Some(target_id)).await? {
@@ -266,7 +267,7 @@ impl Iam {
 
     pub async fn list_targets_for_policy(&self, auth: &Authorized<'_>, policy_id: &str, next: Option<&str>, max: Option<i64>) -> IamResult<OrgPage<PolicyTargetView>> {
         let mut tx = self.store.begin_read().await?;
-        let org = managed_org(&mut tx, auth).await?;
+        let org = readable_org(&mut tx, auth).await?;
         policy_type_of(&mut tx, &org, policy_id).await?;
         let mut all = Vec::new();
         for link in tx.org_links(&org.id, OrgLinkKind::PolicyTarget, Some(policy_id), None).await? {

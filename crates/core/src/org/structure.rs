@@ -5,6 +5,7 @@
 use portcullis_store::{AccountRecord, OrgLinkKind, OrgLinkRecord, OrgObjectKind, OrgObjectRecord, PrincipalKind, RoleRecord, Tag, Tx};
 use serde::Serialize;
 
+use super::handshakes::readable_org;
 use super::*;
 
 /// An organization as DescribeOrganization shows it.
@@ -127,7 +128,7 @@ fn policy_types(org: &Org) -> Vec<PolicyTypeView> {
     org.body.policy_types.iter().map(|t| PolicyTypeView { kind: t.clone(), status: "ENABLED".to_owned() }).collect()
 }
 
-fn account_view(org: &Org, rec: &OrgObjectRecord) -> IamResult<AccountView> {
+pub(super) fn account_view(org: &Org, rec: &OrgObjectRecord) -> IamResult<AccountView> {
     let body: ObjectBody = body_of(rec)?;
     let state = match body.status.as_str() {
         "SUSPENDED" => "SUSPENDED",
@@ -255,7 +256,7 @@ impl Iam {
 
     pub async fn list_roots(&self, auth: &Authorized<'_>) -> IamResult<Vec<RootView>> {
         let mut tx = self.store.begin_read().await?;
-        let org = managed_org(&mut tx, auth).await?;
+        let org = readable_org(&mut tx, auth).await?;
         Ok(vec![self.root_view(&org)])
     }
 
@@ -350,7 +351,7 @@ impl Iam {
 
     pub async fn describe_create_account_status(&self, auth: &Authorized<'_>, request_id: &str) -> IamResult<CreateAccountStatusView> {
         let mut tx = self.store.begin_read().await?;
-        let org = managed_org(&mut tx, auth).await?;
+        let org = readable_org(&mut tx, auth).await?;
         let rec = tx
             .get_org_object(request_id)
             .await?
@@ -361,7 +362,7 @@ impl Iam {
 
     pub async fn list_create_account_status(&self, auth: &Authorized<'_>, states: &[String], next: Option<&str>, max: Option<i64>) -> IamResult<OrgPage<CreateAccountStatusView>> {
         let mut tx = self.store.begin_read().await?;
-        let org = managed_org(&mut tx, auth).await?;
+        let org = readable_org(&mut tx, auth).await?;
         let mut all = Vec::new();
         for rec in tx.org_objects(&org.id, OrgObjectKind::CreateAccountRequest, None).await? {
             let view = status_view(&rec)?;
@@ -374,14 +375,14 @@ impl Iam {
 
     pub async fn describe_account(&self, auth: &Authorized<'_>, account_id: &str) -> IamResult<AccountView> {
         let mut tx = self.store.begin_read().await?;
-        let org = managed_org(&mut tx, auth).await?;
+        let org = readable_org(&mut tx, auth).await?;
         let rec = org_account(&mut tx, &org, account_id).await?;
         account_view(&org, &rec)
     }
 
     pub async fn list_accounts(&self, auth: &Authorized<'_>, parent: Option<&str>, next: Option<&str>, max: Option<i64>) -> IamResult<OrgPage<AccountView>> {
         let mut tx = self.store.begin_read().await?;
-        let org = managed_org(&mut tx, auth).await?;
+        let org = readable_org(&mut tx, auth).await?;
         if let Some(p) = parent {
             parent_object(&mut tx, &org, p, "ParentNotFoundException").await?;
         }
@@ -426,7 +427,7 @@ impl Iam {
 
     pub async fn describe_organizational_unit(&self, auth: &Authorized<'_>, unit_id: &str) -> IamResult<UnitView> {
         let mut tx = self.store.begin_read().await?;
-        let org = managed_org(&mut tx, auth).await?;
+        let org = readable_org(&mut tx, auth).await?;
         unit_view(&org, &org_unit(&mut tx, &org, unit_id).await?)
     }
 
@@ -466,7 +467,7 @@ impl Iam {
 
     pub async fn list_organizational_units(&self, auth: &Authorized<'_>, parent_id: &str, next: Option<&str>, max: Option<i64>) -> IamResult<OrgPage<UnitView>> {
         let mut tx = self.store.begin_read().await?;
-        let org = managed_org(&mut tx, auth).await?;
+        let org = readable_org(&mut tx, auth).await?;
         parent_object(&mut tx, &org, parent_id, "ParentNotFoundException").await?;
         let rows = tx.org_objects(&org.id, OrgObjectKind::Unit, Some(parent_id)).await?;
         let all = rows.iter().map(|r| unit_view(&org, r)).collect::<IamResult<Vec<_>>>()?;
@@ -476,7 +477,7 @@ impl Iam {
     /// ListChildren: the accounts (`ACCOUNT`) or units (`ORGANIZATIONAL_UNIT`) in a parent.
     pub async fn list_children(&self, auth: &Authorized<'_>, parent_id: &str, child_type: &str, next: Option<&str>, max: Option<i64>) -> IamResult<OrgPage<ChildView>> {
         let mut tx = self.store.begin_read().await?;
-        let org = managed_org(&mut tx, auth).await?;
+        let org = readable_org(&mut tx, auth).await?;
         parent_object(&mut tx, &org, parent_id, "ParentNotFoundException").await?;
         let (kind, label) = if child_type == "ACCOUNT" { (OrgObjectKind::Account, "ACCOUNT") } else { (OrgObjectKind::Unit, "ORGANIZATIONAL_UNIT") };
         let rows = tx.org_objects(&org.id, kind, Some(parent_id)).await?;
@@ -486,7 +487,7 @@ impl Iam {
     /// ListParents: the root or unit an account or unit is in.
     pub async fn list_parents(&self, auth: &Authorized<'_>, child_id: &str) -> IamResult<Vec<ChildView>> {
         let mut tx = self.store.begin_read().await?;
-        let org = managed_org(&mut tx, auth).await?;
+        let org = readable_org(&mut tx, auth).await?;
         let rec = tx
             .get_org_object(child_id)
             .await?
@@ -571,7 +572,7 @@ impl Iam {
 
     pub async fn list_service_access(&self, auth: &Authorized<'_>, next: Option<&str>, max: Option<i64>) -> IamResult<OrgPage<EnabledServiceView>> {
         let mut tx = self.store.begin_read().await?;
-        let org = managed_org(&mut tx, auth).await?;
+        let org = readable_org(&mut tx, auth).await?;
         let links = tx.org_links(&org.id, OrgLinkKind::ServiceAccess, Some(&org.id), None).await?;
         paginate(links.into_iter().map(|l| EnabledServiceView { service_principal: l.to_id, date_enabled: l.created_at }).collect(), next, max)
     }
@@ -600,7 +601,7 @@ impl Iam {
 
     pub async fn list_org_resource_tags(&self, auth: &Authorized<'_>, resource_id: &str, next: Option<&str>) -> IamResult<OrgPage<Tag>> {
         let mut tx = self.store.begin_read().await?;
-        let org = managed_org(&mut tx, auth).await?;
+        let org = readable_org(&mut tx, auth).await?;
         let rec = taggable(&mut tx, &org, resource_id).await?;
         let body: ObjectBody = body_of(&rec)?;
         paginate(tag_list(&body.tags), next, Some(50))
