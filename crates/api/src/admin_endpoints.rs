@@ -113,3 +113,28 @@ async fn issuer_document(state: &AppState, issuer: &str, discovery: bool) -> Res
         Err(e) => aws_error(&crate::iam_error(e)),
     }
 }
+
+/// `POST /_portcullis/identity-center/one-time-password` with `{"IdentityStoreId", "UserId"}`:
+/// SigV4-signed (service `iam`), for whoever may call `identitystore:UpdateUser` in the
+/// account that owns the identity store. Answers `{"Password", "PortalUrl"}`: the console's
+/// "Generate a one-time password" for a directory user, who changes it at first sign-in.
+pub async fn one_time_password(State(state): State<Arc<AppState>>, req: Request) -> Response {
+    let (caller, body) = match signed_caller(&state, req).await {
+        Ok(c) => c,
+        Err(answer) => return answer,
+    };
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return error(StatusCode::BAD_REQUEST, "ValidationException", "expected a JSON object with IdentityStoreId and UserId");
+    };
+    let (Some(store), Some(user)) = (v["IdentityStoreId"].as_str(), v["UserId"].as_str()) else {
+        return error(StatusCode::BAD_REQUEST, "ValidationException", "IdentityStoreId and UserId are required");
+    };
+    let auth = match state.iam.authorize(&caller, &AuthzRequest::new("identitystore:UpdateUser", "*")).await {
+        Ok(a) => a,
+        Err(e) => return error(StatusCode::FORBIDDEN, e.code(), &e.public_message()),
+    };
+    match state.iam.directory_one_time_password(&auth, store, user).await {
+        Ok(password) => Json(json!({"Password": password, "PortalUrl": state.iam.portal_url(store)})).into_response(),
+        Err(e) => error(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST), e.code(), &e.public_message()),
+    }
+}

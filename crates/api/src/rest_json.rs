@@ -11,7 +11,7 @@ use axum::body::to_bytes;
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use portcullis_core::{AccountOperation, IamError};
+use portcullis_core::{AccountOperation, IamError, SsoOidcOperation, SsoPortalOperation};
 use portcullis_protocol::{AwsError, OperationSpec, ServiceModel, ViolationKind};
 use serde_json::{Map, Value};
 
@@ -21,20 +21,26 @@ use crate::{AppState, MAX_BODY_BYTES};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum RestService {
     Account,
+    SsoOidc,
+    SsoPortal,
 }
 
 impl RestService {
-    pub(crate) const ALL: [Self; 1] = [Self::Account];
+    pub(crate) const ALL: [Self; 3] = [Self::Account, Self::SsoOidc, Self::SsoPortal];
 
-    fn signing_name(self) -> &'static str {
+    /// The SigV4 signing name, for the services whose requests are signed.
+    fn signing_name(self) -> Option<&'static str> {
         match self {
-            Self::Account => "account",
+            Self::Account => Some("account"),
+            Self::SsoOidc | Self::SsoPortal => None,
         }
     }
 
     pub(crate) fn model_gz(self) -> &'static [u8] {
         match self {
             Self::Account => portcullis_protocol::ACCOUNT_MODEL_GZ,
+            Self::SsoOidc => portcullis_protocol::SSO_OIDC_MODEL_GZ,
+            Self::SsoPortal => portcullis_protocol::SSO_MODEL_GZ,
         }
     }
 
@@ -42,6 +48,8 @@ impl RestService {
     pub(crate) fn served(self) -> Vec<&'static str> {
         match self {
             Self::Account => AccountOperation::ALL.iter().map(|o| o.name()).collect(),
+            Self::SsoOidc => SsoOidcOperation::ALL.iter().map(|o| o.name()).collect(),
+            Self::SsoPortal => SsoPortalOperation::ALL.iter().map(|o| o.name()).collect(),
         }
     }
 
@@ -55,12 +63,21 @@ impl RestService {
     fn error(self, e: IamError) -> (u16, String, Map<String, Value>) {
         let mut body = Map::new();
         let (status, code) = match e {
+            // The OpenID Connect service answers with OAuth's `error` and `error_description`.
             IamError::Service { code, message, fields } => {
-                body.insert("message".into(), Value::String(message));
+                if self != Self::SsoOidc || fields.is_empty() {
+                    body.insert("message".into(), Value::String(message));
+                }
                 for (k, v) in fields {
                     body.insert(k.to_owned(), Value::String(v));
                 }
-                (status_of(code), code.to_owned())
+                let status = match (self, code) {
+                    (Self::SsoOidc, "InvalidClientException") => 401,
+                    (Self::SsoOidc, "InternalServerException") => 500,
+                    (Self::SsoOidc, _) => 400,
+                    _ => status_of(code),
+                };
+                (status, code.to_owned())
             }
             IamError::AccessDenied(m) => {
                 body.insert("message".into(), Value::String(m));
@@ -80,9 +97,11 @@ impl RestService {
     }
 }
 
-/// The HTTP status each exception of the Account API has in its model.
+/// The HTTP status each exception has in the REST-JSON services' models (sso-oidc answers
+/// its own `AccessDeniedException` with 400: it has no 403).
 fn status_of(code: &str) -> u16 {
     match code {
+        "InvalidClientException" | "UnauthorizedException" => 401,
         "AccessDeniedException" => 403,
         "ResourceNotFoundException" => 404,
         "ConflictException" => 409,
@@ -173,7 +192,10 @@ async fn process(state: &AppState, req: Request) -> Result<String, Failure> {
     let unknown = || failure(AwsError::new("UnknownOperationException", 404, "The requested operation is not supported."));
     let (service, op) = state.rest_routes.find(parts.method.as_str(), parts.uri.path(), &query).ok_or_else(unknown)?;
     let model = state.rest_routes.models.get(&service).ok_or_else(unknown)?;
-    let caller = crate::resolve_caller(state, &parts, &query, &body, service.signing_name()).await.map_err(|e| failure(crate::json_protocol::auth_error(e)))?;
+    let caller = match service.signing_name() {
+        Some(name) => Some(crate::resolve_caller(state, &parts, &query, &body, name).await.map_err(|e| failure(crate::json_protocol::auth_error(e)))?),
+        None => None,
+    };
 
     // The input: the JSON body, then members bound to the query string and headers.
     let mut input = if body.iter().all(u8::is_ascii_whitespace) {
@@ -206,7 +228,20 @@ async fn process(state: &AppState, req: Request) -> Result<String, Failure> {
     if let Some(v) = violations.iter().find(|v| v.kind == ViolationKind::Type) {
         return Err(failure(AwsError::new("SerializationException", 400, v.message.clone())));
     }
-    if !violations.is_empty() {
+    if let Some(first) = violations.first() {
+        match service {
+            RestService::SsoPortal if first.label == "accessToken" => {
+                return Err(failure(AwsError::new("UnauthorizedException", 401, "Session token not found or invalid")));
+            }
+            RestService::SsoPortal => return Err(failure(AwsError::new("InvalidRequestException", 400, first.message.clone()))),
+            RestService::SsoOidc => {
+                let e = AwsError::new("InvalidRequestException", 400, "").with_field("error", "invalid_request").with_field("error_description", first.message.clone());
+                let (status, code, mut body) = failure(e);
+                body.remove("message");
+                return Err((status, code, body));
+            }
+            RestService::Account => {}
+        }
         let messages: Vec<&str> = violations.iter().map(|v| v.message.as_str()).collect();
         let message = match messages.len() {
             1 => format!("1 validation error detected: {}", messages[0]),
@@ -215,11 +250,20 @@ async fn process(state: &AppState, req: Request) -> Result<String, Failure> {
         return Err(failure(AwsError::new("ValidationException", 400, message).with_reason("fieldValidationFailed")));
     }
 
-    let out = match service {
-        RestService::Account => {
+    let out = match (service, &caller) {
+        (RestService::Account, Some(caller)) => {
             let op = AccountOperation::parse(&op.name).ok_or_else(unknown)?;
-            crate::account_api::dispatch(&state.iam, &caller, op, &input).await
+            crate::account_api::dispatch(&state.iam, caller, op, &input).await
         }
+        (RestService::SsoOidc, _) => {
+            let op = SsoOidcOperation::parse(&op.name).ok_or_else(unknown)?;
+            crate::portal_api::dispatch_oidc(&state.iam, op, &input).await
+        }
+        (RestService::SsoPortal, _) => {
+            let op = SsoPortalOperation::parse(&op.name).ok_or_else(unknown)?;
+            crate::portal_api::dispatch_portal(&state.iam, op, &input).await
+        }
+        (RestService::Account, None) => return Err(unknown()),
     }
     .map_err(|e| service.error(e))?;
     Ok(if out.as_object().is_some_and(Map::is_empty) { String::new() } else { out.to_string() })

@@ -4,7 +4,7 @@
 
 #![deny(unreachable_patterns, bindings_with_variant_name)]
 
-use portcullis_core::{AccountOperation, IamOperation, IdentityStoreOperation, OrganizationsOperation, Spec, SsoAdminOperation, StsOperation};
+use portcullis_core::{AccountOperation, IamOperation, IdentityStoreOperation, OrganizationsOperation, Spec, SsoAdminOperation, SsoOidcOperation, SsoPortalOperation, StsOperation};
 use portcullis_protocol::ServiceModel;
 
 fn section(out: &mut String, title: &str, model: &ServiceModel, specs: &[Spec]) {
@@ -56,6 +56,8 @@ fn api_coverage_doc_is_made_from_the_operation_tables() {
     let idstore = ServiceModel::load_gz(portcullis_protocol::IDENTITYSTORE_MODEL_GZ).expect("identitystore model");
     let sso_admin = ServiceModel::load_gz(portcullis_protocol::SSO_ADMIN_MODEL_GZ).expect("sso-admin model");
     let account = ServiceModel::load_gz(portcullis_protocol::ACCOUNT_MODEL_GZ).expect("account model");
+    let oidc = ServiceModel::load_gz(portcullis_protocol::SSO_OIDC_MODEL_GZ).expect("sso-oidc model");
+    let portal = ServiceModel::load_gz(portcullis_protocol::SSO_MODEL_GZ).expect("sso model");
     portcullis_api::check_operation_tables(&iam, &sts).expect("every table row is a model operation");
 
     let mut out = String::from(
@@ -78,6 +80,10 @@ fn api_coverage_doc_is_made_from_the_operation_tables() {
     section(&mut out, "IAM Identity Center (sso-admin)", &sso_admin, &specs);
     let specs: Vec<Spec> = AccountOperation::ALL.iter().map(|o| o.spec()).collect();
     section(&mut out, "Account Management", &account, &specs);
+    let specs: Vec<Spec> = SsoOidcOperation::ALL.iter().map(|o| o.spec()).collect();
+    section(&mut out, "IAM Identity Center OIDC (sso-oidc)", &oidc, &specs);
+    let specs: Vec<Spec> = SsoPortalOperation::ALL.iter().map(|o| o.spec()).collect();
+    section(&mut out, "AWS access portal (sso)", &portal, &specs);
 
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/api-coverage.md");
     if std::env::var_os("PORTCULLIS_WRITE_DOCS").is_some() {

@@ -14,6 +14,7 @@ mod dashboard;
 mod groups;
 mod mfa;
 mod policies;
+mod portal;
 mod roles;
 mod signin;
 mod simulator;
@@ -59,6 +60,11 @@ pub fn router(iam: Iam) -> Result<Router, String> {
     let console = Arc::new(Console { iam, sessions: session::Sessions::default(), iam_model });
     Ok(Router::new()
         .route("/console", get(dashboard::dashboard))
+        .route("/start/{store}", get(portal::home))
+        .route("/start/{store}/signin", post(portal::sign_in))
+        .route("/start/{store}/signout", post(portal::sign_out))
+        .route("/start/{store}/credentials", get(portal::credentials))
+        .route("/start/{store}/device", get(portal::device).post(portal::approve))
         .route("/console/static/console.css", get(web::stylesheet))
         .route("/console/static/webauthn.js", get(web::webauthn_script))
         .route("/console/security-credentials", get(mfa::security_credentials))

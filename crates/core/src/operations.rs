@@ -528,6 +528,24 @@ operations! {
     PutAccountName => Any, write;
 }
 
+operations! {
+    /// The OpenID Connect operations of IAM Identity Center (`sso-oidc`, REST-JSON). Not
+    /// signed: a registered client's secret and a user's approval prove them.
+    SsoOidcOperation, "sso-oauth";
+    RegisterClient => Any, write, authorization = Unsigned;
+    StartDeviceAuthorization => Any, write, authorization = Unsigned;
+    CreateToken => Any, write, authorization = Unsigned;
+}
+
+operations! {
+    /// The access portal's operations (`sso`, REST-JSON), with a portal session's bearer token.
+    SsoPortalOperation, "awsssoportal";
+    ListAccounts => Any, read, authorization = Unsigned;
+    ListAccountRoles => Any, read, authorization = Unsigned;
+    GetRoleCredentials => Any, write, authorization = Unsigned;
+    Logout => Any, write, authorization = Unsigned;
+}
+
 fn iam_arn(account: &str, rest: &str) -> String {
     crate::iam_resource_arn(account, rest)
 }

@@ -436,10 +436,19 @@ pub enum OrgObjectKind {
     /// An asynchronous Identity Center request and its status (assignment creation and
     /// deletion, permission set provisioning).
     SsoRequest,
+    /// A directory user's sign-in secrets (password hash and history, one-time password),
+    /// apart from the user so that DescribeUser never carries them.
+    DirectoryCredential,
+    /// A client registered with the OpenID Connect service (`sso-oidc` RegisterClient).
+    OidcClient,
+    /// A device authorization waiting for a user's approval (its id is the device code's hash).
+    DeviceAuthorization,
+    /// An access portal session (its id is the access token's hash).
+    PortalSession,
 }
 
 impl OrgObjectKind {
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 19] = [
         Self::Organization,
         Self::Root,
         Self::Unit,
@@ -455,6 +464,10 @@ impl OrgObjectKind {
         Self::PermissionSet,
         Self::AccountAssignment,
         Self::SsoRequest,
+        Self::DirectoryCredential,
+        Self::OidcClient,
+        Self::DeviceAuthorization,
+        Self::PortalSession,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -474,6 +487,10 @@ impl OrgObjectKind {
             Self::PermissionSet => "permission-set",
             Self::AccountAssignment => "account-assignment",
             Self::SsoRequest => "sso-request",
+            Self::DirectoryCredential => "directory-credential",
+            Self::OidcClient => "oidc-client",
+            Self::DeviceAuthorization => "device-authorization",
+            Self::PortalSession => "portal-session",
         }
     }
 

@@ -8,6 +8,7 @@
 //! names, so what is stored is what Describe* answers.
 
 mod identity_store;
+mod portal;
 mod sso_admin;
 
 use portcullis_store::{OrgObjectKind, OrgObjectRecord, Tx};
@@ -15,6 +16,7 @@ use serde_json::{Map, Value};
 
 use crate::{Authorized, IamError, IamResult};
 
+pub use portal::{PortalSignIn, PortalUser};
 pub use sso_admin::{AccountAssignmentInput, PermissionSetInput};
 
 /// `ResourceNotFoundException` naming the resource's type and id.

@@ -98,7 +98,7 @@ fn permission_set_view(rec: &OrgObjectRecord) -> IamResult<Value> {
 }
 
 /// ISO 8601 durations of whole hours and minutes between 1 and 12 hours: seconds.
-fn session_seconds(d: &str) -> IamResult<i64> {
+pub(super) fn session_seconds(d: &str) -> IamResult<i64> {
     let bad = || validation(format!("The session duration {d} is not valid. It must be between PT1H and PT12H."));
     let rest = d.strip_prefix("PT").ok_or_else(bad)?;
     let (mut total, mut number) = (0i64, String::new());
@@ -124,7 +124,7 @@ fn session_seconds(d: &str) -> IamResult<i64> {
 }
 
 /// The provisioned role's name suffix: stable per permission set and account.
-fn role_suffix(ps_id: &str, account: &str) -> String {
+pub(super) fn role_suffix(ps_id: &str, account: &str) -> String {
     let digest = sha2::Sha256::digest(format!("{ps_id}/{account}").as_bytes());
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }

@@ -1,0 +1,225 @@
+//! The AWS access portal at `/start/{identity store}`: a directory user signs in (changing a
+//! one-time password on the way), sees the accounts and permission sets assigned to it, takes
+//! access keys for one of them, and approves device codes (`aws sso login`,
+//! `portcullis sso login`) at `/start/{identity store}/device`. The session is a cookie
+//! holding the portal session's token; forms carry a token derived from it.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use portcullis_core::{Iam, PortalSignIn, PortalUser};
+use serde::Deserialize;
+
+use crate::security::cookie;
+use crate::session::same_token;
+use crate::web::{redirect, render, Shared};
+
+const PORTAL_COOKIE: &str = "portcullis-portal";
+
+#[derive(Template)]
+#[template(path = "portal_signin.html")]
+struct SignInPage<'a> {
+    store_id: &'a str,
+    next: &'a str,
+    user_name: &'a str,
+    new_password: bool,
+    error: Option<&'a str>,
+}
+
+struct AccountRow {
+    id: String,
+    name: String,
+    email: String,
+    roles: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "portal_home.html")]
+struct HomePage<'a> {
+    store_id: &'a str,
+    user_name: &'a str,
+    csrf: &'a str,
+    accounts: Vec<AccountRow>,
+}
+
+#[derive(Template)]
+#[template(path = "portal_credentials.html")]
+struct CredentialsPage<'a> {
+    store_id: &'a str,
+    user_name: &'a str,
+    account_id: &'a str,
+    role_name: &'a str,
+    access_key_id: &'a str,
+    secret_access_key: &'a str,
+    session_token: &'a str,
+    expiration: String,
+}
+
+#[derive(Template)]
+#[template(path = "portal_device.html")]
+struct DevicePage<'a> {
+    user_name: &'a str,
+    user_code: &'a str,
+    csrf: &'a str,
+    approved: bool,
+    error: Option<&'a str>,
+}
+
+fn portal_cookie(token: &str) -> String {
+    format!("{PORTAL_COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/start")
+}
+
+/// Only places inside this store's portal are followed after sign-in.
+fn safe_next<'a>(store_id: &str, next: &'a str) -> Option<&'a str> {
+    (next.starts_with(&format!("/start/{store_id}")) && !next.contains("//") && !next.contains('\\')).then_some(next)
+}
+
+/// The signed-in user of this store's portal, with the session's token.
+async fn portal_user(iam: &Iam, headers: &HeaderMap, store_id: &str) -> Option<(PortalUser, String)> {
+    let token = cookie(headers, PORTAL_COOKIE)?;
+    let user = iam.portal_user(token).await.ok()?;
+    (user.store_id == store_id).then(|| (user, token.to_owned()))
+}
+
+fn to_sign_in(store_id: &str, next: &str) -> Response {
+    let next: String = url_escape(next);
+    redirect(&format!("/start/{store_id}?next={next}"), &[])
+}
+
+fn url_escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => char::from(b).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+/// `GET /start/{store}`: the accounts page, or the sign-in form.
+pub async fn home(State(c): Shared, Path(store_id): Path<String>, Query(q): Query<NextQuery>, headers: HeaderMap) -> Response {
+    let Some((user, token)) = portal_user(&c.iam, &headers, &store_id).await else {
+        let next = q.next.as_deref().and_then(|n| safe_next(&store_id, n)).unwrap_or("");
+        return render(StatusCode::OK, &SignInPage { store_id: &store_id, next, user_name: "", new_password: false, error: None });
+    };
+    let mut accounts = Vec::new();
+    match c.iam.portal_accounts(&user).await {
+        Ok(list) => {
+            for a in list {
+                let id = a["accountId"].as_str().unwrap_or_default().to_owned();
+                let roles = c.iam.portal_roles(&user, &id).await.unwrap_or_default().into_iter().filter_map(|r| r["roleName"].as_str().map(str::to_owned)).collect();
+                accounts.push(AccountRow { name: a["accountName"].as_str().unwrap_or_default().to_owned(), email: a["emailAddress"].as_str().unwrap_or_default().to_owned(), id, roles });
+            }
+        }
+        Err(_) => return crate::web::failure(),
+    }
+    let csrf = Iam::portal_form_token(&token);
+    render(StatusCode::OK, &HomePage { store_id: &store_id, user_name: &user.user_name, csrf: &csrf, accounts })
+}
+
+#[derive(Deserialize)]
+pub struct SignInForm {
+    user_name: String,
+    password: String,
+    new_password: Option<String>,
+    next: Option<String>,
+}
+
+/// `POST /start/{store}/signin`.
+pub async fn sign_in(State(c): Shared, Path(store_id): Path<String>, axum::Form(f): axum::Form<SignInForm>) -> Response {
+    let next = f.next.as_deref().and_then(|n| safe_next(&store_id, n)).unwrap_or("").to_owned();
+    let again = |error: &str, new_password: bool| render(StatusCode::OK, &SignInPage { store_id: &store_id, next: &next, user_name: &f.user_name, new_password, error: Some(error) });
+    match c.iam.portal_sign_in(&store_id, &f.user_name, &f.password, f.new_password.as_deref().filter(|p| !p.is_empty())).await {
+        Ok(PortalSignIn::SignedIn { token, .. }) => {
+            let to = if next.is_empty() { format!("/start/{store_id}") } else { next.clone() };
+            redirect(&to, &[portal_cookie(&token)])
+        }
+        Ok(PortalSignIn::NewPasswordRequired) => render(StatusCode::OK, &SignInPage { store_id: &store_id, next: &next, user_name: &f.user_name, new_password: true, error: None }),
+        Err(portcullis_core::IamError::AccessDenied(_)) => again("Invalid username or password.", false),
+        Err(portcullis_core::IamError::Service { message, .. }) => again(&message, true),
+        Err(_) => crate::web::failure(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+/// `POST /start/{store}/signout`.
+pub async fn sign_out(State(c): Shared, Path(store_id): Path<String>, headers: HeaderMap, axum::Form(f): axum::Form<CsrfForm>) -> Response {
+    if let Some((_, token)) = portal_user(&c.iam, &headers, &store_id).await {
+        if same_token(&Iam::portal_form_token(&token), &f.csrf) {
+            let _ = c.iam.portal_logout(&token).await;
+        }
+    }
+    redirect(&format!("/start/{store_id}"), &[format!("{PORTAL_COOKIE}=; HttpOnly; SameSite=Lax; Path=/start; Max-Age=0")])
+}
+
+#[derive(Deserialize)]
+pub struct CredentialsQuery {
+    account_id: String,
+    role_name: String,
+}
+
+/// `GET /start/{store}/credentials?account_id=…&role_name=…`: access keys for a permission set.
+pub async fn credentials(State(c): Shared, Path(store_id): Path<String>, Query(q): Query<CredentialsQuery>, headers: HeaderMap) -> Response {
+    let Some((user, _)) = portal_user(&c.iam, &headers, &store_id).await else { return to_sign_in(&store_id, &format!("/start/{store_id}")) };
+    match c.iam.portal_role_credentials(&user, &q.account_id, &q.role_name).await {
+        Ok(creds) => render(
+            StatusCode::OK,
+            &CredentialsPage {
+                store_id: &store_id,
+                user_name: &user.user_name,
+                account_id: &q.account_id,
+                role_name: &q.role_name,
+                access_key_id: &creds.access_key_id,
+                secret_access_key: &creds.secret_access_key,
+                session_token: &creds.session_token,
+                expiration: crate::web::date(creds.expiration),
+            },
+        ),
+        Err(_) => crate::web::message(StatusCode::NOT_FOUND, "No access", "You have no such permission set in that account."),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DeviceQuery {
+    user_code: Option<String>,
+}
+
+/// `GET /start/{store}/device?user_code=…`: the verification page (sign-in first).
+pub async fn device(State(c): Shared, Path(store_id): Path<String>, Query(q): Query<DeviceQuery>, headers: HeaderMap) -> Response {
+    let code = q.user_code.unwrap_or_default();
+    let Some((user, token)) = portal_user(&c.iam, &headers, &store_id).await else {
+        return to_sign_in(&store_id, &format!("/start/{store_id}/device?user_code={}", url_escape(&code)));
+    };
+    let csrf = Iam::portal_form_token(&token);
+    render(StatusCode::OK, &DevicePage { user_name: &user.user_name, user_code: &code, csrf: &csrf, approved: false, error: None })
+}
+
+#[derive(Deserialize)]
+pub struct DeviceForm {
+    csrf: String,
+    user_code: String,
+}
+
+/// `POST /start/{store}/device`: approves a device code for the signed-in user.
+pub async fn approve(State(c): State<Arc<crate::Console>>, Path(store_id): Path<String>, headers: HeaderMap, axum::Form(f): axum::Form<DeviceForm>) -> Response {
+    let Some((user, token)) = portal_user(&c.iam, &headers, &store_id).await else { return to_sign_in(&store_id, &format!("/start/{store_id}/device")) };
+    let csrf = Iam::portal_form_token(&token);
+    if !same_token(&csrf, &f.csrf) {
+        return crate::web::forbidden();
+    }
+    match c.iam.approve_device(&user, &f.user_code).await {
+        Ok(()) => render(StatusCode::OK, &DevicePage { user_name: &user.user_name, user_code: &f.user_code, csrf: &csrf, approved: true, error: None }),
+        Err(_) => render(StatusCode::OK, &DevicePage { user_name: &user.user_name, user_code: &f.user_code, csrf: &csrf, approved: false, error: Some("The code is not valid or has expired.") }),
+    }
+}

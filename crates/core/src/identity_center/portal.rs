@@ -1,0 +1,448 @@
+//! The access portal and the sign-in that aws-cli and boto3 use: directory users' passwords
+//! (a one-time password from an administrator, changed at first sign-in under Identity
+//! Center's rules), portal sessions, the OpenID Connect device authorization flow
+//! (`sso-oidc`: RegisterClient, StartDeviceAuthorization, CreateToken) and the portal API
+//! (`sso`: ListAccounts, ListAccountRoles, GetRoleCredentials, Logout).
+//!
+//! Secrets are kept only as hashes: passwords with argon2id, tokens, device codes and client
+//! secrets with SHA-256 (they are long random values).
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use portcullis_store::{OrgObjectKind, OrgObjectRecord, Tx};
+use serde_json::{json, Map, Value};
+use sha2::Digest;
+
+use super::*;
+use crate::{Iam, TemporaryCredentials};
+
+/// How long a portal session (and an access token) lasts.
+const SESSION_SECONDS: i64 = 8 * 3600;
+/// How long a refresh token lasts.
+const REFRESH_SECONDS: i64 = 90 * 86_400;
+/// How long a device code waits for approval.
+const DEVICE_SECONDS: i64 = 600;
+/// How long a registered client's secret is valid.
+const CLIENT_SECONDS: i64 = 90 * 86_400;
+
+/// A signed-in portal user.
+#[derive(Debug, Clone)]
+pub struct PortalUser {
+    pub store_id: String,
+    pub user_id: String,
+    pub user_name: String,
+}
+
+/// What a portal sign-in step answers.
+#[derive(Debug)]
+pub enum PortalSignIn {
+    /// Signed in: the session's token (the portal's cookie, the API's bearer token).
+    SignedIn { token: String, user: PortalUser },
+    /// The password is a one-time password: a new one must be chosen.
+    NewPasswordRequired,
+}
+
+fn sha(value: &str) -> String {
+    sha2::Sha256::digest(value.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn token() -> IamResult<String> {
+    Ok(B64.encode(portcullis_credentials::random_bytes::<32>()?))
+}
+
+/// Identity Center's password rules: 8 to 64 characters, each of lower case, upper case,
+/// digits and other characters.
+fn check_password(password: &str) -> IamResult<()> {
+    let n = password.chars().count();
+    let classes = [
+        password.chars().any(|c| c.is_ascii_lowercase()),
+        password.chars().any(|c| c.is_ascii_uppercase()),
+        password.chars().any(|c| c.is_ascii_digit()),
+        password.chars().any(|c| !c.is_ascii_alphanumeric()),
+    ];
+    if !(8..=64).contains(&n) || classes.contains(&false) {
+        return Err(validation(
+            "Passwords must be between 8 and 64 characters in length and contain at least one lowercase letter, one uppercase letter, one number and one non-alphanumeric character.",
+        ));
+    }
+    Ok(())
+}
+
+fn oidc_error(code: &'static str, error: &str, description: &str) -> IamError {
+    IamError::service(code, description, &[("error", error), ("error_description", description)])
+}
+
+fn unauthorized() -> IamError {
+    IamError::service("UnauthorizedException", "Session token not found or invalid", &[])
+}
+
+fn credential_id(user_id: &str) -> String {
+    format!("cred-{user_id}")
+}
+
+impl Iam {
+    /// An administrator's one-time password for a directory user (the console's "Generate a
+    /// one-time password"): shown once, changed by the user at the next sign-in.
+    pub async fn directory_one_time_password(&self, auth: &Authorized<'_>, store_id: &str, user_id: &str) -> IamResult<String> {
+        let mut tx = self.store.begin().await?;
+        let dir = directory(&mut tx, auth, store_id).await?;
+        tx.get_org_object(user_id).await?.filter(|r| r.kind == OrgObjectKind::DirectoryUser && r.org_id == dir.id).ok_or_else(|| not_found("USER", user_id, "USER not found."))?;
+        let password = portcullis_credentials::new_password()?;
+        let mut cred = self.credential(&mut tx, &dir.id, user_id).await?;
+        cred.insert("PasswordHash".into(), json!(portcullis_credentials::hash_password(&password)?));
+        cred.insert("MustChange".into(), json!(true));
+        self.save_credential(&mut tx, &dir.id, user_id, cred).await?;
+        tx.commit().await?;
+        Ok(password)
+    }
+
+    async fn credential(&self, tx: &mut Box<dyn Tx>, store_id: &str, user_id: &str) -> IamResult<Map<String, Value>> {
+        match tx.get_org_object(&credential_id(user_id)).await?.filter(|r| r.kind == OrgObjectKind::DirectoryCredential && r.org_id == store_id) {
+            Some(rec) => object_body(&rec),
+            None => Ok(Map::new()),
+        }
+    }
+
+    async fn save_credential(&self, tx: &mut Box<dyn Tx>, store_id: &str, user_id: &str, body: Map<String, Value>) -> IamResult<()> {
+        let id = credential_id(user_id);
+        let rec = OrgObjectRecord {
+            object_id: id.clone(),
+            org_id: store_id.to_owned(),
+            kind: OrgObjectKind::DirectoryCredential,
+            parent_id: Some(user_id.to_owned()),
+            unique_key: None,
+            created_at: self.now(),
+            body: Value::Object(body).to_string(),
+        };
+        if tx.get_org_object(&id).await?.is_some() {
+            tx.update_org_object(&rec).await?;
+        } else {
+            tx.insert_org_object(&rec).await?;
+        }
+        Ok(())
+    }
+
+    /// The access portal's sign-in: user name and password (and, for a one-time password,
+    /// the new one).
+    pub async fn portal_sign_in(&self, store_id: &str, user_name: &str, password: &str, new_password: Option<&str>) -> IamResult<PortalSignIn> {
+        let denied = || IamError::AccessDenied("Invalid username or password.".to_owned());
+        let mut tx = self.store.begin().await?;
+        let user = tx
+            .org_objects(store_id, OrgObjectKind::DirectoryUser, None)
+            .await?
+            .into_iter()
+            .find(|u| u.unique_key.as_deref() == Some(user_name.to_lowercase().as_str()));
+        let Some(user) = user else {
+            // The same work as for a user who exists, so timing tells nothing.
+            let _ = portcullis_credentials::verify_password(password, "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$ZmFrZWhhc2hmYWtlaGFzaA");
+            return Err(denied());
+        };
+        let mut cred = self.credential(&mut tx, store_id, &user.object_id).await?;
+        let hash = cred.get("PasswordHash").and_then(Value::as_str).unwrap_or_default().to_owned();
+        if hash.is_empty() || !portcullis_credentials::verify_password(password, &hash) {
+            return Err(denied());
+        }
+        if cred.get("MustChange").and_then(Value::as_bool) == Some(true) {
+            let Some(new) = new_password else { return Ok(PortalSignIn::NewPasswordRequired) };
+            check_password(new)?;
+            let history: Vec<String> = cred.get("History").and_then(Value::as_array).map(|a| a.iter().filter_map(|h| h.as_str().map(str::to_owned)).collect()).unwrap_or_default();
+            if new == password || history.iter().any(|h| portcullis_credentials::verify_password(new, h)) {
+                return Err(validation("The new password cannot be one of the last 3 passwords."));
+            }
+            let new_hash = portcullis_credentials::hash_password(new)?;
+            let mut history = history;
+            history.insert(0, new_hash.clone());
+            history.truncate(3);
+            cred.insert("PasswordHash".into(), json!(new_hash));
+            cred.insert("History".into(), json!(history));
+            cred.insert("MustChange".into(), json!(false));
+            self.save_credential(&mut tx, store_id, &user.object_id, cred).await?;
+        }
+        let user_name = text(&object_body(&user)?, "UserName");
+        let portal_user = PortalUser { store_id: store_id.to_owned(), user_id: user.object_id.clone(), user_name };
+        let token = self.open_portal_session(&mut tx, &portal_user).await?.0;
+        tx.commit().await?;
+        Ok(PortalSignIn::SignedIn { token, user: portal_user })
+    }
+
+    /// A new portal session for a user: (access token, refresh token).
+    async fn open_portal_session(&self, tx: &mut Box<dyn Tx>, user: &PortalUser) -> IamResult<(String, String)> {
+        let (access, refresh) = (token()?, token()?);
+        let now = self.now();
+        for (secret, refreshing, ttl) in [(&access, false, SESSION_SECONDS), (&refresh, true, REFRESH_SECONDS)] {
+            tx.insert_org_object(&OrgObjectRecord {
+                object_id: sha(secret),
+                org_id: user.store_id.clone(),
+                kind: OrgObjectKind::PortalSession,
+                parent_id: Some(user.user_id.clone()),
+                unique_key: None,
+                created_at: now,
+                body: json!({"UserName": user.user_name, "Expires": now + ttl, "Refresh": refreshing}).to_string(),
+            })
+            .await?;
+        }
+        Ok((access, refresh))
+    }
+
+    /// The user behind a portal session token (a refresh token is not one).
+    pub async fn portal_user(&self, token: &str) -> IamResult<PortalUser> {
+        let mut tx = self.store.begin_read().await?;
+        self.session_user(&mut tx, token, false).await?.ok_or_else(unauthorized)
+    }
+
+    async fn session_user(&self, tx: &mut Box<dyn Tx>, token: &str, refresh: bool) -> IamResult<Option<PortalUser>> {
+        let Some(rec) = tx.get_org_object(&sha(token)).await?.filter(|r| r.kind == OrgObjectKind::PortalSession) else { return Ok(None) };
+        let body = object_body(&rec)?;
+        if body.get("Refresh").and_then(Value::as_bool) != Some(refresh) || body.get("Expires").and_then(Value::as_i64).is_none_or(|e| e <= self.now()) {
+            return Ok(None);
+        }
+        let user_id = rec.parent_id.clone().unwrap_or_default();
+        // A deleted user's sessions end with it.
+        let Some(user) = tx.get_org_object(&user_id).await?.filter(|u| u.kind == OrgObjectKind::DirectoryUser && u.org_id == rec.org_id) else { return Ok(None) };
+        Ok(Some(PortalUser { store_id: rec.org_id, user_id, user_name: text(&object_body(&user)?, "UserName") }))
+    }
+
+    pub async fn portal_logout(&self, token: &str) -> IamResult<()> {
+        let mut tx = self.store.begin().await?;
+        if tx.get_org_object(&sha(token)).await?.is_none_or(|r| r.kind != OrgObjectKind::PortalSession) {
+            return Err(unauthorized());
+        }
+        tx.delete_org_object(&sha(token)).await?;
+        tx.commit().await.map_err(Into::into)
+    }
+
+    /// The (account, permission set) pairs a user is assigned, directly or through groups.
+    async fn user_assignments(&self, tx: &mut Box<dyn Tx>, user: &PortalUser) -> IamResult<Vec<(String, OrgObjectRecord)>> {
+        let store = tx.get_org_object(&user.store_id).await?.ok_or_else(unauthorized)?;
+        let instance_id = text(&object_body(&store)?, "InstanceArn").rsplit('/').next().unwrap_or_default().to_owned();
+        let mut groups = Vec::new();
+        for m in tx.org_objects(&user.store_id, OrgObjectKind::GroupMembership, None).await? {
+            let body = object_body(&m)?;
+            if body.get("MemberId").and_then(|x| x.get("UserId")).and_then(Value::as_str) == Some(user.user_id.as_str()) {
+                groups.push(text(&body, "GroupId"));
+            }
+        }
+        let mut out: Vec<(String, OrgObjectRecord)> = Vec::new();
+        for a in tx.org_objects(&instance_id, OrgObjectKind::AccountAssignment, None).await? {
+            let body = object_body(&a)?;
+            let principal = text(&body, "PrincipalId");
+            let mine = match text(&body, "PrincipalType").as_str() {
+                "USER" => principal == user.user_id,
+                _ => groups.contains(&principal),
+            };
+            if !mine {
+                continue;
+            }
+            let account = text(&body, "AccountId");
+            let ps_id = text(&body, "PermissionSetArn").rsplit('/').next().unwrap_or_default().to_owned();
+            if out.iter().any(|(acc, ps)| *acc == account && ps.object_id == ps_id) {
+                continue;
+            }
+            if let Some(ps) = tx.get_org_object(&ps_id).await?.filter(|p| p.kind == OrgObjectKind::PermissionSet && p.org_id == instance_id) {
+                out.push((account, ps));
+            }
+        }
+        Ok(out)
+    }
+
+    /// ListAccounts of the portal: the accounts the user has a permission set in.
+    pub async fn portal_accounts(&self, user: &PortalUser) -> IamResult<Vec<Value>> {
+        let mut tx = self.store.begin_read().await?;
+        let mut out: Vec<Value> = Vec::new();
+        for (account, _) in self.user_assignments(&mut tx, user).await? {
+            if out.iter().any(|a| a["accountId"] == json!(account)) {
+                continue;
+            }
+            let rec = tx.get_account(&account).await?;
+            let name = match tx.get_org_object(&account).await? {
+                Some(m) if m.kind == OrgObjectKind::Account => serde_json::from_str::<Value>(&m.body).ok().and_then(|b| b["name"].as_str().map(str::to_owned)),
+                _ => None,
+            };
+            out.push(json!({"accountId": account, "accountName": name.unwrap_or_default(), "emailAddress": rec.map(|r| r.root_email).unwrap_or_default()}));
+        }
+        Ok(out)
+    }
+
+    /// ListAccountRoles: the permission sets the user holds in an account, by name.
+    pub async fn portal_roles(&self, user: &PortalUser, account: &str) -> IamResult<Vec<Value>> {
+        let mut tx = self.store.begin_read().await?;
+        let mut out = Vec::new();
+        for (acc, ps) in self.user_assignments(&mut tx, user).await? {
+            if acc == account {
+                out.push(json!({"roleName": text(&object_body(&ps)?, "Name"), "accountId": acc}));
+            }
+        }
+        Ok(out)
+    }
+
+    /// GetRoleCredentials: a session of the permission set's provisioned role in the account,
+    /// named after the user, as long as the permission set's session duration.
+    pub async fn portal_role_credentials(&self, user: &PortalUser, account: &str, role_name: &str) -> IamResult<TemporaryCredentials> {
+        let mut tx = self.store.begin_read().await?;
+        let not_found = || IamError::service("ResourceNotFoundException", "No access", &[]);
+        let ps = self.user_assignments(&mut tx, user).await?.into_iter().find(|(acc, ps)| acc == account && object_body(ps).is_ok_and(|b| text(&b, "Name") == role_name)).map(|(_, ps)| ps).ok_or_else(not_found)?;
+        let body = object_body(&ps)?;
+        let role = tx.get_role(account, &format!("AWSReservedSSO_{role_name}_{}", sso_admin::role_suffix(&ps.object_id, account))).await?.ok_or_else(not_found)?;
+        drop(tx);
+        let duration = sso_admin::session_seconds(&text(&body, "SessionDuration")).unwrap_or(3600);
+        let session = crate::sts::RoleSession {
+            role: &role,
+            session_name: &user.user_name,
+            duration,
+            mfa_at: None,
+            policies: Vec::new(),
+            source_identity: None,
+            tags: Vec::new(),
+            transitive_tag_keys: Vec::new(),
+        };
+        Ok(self.issue_role_session(session, None)?.credentials)
+    }
+
+    /// RegisterClient: a public client's id and secret.
+    pub async fn register_oidc_client(&self, name: &str, client_type: &str) -> IamResult<Value> {
+        if client_type != "public" {
+            return Err(oidc_error("InvalidClientMetadataException", "invalid_client_metadata", "Invalid client type"));
+        }
+        let now = self.now();
+        let id = B64.encode([portcullis_credentials::random_bytes::<16>()?.as_slice(), b"us-east-1"].concat());
+        let secret = token()?;
+        let mut tx = self.store.begin().await?;
+        tx.insert_org_object(&OrgObjectRecord {
+            object_id: id.clone(),
+            org_id: "oidc".to_owned(),
+            kind: OrgObjectKind::OidcClient,
+            parent_id: None,
+            unique_key: None,
+            created_at: now,
+            body: json!({"Name": name, "SecretHash": sha(&secret), "Expires": now + CLIENT_SECONDS}).to_string(),
+        })
+        .await?;
+        tx.commit().await?;
+        Ok(json!({"clientId": id, "clientSecret": secret, "clientIdIssuedAt": now, "clientSecretExpiresAt": now + CLIENT_SECONDS}))
+    }
+
+    async fn check_client(&self, tx: &mut Box<dyn Tx>, client_id: &str, secret: &str) -> IamResult<()> {
+        let invalid = || oidc_error("InvalidClientException", "invalid_client", "Invalid client provided");
+        let rec = tx.get_org_object(client_id).await?.filter(|r| r.kind == OrgObjectKind::OidcClient).ok_or_else(invalid)?;
+        let body = object_body(&rec)?;
+        if text(&body, "SecretHash") != sha(secret) || body.get("Expires").and_then(Value::as_i64).is_none_or(|e| e <= self.now()) {
+            return Err(invalid());
+        }
+        Ok(())
+    }
+
+    /// StartDeviceAuthorization: a device code for the client to poll with, and a user code
+    /// for the user to approve at the verification page.
+    pub async fn start_device_authorization(&self, client_id: &str, secret: &str, start_url: &str) -> IamResult<Value> {
+        let mut tx = self.store.begin().await?;
+        self.check_client(&mut tx, client_id, secret).await?;
+        let store_id = self.store_of_start_url(&mut tx, start_url).await?;
+        let rec_store = store_id.clone();
+        let device_code = token()?;
+        let letters: String = portcullis_credentials::random_bytes::<8>()?.iter().map(|b| char::from(b'A' + b % 26)).collect();
+        let user_code = format!("{}-{}", &letters[..4], &letters[4..]);
+        let now = self.now();
+        tx.insert_org_object(&OrgObjectRecord {
+            object_id: sha(&device_code),
+            org_id: store_id,
+            kind: OrgObjectKind::DeviceAuthorization,
+            parent_id: None,
+            unique_key: Some(user_code.clone()),
+            created_at: now,
+            body: json!({"ClientId": client_id, "Expires": now + DEVICE_SECONDS, "Status": "PENDING"}).to_string(),
+        })
+        .await?;
+        tx.commit().await?;
+        let uri = format!("{}/start/{}/device", self.public_base_url, rec_store);
+        Ok(json!({
+            "deviceCode": device_code,
+            "userCode": user_code,
+            "verificationUri": uri,
+            "verificationUriComplete": format!("{uri}?user_code={user_code}"),
+            "expiresIn": DEVICE_SECONDS,
+            "interval": 1,
+        }))
+    }
+
+    /// The identity store an access portal URL names (`…/start/d-…`; `…/start` when the server
+    /// has one instance).
+    async fn store_of_start_url(&self, tx: &mut Box<dyn Tx>, start_url: &str) -> IamResult<String> {
+        let invalid = || oidc_error("InvalidRequestException", "invalid_request", "Invalid start url");
+        let named = start_url.split(['/', '#', '?']).find(|p| p.len() == 12 && p.starts_with("d-") && p[2..].bytes().all(|b| b.is_ascii_hexdigit()));
+        match named {
+            Some(id) => tx.get_org_object(id).await?.filter(|r| r.kind == OrgObjectKind::IdentityStore).map(|r| r.object_id).ok_or_else(invalid),
+            None => Err(invalid()),
+        }
+    }
+
+    /// The verification page: a signed-in portal user approves a user code of its store.
+    pub async fn approve_device(&self, user: &PortalUser, user_code: &str) -> IamResult<()> {
+        let mut tx = self.store.begin().await?;
+        let code = user_code.trim().to_uppercase();
+        let rec = tx
+            .org_objects(&user.store_id, OrgObjectKind::DeviceAuthorization, None)
+            .await?
+            .into_iter()
+            .find(|r| r.unique_key.as_deref() == Some(code.as_str()));
+        let invalid = || validation("The code is not valid or has expired.");
+        let mut rec = rec.ok_or_else(invalid)?;
+        let mut body = object_body(&rec)?;
+        if text(&body, "Status") != "PENDING" || body.get("Expires").and_then(Value::as_i64).is_none_or(|e| e <= self.now()) {
+            return Err(invalid());
+        }
+        body.insert("Status".into(), json!("APPROVED"));
+        body.insert("UserId".into(), json!(user.user_id));
+        rec.body = Value::Object(body).to_string();
+        tx.update_org_object(&rec).await?;
+        tx.commit().await.map_err(Into::into)
+    }
+
+    /// CreateToken: the device-code grant (pending until approved) and the refresh-token grant.
+    pub async fn create_oidc_token(&self, client_id: &str, secret: &str, grant_type: &str, device_code: Option<&str>, refresh_token: Option<&str>) -> IamResult<Value> {
+        let mut tx = self.store.begin().await?;
+        self.check_client(&mut tx, client_id, secret).await?;
+        let grant = || oidc_error("InvalidGrantException", "invalid_grant", "Invalid grant provided");
+        let user = match grant_type {
+            "urn:ietf:params:oauth:grant-type:device_code" => {
+                let code = device_code.ok_or_else(grant)?;
+                let rec = tx.get_org_object(&sha(code)).await?.filter(|r| r.kind == OrgObjectKind::DeviceAuthorization).ok_or_else(grant)?;
+                let body = object_body(&rec)?;
+                if text(&body, "ClientId") != client_id {
+                    return Err(grant());
+                }
+                if body.get("Expires").and_then(Value::as_i64).is_none_or(|e| e <= self.now()) {
+                    return Err(oidc_error("ExpiredTokenException", "expired_token", "Device code has expired"));
+                }
+                if text(&body, "Status") != "APPROVED" {
+                    return Err(oidc_error("AuthorizationPendingException", "authorization_pending", "Authorization is still pending"));
+                }
+                // A device code is redeemed once.
+                tx.delete_org_object(&rec.object_id).await?;
+                let user_id = text(&body, "UserId");
+                let user = tx.get_org_object(&user_id).await?.filter(|u| u.kind == OrgObjectKind::DirectoryUser).ok_or_else(grant)?;
+                PortalUser { store_id: rec.org_id.clone(), user_id, user_name: text(&object_body(&user)?, "UserName") }
+            }
+            "refresh_token" => {
+                let t = refresh_token.ok_or_else(grant)?;
+                let user = self.session_user(&mut tx, t, true).await?.ok_or_else(grant)?;
+                tx.delete_org_object(&sha(t)).await?;
+                user
+            }
+            _ => return Err(oidc_error("UnsupportedGrantTypeException", "unsupported_grant_type", "Unsupported grant type")),
+        };
+        let (access, refresh) = self.open_portal_session(&mut tx, &user).await?;
+        tx.commit().await?;
+        Ok(json!({"accessToken": access, "tokenType": "Bearer", "expiresIn": SESSION_SECONDS, "refreshToken": refresh}))
+    }
+
+    /// The token a portal form carries (derived from the session's token), against
+    /// cross-site requests.
+    pub fn portal_form_token(session_token: &str) -> String {
+        sha(&format!("portal-form:{session_token}"))[..32].to_owned()
+    }
+
+    /// The access portal URL of an instance's identity store.
+    pub fn portal_url(&self, store_id: &str) -> String {
+        format!("{}/start/{store_id}", self.public_base_url)
+    }
+}

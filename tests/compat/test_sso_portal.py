@@ -1,0 +1,203 @@
+"""The first tutorial's sign-in, end to end with boto3 and HTTP: John of the Admins group
+gets a one-time password, signs in to the access portal and chooses a new password, takes
+access keys for AdministratorAccess in a member account, and approves the device
+authorization that boto3's sso-oidc starts; the portal API (sso) then lists his accounts and
+roles and issues role credentials that STS knows as
+assumed-role/AWSReservedSSO_AdministratorAccess_<hex>/John. Refresh tokens, logout, and
+botocore's own SSO credential provider with a profile and its token cache work too."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+import boto3
+import pytest
+import requests
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.config import Config
+from botocore.credentials import Credentials
+
+from compat_helpers import REGION, expect_error, unique_name
+from conftest import start_server
+from test_organizations import Org, client
+
+NEW_PASSWORD = "Tutorial-Passw0rd!"
+
+
+def one_time_password(srv, store, user_id):
+    req = AWSRequest(method="POST", url=f"{srv.endpoint}/_portcullis/identity-center/one-time-password",
+                     data=json.dumps({"IdentityStoreId": store, "UserId": user_id}), headers={"Content-Type": "application/json"})
+    SigV4Auth(Credentials(srv.admin_key_id, srv.admin_secret), "iam", REGION).add_auth(req)
+    p = req.prepare()
+    r = requests.post(p.url, data=p.body, headers=dict(p.headers.items()), timeout=30)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+class Tutorial:
+    def __init__(self, srv):
+        self.org = Org(srv)
+        self.srv = srv
+        admin = client(srv, "sso-admin")
+        ids = client(srv, "identitystore")
+        self.instance = admin.create_instance(Name="tutorial")["InstanceArn"]
+        self.store = admin.describe_instance(InstanceArn=self.instance)["IdentityStoreId"]
+        self.account_id = self.org.create_account("sandbox")
+        self.user_id = ids.create_user(IdentityStoreId=self.store, UserName="John", DisplayName="John Doe",
+                                       Name={"GivenName": "John", "FamilyName": "Doe"},
+                                       Emails=[{"Value": "john@example.com", "Primary": True}])["UserId"]
+        group = ids.create_group(IdentityStoreId=self.store, DisplayName="Admins")["GroupId"]
+        ids.create_group_membership(IdentityStoreId=self.store, GroupId=group, MemberId={"UserId": self.user_id})
+        ps = admin.create_permission_set(InstanceArn=self.instance, Name="AdministratorAccess", SessionDuration="PT1H")["PermissionSet"]["PermissionSetArn"]
+        admin.attach_managed_policy_to_permission_set(InstanceArn=self.instance, PermissionSetArn=ps, ManagedPolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+        admin.create_account_assignment(InstanceArn=self.instance, TargetId=self.account_id, TargetType="AWS_ACCOUNT", PermissionSetArn=ps, PrincipalType="GROUP", PrincipalId=group)
+        otp = one_time_password(srv, self.store, self.user_id)
+        self.password = otp["Password"]
+        self.portal_url = otp["PortalUrl"]
+        assert self.portal_url.endswith(f"/start/{self.store}")
+        self.browser = requests.Session()
+
+    def url(self, path=""):
+        return f"{self.srv.endpoint}/start/{self.store}{path}"
+
+    def sign_in(self, password, new_password=None, next_=""):
+        form = {"user_name": "John", "password": password, "next": next_}
+        if new_password:
+            form["new_password"] = new_password
+        return self.browser.post(self.url("/signin"), data=form, timeout=30)
+
+    def oidc(self):
+        return boto3.session.Session().client("sso-oidc", endpoint_url=self.srv.endpoint, region_name=REGION,
+                                              config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
+
+    def portal(self):
+        return boto3.session.Session().client("sso", endpoint_url=self.srv.endpoint, region_name=REGION,
+                                              config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
+
+
+@pytest.fixture(scope="module")
+def tut(backend, tmp_path_factory):
+    srv = start_server(backend, tmp_path_factory.mktemp(f"portal-{backend}"))
+    try:
+        yield Tutorial(srv)
+    finally:
+        srv.teardown()
+
+
+def approve(tut, verification_uri_complete):
+    page = tut.browser.get(verification_uri_complete.replace("http://localhost:", "http://127.0.0.1:"), timeout=30)
+    assert page.status_code == 200, page.text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    code = re.search(r'name="user_code" required value="([^"]*)"', page.text).group(1)
+    done = tut.browser.post(tut.url("/device"), data={"csrf": csrf, "user_code": html.unescape(code)}, timeout=30)
+    assert 'id="approved"' in done.text, done.text
+
+
+def test_one_time_password_then_a_new_password(tut):
+    page = tut.browser.get(tut.url(), timeout=30)
+    assert page.status_code == 200 and "Sign in to the access portal" in page.text
+    assert "Invalid username or password." in tut.sign_in("wrong-password").text
+    first = tut.sign_in(tut.password)
+    assert 'name="new_password"' in first.text, "a one-time password must be changed"
+    weak = tut.sign_in(tut.password, "short")
+    assert "8 and 64 characters" in weak.text
+    done = tut.sign_in(tut.password, NEW_PASSWORD)
+    assert done.url.endswith(f"/start/{tut.store}") and "AWS accounts" in done.text, done.text
+    assert tut.account_id in done.text and "AdministratorAccess" in done.text
+    # The one-time password no longer works; the new one does.
+    assert "Invalid username or password." in requests.post(tut.url("/signin"), data={"user_name": "John", "password": tut.password}, timeout=30).text
+
+
+def test_access_keys_from_the_portal(tut):
+    if "AWS accounts" not in tut.browser.get(tut.url(), timeout=30).text:
+        tut.sign_in(NEW_PASSWORD)
+    page = tut.browser.get(tut.url(f"/credentials?account_id={tut.account_id}&role_name=AdministratorAccess"), timeout=30)
+    assert page.status_code == 200, page.text
+    key = html.unescape(re.search(r'id="access-key-id">([^<]+)<', page.text).group(1))
+    secret = html.unescape(re.search(r'id="secret-access-key">([^<]+)<', page.text).group(1))
+    token = html.unescape(re.search(r'id="session-token">([^<]+)<', page.text).group(1))
+    who = client(tut.srv, "sts", key, secret, token).get_caller_identity()
+    assert who["Account"] == tut.account_id
+    assert re.fullmatch(rf"arn:aws:sts::{tut.account_id}:assumed-role/AWSReservedSSO_AdministratorAccess_[0-9a-f]{{16}}/John", who["Arn"]), who["Arn"]
+    assert who["UserId"].startswith("AROA") and who["UserId"].endswith(":John")
+    assert "export AWS_ACCESS_KEY_ID" in page.text
+
+
+def test_device_authorization_and_the_portal_api(tut):
+    if "AWS accounts" not in tut.browser.get(tut.url(), timeout=30).text:
+        tut.sign_in(NEW_PASSWORD)
+    oidc = tut.oidc()
+    reg = oidc.register_client(clientName="botocore-test", clientType="public")
+    assert reg["clientSecretExpiresAt"] > reg["clientIdIssuedAt"]
+    with expect_error("InvalidClientException", 401):
+        oidc.start_device_authorization(clientId=reg["clientId"], clientSecret="wrong", startUrl=tut.portal_url)
+    start = oidc.start_device_authorization(clientId=reg["clientId"], clientSecret=reg["clientSecret"], startUrl=tut.portal_url)
+    assert re.fullmatch(r"[A-Z]{4}-[A-Z]{4}", start["userCode"]) and start["expiresIn"] == 600 and start["interval"] == 1
+    grant = dict(clientId=reg["clientId"], clientSecret=reg["clientSecret"], grantType="urn:ietf:params:oauth:grant-type:device_code", deviceCode=start["deviceCode"])
+    with pytest.raises(oidc.exceptions.AuthorizationPendingException) as pending:
+        oidc.create_token(**grant)
+    assert pending.value.response["error"] == "authorization_pending"
+    approve(tut, start["verificationUriComplete"])
+    token = oidc.create_token(**grant)
+    assert token["tokenType"] == "Bearer" and token["expiresIn"] > 3600 and token["refreshToken"]
+    with pytest.raises(oidc.exceptions.InvalidGrantException):
+        oidc.create_token(**grant)  # a device code is redeemed once
+
+    portal = tut.portal()
+    accounts = portal.list_accounts(accessToken=token["accessToken"])["accountList"]
+    assert accounts == [{"accountId": tut.account_id, "accountName": "sandbox", "emailAddress": "sandbox@example.com"}]
+    roles = portal.list_account_roles(accessToken=token["accessToken"], accountId=tut.account_id)["roleList"]
+    assert roles == [{"roleName": "AdministratorAccess", "accountId": tut.account_id}]
+    creds = portal.get_role_credentials(accessToken=token["accessToken"], accountId=tut.account_id, roleName="AdministratorAccess")["roleCredentials"]
+    assert 3500 <= creds["expiration"] / 1000 - time.time() <= 3700, "PT1H, in epoch milliseconds"
+    who = client(tut.srv, "sts", creds["accessKeyId"], creds["secretAccessKey"], creds["sessionToken"]).get_caller_identity()
+    assert who["Arn"].endswith("/John") and ":assumed-role/AWSReservedSSO_AdministratorAccess_" in who["Arn"]
+    with pytest.raises(portal.exceptions.ResourceNotFoundException):
+        portal.get_role_credentials(accessToken=token["accessToken"], accountId=tut.org.srv.account_id, roleName="AdministratorAccess")
+
+    refreshed = oidc.create_token(clientId=reg["clientId"], clientSecret=reg["clientSecret"], grantType="refresh_token", refreshToken=token["refreshToken"])
+    assert refreshed["accessToken"] != token["accessToken"]
+    portal.logout(accessToken=token["accessToken"])
+    with pytest.raises(portal.exceptions.UnauthorizedException):
+        portal.list_accounts(accessToken=token["accessToken"])
+    assert portal.list_accounts(accessToken=refreshed["accessToken"])["accountList"][0]["accountId"] == tut.account_id
+
+
+def test_botocore_sso_profile_with_the_token_cache(tut, tmp_path):
+    """botocore's SSO credential provider, as a profile with sso_session uses it."""
+    if "AWS accounts" not in tut.browser.get(tut.url(), timeout=30).text:
+        tut.sign_in(NEW_PASSWORD)
+    oidc = tut.oidc()
+    reg = oidc.register_client(clientName="cache-test", clientType="public")
+    start = oidc.start_device_authorization(clientId=reg["clientId"], clientSecret=reg["clientSecret"], startUrl=tut.portal_url)
+    approve(tut, start["verificationUriComplete"])
+    token = oidc.create_token(clientId=reg["clientId"], clientSecret=reg["clientSecret"], grantType="urn:ietf:params:oauth:grant-type:device_code", deviceCode=start["deviceCode"])
+    home = tmp_path / "home"
+    cache = home / ".aws" / "sso" / "cache"
+    cache.mkdir(parents=True)
+    session_name = "tutorial"
+    expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+    (cache / f"{hashlib.sha1(session_name.encode()).hexdigest()}.json").write_text(json.dumps({
+        "startUrl": tut.portal_url, "region": REGION, "accessToken": token["accessToken"], "expiresAt": expires,
+        "clientId": reg["clientId"], "clientSecret": reg["clientSecret"], "refreshToken": token["refreshToken"],
+        "registrationExpiresAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(reg["clientSecretExpiresAt"])),
+    }))
+    config = home / "config"
+    config.write_text(
+        f"[profile john]\nsso_session = {session_name}\nsso_account_id = {tut.account_id}\nsso_role_name = AdministratorAccess\nregion = {REGION}\n\n"
+        f"[sso-session {session_name}]\nsso_start_url = {tut.portal_url}\nsso_region = {REGION}\nsso_registration_scopes = sso:account:access\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(HOME=str(home), AWS_CONFIG_FILE=str(config), AWS_SHARED_CREDENTIALS_FILE=str(home / "credentials"),
+               AWS_ENDPOINT_URL_SSO=tut.srv.endpoint, AWS_ENDPOINT_URL_SSO_OIDC=tut.srv.endpoint, AWS_ENDPOINT_URL_STS=tut.srv.endpoint)
+    script = "import boto3; print(boto3.Session(profile_name='john').client('sts').get_caller_identity()['Arn'])"
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().startswith(f"arn:aws:sts::{tut.account_id}:assumed-role/AWSReservedSSO_AdministratorAccess_") and out.stdout.strip().endswith("/John")
