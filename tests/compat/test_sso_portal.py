@@ -201,3 +201,44 @@ def test_botocore_sso_profile_with_the_token_cache(tut, tmp_path):
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().startswith(f"arn:aws:sts::{tut.account_id}:assumed-role/AWSReservedSSO_AdministratorAccess_") and out.stdout.strip().endswith("/John")
+
+
+def test_portcullis_sso_login_writes_the_token_cache(tut, tmp_path):
+    """`portcullis sso login --profile john`: the device flow from the command line, then
+    boto3 with the profile alone."""
+    from conftest import portcullis_bin
+    if "AWS accounts" not in tut.browser.get(tut.url(), timeout=30).text:
+        tut.sign_in(NEW_PASSWORD)
+    home = tmp_path / "home"
+    home.mkdir()
+    config = home / "config"
+    config.write_text(
+        f"[profile john]\nsso_session = cli\nsso_account_id = {tut.account_id}\nsso_role_name = AdministratorAccess\nregion = {REGION}\n\n"
+        f"[sso-session cli]\nsso_start_url = {tut.portal_url}\nsso_region = {REGION}\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(HOME=str(home), AWS_CONFIG_FILE=str(config), AWS_SHARED_CREDENTIALS_FILE=str(home / "credentials"),
+               AWS_ENDPOINT_URL_SSO=tut.srv.endpoint, AWS_ENDPOINT_URL_SSO_OIDC=tut.srv.endpoint, AWS_ENDPOINT_URL_STS=tut.srv.endpoint)
+    proc = subprocess.Popen([str(portcullis_bin()), "sso", "login", "--profile", "john", "--no-browser"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = None
+        for _ in range(20):
+            line = proc.stdout.readline()
+            if "/device?user_code=" in line:
+                url = line.strip()
+                break
+        assert url, "portcullis sso login printed no verification URL"
+        approve(tut, url)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "Successfully signed in" in out
+    cached = list((home / ".aws" / "sso" / "cache").glob("*.json"))
+    assert [p.name for p in cached] == [f"{hashlib.sha1(b'cli').hexdigest()}.json"]
+    assert oct(cached[0].stat().st_mode & 0o777) == "0o600"
+    script = "import boto3; print(boto3.Session(profile_name='john').client('sts').get_caller_identity()['Arn'])"
+    who = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert who.returncode == 0, who.stderr
+    assert who.stdout.strip().endswith("/John") and f"::{tut.account_id}:assumed-role/AWSReservedSSO_AdministratorAccess_" in who.stdout

@@ -33,6 +33,29 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::policy_cmd::PolicyCommand,
     },
+    /// IAM Identity Center sign-in for AWS CLI and SDK profiles.
+    Sso {
+        #[command(subcommand)]
+        command: SsoCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SsoCommand {
+    /// Sign in with the device authorization flow and write botocore's SSO token cache for a
+    /// profile with `sso_session` (or `sso_start_url`).
+    Login {
+        /// The profile of the AWS config file (`AWS_CONFIG_FILE`, else ~/.aws/config).
+        #[arg(long, env = "AWS_PROFILE", default_value = "default")]
+        profile: String,
+        /// The OpenID Connect endpoint (default: `AWS_ENDPOINT_URL_SSO_OIDC`, then
+        /// `AWS_ENDPOINT_URL`, then AWS's for the session's Region).
+        #[arg(long)]
+        endpoint_url: Option<String>,
+        /// Print the sign-in URL without trying to open a browser.
+        #[arg(long)]
+        no_browser: bool,
+    },
 }
 
 /// Where the state lives; shared by every subcommand.
@@ -106,6 +129,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Serve(args) => serve(args).await.map(|()| ok),
         Command::BootstrapAdmin(args) => bootstrap(args).await.map(|()| ok),
         Command::Policy { command } => crate::policy_cmd::run(command),
+        Command::Sso { command: SsoCommand::Login { profile, endpoint_url, no_browser } } => crate::sso_login::login(&profile, endpoint_url, !no_browser).await.map(|()| std::process::ExitCode::SUCCESS),
         Command::SecurityStatus { store, json } => security_status(store, json).await,
     }
 }

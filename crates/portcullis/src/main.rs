@@ -5,6 +5,7 @@ mod cli;
 mod master_key;
 mod policy_cmd;
 mod setup;
+mod sso_login;
 
 use clap::Parser;
 
