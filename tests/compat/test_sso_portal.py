@@ -83,9 +83,37 @@ class Tutorial:
                                               config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
 
 
+class Inbox:
+    """An SMTP sink on loopback: the messages the server sends."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        import email
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+
 @pytest.fixture(scope="module")
-def tut(backend, tmp_path_factory):
-    srv = start_server(backend, tmp_path_factory.mktemp(f"portal-{backend}"))
+def inbox():
+    import socket
+    from aiosmtpd.controller import Controller
+    box = Inbox()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        box.port = s.getsockname()[1]
+    controller = Controller(box, hostname="127.0.0.1", port=box.port)
+    controller.start()
+    try:
+        yield box
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="module")
+def tut(backend, tmp_path_factory, inbox):
+    srv = start_server(backend, tmp_path_factory.mktemp(f"portal-{backend}"), extra_args=["--smtp-url", f"smtp://127.0.0.1:{inbox.port}"])
     try:
         yield Tutorial(srv)
     finally:
@@ -242,3 +270,42 @@ def test_portcullis_sso_login_writes_the_token_cache(tut, tmp_path):
     who = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
     assert who.returncode == 0, who.stderr
     assert who.stdout.strip().endswith("/John") and f"::{tut.account_id}:assumed-role/AWSReservedSSO_AdministratorAccess_" in who.stdout
+
+
+def signed_post(srv, path, body):
+    req = AWSRequest(method="POST", url=f"{srv.endpoint}{path}", data=json.dumps(body), headers={"Content-Type": "application/json"})
+    SigV4Auth(Credentials(srv.admin_key_id, srv.admin_secret), "iam", REGION).add_auth(req)
+    p = req.prepare()
+    return requests.post(p.url, data=p.body, headers=dict(p.headers.items()), timeout=30)
+
+
+def test_invitation_by_email(tut, inbox):
+    ids = client(tut.srv, "identitystore")
+    name = unique_name("mary")
+    user = ids.create_user(IdentityStoreId=tut.store, UserName=name, DisplayName="Mary Major", Name={"GivenName": "Mary", "FamilyName": "Major"},
+                           Emails=[{"Value": f"{name}@example.com", "Primary": True}])["UserId"]
+    r = signed_post(tut.srv, "/_portcullis/identity-center/invitation", {"IdentityStoreId": tut.store, "UserId": user})
+    assert r.status_code == 200, r.text
+    assert r.json()["SentTo"] == f"{name}@example.com"
+    for _ in range(50):
+        if any(m["To"] == f"{name}@example.com" for m in inbox.messages):
+            break
+        time.sleep(0.1)
+    message = [m for m in inbox.messages if m["To"] == f"{name}@example.com"][-1]
+    assert message["Subject"] == "Invitation to join AWS IAM Identity Center"
+    text = message.get_payload(decode=True).decode()
+    assert f"Your username: {name}" in text and tut.portal_url in text and "seven days" in text
+    link = re.search(r"(http://\S+/invitation\?token=\S+)", text).group(1).replace("http://localhost:", "http://127.0.0.1:")
+    browser = requests.Session()
+    page = browser.get(link, timeout=30)
+    token = re.search(r'name="token" value="([^"]+)"', page.text).group(1)
+    form = {"token": html.unescape(token), "password": "Mary-Passw0rd!", "confirm": "Mary-Passw0rd!"}
+    weak = browser.post(tut.url("/invitation"), data={**form, "password": "weak", "confirm": "weak"}, timeout=30)
+    assert "8 and 64 characters" in weak.text
+    done = browser.post(tut.url("/invitation"), data=form, timeout=30)
+    assert "AWS accounts" in done.text and name in done.text
+    # The invitation works once; the password signs in.
+    again = browser.post(tut.url("/invitation"), data=form, timeout=30)
+    assert "not valid or has expired" in again.text
+    signed = requests.post(tut.url("/signin"), data={"user_name": name, "password": "Mary-Passw0rd!"}, timeout=30)
+    assert "AWS accounts" in signed.text

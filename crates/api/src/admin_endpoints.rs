@@ -138,3 +138,27 @@ pub async fn one_time_password(State(state): State<Arc<AppState>>, req: Request)
         Err(e) => error(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST), e.code(), &e.public_message()),
     }
 }
+
+/// `POST /_portcullis/identity-center/invitation` with `{"IdentityStoreId", "UserId"}`:
+/// SigV4-signed (service `iam`), for whoever may call `identitystore:UpdateUser`. E-mails the
+/// user an invitation (the server needs `--smtp-url`); answers `{"SentTo", "PortalUrl"}`.
+pub async fn invitation(State(state): State<Arc<AppState>>, req: Request) -> Response {
+    let (caller, body) = match signed_caller(&state, req).await {
+        Ok(c) => c,
+        Err(answer) => return answer,
+    };
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return error(StatusCode::BAD_REQUEST, "ValidationException", "expected a JSON object with IdentityStoreId and UserId");
+    };
+    let (Some(store), Some(user)) = (v["IdentityStoreId"].as_str(), v["UserId"].as_str()) else {
+        return error(StatusCode::BAD_REQUEST, "ValidationException", "IdentityStoreId and UserId are required");
+    };
+    let auth = match state.iam.authorize(&caller, &AuthzRequest::new("identitystore:UpdateUser", "*")).await {
+        Ok(a) => a,
+        Err(e) => return error(StatusCode::FORBIDDEN, e.code(), &e.public_message()),
+    };
+    match state.iam.invite_directory_user(&auth, store, user).await {
+        Ok(to) => Json(json!({"SentTo": to, "PortalUrl": state.iam.portal_url(store)})).into_response(),
+        Err(e) => error(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST), e.code(), &e.public_message()),
+    }
+}

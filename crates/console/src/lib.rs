@@ -65,6 +65,7 @@ pub fn router(iam: Iam) -> Result<Router, String> {
         .route("/start/{store}/signout", post(portal::sign_out))
         .route("/start/{store}/credentials", get(portal::credentials))
         .route("/start/{store}/device", get(portal::device).post(portal::approve))
+        .route("/start/{store}/invitation", get(portal::invitation).post(portal::accept_invitation))
         .route("/console/static/console.css", get(web::stylesheet))
         .route("/console/static/webauthn.js", get(web::webauthn_script))
         .route("/console/security-credentials", get(mfa::security_credentials))

@@ -223,3 +223,43 @@ pub async fn approve(State(c): State<Arc<crate::Console>>, Path(store_id): Path<
         Err(_) => render(StatusCode::OK, &DevicePage { user_name: &user.user_name, user_code: &f.user_code, csrf: &csrf, approved: false, error: Some("The code is not valid or has expired.") }),
     }
 }
+
+#[derive(Template)]
+#[template(path = "portal_invitation.html")]
+struct InvitationPage<'a> {
+    store_id: &'a str,
+    token: &'a str,
+    error: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+pub struct InvitationQuery {
+    token: Option<String>,
+}
+
+/// `GET /start/{store}/invitation?token=…`: the e-mail invitation's page.
+pub async fn invitation(Path(store_id): Path<String>, Query(q): Query<InvitationQuery>) -> Response {
+    let token = q.token.unwrap_or_default();
+    render(StatusCode::OK, &InvitationPage { store_id: &store_id, token: &token, error: None })
+}
+
+#[derive(Deserialize)]
+pub struct InvitationForm {
+    token: String,
+    password: String,
+    confirm: String,
+}
+
+/// `POST /start/{store}/invitation`: chooses the password and signs in.
+pub async fn accept_invitation(State(c): Shared, Path(store_id): Path<String>, axum::Form(f): axum::Form<InvitationForm>) -> Response {
+    let again = |error: &str| render(StatusCode::OK, &InvitationPage { store_id: &store_id, token: &f.token, error: Some(error) });
+    if f.password != f.confirm {
+        return again("The passwords do not match.");
+    }
+    match c.iam.accept_invitation(&store_id, &f.token, &f.password).await {
+        Ok(PortalSignIn::SignedIn { token, .. }) => redirect(&format!("/start/{store_id}"), &[portal_cookie(&token)]),
+        Ok(PortalSignIn::NewPasswordRequired) => again("Choose a new password."),
+        Err(portcullis_core::IamError::Service { message, .. }) => again(&message),
+        Err(_) => crate::web::failure(),
+    }
+}

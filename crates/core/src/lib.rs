@@ -113,11 +113,26 @@ pub struct Iam {
     public_base_url: Arc<String>,
     /// What was sent to notification channels (delegation tokens), newest last.
     notifications: Arc<std::sync::Mutex<Vec<delegation::Notification>>>,
+    /// Where e-mail goes (Identity Center's invitations), when the server has an SMTP relay.
+    mailer: Option<Arc<dyn Mailer>>,
+}
+
+/// Sends e-mail for the server (an SMTP relay in the binary; a recorder in tests).
+#[async_trait::async_trait]
+pub trait Mailer: Send + Sync {
+    /// Sends a plain-text message; `Err` says why it could not be handed over.
+    async fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), String>;
 }
 
 impl Iam {
+    /// Sends the server's e-mail through `mailer`.
+    pub fn with_mailer(mut self, mailer: Arc<dyn Mailer>) -> Self {
+        self.mailer = Some(mailer);
+        self
+    }
+
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, secrets: Arc<SecretBox>) -> IamResult<Self> {
-        Ok(Self { store, clock, secrets, catalog: Catalog::embedded()?, cache: Arc::default(), last_used: Arc::default(), failures: Arc::default(), webauthn: None, oidc_roots: Arc::default(), oidc_keys: Arc::default(), public_base_url: Arc::new("http://localhost:8700".to_owned()), notifications: Arc::default() })
+        Ok(Self { store, clock, secrets, catalog: Catalog::embedded()?, cache: Arc::default(), last_used: Arc::default(), failures: Arc::default(), webauthn: None, oidc_roots: Arc::default(), oidc_keys: Arc::default(), public_base_url: Arc::new("http://localhost:8700".to_owned()), notifications: Arc::default(), mailer: None })
     }
 
     pub fn catalog(&self) -> &Catalog {

@@ -106,6 +106,14 @@ pub struct ServeArgs {
     /// The PEM private key of --tls-cert.
     #[arg(long, env = "PORTCULLIS_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<std::path::PathBuf>,
+    /// The SMTP relay for the server's e-mail (Identity Center's invitations):
+    /// `smtp://host:port` (plain), `smtp://host:587?tls=required` (STARTTLS) or
+    /// `smtps://user:password@host:465`.
+    #[arg(long, env = "PORTCULLIS_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// The sender of the server's e-mail.
+    #[arg(long, env = "PORTCULLIS_SMTP_FROM", default_value = "Portcullis <no-reply@localhost>")]
+    pub smtp_from: String,
 }
 
 #[derive(Debug, Args)]
@@ -177,6 +185,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // Issuer URLs (outbound federation) are built on the public address.
     let base = args.public_url.clone().unwrap_or_else(|| format!("{scheme}://localhost:{}", addr.port()));
     env.iam = env.iam.clone().with_public_base_url(&base);
+    if let Some(url) = &args.smtp_url {
+        env.iam = env.iam.clone().with_mailer(std::sync::Arc::new(crate::mail::SmtpMailer::new(url, &args.smtp_from)?));
+    }
     println!("Portcullis {}", env!("CARGO_PKG_VERSION"));
     println!("account {} (state: {})", account.account_id, env.description);
     if let Some(pw) = one_time_password {

@@ -24,6 +24,8 @@ const REFRESH_SECONDS: i64 = 90 * 86_400;
 const DEVICE_SECONDS: i64 = 600;
 /// How long a registered client's secret is valid.
 const CLIENT_SECONDS: i64 = 90 * 86_400;
+/// How long an e-mail invitation stays valid.
+const INVITATION_SECONDS: i64 = 7 * 86_400;
 
 /// A signed-in portal user.
 #[derive(Debug, Clone)]
@@ -433,6 +435,79 @@ impl Iam {
         let (access, refresh) = self.open_portal_session(&mut tx, &user).await?;
         tx.commit().await?;
         Ok(json!({"accessToken": access, "tokenType": "Bearer", "expiresIn": SESSION_SECONDS, "refreshToken": refresh}))
+    }
+
+    /// Invites a directory user by e-mail (its primary address, else its first): a link to
+    /// choose a password, valid for seven days, with the portal URL and the user name. A new
+    /// invitation replaces an unused one.
+    pub async fn invite_directory_user(&self, auth: &Authorized<'_>, store_id: &str, user_id: &str) -> IamResult<String> {
+        let Some(mailer) = self.mailer.clone() else {
+            return Err(validation("This server sends no e-mail: start it with --smtp-url to send invitations, or give the user a one-time password."));
+        };
+        let mut tx = self.store.begin().await?;
+        let dir = directory(&mut tx, auth, store_id).await?;
+        let user = tx.get_org_object(user_id).await?.filter(|r| r.kind == OrgObjectKind::DirectoryUser && r.org_id == dir.id).ok_or_else(|| not_found("USER", user_id, "USER not found."))?;
+        let body = object_body(&user)?;
+        let emails = body.get("Emails").and_then(Value::as_array).cloned().unwrap_or_default();
+        let email = emails
+            .iter()
+            .find(|e| e.get("Primary").and_then(Value::as_bool) == Some(true))
+            .or_else(|| emails.first())
+            .and_then(|e| e.get("Value").and_then(Value::as_str))
+            .map(str::to_owned)
+            .ok_or_else(|| validation("The user has no e-mail address to send an invitation to."))?;
+        let invitation = token()?;
+        let mut cred = self.credential(&mut tx, &dir.id, user_id).await?;
+        cred.insert("InvitationHash".into(), json!(sha(&invitation)));
+        cred.insert("InvitationExpires".into(), json!(self.now() + INVITATION_SECONDS));
+        self.save_credential(&mut tx, &dir.id, user_id, cred).await?;
+        tx.commit().await?;
+        let user_name = text(&body, "UserName");
+        let portal = self.portal_url(&dir.id);
+        let message = format!(
+            "Hello {display},\n\nYou have been invited to join AWS IAM Identity Center.\n\n\
+             Your username: {user_name}\nYour AWS access portal URL: {portal}\n\n\
+             Accept the invitation and choose your password:\n{portal}/invitation?token={invitation}\n\n\
+             The invitation will expire in seven days.\n",
+            display = text(&body, "DisplayName"),
+        );
+        mailer.send(&email, "Invitation to join AWS IAM Identity Center", &message).await.map_err(|e| IamError::ServiceFailure(format!("the invitation could not be sent: {e}")))?;
+        Ok(email)
+    }
+
+    /// Accepting an invitation: the user chooses a password (Identity Center's rules) and is
+    /// signed in. The invitation works once.
+    pub async fn accept_invitation(&self, store_id: &str, invitation: &str, password: &str) -> IamResult<PortalSignIn> {
+        let mut tx = self.store.begin().await?;
+        let hash = sha(invitation);
+        let now = self.now();
+        let mut found = None;
+        for rec in tx.org_objects(store_id, OrgObjectKind::DirectoryCredential, None).await? {
+            let body = object_body(&rec)?;
+            if body.get("InvitationHash").and_then(Value::as_str).is_some_and(|h| h.len() == hash.len() && h == hash) {
+                found = Some((rec, body));
+                break;
+            }
+        }
+        let invalid = || validation("The invitation is not valid or has expired. Ask your administrator for a new one.");
+        let (rec, mut cred) = found.ok_or_else(invalid)?;
+        if cred.get("InvitationExpires").and_then(Value::as_i64).is_none_or(|e| e <= now) {
+            return Err(invalid());
+        }
+        check_password(password)?;
+        let user_id = rec.parent_id.clone().unwrap_or_default();
+        let user = tx.get_org_object(&user_id).await?.filter(|u| u.kind == OrgObjectKind::DirectoryUser && u.org_id == store_id).ok_or_else(invalid)?;
+        let hash = portcullis_credentials::hash_password(password)?;
+        cred.remove("InvitationHash");
+        cred.remove("InvitationExpires");
+        cred.insert("PasswordHash".into(), json!(hash));
+        cred.insert("History".into(), json!([hash]));
+        cred.insert("MustChange".into(), json!(false));
+        self.save_credential(&mut tx, store_id, &user_id, cred).await?;
+        let portal_user = PortalUser { store_id: store_id.to_owned(), user_id, user_name: text(&object_body(&user)?, "UserName") };
+        let token = self.open_portal_session(&mut tx, &portal_user).await?.0;
+        tx.commit().await?;
+        Ok(PortalSignIn::SignedIn { token, user: portal_user })
     }
 
     /// The token a portal form carries (derived from the session's token), against
