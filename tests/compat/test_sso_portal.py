@@ -309,3 +309,38 @@ def test_invitation_by_email(tut, inbox):
     assert "not valid or has expired" in again.text
     signed = requests.post(tut.url("/signin"), data={"user_name": name, "password": "Mary-Passw0rd!"}, timeout=30)
     assert "AWS accounts" in signed.text
+
+
+def test_mfa_for_portal_users(tut):
+    import pyotp
+    ids = client(tut.srv, "identitystore")
+    name = unique_name("mfa")
+    user = ids.create_user(IdentityStoreId=tut.store, UserName=name, DisplayName="Mfa User", Name={"GivenName": "M", "FamilyName": "U"})["UserId"]
+    otp = one_time_password(tut.srv, tut.store, user)["Password"]
+    browser = requests.Session()
+    home = browser.post(tut.url("/signin"), data={"user_name": name, "password": otp, "new_password": "Mfa-Passw0rd!1"}, timeout=30)
+    assert 'id="register-mfa"' in home.text
+    setup = browser.get(tut.url("/mfa"), timeout=30)
+    secret = re.search(r'id="secret">([A-Z2-7]+)<', setup.text).group(1)
+    assert "data:image/png;base64," in setup.text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', setup.text).group(1)
+    totp = pyotp.TOTP(secret)
+    wrong = browser.post(tut.url("/mfa"), data={"csrf": csrf, "code": "000000" if totp.now() != "000000" else "111111"}, timeout=30)
+    assert "not valid" in wrong.text
+    browser.get(tut.url("/mfa"), timeout=30)  # a new secret replaces the unconfirmed one
+    setup = browser.get(tut.url("/mfa"), timeout=30)
+    secret = re.search(r'id="secret">([A-Z2-7]+)<', setup.text).group(1)
+    totp = pyotp.TOTP(secret)
+    used = totp.now()
+    done = browser.post(tut.url("/mfa"), data={"csrf": csrf, "code": used}, timeout=30)
+    assert 'id="mfa-registered"' in done.text, done.text
+
+    form = {"user_name": name, "password": "Mfa-Passw0rd!1"}
+    asked = requests.post(tut.url("/signin"), data=form, timeout=30)
+    assert 'name="mfa_code"' in asked.text and "AWS accounts" not in asked.text
+    replayed = requests.post(tut.url("/signin"), data={**form, "mfa_code": used}, timeout=30)
+    assert "not valid" in replayed.text, "a code is accepted once"
+    # The next code (in the next 30-second step) signs in.
+    code = totp.at(time.time() + 30)
+    signed = requests.post(tut.url("/signin"), data={**form, "mfa_code": code}, timeout=30)
+    assert "AWS accounts" in signed.text, signed.text

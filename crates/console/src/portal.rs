@@ -26,6 +26,7 @@ struct SignInPage<'a> {
     next: &'a str,
     user_name: &'a str,
     new_password: bool,
+    mfa: bool,
     error: Option<&'a str>,
 }
 
@@ -42,6 +43,7 @@ struct HomePage<'a> {
     store_id: &'a str,
     user_name: &'a str,
     csrf: &'a str,
+    mfa: bool,
     accounts: Vec<AccountRow>,
 }
 
@@ -107,7 +109,7 @@ pub struct NextQuery {
 pub async fn home(State(c): Shared, Path(store_id): Path<String>, Query(q): Query<NextQuery>, headers: HeaderMap) -> Response {
     let Some((user, token)) = portal_user(&c.iam, &headers, &store_id).await else {
         let next = q.next.as_deref().and_then(|n| safe_next(&store_id, n)).unwrap_or("");
-        return render(StatusCode::OK, &SignInPage { store_id: &store_id, next, user_name: "", new_password: false, error: None });
+        return render(StatusCode::OK, &SignInPage { store_id: &store_id, next, user_name: "", new_password: false, mfa: false, error: None });
     };
     let mut accounts = Vec::new();
     match c.iam.portal_accounts(&user).await {
@@ -121,7 +123,8 @@ pub async fn home(State(c): Shared, Path(store_id): Path<String>, Query(q): Quer
         Err(_) => return crate::web::failure(),
     }
     let csrf = Iam::portal_form_token(&token);
-    render(StatusCode::OK, &HomePage { store_id: &store_id, user_name: &user.user_name, csrf: &csrf, accounts })
+    let mfa = c.iam.portal_mfa_registered(&user).await.unwrap_or(false);
+    render(StatusCode::OK, &HomePage { store_id: &store_id, user_name: &user.user_name, csrf: &csrf, mfa, accounts })
 }
 
 #[derive(Deserialize)]
@@ -129,21 +132,25 @@ pub struct SignInForm {
     user_name: String,
     password: String,
     new_password: Option<String>,
+    mfa_code: Option<String>,
     next: Option<String>,
 }
 
 /// `POST /start/{store}/signin`.
 pub async fn sign_in(State(c): Shared, Path(store_id): Path<String>, axum::Form(f): axum::Form<SignInForm>) -> Response {
     let next = f.next.as_deref().and_then(|n| safe_next(&store_id, n)).unwrap_or("").to_owned();
-    let again = |error: &str, new_password: bool| render(StatusCode::OK, &SignInPage { store_id: &store_id, next: &next, user_name: &f.user_name, new_password, error: Some(error) });
-    match c.iam.portal_sign_in(&store_id, &f.user_name, &f.password, f.new_password.as_deref().filter(|p| !p.is_empty())).await {
+    let mfa_given = f.mfa_code.as_deref().is_some_and(|c| !c.is_empty());
+    let page = |error: Option<&str>, new_password: bool, mfa: bool| render(StatusCode::OK, &SignInPage { store_id: &store_id, next: &next, user_name: &f.user_name, new_password, mfa, error });
+    match c.iam.portal_sign_in(&store_id, &f.user_name, &f.password, f.new_password.as_deref().filter(|p| !p.is_empty()), f.mfa_code.as_deref()).await {
         Ok(PortalSignIn::SignedIn { token, .. }) => {
             let to = if next.is_empty() { format!("/start/{store_id}") } else { next.clone() };
             redirect(&to, &[portal_cookie(&token)])
         }
-        Ok(PortalSignIn::NewPasswordRequired) => render(StatusCode::OK, &SignInPage { store_id: &store_id, next: &next, user_name: &f.user_name, new_password: true, error: None }),
-        Err(portcullis_core::IamError::AccessDenied(_)) => again("Invalid username or password.", false),
-        Err(portcullis_core::IamError::Service { message, .. }) => again(&message, true),
+        Ok(PortalSignIn::NewPasswordRequired) => page(None, true, mfa_given),
+        Ok(PortalSignIn::MfaRequired) => page(None, false, true),
+        Err(portcullis_core::IamError::AccessDenied(m)) if mfa_given => page(Some(&m), false, true),
+        Err(portcullis_core::IamError::AccessDenied(_)) => page(Some("Invalid username or password."), false, false),
+        Err(portcullis_core::IamError::Service { message, .. }) => page(Some(&message), true, mfa_given),
         Err(_) => crate::web::failure(),
     }
 }
@@ -258,8 +265,49 @@ pub async fn accept_invitation(State(c): Shared, Path(store_id): Path<String>, a
     }
     match c.iam.accept_invitation(&store_id, &f.token, &f.password).await {
         Ok(PortalSignIn::SignedIn { token, .. }) => redirect(&format!("/start/{store_id}"), &[portal_cookie(&token)]),
-        Ok(PortalSignIn::NewPasswordRequired) => again("Choose a new password."),
+        Ok(PortalSignIn::NewPasswordRequired | PortalSignIn::MfaRequired) => again("Sign in with your new password."),
         Err(portcullis_core::IamError::Service { message, .. }) => again(&message),
+        Err(_) => crate::web::failure(),
+    }
+}
+
+
+#[derive(Template)]
+#[template(path = "portal_mfa.html")]
+struct MfaPage<'a> {
+    store_id: &'a str,
+    csrf: &'a str,
+    setup: Option<portcullis_core::PortalMfaSetup>,
+    done: bool,
+    error: Option<&'a str>,
+}
+
+/// `GET /start/{store}/mfa`: registering an authenticator app (a new secret and its QR code).
+pub async fn mfa_page(State(c): Shared, Path(store_id): Path<String>, headers: HeaderMap) -> Response {
+    let Some((user, token)) = portal_user(&c.iam, &headers, &store_id).await else { return to_sign_in(&store_id, &format!("/start/{store_id}/mfa")) };
+    let csrf = Iam::portal_form_token(&token);
+    match c.iam.start_portal_mfa(&user).await {
+        Ok(setup) => render(StatusCode::OK, &MfaPage { store_id: &store_id, csrf: &csrf, setup: Some(setup), done: false, error: None }),
+        Err(_) => crate::web::failure(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct MfaForm {
+    csrf: String,
+    code: String,
+}
+
+/// `POST /start/{store}/mfa`: confirms the app with one code from it.
+pub async fn mfa_confirm(State(c): Shared, Path(store_id): Path<String>, headers: HeaderMap, axum::Form(f): axum::Form<MfaForm>) -> Response {
+    let Some((user, token)) = portal_user(&c.iam, &headers, &store_id).await else { return to_sign_in(&store_id, &format!("/start/{store_id}/mfa")) };
+    let csrf = Iam::portal_form_token(&token);
+    if !same_token(&csrf, &f.csrf) {
+        return crate::web::forbidden();
+    }
+    match c.iam.confirm_portal_mfa(&user, &f.code).await {
+        Ok(()) => render(StatusCode::OK, &MfaPage { store_id: &store_id, csrf: &csrf, setup: None, done: true, error: None }),
+        Err(portcullis_core::IamError::Service { message, .. }) => render(StatusCode::OK, &MfaPage { store_id: &store_id, csrf: &csrf, setup: None, done: false, error: Some(&message) }),
         Err(_) => crate::web::failure(),
     }
 }

@@ -9,7 +9,7 @@ use totp_rs::{Algorithm, TOTP};
 use crate::users::{load_user, named_or_caller};
 use crate::{tags, Authorized, Caller, Iam, IamError, IamResult, Page, PageRequest, Principal};
 
-const STEP: i64 = 30;
+pub(crate) const STEP: i64 = 30;
 pub(crate) const DEVICES_PER_USER: usize = 8;
 const ISSUER: &str = "Portcullis";
 /// Failures tolerated per key (an MFA device's serial, a sign-in identity) within
@@ -48,7 +48,7 @@ fn seed_aad(serial: &str) -> String {
     format!("mfa-seed:{serial}")
 }
 
-fn totp(seed: Vec<u8>, label: &str) -> IamResult<TOTP> {
+pub(crate) fn totp(seed: Vec<u8>, label: &str) -> IamResult<TOTP> {
     TOTP::new(Algorithm::SHA1, 6, 1, 30, seed, Some(ISSUER.to_owned()), label.to_owned())
         .map_err(|e| IamError::ServiceFailure(format!("totp: {e:?}")))
 }
@@ -106,7 +106,7 @@ impl Iam {
         totp(seed, &d.name)
     }
 
-    fn code_at(t: &TOTP, step: i64) -> String {
+    pub(crate) fn code_at(t: &TOTP, step: i64) -> String {
         t.generate(u64::try_from(step * STEP).unwrap_or(0))
     }
 

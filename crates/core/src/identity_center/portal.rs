@@ -42,6 +42,16 @@ pub enum PortalSignIn {
     SignedIn { token: String, user: PortalUser },
     /// The password is a one-time password: a new one must be chosen.
     NewPasswordRequired,
+    /// The user has an authenticator app: its code is needed too.
+    MfaRequired,
+}
+
+/// A new authenticator app for a portal user, to be confirmed with a code.
+#[derive(Clone)]
+pub struct PortalMfaSetup {
+    pub secret_base32: String,
+    pub uri: String,
+    pub qr_png_base64: String,
 }
 
 fn sha(value: &str) -> String {
@@ -76,6 +86,10 @@ fn oidc_error(code: &'static str, error: &str, description: &str) -> IamError {
 
 fn unauthorized() -> IamError {
     IamError::service("UnauthorizedException", "Session token not found or invalid", &[])
+}
+
+fn mfa_aad(user_id: &str) -> String {
+    format!("directory-mfa:{user_id}")
 }
 
 fn credential_id(user_id: &str) -> String {
@@ -126,7 +140,7 @@ impl Iam {
 
     /// The access portal's sign-in: user name and password (and, for a one-time password,
     /// the new one).
-    pub async fn portal_sign_in(&self, store_id: &str, user_name: &str, password: &str, new_password: Option<&str>) -> IamResult<PortalSignIn> {
+    pub async fn portal_sign_in(&self, store_id: &str, user_name: &str, password: &str, new_password: Option<&str>, mfa_code: Option<&str>) -> IamResult<PortalSignIn> {
         let denied = || IamError::AccessDenied("Invalid username or password.".to_owned());
         let mut tx = self.store.begin().await?;
         let user = tx
@@ -143,6 +157,22 @@ impl Iam {
         let hash = cred.get("PasswordHash").and_then(Value::as_str).unwrap_or_default().to_owned();
         if hash.is_empty() || !portcullis_credentials::verify_password(password, &hash) {
             return Err(denied());
+        }
+        // An authenticator app, once registered, is asked for at every sign-in.
+        if let Some(sealed) = cred.get("Mfa").and_then(Value::as_str).map(str::to_owned) {
+            let Some(code) = mfa_code.filter(|c| !c.is_empty()) else { return Ok(PortalSignIn::MfaRequired) };
+            let throttle = format!("portal-mfa:{}", user.object_id);
+            if self.throttled(&throttle) {
+                return Err(IamError::AccessDenied("Too many invalid codes; try again in a few minutes.".to_owned()));
+            }
+            let t = crate::mfa::totp(self.secrets.open(&sealed, &mfa_aad(&user.object_id))?, "portal")?;
+            let now = self.now() / crate::mfa::STEP;
+            let last = cred.get("MfaLastStep").and_then(Value::as_i64);
+            let step = ((now - 1)..=(now + 1)).find(|s| last.is_none_or(|l| *s > l) && Self::code_at(&t, *s) == code);
+            self.note_attempt(&throttle, step.is_some());
+            let Some(step) = step else { return Err(IamError::AccessDenied("The authentication code is not valid.".to_owned())) };
+            cred.insert("MfaLastStep".into(), json!(step));
+            self.save_credential(&mut tx, store_id, &user.object_id, cred.clone()).await?;
         }
         if cred.get("MustChange").and_then(Value::as_bool) == Some(true) {
             let Some(new) = new_password else { return Ok(PortalSignIn::NewPasswordRequired) };
@@ -508,6 +538,41 @@ impl Iam {
         let token = self.open_portal_session(&mut tx, &portal_user).await?.0;
         tx.commit().await?;
         Ok(PortalSignIn::SignedIn { token, user: portal_user })
+    }
+
+    /// Starts registering an authenticator app for a portal user: a new secret, kept
+    /// (sealed) until a code from the app confirms it.
+    pub async fn start_portal_mfa(&self, user: &PortalUser) -> IamResult<PortalMfaSetup> {
+        let seed = portcullis_credentials::random_bytes::<20>()?.to_vec();
+        let t = crate::mfa::totp(seed.clone(), &user.user_name)?;
+        let mut tx = self.store.begin().await?;
+        let mut cred = self.credential(&mut tx, &user.store_id, &user.user_id).await?;
+        cred.insert("PendingMfa".into(), json!(self.secrets.seal(&seed, &mfa_aad(&user.user_id))?));
+        self.save_credential(&mut tx, &user.store_id, &user.user_id, cred).await?;
+        tx.commit().await?;
+        Ok(PortalMfaSetup { secret_base32: t.get_secret_base32(), uri: t.get_url(), qr_png_base64: t.get_qr_base64().map_err(IamError::ServiceFailure)? })
+    }
+
+    /// Confirms the authenticator app being registered with one code from it; from then on
+    /// sign-in asks for a code.
+    pub async fn confirm_portal_mfa(&self, user: &PortalUser, code: &str) -> IamResult<()> {
+        let mut tx = self.store.begin().await?;
+        let mut cred = self.credential(&mut tx, &user.store_id, &user.user_id).await?;
+        let sealed = cred.get("PendingMfa").and_then(Value::as_str).map(str::to_owned).ok_or_else(|| validation("Start registering an authenticator app first."))?;
+        let t = crate::mfa::totp(self.secrets.open(&sealed, &mfa_aad(&user.user_id))?, &user.user_name)?;
+        let now = self.now() / crate::mfa::STEP;
+        let step = ((now - 1)..=(now + 1)).find(|s| Self::code_at(&t, *s) == code.trim()).ok_or_else(|| validation("The authentication code is not valid."))?;
+        cred.remove("PendingMfa");
+        cred.insert("Mfa".into(), json!(sealed));
+        cred.insert("MfaLastStep".into(), json!(step));
+        self.save_credential(&mut tx, &user.store_id, &user.user_id, cred).await?;
+        tx.commit().await.map_err(Into::into)
+    }
+
+    /// Whether a portal user has an authenticator app.
+    pub async fn portal_mfa_registered(&self, user: &PortalUser) -> IamResult<bool> {
+        let mut tx = self.store.begin_read().await?;
+        Ok(self.credential(&mut tx, &user.store_id, &user.user_id).await?.contains_key("Mfa"))
     }
 
     /// The token a portal form carries (derived from the session's token), against
