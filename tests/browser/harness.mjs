@@ -11,10 +11,11 @@ export const BIN = process.env.PORTCULLIS_BIN || join(REPO, "target/debug/portcu
 export const SCREENSHOTS = join(REPO, "target/browser-screenshots");
 const CHROMIUM = process.env.PORTCULLIS_CHROMIUM || "/usr/bin/chromium";
 
-/** Starts a server; resolves to {base, port, rootPassword, dataDir, stop, bootstrapAdmin}. */
-export async function startServer() {
+/** Starts a server (with `extraArgs` for `serve`); resolves to {base, port, rootPassword,
+ * dataDir, stop, bootstrapAdmin}. */
+export async function startServer(extraArgs = []) {
   const dataDir = mkdtempSync(join(tmpdir(), "portcullis-browser-"));
-  const proc = spawn(BIN, ["serve", "--listen", "127.0.0.1:0", "--test-clock", "--data-dir", dataDir], {
+  const proc = spawn(BIN, ["serve", "--listen", "127.0.0.1:0", "--test-clock", "--data-dir", dataDir, ...extraArgs], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let log = "";
