@@ -9,6 +9,7 @@
 //! steps, `/console` (the dashboard) and `POST /signout`. Templates are compiled into the
 //! binary (askama); the stylesheet is embedded.
 
+mod account;
 mod account_settings;
 mod dashboard;
 mod groups;
@@ -99,6 +100,11 @@ pub fn router(iam: Iam) -> Result<Router, String> {
         .route("/console/policies/create", get(policies::create_policy_page).post(policies::create_policy))
         .route("/console/policy", get(policies::policy).post(policies::save_policy))
         .route("/console/simulator", get(simulator::simulator_page).post(simulator::simulate))
+        .route("/console/account", get(account::account))
+        .route("/console/account/alternate-contact", post(account::alternate_contact))
+        .route("/console/account/security-questions", post(account::security_questions))
+        .route("/console/account/billing-access", post(account::billing_access))
+        .route("/console/account/region", post(account::region))
         .route("/console/account-settings", get(account_settings::settings))
         .route("/console/account-settings/password-policy", post(account_settings::save_policy))
         .route("/console/credential-report.csv", post(account_settings::credential_report))

@@ -262,4 +262,52 @@ impl Iam {
         let account = self.managed_account(auth, "PutAccountName", account_id).await?;
         self.put_setting(&account, "account-name", name).await
     }
+
+    /// The account's security challenge questions (without their answers), root user only.
+    pub async fn security_questions(&self, auth: &Authorized<'_>) -> IamResult<Vec<String>> {
+        require_root(auth)?;
+        let stored = self.setting(auth.account(), "security-questions").await?.unwrap_or_default();
+        let v: Vec<(String, String)> = serde_json::from_str(&stored).unwrap_or_default();
+        Ok(v.into_iter().map(|(q, _)| q).collect())
+    }
+
+    /// Sets the three security challenge questions; the answers are kept only as argon2id
+    /// hashes of their trimmed, lower-case form. Root user only.
+    pub async fn set_security_questions(&self, auth: &Authorized<'_>, qa: &[(String, String)]) -> IamResult<()> {
+        require_root(auth)?;
+        if qa.len() != 3 || qa.iter().any(|(q, a)| q.trim().is_empty() || a.trim().is_empty()) {
+            return Err(IamError::Validation("Choose three questions and answer each.".to_owned()));
+        }
+        let mut stored = Vec::new();
+        for (q, a) in qa {
+            stored.push((q.trim().to_owned(), portcullis_credentials::hash_password(&a.trim().to_lowercase())?));
+        }
+        self.put_setting(auth.account(), "security-questions", &serde_json::to_string(&stored).map_err(|e| IamError::ServiceFailure(e.to_string()))?).await
+    }
+
+    /// Whether the answers match the account's security questions (in their order).
+    pub async fn check_security_answers(&self, account: &str, answers: &[String]) -> IamResult<bool> {
+        let stored = self.setting(account, "security-questions").await?.unwrap_or_default();
+        let v: Vec<(String, String)> = serde_json::from_str(&stored).unwrap_or_default();
+        Ok(!v.is_empty() && v.len() == answers.len() && v.iter().zip(answers).all(|((_, hash), a)| portcullis_credentials::verify_password(&a.trim().to_lowercase(), hash)))
+    }
+
+    /// IAM user and role access to billing information (off for a new account, as on AWS).
+    pub async fn iam_billing_access(&self, account: &str) -> IamResult<bool> {
+        Ok(self.setting(account, "iam-billing-access").await?.as_deref() == Some("true"))
+    }
+
+    /// Turns IAM access to billing information on or off; root user only.
+    pub async fn set_iam_billing_access(&self, auth: &Authorized<'_>, on: bool) -> IamResult<()> {
+        require_root(auth)?;
+        self.put_setting(auth.account(), "iam-billing-access", if on { "true" } else { "false" }).await
+    }
+}
+
+/// Settings only the root user changes.
+fn require_root(auth: &Authorized<'_>) -> IamResult<()> {
+    if matches!(auth.caller().principal, crate::Principal::Root) {
+        return Ok(());
+    }
+    Err(IamError::AccessDenied("Only the root user can change this setting.".to_owned()))
 }

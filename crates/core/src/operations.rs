@@ -679,6 +679,11 @@ impl Iam {
         let p = QueryParams::from_pairs(params.iter().copied());
         self.authorize_operation(caller, &op.spec(), &p).await
     }
+
+    /// The console's way to an Account Management operation's capability.
+    pub async fn authorize_account<'a>(&self, caller: &'a Caller, op: AccountOperation) -> IamResult<Authorized<'a>> {
+        self.authorize_operation(caller, &op.spec(), &QueryParams::default()).await
+    }
 }
 
 /// An operation the table does not have, as AWS words it.
