@@ -520,3 +520,29 @@ def test_invitations_delegated_administrators_and_leaving(org):
         member.describe_organization()
     with expect_error("MasterCannotLeaveOrganizationException", 400):
         org.orgs.leave_organization()
+
+
+def test_the_authorization_endpoint_across_accounts(org):
+    """A resource of another account needs its own policy too: the caller's alone is not enough."""
+    import requests
+    from test_authorization_endpoint import ec2_request
+    account_id = org.create_account(unique_name("authz"))
+    member_iam = org.member_session(account_id)
+    name = unique_name("dev")
+    member_iam.create_user(UserName=name)
+    member_iam.put_user_policy(UserName=name, PolicyName="sqs", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}]}))
+    key = member_iam.create_access_key(UserName=name)["AccessKey"]
+    request = ec2_request(key["AccessKeyId"], key["SecretAccessKey"])
+
+    def ask(resource, policy=None):
+        body = {"request": request, "action": "sqs:DeleteQueue", "resource": resource}
+        if policy:
+            body["resourcePolicy"] = json.dumps(policy)
+        return requests.post(f"{org.srv.endpoint}/_portcullis/authorize", json=body, timeout=30).json()
+
+    assert ask(f"arn:aws:sqs:us-east-1:{account_id}:own-queue")["allowed"] is True
+    other = ask(f"arn:aws:sqs:us-east-1:{org.srv.account_id}:prod-queue")
+    assert other["allowed"] is False and other["decision"] == "implicitDeny"
+    assert "because no resource-based policy allows the sqs:DeleteQueue action" in other["message"], other
+    grant = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account_id}:user/{name}"}, "Action": "sqs:DeleteQueue", "Resource": "*"}]}
+    assert ask(f"arn:aws:sqs:us-east-1:{org.srv.account_id}:prod-queue", grant)["allowed"] is True

@@ -50,6 +50,10 @@ struct AuthorizeCall {
     /// Extra context keys the service knows (`s3:prefix`, `ec2:Region`, …).
     #[serde(default)]
     context: std::collections::BTreeMap<String, serde_json::Value>,
+    /// The resource's own policy (a bucket or queue policy), when it has one: a request on
+    /// another account's resource is allowed only when it and the caller's policies allow.
+    #[serde(default, rename = "resourcePolicy")]
+    resource_policy: Option<String>,
 }
 
 fn any_resource() -> String {
@@ -97,7 +101,13 @@ pub async fn authorize(State(state): State<Arc<AppState>>, body: Bytes) -> Respo
     for (k, v) in &call.context {
         authz = authz.with(k, values(v));
     }
-    let decision = match state.iam.decide(&caller, &authz).await {
+    let resource_policy = match call.resource_policy.as_deref().map(|doc| portcullis_policy::parse(doc, portcullis_policy::PolicyKind::Resource)) {
+        None => None,
+        Some(Ok(p)) => Some(p),
+        Some(Err(e)) => return error(StatusCode::BAD_REQUEST, "MalformedPolicyDocument", &e.message),
+    };
+    let resource_policies: Vec<(&str, &portcullis_policy::Policy)> = resource_policy.iter().map(|p| ("resource-policy", p)).collect();
+    let decision = match state.iam.decide_with(&caller, &authz, &resource_policies).await {
         Ok(d) => d,
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.code(), &e.public_message()),
     };

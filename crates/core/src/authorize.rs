@@ -462,7 +462,17 @@ impl Iam {
         let allowed = || AuthzDecision { effect: EvalDecision::Allowed, denial: None, matched: Vec::new() };
         let scps = self.caller_scps(caller).await?;
         let root_session_policies = caller.session.as_ref().is_some_and(|s| !s.policies.is_empty());
-        if matches!(caller.principal, Principal::Root) && resource.is_empty() && scps.is_none() && !root_session_policies {
+        // A resource of another account (an ARN naming an account that is not the caller's;
+        // AWS-owned `aws` ARNs excepted) needs that account's resource-based policy too.
+        let resource_account = req.resource.split(':').nth(4).unwrap_or_default();
+        // (AssumeRoot names a member account's root: the organization's management stands in
+        // for that account's consent, and the organization's own checks decide it.)
+        let cross_account = !caller.account_id.is_empty()
+            && !resource_account.is_empty()
+            && resource_account != "aws"
+            && resource_account != caller.account_id
+            && req.action != "sts:AssumeRoot";
+        if matches!(caller.principal, Principal::Root) && resource.is_empty() && scps.is_none() && !root_session_policies && !cross_account {
             return Ok(allowed());
         }
         let policies = self.principal_policies(caller).await?;
@@ -482,9 +492,6 @@ impl Iam {
         }
         let session_names: Vec<String> = (0..session_policies.len()).map(|i| format!("session-{i}")).collect();
         let ctx = self.request_context(caller, req, &policies.tags);
-        // A resource of another account: its policy and the caller's own must both allow.
-        let resource_account = req.resource.split(':').nth(4).unwrap_or_default();
-        let cross_account = !resource.is_empty() && !resource_account.is_empty() && resource_account != caller.account_id;
         let set = PolicySet {
             identity: policies.identity.iter().map(|(n, p)| (n.as_str(), p.as_ref())).collect(),
             resource: resource.to_vec(),
@@ -513,6 +520,8 @@ impl Iam {
                 let only = |p: Vec<AttachedPolicy<'_>>| evaluate(&PolicySet { identity: p, ..Default::default() }, &ctx).is_allowed();
                 let why = if set.scps.iter().any(|level| !only(level.clone())) {
                     "no service control policy allows"
+                } else if cross_account && (resource.is_empty() || !only(resource.to_vec())) {
+                    "no resource-based policy allows"
                 } else if !resource.is_empty() && !only(resource.to_vec()) && !only(set.identity.clone()) {
                     "no resource-based policy allows"
                 } else if !only(set.identity.clone()) {
