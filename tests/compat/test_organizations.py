@@ -546,3 +546,29 @@ def test_the_authorization_endpoint_across_accounts(org):
     assert "because no resource-based policy allows the sqs:DeleteQueue action" in other["message"], other
     grant = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account_id}:user/{name}"}, "Action": "sqs:DeleteQueue", "Resource": "*"}]}
     assert ask(f"arn:aws:sqs:us-east-1:{org.srv.account_id}:prod-queue", grant)["allowed"] is True
+
+
+def test_a_closed_account_is_shut(org):
+    account_id = org.create_account(unique_name("closing"))
+    member_iam = org.member_session(account_id)
+    name = unique_name("u")
+    member_iam.create_user(UserName=name)
+    member_iam.attach_user_policy(UserName=name, PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    key = member_iam.create_access_key(UserName=name)["AccessKey"]
+    user_iam = client(org.srv, "iam", key["AccessKeyId"], key["SecretAccessKey"])
+    user_iam.list_users()
+    org.orgs.close_account(AccountId=account_id)
+    account = org.orgs.describe_account(AccountId=account_id)["Account"]
+    assert account["Status"] == "SUSPENDED" and account["State"] == "SUSPENDED"
+    with expect_error("AccountAlreadyClosedException", 400):
+        org.orgs.close_account(AccountId=account_id)
+    # Its keys, its sessions and its roles are no more.
+    with expect_error("InvalidClientTokenId", 403):
+        user_iam.create_user(UserName=unique_name("after"))
+    with expect_error("InvalidClientTokenId", 403):
+        member_iam.list_users()
+    with expect_error("AccessDenied", 403):
+        org.member_session(account_id)
+    with expect_error("ConstraintViolationException", 400) as e:
+        org.orgs.close_account(AccountId=org.srv.account_id)
+    assert e.response.get("Reason") == "CANNOT_CLOSE_MANAGEMENT_ACCOUNT"

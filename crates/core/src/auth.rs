@@ -126,6 +126,20 @@ impl Iam {
     /// Resolves a long-term access key id to its caller and its secret (for SigV4
     /// verification). Unknown and inactive keys, and keys of deleted users, are refused alike.
     pub async fn resolve_access_key(&self, access_key_id: &str, request: RequestFacts) -> IamResult<(Caller, String)> {
+        let (caller, secret) = self.resolve_access_key_of_any_account(access_key_id, request).await?;
+        self.refuse_closed_account(&caller.account_id).await?;
+        Ok((caller, secret))
+    }
+
+    /// A closed (suspended) member account's credentials are known no more.
+    pub(crate) async fn refuse_closed_account(&self, account_id: &str) -> IamResult<()> {
+        if self.account_closed(account_id).await? {
+            return Err(IamError::InvalidClientTokenId(INVALID_TOKEN.to_owned()));
+        }
+        Ok(())
+    }
+
+    async fn resolve_access_key_of_any_account(&self, access_key_id: &str, request: RequestFacts) -> IamResult<(Caller, String)> {
         // Resolved keys are cached like policies: any IAM write through this server (such
         // as deactivating or deleting a key) makes them stale at once.
         if let Some((account_id, principal, secret)) = self.cache.key(access_key_id) {

@@ -100,6 +100,8 @@ pub(crate) struct PolicyCache {
     resources: RwLock<HashMap<String, (u64, Instant, String, Vec<(String, String)>)>>,
     /// The service control policies of accounts, by account id (`None`: none apply).
     scps: RwLock<HashMap<String, (u64, Instant, Option<Arc<crate::org::ScpLevels>>)>>,
+    /// Whether accounts are closed (suspended members of an organization).
+    closed: RwLock<HashMap<String, (u64, Instant, bool)>>,
 }
 
 /// Parses a stored document; one that does not parse is logged (by name, never its text)
@@ -212,6 +214,22 @@ impl PolicyCache {
                 map.clear();
             }
             map.insert(account.to_owned(), (generation, Instant::now(), levels));
+        }
+    }
+
+    pub(crate) fn closed(&self, account: &str) -> Option<bool> {
+        let generation = self.generation();
+        let map = self.closed.read().ok()?;
+        let (g, at, closed) = map.get(account)?;
+        (*g == generation && at.elapsed() < CACHE_TTL).then_some(*closed)
+    }
+
+    pub(crate) fn put_closed(&self, account: &str, generation: u64, closed: bool) {
+        if let Ok(mut map) = self.closed.write() {
+            if map.len() > 100_000 {
+                map.clear();
+            }
+            map.insert(account.to_owned(), (generation, Instant::now(), closed));
         }
     }
 

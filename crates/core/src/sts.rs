@@ -142,6 +142,12 @@ impl Iam {
     /// Opens a session token presented with an `ASIA…` key: the caller and the session's
     /// secret. Tampered or foreign tokens are invalid; expired ones are `ExpiredToken`.
     pub async fn resolve_session_token(&self, access_key_id: &str, token: &str, request: RequestFacts) -> IamResult<(Caller, String)> {
+        let (caller, secret) = self.open_session_token(access_key_id, token, request).await?;
+        self.refuse_closed_account(&caller.account_id).await?;
+        Ok((caller, secret))
+    }
+
+    async fn open_session_token(&self, access_key_id: &str, token: &str, request: RequestFacts) -> IamResult<(Caller, String)> {
         let invalid = || IamError::InvalidClientTokenId(INVALID_TOKEN.to_owned());
         let sealed = b64d(token).and_then(|b| String::from_utf8(b).ok()).ok_or_else(invalid)?;
         let json = self.secrets.open(&sealed, TOKEN_AAD).map_err(|_| invalid())?;
@@ -296,6 +302,10 @@ impl Iam {
         // the caller's own policies both allow it (decided below as a cross-account request).
         let asked = Arn::parse_iam(&input.role_arn, "role").ok_or_else(denied)?;
         let (role, trust) = self.role_with_trust(&asked, "sts:AssumeRole", denied).await?;
+        // A closed account's roles cannot be assumed.
+        if self.account_closed(&role.account_id).await? {
+            return Err(denied());
+        }
         let role_arn = input.role_arn.clone();
 
         let now = self.now();

@@ -586,8 +586,12 @@ impl Iam {
     /// An account assignments may target: the instance's own account, or for an
     /// organization instance any account of the organization.
     async fn check_target_account(&self, tx: &mut Box<dyn Tx>, inst: &Instance, account: &str) -> IamResult<()> {
+        // An active member (a closed account takes no more assignments).
         let ok = account == inst.owner || match &inst.org_id {
-            Some(org) => tx.get_org_object(account).await?.is_some_and(|m| m.kind == OrgObjectKind::Account && &m.org_id == org),
+            Some(org) => tx
+                .get_org_object(account)
+                .await?
+                .is_some_and(|m| m.kind == OrgObjectKind::Account && &m.org_id == org && serde_json::from_str::<Value>(&m.body).is_ok_and(|b| b["status"] != "SUSPENDED")),
             None => false,
         };
         if !ok {

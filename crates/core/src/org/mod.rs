@@ -250,6 +250,24 @@ impl Iam {
         Ok(levels)
     }
 
+    /// Whether an account is a closed (suspended) member of an organization.
+    pub(crate) async fn account_closed(&self, account_id: &str) -> IamResult<bool> {
+        if account_id.is_empty() {
+            return Ok(false);
+        }
+        if let Some(hit) = self.cache.closed(account_id) {
+            return Ok(hit);
+        }
+        let generation = self.cache.generation();
+        let mut tx = self.store.begin_read().await?;
+        let closed = match membership(&mut tx, account_id).await? {
+            Some((_, member)) => body_of::<ObjectBody>(&member)?.status == "SUSPENDED",
+            None => false,
+        };
+        self.cache.put_closed(account_id, generation, closed);
+        Ok(closed)
+    }
+
     async fn load_scp_levels(&self, account_id: &str) -> IamResult<Option<ScpLevels>> {
         let mut tx = self.store.begin_read().await?;
         let Some((org, member)) = membership(&mut tx, account_id).await? else { return Ok(None) };
