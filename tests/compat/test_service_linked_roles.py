@@ -75,3 +75,13 @@ def test_service_linked_roles_are_protected(iam, uniq, cleanup):
     cleanup(lambda: iam.delete_role(RoleName=plain))
     with expect_error("InvalidInput", 400):
         iam.delete_service_linked_role(RoleName=plain)
+
+
+def test_the_reserved_paths_are_the_services(iam, uniq):
+    """CreateRole cannot use a service-linked or reserved path (SCPs exempt roles there)."""
+    trust = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+    with expect_error("InvalidInput", 400) as e:
+        iam.create_role(RoleName=uniq("fake"), Path="/aws-service-role/ec2.amazonaws.com/", AssumeRolePolicyDocument=trust)
+    assert e.message == "Path prefix '/aws-service-role/' can only be used for AWS Service linked Roles"
+    with expect_error("InvalidInput", 400):
+        iam.create_role(RoleName=uniq("fake"), Path="/aws-reserved/sso.amazonaws.com/", AssumeRolePolicyDocument=trust)

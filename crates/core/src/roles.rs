@@ -52,6 +52,14 @@ impl Iam {
     }
 
     pub async fn create_role(&self, auth: &Authorized<'_>, input: NewRole<'_>) -> IamResult<RoleView> {
+        // The paths of service-linked and reserved roles are the services' (SCPs and IAM
+        // treat roles there as theirs).
+        for reserved in ["/aws-service-role/", "/aws-reserved/"] {
+            if input.path.is_some_and(|p| p.starts_with(reserved)) {
+                let what = if reserved == "/aws-service-role/" { "AWS Service linked Roles" } else { "roles that AWS services reserve" };
+                return Err(IamError::InvalidInput(format!("Path prefix '{reserved}' can only be used for {what}")));
+            }
+        }
         check_trust_policy(input.trust_policy)?;
         let tags = tags::merge(Vec::new(), input.tags, true)?;
         let mut tx = self.store.begin().await?;
