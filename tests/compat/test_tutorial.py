@@ -184,3 +184,11 @@ def test_account_alias_must_be_lowercase(iam, uniq, cleanup):
     with expect_error("ValidationError", 400):
         iam.create_account_alias(AccountAlias=bad)
     assert bad not in iam.list_account_aliases()["AccountAliases"]
+
+
+def test_an_account_alias_cannot_look_like_an_account_id(iam, cleanup):
+    cleanup(remove_account_aliases, iam)
+    with expect_error("ValidationError", 400) as e:
+        iam.create_account_alias(AccountAlias="123456789012")
+    assert "12-digit" in e.message
+    assert iam.list_account_aliases()["AccountAliases"] == []

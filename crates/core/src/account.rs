@@ -169,6 +169,11 @@ impl Iam {
     /// An account has at most one alias; creating another replaces it. Aliases are unique
     /// across every account this server holds.
     pub async fn create_account_alias(&self, auth: &Authorized<'_>, alias: &str) -> IamResult<()> {
+        // An alias stands for an account id in sign-in URLs: one shaped like an id (twelve
+        // digits) could capture another account's sign-in.
+        if alias.len() == 12 && alias.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(IamError::Validation("The account alias cannot be a 12-digit number: it would read as an account ID.".to_owned()));
+        }
         let mut tx = self.store.begin().await?;
         tx.set_account_alias(auth.account(), Some(alias)).await.map_err(|e| match e {
             portcullis_store::StoreError::Conflict(_) => {

@@ -185,7 +185,14 @@ impl Tx for SqlTx {
     }
 
     async fn find_account(&mut self, id_or_alias: &str) -> StoreResult<Option<AccountRecord>> {
-        fetch_opt!(self, format!("SELECT {} FROM accounts WHERE account_id = $1 OR alias = $1 ORDER BY created_at LIMIT 1", rows::ACCOUNT_COLS), rows::account, id_or_alias)
+        // An account's own id wins over an alias (aliases cannot look like ids, but older
+        // databases may hold one).
+        fetch_opt!(
+            self,
+            format!("SELECT {} FROM accounts WHERE account_id = $1 OR alias = $1 ORDER BY CASE WHEN account_id = $1 THEN 0 ELSE 1 END, created_at LIMIT 1", rows::ACCOUNT_COLS),
+            rows::account,
+            id_or_alias
+        )
     }
 
     async fn account_by_root_email(&mut self, email: &str) -> StoreResult<Option<AccountRecord>> {
