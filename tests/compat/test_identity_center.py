@@ -180,3 +180,24 @@ def test_member_accounts_do_not_see_the_instance(sso):
     with expect_error("AccessDeniedException", 400):
         member_admin.describe_instance(InstanceArn=instance)
     assert member_admin.list_instances()["Instances"] == []
+
+
+def test_an_account_that_leaves_keeps_nothing_of_identity_center(sso):
+    org, admin, instance = sso
+    ids = client(org.srv, "identitystore")
+    store = store_of(admin, instance)
+    account_id = org.create_account(unique_name("leaver"))
+    group = ids.create_group(IdentityStoreId=store, DisplayName=unique_name("Leavers"))["GroupId"]
+    ps = admin.create_permission_set(InstanceArn=instance, Name=unique_name("Ps")[:32])["PermissionSet"]["PermissionSetArn"]
+    admin.attach_managed_policy_to_permission_set(InstanceArn=instance, PermissionSetArn=ps, ManagedPolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    admin.create_account_assignment(InstanceArn=instance, TargetId=account_id, TargetType="AWS_ACCOUNT", PermissionSetArn=ps, PrincipalType="GROUP", PrincipalId=group)
+    member_iam = org.member_session(account_id)
+    assert len(member_iam.list_roles(PathPrefix="/aws-reserved/")["Roles"]) == 1
+    org.orgs.remove_account_from_organization(AccountId=account_id)
+    assert member_iam.list_roles(PathPrefix="/aws-reserved/")["Roles"] == []
+    assert member_iam.list_saml_providers()["SAMLProviderList"] == []
+    assert admin.list_account_assignments(InstanceArn=instance, AccountId=account_id, PermissionSetArn=ps)["AccountAssignments"] == []
+    admin.provision_permission_set(InstanceArn=instance, PermissionSetArn=ps, TargetType="ALL_PROVISIONED_ACCOUNTS")
+    assert member_iam.list_roles(PathPrefix="/aws-reserved/")["Roles"] == []
+    with expect_error("ValidationException", 400):
+        admin.create_account_assignment(InstanceArn=instance, TargetId=account_id, TargetType="AWS_ACCOUNT", PermissionSetArn=ps, PrincipalType="GROUP", PrincipalId=group)

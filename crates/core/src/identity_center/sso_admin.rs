@@ -446,7 +446,8 @@ impl Iam {
             return Err(not_found("ACCOUNT_ASSIGNMENT", "", "The specified account assignment does not exist."));
         };
         tx.delete_org_object(&existing.object_id).await?;
-        if self.assignments(&mut tx, &inst, Some(input.target_id), Some(input.permission_set_arn)).await?.is_empty() {
+        let member = self.check_target_account(&mut tx, &inst, input.target_id).await.is_ok();
+        if member && self.assignments(&mut tx, &inst, Some(input.target_id), Some(input.permission_set_arn)).await?.is_empty() {
             self.unprovision(&mut tx, &ps, input.target_id).await?;
         }
         let status = self.record_request(&mut tx, &inst, "assignment-deletion", input, self.now()).await?;
@@ -535,7 +536,10 @@ impl Iam {
             _ => self.provisioned_accounts(&mut tx, &inst, ps_arn).await?,
         };
         for a in &accounts {
-            self.provision(&mut tx, &inst, &ps, a).await?;
+            // Only accounts still in the organization (one that left keeps nothing of it).
+            if self.check_target_account(&mut tx, &inst, a).await.is_ok() {
+                self.provision(&mut tx, &inst, &ps, a).await?;
+            }
         }
         let now = self.now();
         let request_id = uuid::Uuid::new_v4().to_string();
@@ -702,6 +706,32 @@ impl Iam {
         let name = text(&object_body(ps)?, "Name");
         let role_name = format!("AWSReservedSSO_{name}_{}", role_suffix(&ps.object_id, account));
         if let Some(role) = tx.get_role(account, &role_name).await? {
+            for arn in tx.attached_policies(PrincipalKind::Role, &role.role_id).await? {
+                tx.detach_policy(PrincipalKind::Role, &role.role_id, &arn).await?;
+            }
+            for n in tx.inline_policy_names(PrincipalKind::Role, &role.role_id).await? {
+                tx.delete_inline_policy(PrincipalKind::Role, &role.role_id, &n).await?;
+            }
+            tx.delete_role(&role.role_id).await?;
+        }
+        Ok(())
+    }
+
+    /// An account leaves its organization: the organization's Identity Center forgets its
+    /// assignments, and the reserved roles and the SAML provider it made there go (nothing
+    /// of the organization stays behind that the account could not remove itself).
+    pub(crate) async fn forget_sso_account(&self, tx: &mut Box<dyn Tx>, org_id: &str, account: &str) -> IamResult<()> {
+        for inst in tx.org_objects(org_id, OrgObjectKind::SsoInstance, None).await? {
+            for a in tx.org_objects(&inst.object_id, OrgObjectKind::AccountAssignment, Some(account)).await? {
+                tx.delete_org_object(&a.object_id).await?;
+            }
+            let provider = crate::iam_resource_arn(account, &format!("saml-provider/{}", provider_name(&inst.object_id)));
+            if tx.get_saml_provider(&provider).await?.is_some() {
+                tx.delete_saml_provider(&provider).await?;
+            }
+        }
+        let page = portcullis_store::PageQuery { path_prefix: Some(ROLE_PATH), after: None, limit: 10_000 };
+        for role in tx.list_roles(account, &page).await? {
             for arn in tx.attached_policies(PrincipalKind::Role, &role.role_id).await? {
                 tx.detach_policy(PrincipalKind::Role, &role.role_id, &arn).await?;
             }

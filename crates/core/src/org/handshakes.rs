@@ -193,6 +193,7 @@ impl Iam {
             return Err(constraint("CANNOT_REMOVE_DELEGATED_ADMINISTRATOR_FROM_ORG", "You cannot remove a delegated administrator from the organization."));
         }
         tx.delete_org_object(&member.object_id).await?;
+        self.forget_sso_account(&mut tx, &org.id, auth.account()).await?;
         tx.commit().await.map_err(Into::into)
     }
 

@@ -528,6 +528,7 @@ impl Iam {
             ));
         }
         tx.delete_org_object(&rec.object_id).await?;
+        self.forget_sso_account(&mut tx, &org.id, account_id).await?;
         tx.commit().await.map_err(Into::into)
     }
 
