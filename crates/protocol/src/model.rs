@@ -428,6 +428,13 @@ impl ServiceModel {
     /// Checks a JSON-protocol request body against the operation's input shape; every
     /// broken constraint, in the order of the shape's members.
     pub fn check_json(&self, op: &OperationSpec, input: &Value) -> Vec<Violation> {
+        let mut out = self.check_json_all(op, input);
+        // Enough to act on; a huge request must not make a huge answer.
+        out.truncate(MAX_VIOLATIONS);
+        out
+    }
+
+    fn check_json_all(&self, op: &OperationSpec, input: &Value) -> Vec<Violation> {
         let mut out = Vec::new();
         if let Some(shape) = &op.input {
             match input {
@@ -463,6 +470,9 @@ impl ServiceModel {
     }
 
     fn json_value(&self, shape: &str, v: &Value, label: &str, out: &mut Vec<Violation>) {
+        if out.len() >= MAX_VIOLATIONS {
+            return;
+        }
         let mut broke = |kind: ViolationKind, shown: &str, rule: String| {
             out.push(Violation { kind, label: label.to_owned(), message: format!("Value{shown} at '{label}' failed to satisfy constraint: Member must {rule}") });
         };
@@ -472,7 +482,7 @@ impl ServiceModel {
         match self.shapes.get(shape) {
             Some(Shape::String { min, max, pattern, enum_values, sensitive }) => {
                 let Some(text) = v.as_str() else { return type_error(out, "a String") };
-                let shown = if *sensitive { String::new() } else { format!(" '{text}'") };
+                let shown = if *sensitive { String::new() } else { format!(" '{}'", shorten(text)) };
                 let len = i64::try_from(text.chars().count()).unwrap_or(i64::MAX);
                 if let Some(max) = max.filter(|m| len > *m) {
                     broke(ViolationKind::TooLong, &shown, format!("have length less than or equal to {max}"));
@@ -513,13 +523,31 @@ impl ServiceModel {
                 if let Some(min) = min.filter(|m| n < *m) {
                     broke(ViolationKind::TooShort, "", format!("have length greater than or equal to {min}"));
                 }
+                // A list already too long is not read item by item.
+                if max.is_some_and(|m| n > m) {
+                    return;
+                }
                 for (i, item) in items.iter().enumerate() {
+                    if out.len() >= MAX_VIOLATIONS {
+                        return;
+                    }
                     self.json_value(member, item, &format!("{label}.{}.member", i + 1), out);
                 }
             }
             Some(Shape::Structure { .. }) => self.json_struct(shape, v, label, out),
             Some(Shape::Other) | None => {}
         }
+    }
+}
+
+/// The most violations a JSON input is answered with.
+const MAX_VIOLATIONS: usize = 10;
+
+/// A value as a message echoes it: at most 256 characters.
+fn shorten(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(256) {
+        Some((i, _)) => std::borrow::Cow::Owned(format!("{}...", &text[..i])),
+        None => std::borrow::Cow::Borrowed(text),
     }
 }
 
@@ -612,6 +640,12 @@ mod tests {
         let v = m.check_json(&list, &serde_json::json!({"MaxResults": 50}));
         assert_eq!(v[0].message, "Value '50' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 20");
         assert_eq!(m.check_json(&list, &serde_json::json!([1]))[0].kind, ViolationKind::Type);
+        // A huge input gets a bounded answer.
+        let tags: Vec<_> = (0..5000).map(|_| serde_json::json!({"Key": "", "Value": "x".repeat(300)})).collect();
+        let create = m.operation("CreatePolicy").unwrap().clone();
+        let v = m.check_json(&create, &serde_json::json!({"Name": "x".repeat(100_000), "Tags": tags}));
+        assert!(v.len() <= 10, "{}", v.len());
+        assert!(v.iter().all(|x| x.message.len() < 1000), "values are shortened");
     }
 
     #[test]
