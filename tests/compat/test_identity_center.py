@@ -151,7 +151,9 @@ def test_permission_sets_assignments_and_provisioning(sso):
     assert member_iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"] == ["AwsSSOInlinePolicy"]
     for call in (lambda: member_iam.delete_role(RoleName=role["RoleName"]),
                  lambda: member_iam.detach_role_policy(RoleName=role["RoleName"], PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess"),
-                 lambda: member_iam.put_role_policy(RoleName=role["RoleName"], PolicyName="x", PolicyDocument=inline)):
+                 lambda: member_iam.put_role_policy(RoleName=role["RoleName"], PolicyName="x", PolicyDocument=inline),
+                 lambda: member_iam.tag_role(RoleName=role["RoleName"], Tags=[{"Key": "k", "Value": "v"}]),
+                 lambda: member_iam.update_role_description(RoleName=role["RoleName"], Description="mine now")):
         with expect_error("UnmodifiableEntity", 400) as e:
             call()
         assert e.message == f"Cannot perform the operation on the protected role '{role['RoleName']}' - this role is only modifiable by AWS"

@@ -429,9 +429,12 @@ impl Iam {
     /// user change its own password without a policy granting it; an explicit Deny applies.
     pub async fn authorize_change_password<'a>(&self, caller: &'a Caller, req: &AuthzRequest) -> IamResult<Authorized<'a>> {
         let d = self.decide(caller, req).await?;
+        // The password policy stands in for an identity policy, not for the organization's
+        // service control policies: they must still allow the change.
         let implied = d.effect == EvalDecision::ImplicitDeny
             && caller.user().is_some()
-            && self.users_may_change_password(&caller.account_id).await?;
+            && self.users_may_change_password(&caller.account_id).await?
+            && self.scps_allow(caller, req).await?;
         match d.denial {
             Some(message) if !implied => Err(IamError::AccessDenied(message)),
             _ => Ok(Authorized::new(caller)),
@@ -453,6 +456,17 @@ impl Iam {
     /// Decides a request with AWS's evaluation logic; see [`Iam::decide_with`].
     pub async fn decide(&self, caller: &Caller, req: &AuthzRequest) -> IamResult<AuthzDecision> {
         self.decide_with(caller, req, &[]).await
+    }
+
+    /// Whether the caller's service control policies (if any) allow a request at every level.
+    async fn scps_allow(&self, caller: &Caller, req: &AuthzRequest) -> IamResult<bool> {
+        let Some(levels) = self.caller_scps(caller).await? else { return Ok(true) };
+        let policies = self.principal_policies(caller).await?;
+        let ctx = self.request_context(caller, req, &policies.tags);
+        Ok(levels.iter().all(|level| {
+            let set = PolicySet { identity: level.iter().map(|(n, p)| (n.as_str(), p.as_ref())).collect(), ..Default::default() };
+            evaluate(&set, &ctx).is_allowed()
+        }))
     }
 
     /// The service control policies that limit a caller: `None` outside an organization, in

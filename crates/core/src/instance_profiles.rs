@@ -109,6 +109,7 @@ impl Iam {
         let profile = load_profile(&mut tx, auth.account(), name).await?;
         tx.lock(&format!("instance-profile:{}", profile.instance_profile_id)).await?;
         let role = load_role(&mut tx, auth.account(), role_name).await?;
+        crate::service_linked_roles::check_modifiable(&role)?;
         let roles = tx.instance_profile_roles(&profile.instance_profile_id).await?;
         if roles.len() >= ROLES_PER_PROFILE {
             return Err(IamError::LimitExceeded(format!("Cannot exceed quota for InstanceSessionsPerInstanceProfile: {ROLES_PER_PROFILE}")));

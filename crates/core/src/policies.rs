@@ -165,11 +165,13 @@ impl Iam {
         tx.get_policy(arn).await?.filter(|p| p.account_id == account).ok_or_else(|| policy_not_found(arn))
     }
 
-    pub(crate) async fn require_boundary_policy(&self, tx: &mut Box<dyn Tx>, arn: &str) -> IamResult<()> {
+    pub(crate) async fn require_boundary_policy(&self, tx: &mut Box<dyn Tx>, account: &str, arn: &str) -> IamResult<()> {
         if !portcullis_types::Arn::parse(arn).is_ok_and(|a| a.kind() == "policy") {
             return Err(IamError::InvalidInput(format!("ARN {arn} is not valid.")));
         }
-        let exists = self.catalog.get(arn).is_some() || tx.get_policy(arn).await?.is_some();
+        // An AWS-managed policy or one of the account's own: another account's policies are
+        // not its to use (nor to learn about).
+        let exists = self.catalog.get(arn).is_some() || tx.get_policy(arn).await?.is_some_and(|p| p.account_id == account);
         if exists {
             Ok(())
         } else {

@@ -67,7 +67,7 @@ impl Iam {
             return Err(role_exists(input.name));
         }
         if let Some(b) = input.permissions_boundary {
-            self.require_boundary_policy(&mut tx, b).await?;
+            self.require_boundary_policy(&mut tx, auth.account(), b).await?;
         }
         let role = RoleRecord {
             account_id: auth.account().to_owned(),
@@ -109,8 +109,9 @@ impl Iam {
     pub async fn update_role(&self, auth: &Authorized<'_>, name: &str, description: Option<&str>, max_session_duration: Option<i64>) -> IamResult<RoleView> {
         let mut tx = self.store.begin().await?;
         let mut role = load_role(&mut tx, auth.account(), name).await?;
-        // A service-linked role's description may change, nothing else of it.
-        if max_session_duration.is_some() {
+        // A service-linked role's description may change, nothing else of it; a reserved
+        // (Identity Center) role not even that.
+        if max_session_duration.is_some() || role.path.starts_with("/aws-reserved/") {
             crate::service_linked_roles::check_modifiable(&role)?;
         }
         if let Some(d) = description {
@@ -162,7 +163,7 @@ impl Iam {
         let mut role = load_role(&mut tx, auth.account(), name).await?;
         crate::service_linked_roles::check_modifiable(&role)?;
         if let Some(b) = boundary {
-            self.require_boundary_policy(&mut tx, b).await?;
+            self.require_boundary_policy(&mut tx, auth.account(), b).await?;
         }
         role.permissions_boundary = boundary.map(str::to_owned);
         tx.update_role(&role).await?;

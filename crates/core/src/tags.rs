@@ -54,6 +54,7 @@ impl Iam {
     /// TagServerCertificate.
     pub async fn tag_resource(&self, auth: &Authorized<'_>, r: Tagged<'_>, new_tags: &[Tag]) -> IamResult<()> {
         let mut tx = self.store.begin().await?;
+        protected_role(&mut tx, auth.account(), &r).await?;
         let (target, id) = self.tags_of(&mut tx, auth.account(), r).await?;
         add(&mut tx, target, &id, new_tags).await?;
         tx.commit().await?;
@@ -63,6 +64,7 @@ impl Iam {
     /// The Untag* operations; keys not present are ignored.
     pub async fn untag_resource(&self, auth: &Authorized<'_>, r: Tagged<'_>, keys: &[String]) -> IamResult<()> {
         let mut tx = self.store.begin().await?;
+        protected_role(&mut tx, auth.account(), &r).await?;
         let (target, id) = self.tags_of(&mut tx, auth.account(), r).await?;
         remove_keys(&mut tx, target, &id, keys).await?;
         tx.commit().await?;
@@ -166,4 +168,12 @@ mod tests {
         assert!(matches!(merge(vec![], &many, true), Err(IamError::LimitExceeded(_))));
         assert_eq!(remove(vec![tag("Env", "1"), tag("b", "2")], &["env".into()], true), vec![tag("b", "2")]);
     }
+}
+
+/// A service's own role (service-linked or reserved) keeps its tags as the service set them.
+async fn protected_role(tx: &mut Box<dyn portcullis_store::Tx>, account: &str, r: &Tagged<'_>) -> IamResult<()> {
+    if let Tagged::Role(name) = r {
+        crate::service_linked_roles::check_modifiable(&crate::roles::load_role(tx, account, name).await?)?;
+    }
+    Ok(())
 }

@@ -51,7 +51,7 @@ impl Iam {
             return Err(user_exists(name));
         }
         if let Some(b) = permissions_boundary {
-            self.require_boundary_policy(&mut tx, b).await?;
+            self.require_boundary_policy(&mut tx, auth.account(), b).await?;
         }
         let tags = tags::merge(Vec::new(), new_tags, true)?;
         let user = UserRecord {
@@ -199,7 +199,7 @@ impl Iam {
         let mut tx = self.store.begin().await?;
         let mut user = load_user(&mut tx, auth.account(), name).await?;
         if let Some(b) = boundary {
-            self.require_boundary_policy(&mut tx, b).await?;
+            self.require_boundary_policy(&mut tx, auth.account(), b).await?;
         }
         user.permissions_boundary = boundary.map(str::to_owned);
         tx.update_user(&user).await?;
