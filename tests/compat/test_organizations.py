@@ -572,3 +572,19 @@ def test_a_closed_account_is_shut(org):
     with expect_error("ConstraintViolationException", 400) as e:
         org.orgs.close_account(AccountId=org.srv.account_id)
     assert e.response.get("Reason") == "CANNOT_CLOSE_MANAGEMENT_ACCOUNT"
+
+
+def test_the_operation_header_must_be_signed(org):
+    """X-Amz-Target names the operation: a signature that does not cover it is refused."""
+    import requests
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    req = AWSRequest(method="POST", url=f"{org.srv.endpoint}/", data="{}", headers={"Content-Type": "application/x-amz-json-1.1"})
+    SigV4Auth(Credentials(org.srv.admin_key_id, org.srv.admin_secret), "organizations", REGION).add_auth(req)
+    p = req.prepare()
+    headers = dict(p.headers.items())
+    headers["X-Amz-Target"] = "AWSOrganizationsV20161128.DeleteOrganization"
+    r = requests.post(p.url, data=p.body, headers=headers, timeout=30)
+    assert r.status_code == 400 and r.json()["__type"] == "IncompleteSignatureException", r.text
+    assert org.orgs.describe_organization()["Organization"]["Id"] == org.organization["Id"]

@@ -185,6 +185,14 @@ async fn process(state: &AppState, req: Request) -> Result<String, AwsError> {
     let service = JsonService::ALL.into_iter().find(|s| s.target_prefix() == prefix).ok_or_else(unknown)?;
     let query = parts.uri.query().unwrap_or_default().to_owned();
     let caller = crate::resolve_caller(state, &parts, &query, &body, service.signing_name()).await.map_err(auth_error)?;
+    // The operation is named by a header: it must be one the signature covers, or a signed
+    // request could be replayed as another operation.
+    if let Some(auth) = parts.headers.get("authorization").and_then(|v| v.to_str().ok()) {
+        let signed = auth.split("SignedHeaders=").nth(1).and_then(|rest| rest.split([',', ' ']).next()).unwrap_or_default();
+        if !signed.split(';').any(|h| h.eq_ignore_ascii_case("x-amz-target")) {
+            return Err(AwsError::new("IncompleteSignatureException", 400, "'X-Amz-Target' must be a signed header."));
+        }
+    }
     if service.regional() {
         crate::region_check(state, &caller).await.map_err(auth_error)?;
     }

@@ -168,6 +168,12 @@ impl Iam {
         if !matches!(caller.principal, Principal::Root) {
             return Err(IamError::AccessDenied("Only the root user can enable an MFA device for the root user.".to_owned()));
         }
+        // Decided like any action, so that a root session's task policy (AssumeRoot) and the
+        // organization's SCPs limit it too.
+        let request = crate::AuthzRequest::new("iam:EnableMFADevice", crate::root_arn(&caller.account_id));
+        if let Some(message) = self.decide(caller, &request).await?.denial {
+            return Err(IamError::AccessDenied(message));
+        }
         let tx = self.store.begin().await?;
         self.enable_device(tx, &caller.account_id, None, serial, code1, code2).await
     }

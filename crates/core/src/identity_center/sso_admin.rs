@@ -104,15 +104,16 @@ pub(super) fn session_seconds(d: &str) -> IamResult<i64> {
     let (mut total, mut number) = (0i64, String::new());
     for c in rest.chars() {
         match c {
-            '0'..='9' => number.push(c),
+            '0'..='9' if number.len() < 9 => number.push(c),
             'H' | 'M' | 'S' => {
                 let n: i64 = number.parse().map_err(|_| bad())?;
                 number.clear();
-                total += n * match c {
+                let unit = match c {
                     'H' => 3600,
                     'M' => 60,
                     _ => 1,
                 };
+                total = n.checked_mul(unit).and_then(|v| total.checked_add(v)).ok_or_else(bad)?;
             }
             _ => return Err(bad()),
         }

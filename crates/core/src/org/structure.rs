@@ -282,7 +282,9 @@ impl Iam {
         let now = self.now();
         let request_id = new_id("car-", 32)?;
         let members = tx.org_objects(&org.id, OrgObjectKind::Account, None).await?;
-        let email_taken = members.iter().any(|m| body_of::<ObjectBody>(m).is_ok_and(|b| b.email.eq_ignore_ascii_case(input.email)));
+        // Root e-mails are unique across the server (they sign root users in).
+        let email_taken = members.iter().any(|m| body_of::<ObjectBody>(m).is_ok_and(|b| b.email.eq_ignore_ascii_case(input.email)))
+            || tx.account_by_root_email(input.email).await?.is_some();
         let mut status = ObjectBody { name: input.account_name.to_owned(), state: "SUCCEEDED".to_owned(), completed_at: Some(now), ..Default::default() };
         if email_taken {
             status.state = "FAILED".to_owned();
