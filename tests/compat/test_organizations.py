@@ -588,3 +588,35 @@ def test_the_operation_header_must_be_signed(org):
     r = requests.post(p.url, data=p.body, headers=headers, timeout=30)
     assert r.status_code == 400 and r.json()["__type"] == "IncompleteSignatureException", r.text
     assert org.orgs.describe_organization()["Organization"]["Id"] == org.organization["Id"]
+
+
+def test_denies_scoped_to_an_organization_object(org):
+    """Organizations authorizes on the object's ARN and its condition keys, as AWS does: a
+    Deny on one policy leaves the others alone."""
+    content = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "ec2:*", "Resource": "*"}]})
+    guard = org.orgs.create_policy(Name=unique_name("guard"), Description="", Type="SERVICE_CONTROL_POLICY", Content=content)["Policy"]["PolicySummary"]
+    other = org.orgs.create_policy(Name=unique_name("other"), Description="", Type="SERVICE_CONTROL_POLICY", Content=content)["Policy"]["PolicySummary"]
+    name = unique_name("ops")
+    org.iam.create_user(UserName=name)
+    org.iam.attach_user_policy(UserName=name, PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    org.iam.put_user_policy(UserName=name, PolicyName="guardrail", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Action": ["organizations:UpdatePolicy", "organizations:DeletePolicy"], "Resource": guard["Arn"]},
+        {"Effect": "Deny", "Action": "organizations:CreatePolicy", "Resource": "*", "Condition": {"StringEquals": {"organizations:PolicyType": "TAG_POLICY"}}}]}))
+    key = org.iam.create_access_key(UserName=name)["AccessKey"]
+    ops = client(org.srv, "organizations", key["AccessKeyId"], key["SecretAccessKey"])
+    for _ in range(30):
+        try:
+            ops.describe_policy(PolicyId=other["Id"])
+            break
+        except Exception:
+            time.sleep(0.1)
+    ops.update_policy(PolicyId=other["Id"], Description="changed")
+    with expect_error("AccessDeniedException", 400) as e:
+        ops.update_policy(PolicyId=guard["Id"], Description="weakened")
+    assert f"on resource: {guard['Arn']}" in e.message and "explicit deny" in e.message
+    with expect_error("AccessDeniedException", 400):
+        ops.delete_policy(PolicyId=guard["Id"])
+    with expect_error("AccessDeniedException", 400):
+        ops.create_policy(Name=unique_name("tags"), Description="", Type="TAG_POLICY", Content="{}")
+    for p in (guard, other):
+        org.orgs.delete_policy(PolicyId=p["Id"])

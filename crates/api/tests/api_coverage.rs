@@ -45,6 +45,9 @@ fn resource(s: &Spec) -> String {
         ServerCertificate => "the server certificate (`ServerCertificateName`)".to_owned(),
         ServiceLinkedRole => "`arn:aws:iam::ACCOUNT:role/aws-service-role/` + `AWSServiceName`".to_owned(),
         OidcProviderFromUrl => "`arn:aws:iam::ACCOUNT:oidc-provider/` + `Url`".to_owned(),
+        OrgObject(param) => format!("the organization's object in `{param}`"),
+        IdentityStore => "`arn:aws:identitystore::ACCOUNT:identitystore/` + `IdentityStoreId`".to_owned(),
+        AccountResource => "`arn:aws:account::ACCOUNT:account` (a member's with `AccountId`)".to_owned(),
     }
 }
 

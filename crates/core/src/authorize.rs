@@ -503,7 +503,10 @@ impl Iam {
             && !resource_account.is_empty()
             && resource_account != "aws"
             && resource_account != caller.account_id
-            && req.action != "sts:AssumeRoot";
+            && req.action != "sts:AssumeRoot"
+            // (Organizations' objects are the management account's; who may act on them the
+            // organization itself decides: management or delegated administrator.)
+            && !req.resource.starts_with("arn:aws:organizations:");
         if matches!(caller.principal, Principal::Root) && resource.is_empty() && scps.is_none() && !root_session_policies && !cross_account {
             return Ok(allowed());
         }

@@ -43,6 +43,14 @@ pub enum Target {
     ServerCertificate,
     /// The federated user GetFederationToken names: `arn:aws:sts::ACCOUNT:federated-user/Name`.
     FederatedUser,
+    /// An object of the caller's organization named by a parameter (a policy, account, unit,
+    /// root or handshake id): its Organizations ARN.
+    OrgObject(&'static str),
+    /// The identity store in `IdentityStoreId`: `arn:aws:identitystore::ACCOUNT:identitystore/d-…`.
+    IdentityStore,
+    /// The account an Account Management request is about (`AccountId`, else the caller's):
+    /// `arn:aws:account::ACCOUNT:account` or, for a member, `…:account/o-…/MEMBER`.
+    AccountResource,
 }
 
 /// An Update* call that can rename or move an entity: the caller must also be allowed the
@@ -403,72 +411,72 @@ operations! {
     CreateAccount => Any, write;
     DescribeCreateAccountStatus => Any, read;
     ListCreateAccountStatus => Any, read;
-    DescribeAccount => Any, read;
+    DescribeAccount => OrgObject("AccountId"), read;
     ListAccounts => Any, read;
-    ListAccountsForParent => Any, read;
-    MoveAccount => Any, write;
-    RemoveAccountFromOrganization => Any, write;
-    CloseAccount => Any, write;
-    CreateOrganizationalUnit => Any, write;
-    DescribeOrganizationalUnit => Any, read;
-    UpdateOrganizationalUnit => Any, write;
-    DeleteOrganizationalUnit => Any, write;
-    ListOrganizationalUnitsForParent => Any, read;
-    ListChildren => Any, read;
-    ListParents => Any, read;
+    ListAccountsForParent => OrgObject("ParentId"), read;
+    MoveAccount => OrgObject("AccountId"), write;
+    RemoveAccountFromOrganization => OrgObject("AccountId"), write;
+    CloseAccount => OrgObject("AccountId"), write;
+    CreateOrganizationalUnit => OrgObject("ParentId"), write;
+    DescribeOrganizationalUnit => OrgObject("OrganizationalUnitId"), read;
+    UpdateOrganizationalUnit => OrgObject("OrganizationalUnitId"), write;
+    DeleteOrganizationalUnit => OrgObject("OrganizationalUnitId"), write;
+    ListOrganizationalUnitsForParent => OrgObject("ParentId"), read;
+    ListChildren => OrgObject("ParentId"), read;
+    ListParents => OrgObject("ChildId"), read;
     CreatePolicy => Any, write;
-    DescribePolicy => Any, read;
-    UpdatePolicy => Any, write;
-    DeletePolicy => Any, write;
+    DescribePolicy => OrgObject("PolicyId"), read;
+    UpdatePolicy => OrgObject("PolicyId"), write;
+    DeletePolicy => OrgObject("PolicyId"), write;
     ListPolicies => Any, read;
-    AttachPolicy => Any, write;
-    DetachPolicy => Any, write;
-    ListPoliciesForTarget => Any, read;
-    ListTargetsForPolicy => Any, read;
-    EnablePolicyType => Any, write;
-    DisablePolicyType => Any, write;
+    AttachPolicy => OrgObject("PolicyId"), write;
+    DetachPolicy => OrgObject("PolicyId"), write;
+    ListPoliciesForTarget => OrgObject("TargetId"), read;
+    ListTargetsForPolicy => OrgObject("PolicyId"), read;
+    EnablePolicyType => OrgObject("RootId"), write;
+    DisablePolicyType => OrgObject("RootId"), write;
     EnableAWSServiceAccess => Any, write;
     DisableAWSServiceAccess => Any, write;
     ListAWSServiceAccessForOrganization => Any, read;
-    TagResource => Any, write;
-    UntagResource => Any, write;
-    ListTagsForResource => Any, read;
+    TagResource => OrgObject("ResourceId"), write;
+    UntagResource => OrgObject("ResourceId"), write;
+    ListTagsForResource => OrgObject("ResourceId"), read;
     InviteAccountToOrganization => Any, write;
-    AcceptHandshake => Any, write;
-    DeclineHandshake => Any, write;
-    CancelHandshake => Any, write;
-    DescribeHandshake => Any, read;
+    AcceptHandshake => OrgObject("HandshakeId"), write;
+    DeclineHandshake => OrgObject("HandshakeId"), write;
+    CancelHandshake => OrgObject("HandshakeId"), write;
+    DescribeHandshake => OrgObject("HandshakeId"), read;
     ListHandshakesForAccount => Any, read;
     ListHandshakesForOrganization => Any, read;
     LeaveOrganization => Any, write;
-    RegisterDelegatedAdministrator => Any, write;
-    DeregisterDelegatedAdministrator => Any, write;
+    RegisterDelegatedAdministrator => OrgObject("AccountId"), write;
+    DeregisterDelegatedAdministrator => OrgObject("AccountId"), write;
     ListDelegatedAdministrators => Any, read;
-    ListDelegatedServicesForAccount => Any, read;
+    ListDelegatedServicesForAccount => OrgObject("AccountId"), read;
 }
 
 operations! {
     /// The Identity Store operations Portcullis serves (JSON 1.1).
     IdentityStoreOperation, "identitystore";
-    CreateUser => Any, write;
-    DescribeUser => Any, read;
-    ListUsers => Any, read;
-    UpdateUser => Any, write;
-    DeleteUser => Any, write;
-    GetUserId => Any, read;
-    CreateGroup => Any, write;
-    DescribeGroup => Any, read;
-    ListGroups => Any, read;
-    UpdateGroup => Any, write;
-    DeleteGroup => Any, write;
-    GetGroupId => Any, read;
-    CreateGroupMembership => Any, write;
-    DescribeGroupMembership => Any, read;
-    DeleteGroupMembership => Any, write;
-    ListGroupMemberships => Any, read;
-    ListGroupMembershipsForMember => Any, read;
-    GetGroupMembershipId => Any, read;
-    IsMemberInGroups => Any, read;
+    CreateUser => IdentityStore, write;
+    DescribeUser => IdentityStore, read;
+    ListUsers => IdentityStore, read;
+    UpdateUser => IdentityStore, write;
+    DeleteUser => IdentityStore, write;
+    GetUserId => IdentityStore, read;
+    CreateGroup => IdentityStore, write;
+    DescribeGroup => IdentityStore, read;
+    ListGroups => IdentityStore, read;
+    UpdateGroup => IdentityStore, write;
+    DeleteGroup => IdentityStore, write;
+    GetGroupId => IdentityStore, read;
+    CreateGroupMembership => IdentityStore, write;
+    DescribeGroupMembership => IdentityStore, read;
+    DeleteGroupMembership => IdentityStore, write;
+    ListGroupMemberships => IdentityStore, read;
+    ListGroupMembershipsForMember => IdentityStore, read;
+    GetGroupMembershipId => IdentityStore, read;
+    IsMemberInGroups => IdentityStore, read;
 }
 
 operations! {
@@ -476,56 +484,56 @@ operations! {
     /// JSON 1.1; actions are `sso:…`).
     SsoAdminOperation, "sso";
     CreateInstance => Any, write;
-    DescribeInstance => Any, read;
+    DescribeInstance => Arn("InstanceArn"), read;
     ListInstances => Any, read;
-    DeleteInstance => Any, write;
-    CreatePermissionSet => Any, write;
-    DescribePermissionSet => Any, read;
-    UpdatePermissionSet => Any, write;
-    DeletePermissionSet => Any, write;
-    ListPermissionSets => Any, read;
-    AttachManagedPolicyToPermissionSet => Any, write;
-    DetachManagedPolicyFromPermissionSet => Any, write;
-    ListManagedPoliciesInPermissionSet => Any, read;
-    AttachCustomerManagedPolicyReferenceToPermissionSet => Any, write;
-    DetachCustomerManagedPolicyReferenceFromPermissionSet => Any, write;
-    ListCustomerManagedPolicyReferencesInPermissionSet => Any, read;
-    PutInlinePolicyToPermissionSet => Any, write;
-    GetInlinePolicyForPermissionSet => Any, read;
-    DeleteInlinePolicyFromPermissionSet => Any, write;
-    PutPermissionsBoundaryToPermissionSet => Any, write;
-    GetPermissionsBoundaryForPermissionSet => Any, read;
-    DeletePermissionsBoundaryFromPermissionSet => Any, write;
-    CreateAccountAssignment => Any, write;
-    DeleteAccountAssignment => Any, write;
-    DescribeAccountAssignmentCreationStatus => Any, read;
-    DescribeAccountAssignmentDeletionStatus => Any, read;
-    ListAccountAssignmentCreationStatus => Any, read;
-    ListAccountAssignmentDeletionStatus => Any, read;
-    ListAccountAssignments => Any, read;
-    ListAccountAssignmentsForPrincipal => Any, read;
-    ProvisionPermissionSet => Any, write;
-    DescribePermissionSetProvisioningStatus => Any, read;
-    ListPermissionSetProvisioningStatus => Any, read;
-    ListPermissionSetsProvisionedToAccount => Any, read;
-    ListAccountsForProvisionedPermissionSet => Any, read;
+    DeleteInstance => Arn("InstanceArn"), write;
+    CreatePermissionSet => Arn("InstanceArn"), write;
+    DescribePermissionSet => Arn("PermissionSetArn"), read;
+    UpdatePermissionSet => Arn("PermissionSetArn"), write;
+    DeletePermissionSet => Arn("PermissionSetArn"), write;
+    ListPermissionSets => Arn("InstanceArn"), read;
+    AttachManagedPolicyToPermissionSet => Arn("PermissionSetArn"), write;
+    DetachManagedPolicyFromPermissionSet => Arn("PermissionSetArn"), write;
+    ListManagedPoliciesInPermissionSet => Arn("PermissionSetArn"), read;
+    AttachCustomerManagedPolicyReferenceToPermissionSet => Arn("PermissionSetArn"), write;
+    DetachCustomerManagedPolicyReferenceFromPermissionSet => Arn("PermissionSetArn"), write;
+    ListCustomerManagedPolicyReferencesInPermissionSet => Arn("PermissionSetArn"), read;
+    PutInlinePolicyToPermissionSet => Arn("PermissionSetArn"), write;
+    GetInlinePolicyForPermissionSet => Arn("PermissionSetArn"), read;
+    DeleteInlinePolicyFromPermissionSet => Arn("PermissionSetArn"), write;
+    PutPermissionsBoundaryToPermissionSet => Arn("PermissionSetArn"), write;
+    GetPermissionsBoundaryForPermissionSet => Arn("PermissionSetArn"), read;
+    DeletePermissionsBoundaryFromPermissionSet => Arn("PermissionSetArn"), write;
+    CreateAccountAssignment => Arn("PermissionSetArn"), write;
+    DeleteAccountAssignment => Arn("PermissionSetArn"), write;
+    DescribeAccountAssignmentCreationStatus => Arn("InstanceArn"), read;
+    DescribeAccountAssignmentDeletionStatus => Arn("InstanceArn"), read;
+    ListAccountAssignmentCreationStatus => Arn("InstanceArn"), read;
+    ListAccountAssignmentDeletionStatus => Arn("InstanceArn"), read;
+    ListAccountAssignments => Arn("PermissionSetArn"), read;
+    ListAccountAssignmentsForPrincipal => Arn("InstanceArn"), read;
+    ProvisionPermissionSet => Arn("PermissionSetArn"), write;
+    DescribePermissionSetProvisioningStatus => Arn("InstanceArn"), read;
+    ListPermissionSetProvisioningStatus => Arn("InstanceArn"), read;
+    ListPermissionSetsProvisionedToAccount => Arn("InstanceArn"), read;
+    ListAccountsForProvisionedPermissionSet => Arn("PermissionSetArn"), read;
 }
 
 operations! {
     /// The Account Management operations Portcullis serves (REST-JSON).
     AccountOperation, "account";
-    PutAlternateContact => Any, write;
-    GetAlternateContact => Any, read;
-    DeleteAlternateContact => Any, write;
-    PutContactInformation => Any, write;
-    GetContactInformation => Any, read;
-    ListRegions => Any, read;
-    GetRegionOptStatus => Any, read;
-    EnableRegion => Any, write;
-    DisableRegion => Any, write;
-    GetPrimaryEmail => Any, read;
-    GetAccountInformation => Any, read;
-    PutAccountName => Any, write;
+    PutAlternateContact => AccountResource, write;
+    GetAlternateContact => AccountResource, read;
+    DeleteAlternateContact => AccountResource, write;
+    PutContactInformation => AccountResource, write;
+    GetContactInformation => AccountResource, read;
+    ListRegions => AccountResource, read;
+    GetRegionOptStatus => AccountResource, read;
+    EnableRegion => AccountResource, write;
+    DisableRegion => AccountResource, write;
+    GetPrimaryEmail => AccountResource, read;
+    GetAccountInformation => AccountResource, read;
+    PutAccountName => AccountResource, write;
 }
 
 operations! {
@@ -597,8 +605,31 @@ impl Iam {
                 Some(user) => self.resource_arn(account, ResourceKind::User, &user).await?.0,
                 None => caller.arn(),
             },
+            Target::OrgObject(k) => self.org_object_arn(account, &param(k)).await?.unwrap_or_else(|| "*".to_owned()),
+            Target::IdentityStore => format!("arn:aws:identitystore::{account}:identitystore/{}", param("IdentityStoreId")),
+            Target::AccountResource => match p.get("AccountId") {
+                Some(member) => match self.org_object_arn(account, member).await? {
+                    Some(org_arn) => {
+                        let org = org_arn.split('/').nth(1).unwrap_or_default().to_owned();
+                        format!("arn:aws:account::{account}:account/{org}/{member}")
+                    }
+                    None => format!("arn:aws:account::{account}:account/{member}"),
+                },
+                None => format!("arn:aws:account::{account}:account"),
+            },
         };
         let mut req = AuthzRequest::new(spec.action(), resource);
+        // The services' own condition keys, from their parameters.
+        let service_keys: &[(&str, &str)] = match spec.service {
+            "organizations" => &[("Type", "organizations:PolicyType"), ("Filter", "organizations:PolicyType"), ("PolicyType", "organizations:PolicyType"), ("ServicePrincipal", "organizations:ServicePrincipal")],
+            "account" => &[("AlternateContactType", "account:AlternateContactTypes"), ("RegionName", "account:TargetRegion")],
+            _ => &[],
+        };
+        for (param_name, key) in service_keys {
+            if let Some(v) = p.get(param_name) {
+                req = req.with(key, vec![v.to_owned()]);
+            }
+        }
         let request_tags: Vec<(String, String)> = p
             .member_prefixes("Tags")
             .iter()

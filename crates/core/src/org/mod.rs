@@ -250,6 +250,26 @@ impl Iam {
         Ok(levels)
     }
 
+    /// The Organizations ARN of an object of `account`'s organization named by its id (a
+    /// policy, account, unit, root or handshake), for the authorizer; `None` when there is
+    /// none.
+    pub(crate) async fn org_object_arn(&self, account: &str, id: &str) -> IamResult<Option<String>> {
+        if id.is_empty() {
+            return Ok(None);
+        }
+        let mut tx = self.store.begin_read().await?;
+        let Some((org, _)) = membership(&mut tx, account).await? else { return Ok(None) };
+        if id == FULL_AWS_ACCESS_ID {
+            return Ok(Some(FULL_AWS_ACCESS_ARN.to_owned()));
+        }
+        let Some(rec) = tx.get_org_object(id).await?.filter(|r| r.org_id == org.id) else { return Ok(None) };
+        Ok(Some(match rec.kind {
+            OrgObjectKind::Policy => org.policy_arn(&body_of::<ObjectBody>(&rec)?.policy_type, id),
+            OrgObjectKind::Handshake => format!("arn:aws:organizations::{}:handshake/{}/invite/{id}", org.management(), org.id),
+            kind => org.object_arn(kind, id),
+        }))
+    }
+
     /// Whether an account is a closed (suspended) member of an organization.
     pub(crate) async fn account_closed(&self, account_id: &str) -> IamResult<bool> {
         if account_id.is_empty() {
