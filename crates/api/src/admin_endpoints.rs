@@ -114,27 +114,36 @@ async fn issuer_document(state: &AppState, issuer: &str, discovery: bool) -> Res
     }
 }
 
+/// The signed caller of an Identity Center administration endpoint and the
+/// `{"IdentityStoreId", "UserId"}` it names, with the request it is authorized on
+/// (`identitystore:UpdateUser` on the identity store).
+async fn directory_user_request(state: &AppState, req: Request) -> Result<(Caller, String, String, AuthzRequest), Response> {
+    let (caller, body) = signed_caller(state, req).await?;
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return Err(error(StatusCode::BAD_REQUEST, "ValidationException", "expected a JSON object with IdentityStoreId and UserId"));
+    };
+    let (Some(store), Some(user)) = (v["IdentityStoreId"].as_str(), v["UserId"].as_str()) else {
+        return Err(error(StatusCode::BAD_REQUEST, "ValidationException", "IdentityStoreId and UserId are required"));
+    };
+    let request = AuthzRequest::new("identitystore:UpdateUser", format!("arn:aws:identitystore::{}:identitystore/{store}", caller.account_id));
+    Ok((caller, store.to_owned(), user.to_owned(), request))
+}
+
 /// `POST /_portcullis/identity-center/one-time-password` with `{"IdentityStoreId", "UserId"}`:
 /// SigV4-signed (service `iam`), for whoever may call `identitystore:UpdateUser` in the
 /// account that owns the identity store. Answers `{"Password", "PortalUrl"}`: the console's
 /// "Generate a one-time password" for a directory user, who changes it at first sign-in.
 pub async fn one_time_password(State(state): State<Arc<AppState>>, req: Request) -> Response {
-    let (caller, body) = match signed_caller(&state, req).await {
-        Ok(c) => c,
+    let (caller, store, user, request) = match directory_user_request(&state, req).await {
+        Ok(r) => r,
         Err(answer) => return answer,
     };
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) else {
-        return error(StatusCode::BAD_REQUEST, "ValidationException", "expected a JSON object with IdentityStoreId and UserId");
-    };
-    let (Some(store), Some(user)) = (v["IdentityStoreId"].as_str(), v["UserId"].as_str()) else {
-        return error(StatusCode::BAD_REQUEST, "ValidationException", "IdentityStoreId and UserId are required");
-    };
-    let auth = match state.iam.authorize(&caller, &AuthzRequest::new("identitystore:UpdateUser", "*")).await {
+    let auth = match state.iam.authorize(&caller, &request).await {
         Ok(a) => a,
         Err(e) => return error(StatusCode::FORBIDDEN, e.code(), &e.public_message()),
     };
-    match state.iam.directory_one_time_password(&auth, store, user).await {
-        Ok(password) => Json(json!({"Password": password, "PortalUrl": state.iam.portal_url(store)})).into_response(),
+    match state.iam.directory_one_time_password(&auth, &store, &user).await {
+        Ok(password) => Json(json!({"Password": password, "PortalUrl": state.iam.portal_url(&store)})).into_response(),
         Err(e) => error(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST), e.code(), &e.public_message()),
     }
 }
@@ -143,22 +152,16 @@ pub async fn one_time_password(State(state): State<Arc<AppState>>, req: Request)
 /// SigV4-signed (service `iam`), for whoever may call `identitystore:UpdateUser`. E-mails the
 /// user an invitation (the server needs `--smtp-url`); answers `{"SentTo", "PortalUrl"}`.
 pub async fn invitation(State(state): State<Arc<AppState>>, req: Request) -> Response {
-    let (caller, body) = match signed_caller(&state, req).await {
-        Ok(c) => c,
+    let (caller, store, user, request) = match directory_user_request(&state, req).await {
+        Ok(r) => r,
         Err(answer) => return answer,
     };
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) else {
-        return error(StatusCode::BAD_REQUEST, "ValidationException", "expected a JSON object with IdentityStoreId and UserId");
-    };
-    let (Some(store), Some(user)) = (v["IdentityStoreId"].as_str(), v["UserId"].as_str()) else {
-        return error(StatusCode::BAD_REQUEST, "ValidationException", "IdentityStoreId and UserId are required");
-    };
-    let auth = match state.iam.authorize(&caller, &AuthzRequest::new("identitystore:UpdateUser", "*")).await {
+    let auth = match state.iam.authorize(&caller, &request).await {
         Ok(a) => a,
         Err(e) => return error(StatusCode::FORBIDDEN, e.code(), &e.public_message()),
     };
-    match state.iam.invite_directory_user(&auth, store, user).await {
-        Ok(to) => Json(json!({"SentTo": to, "PortalUrl": state.iam.portal_url(store)})).into_response(),
+    match state.iam.invite_directory_user(&auth, &store, &user).await {
+        Ok(to) => Json(json!({"SentTo": to, "PortalUrl": state.iam.portal_url(&store)})).into_response(),
         Err(e) => error(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST), e.code(), &e.public_message()),
     }
 }

@@ -22,15 +22,11 @@ pub async fn dispatch_oidc(iam: &Iam, op: Oidc, v: &Value) -> IamResult<Value> {
 
 /// A page of a portal listing (`nextToken` is the position of the next item).
 fn page(key: &str, all: Vec<Value>, v: &Value) -> IamResult<Value> {
-    let start = match v.get("nextToken").and_then(Value::as_str) {
-        None => 0,
-        Some(t) => t.parse::<usize>().ok().filter(|n| *n <= all.len()).ok_or_else(|| IamError::service("InvalidRequestException", "The next token is not valid.", &[]))?,
-    };
-    let limit = v.get("maxResults").and_then(Value::as_i64).and_then(|m| usize::try_from(m).ok()).unwrap_or(100).max(1);
-    let end = (start + limit).min(all.len());
-    let mut out = json!({ key: all[start..end].to_vec() });
-    if end < all.len() {
-        out["nextToken"] = json!(end.to_string());
+    let (items, next) = portcullis_core::positional(all, v.get("nextToken").and_then(Value::as_str), v.get("maxResults").and_then(Value::as_i64), 100)
+        .map_err(|()| IamError::service("InvalidRequestException", "The next token is not valid.", &[]))?;
+    let mut out = json!({ key: items });
+    if let Some(t) = next {
+        out["nextToken"] = json!(t);
     }
     Ok(out)
 }

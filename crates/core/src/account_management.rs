@@ -198,15 +198,10 @@ impl Iam {
                 all.push(json!({"RegionName": region, "RegionOptStatus": status}));
             }
         }
-        let start = match next {
-            None => 0,
-            Some(t) => t.parse::<usize>().ok().filter(|n| *n <= all.len()).ok_or_else(|| validation("fieldValidationFailed", "The NextToken is not valid."))?,
-        };
-        let limit = max.and_then(|m| usize::try_from(m).ok()).unwrap_or(50).max(1);
-        let end = (start + limit).min(all.len());
-        let mut out = json!({"Regions": all[start..end].to_vec()});
-        if end < all.len() {
-            out["NextToken"] = json!(end.to_string());
+        let (regions, next_token) = crate::page::positional(all, next, max, 50).map_err(|()| validation("fieldValidationFailed", "The NextToken is not valid."))?;
+        let mut out = json!({"Regions": regions});
+        if let Some(t) = next_token {
+            out["NextToken"] = json!(t);
         }
         Ok(out)
     }

@@ -123,3 +123,17 @@ mod base64_lite {
         }
     }
 }
+
+/// The `NextToken`/`MaxResults` pagination of the JSON services over a list already in
+/// memory: the token is the position of the next item (`pos-N`). `Err(())` for a token this
+/// list did not hand out (each service words that its own way).
+pub fn positional<T>(all: Vec<T>, next_token: Option<&str>, max_results: Option<i64>, default_size: usize) -> Result<(Vec<T>, Option<String>), ()> {
+    let start = match next_token {
+        None => 0,
+        Some(t) => t.strip_prefix("pos-").and_then(|n| n.parse::<usize>().ok()).filter(|n| *n <= all.len()).ok_or(())?,
+    };
+    let limit = max_results.and_then(|m| usize::try_from(m).ok()).unwrap_or(default_size).max(1);
+    let end = start.saturating_add(limit).min(all.len());
+    let next = (end < all.len()).then(|| format!("pos-{end}"));
+    Ok((all.into_iter().skip(start).take(end - start).collect(), next))
+}

@@ -65,18 +65,8 @@ pub struct SsoPage {
 }
 
 fn paginate(all: Vec<Value>, next_token: Option<&str>, max_results: Option<i64>, default: usize) -> IamResult<SsoPage> {
-    let start = match next_token {
-        None => 0,
-        Some(t) => t
-            .strip_prefix("pos-")
-            .and_then(|n| n.parse::<usize>().ok())
-            .filter(|n| *n <= all.len())
-            .ok_or_else(|| validation("The given token is invalid."))?,
-    };
-    let limit = max_results.and_then(|m| usize::try_from(m).ok()).unwrap_or(default).max(1);
-    let end = (start + limit).min(all.len());
-    let next_token = (end < all.len()).then(|| format!("pos-{end}"));
-    Ok(SsoPage { items: all.into_iter().skip(start).take(end - start).collect(), next_token })
+    let (items, next_token) = crate::page::positional(all, next_token, max_results, default).map_err(|()| validation("The given token is invalid."))?;
+    Ok(SsoPage { items, next_token })
 }
 
 /// The identity store a request names, when the caller's account owns it.

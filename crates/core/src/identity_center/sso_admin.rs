@@ -707,13 +707,7 @@ impl Iam {
         let name = text(&object_body(ps)?, "Name");
         let role_name = format!("AWSReservedSSO_{name}_{}", role_suffix(&ps.object_id, account));
         if let Some(role) = tx.get_role(account, &role_name).await? {
-            for arn in tx.attached_policies(PrincipalKind::Role, &role.role_id).await? {
-                tx.detach_policy(PrincipalKind::Role, &role.role_id, &arn).await?;
-            }
-            for n in tx.inline_policy_names(PrincipalKind::Role, &role.role_id).await? {
-                tx.delete_inline_policy(PrincipalKind::Role, &role.role_id, &n).await?;
-            }
-            tx.delete_role(&role.role_id).await?;
+            delete_role_with_policies(tx, &role).await?;
         }
         Ok(())
     }
@@ -733,14 +727,19 @@ impl Iam {
         }
         let page = portcullis_store::PageQuery { path_prefix: Some(ROLE_PATH), after: None, limit: 10_000 };
         for role in tx.list_roles(account, &page).await? {
-            for arn in tx.attached_policies(PrincipalKind::Role, &role.role_id).await? {
-                tx.detach_policy(PrincipalKind::Role, &role.role_id, &arn).await?;
-            }
-            for n in tx.inline_policy_names(PrincipalKind::Role, &role.role_id).await? {
-                tx.delete_inline_policy(PrincipalKind::Role, &role.role_id, &n).await?;
-            }
-            tx.delete_role(&role.role_id).await?;
+            delete_role_with_policies(tx, &role).await?;
         }
         Ok(())
     }
+}
+
+/// Deletes a provisioned role with its managed and inline policies.
+async fn delete_role_with_policies(tx: &mut Box<dyn Tx>, role: &RoleRecord) -> IamResult<()> {
+    for arn in tx.attached_policies(PrincipalKind::Role, &role.role_id).await? {
+        tx.detach_policy(PrincipalKind::Role, &role.role_id, &arn).await?;
+    }
+    for n in tx.inline_policy_names(PrincipalKind::Role, &role.role_id).await? {
+        tx.delete_inline_policy(PrincipalKind::Role, &role.role_id, &n).await?;
+    }
+    tx.delete_role(&role.role_id).await.map_err(Into::into)
 }

@@ -193,18 +193,8 @@ pub struct OrgPage<T> {
 }
 
 fn paginate<T>(all: Vec<T>, next_token: Option<&str>, max_results: Option<i64>) -> IamResult<OrgPage<T>> {
-    let start = match next_token {
-        None => 0,
-        Some(t) => t
-            .strip_prefix("pos-")
-            .and_then(|n| n.parse::<usize>().ok())
-            .filter(|n| *n <= all.len())
-            .ok_or_else(|| invalid_input("INVALID_NEXT_TOKEN", "The NextToken value is invalid."))?,
-    };
-    let limit = max_results.and_then(|m| usize::try_from(m).ok()).unwrap_or(20).max(1);
-    let end = (start + limit).min(all.len());
-    let next_token = (end < all.len()).then(|| format!("pos-{end}"));
-    Ok(OrgPage { items: all.into_iter().skip(start).take(end - start).collect(), next_token })
+    let (items, next_token) = crate::page::positional(all, next_token, max_results, 20).map_err(|()| invalid_input("INVALID_NEXT_TOKEN", "The NextToken value is invalid."))?;
+    Ok(OrgPage { items, next_token })
 }
 
 /// Tags as the API shows them.
