@@ -161,3 +161,67 @@ test("John accepts the invitation, registers MFA and takes access keys from the 
   assert.equal(who.Account, account);
   assert.match(who.Arn, new RegExp(`^arn:aws:sts::${account}:assumed-role/AWSReservedSSO_AdministratorAccess_[0-9a-f]{16}/John$`));
 });
+
+test("the same tutorial in the console: Enable, a user, a group, a permission set, an assignment", async () => {
+  const own = await startServer(["--smtp-url", `smtp://127.0.0.1:${sink.port}`]);
+  try {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${own.base}/`);
+    await page.getByLabel("Root user", { exact: true }).check();
+    await page.getByRole("button", { name: "Next" }).click();
+    await page.getByLabel("Root user email address").fill("root@example.com");
+    await page.getByRole("button", { name: "Next" }).click();
+    await page.getByLabel("Password").fill(own.rootPassword);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(/\/console$/);
+    const account = (await page.textContent("main")).match(/Account ID\s*(\d{12})/)[1];
+
+    await page.getByRole("navigation").getByRole("link", { name: "IAM Identity Center" }).click();
+    await page.getByRole("button", { name: "Enable" }).click();
+    await page.getByRole("status").filter({ hasText: "IAM Identity Center is enabled." }).waitFor();
+    const portal = (await page.locator("#portal-url").textContent()).trim();
+
+    const before = sink.messages.length;
+    await page.getByLabel("Username", { exact: true }).fill("Jane");
+    await page.getByLabel("Email address").fill("jane@example.com");
+    await page.getByLabel("First name").fill("Jane");
+    await page.getByLabel("Last name").fill("Roe");
+    await page.getByLabel("Display name").fill("Jane Roe");
+    await page.getByRole("button", { name: "Add user" }).click();
+    await page.getByRole("status").filter({ hasText: "An invitation was sent to jane@example.com." }).waitFor();
+    await page.getByLabel("Group name").fill("Admins");
+    await page.getByLabel("Add users (usernames, separated by commas)").fill("Jane");
+    await page.getByRole("button", { name: "Create group" }).click();
+    await page.getByRole("status").filter({ hasText: "Group Admins created." }).waitFor();
+    await page.getByLabel("Predefined permission set (AWS managed policy)").selectOption("AdministratorAccess");
+    await page.getByLabel("Session duration").selectOption("PT1H");
+    await page.getByRole("button", { name: "Create permission set" }).click();
+    await page.getByRole("status").filter({ hasText: "Permission set AdministratorAccess created." }).waitFor();
+    await page.getByLabel("AWS account").selectOption(account);
+    await page.getByLabel("User or group").selectOption({ label: "Group Admins" });
+    await page.getByLabel("Permission set", { exact: true }).selectOption({ label: "AdministratorAccess" });
+    await page.getByRole("button", { name: "Submit" }).click();
+    await page.getByRole("status").filter({ hasText: `Assigned in account ${account}.` }).waitFor();
+    await screenshot(page, "identity-center-console");
+
+    // Jane accepts her invitation and takes access keys from the portal.
+    for (let i = 0; i < 50 && sink.messages.length === before; i++) await new Promise((ok) => setTimeout(ok, 100));
+    const mail = sink.messages.at(-1);
+    assert.ok(mail.includes("Your username: Jane") && mail.includes(portal), mail);
+    const link = mail.replace(/=\r?\n/g, "").match(/(http:\/\/\S+\/invitation\?token=\S+)/)[1].replace(/=3D/g, "=");
+    const jane = await (await browser.newContext()).newPage();
+    await jane.goto(link);
+    await jane.getByLabel("New password").fill("Jane-Passw0rd!");
+    await jane.getByLabel("Confirm password").fill("Jane-Passw0rd!");
+    await jane.getByRole("button", { name: "Set new password" }).click();
+    await jane.getByRole("link", { name: "Access keys" }).click();
+    const value = async (id) => (await jane.locator(`#${id}`).textContent()).trim();
+    const keys = { AWS_ACCESS_KEY_ID: await value("access-key-id"), AWS_SECRET_ACCESS_KEY: await value("secret-access-key"), AWS_SESSION_TOKEN: await value("session-token") };
+    const who = JSON.parse(execFileSync(AWS, ["--endpoint-url", `http://127.0.0.1:${own.port}`, "--region", "us-east-1", "--output", "json", "sts", "get-caller-identity"],
+      { env: { PATH: process.env.PATH, HOME: own.dataDir, AWS_CONFIG_FILE: "/dev/null", AWS_SHARED_CREDENTIALS_FILE: "/dev/null", ...keys }, encoding: "utf8" }));
+    assert.match(who.Arn, new RegExp(`^arn:aws:sts::${account}:assumed-role/AWSReservedSSO_AdministratorAccess_[0-9a-f]{16}/Jane$`));
+  } finally {
+    await own.stop();
+  }
+});

@@ -13,6 +13,7 @@ mod account;
 mod account_settings;
 mod dashboard;
 mod groups;
+mod identity_center;
 mod mfa;
 mod policies;
 mod portal;
@@ -100,6 +101,13 @@ pub fn router(iam: Iam) -> Result<Router, String> {
         .route("/console/policies/create", get(policies::create_policy_page).post(policies::create_policy))
         .route("/console/policy", get(policies::policy).post(policies::save_policy))
         .route("/console/simulator", get(simulator::simulator_page).post(simulator::simulate))
+        .route("/console/identity-center", get(identity_center::identity_center))
+        .route("/console/identity-center/enable", post(identity_center::enable))
+        .route("/console/identity-center/users", post(identity_center::add_user))
+        .route("/console/identity-center/one-time-password", post(identity_center::one_time_password))
+        .route("/console/identity-center/groups", post(identity_center::create_group))
+        .route("/console/identity-center/permission-sets", post(identity_center::create_permission_set))
+        .route("/console/identity-center/assignments", post(identity_center::assign))
         .route("/console/account", get(account::account))
         .route("/console/account/alternate-contact", post(account::alternate_contact))
         .route("/console/account/security-questions", post(account::security_questions))

@@ -711,6 +711,12 @@ impl Iam {
         self.authorize_operation(caller, &op.spec(), &p).await
     }
 
+    /// The console's way to any table operation's capability, with the parameters its
+    /// authorization target reads.
+    pub async fn authorize_spec<'a>(&self, caller: &'a Caller, spec: &Spec, params: &[(&str, &str)]) -> IamResult<Authorized<'a>> {
+        self.authorize_operation(caller, spec, &QueryParams::from_pairs(params.iter().copied())).await
+    }
+
     /// The console's way to an Account Management operation's capability.
     pub async fn authorize_account<'a>(&self, caller: &'a Caller, op: AccountOperation) -> IamResult<Authorized<'a>> {
         self.authorize_operation(caller, &op.spec(), &QueryParams::default()).await
