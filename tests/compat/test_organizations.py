@@ -314,6 +314,10 @@ def test_scps_are_enforced_on_member_accounts_only(org):
     org.orgs.move_account(AccountId=account_id, SourceParentId=org.root_id, DestinationParentId=ou)
     member_iam = org.member_session(account_id)
     member_iam.create_user(UserName=unique_name("before"))
+    console_user = unique_name("console")
+    member_iam.create_user(UserName=console_user)
+    member_iam.create_login_profile(UserName=console_user, Password="Console-Passw0rd!")
+    member_iam.attach_user_policy(UserName=console_user, PolicyArn="arn:aws:iam::aws:policy/IAMReadOnlyAccess")
 
     deny = org.orgs.create_policy(Name=unique_name("deny-users"), Description="", Type="SERVICE_CONTROL_POLICY", Content=json.dumps(
         {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "iam:CreateUser", "Resource": "*"}]}))["Policy"]["PolicySummary"]["Id"]
@@ -340,6 +344,15 @@ def test_scps_are_enforced_on_member_accounts_only(org):
     with expect_error("AccessDenied", 403) as e:
         member_iam.create_group(GroupName=unique_name("g"))
     assert e.message.endswith("because no service control policy allows the iam:CreateGroup action"), e.message
+    # The console's simulator says which layer decided.
+    from test_console import browser, hidden, user_sign_in
+    s = browser()
+    assert user_sign_in(org.srv, s, account_id, console_user, "Console-Passw0rd!").url.endswith("/console")
+    page = s.get(f"{org.srv.endpoint}/console/simulator", timeout=30)
+    result = s.post(f"{org.srv.endpoint}/console/simulator", timeout=30, data={
+        "csrf": hidden(page.text, "csrf"), "principal": f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole",
+        "actions": "iam:CreateGroup\niam:ListUsers", "resources": "", "context_key": "", "context_value": ""})
+    assert "Denied by a service control policy" in result.text, result.text[-3000:]
     # The simulator shows the same.
     sim = member_iam.simulate_principal_policy(
         PolicySourceArn=f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole", ActionNames=["iam:CreateGroup", "iam:ListUsers"])

@@ -16,6 +16,8 @@ pub struct Row {
     action: String,
     resource: String,
     decision: &'static str,
+    /// The organization's service control policies withheld it.
+    by_scp: bool,
     /// "POLICY (lines A-B)" for each deciding statement.
     statements: Vec<String>,
 }
@@ -120,10 +122,12 @@ pub async fn simulate(State(c): Shared, headers: HeaderMap, remote: ClientAddr, 
                         None => vec![(r.resource_name, r.decision, r.matched)],
                     };
                     let action = r.action;
+                    let by_scp = r.allowed_by_organizations == Some(false);
                     per_resource.into_iter().map(move |(resource, decision, matched)| Row {
                         action: action.clone(),
                         resource,
                         decision,
+                        by_scp: by_scp && decision != "allowed",
                         statements: matched
                             .iter()
                             .map(|m| match (m.start, m.end) {
