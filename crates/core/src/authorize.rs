@@ -502,6 +502,9 @@ impl Iam {
         let cross_account = !caller.account_id.is_empty()
             && !resource_account.is_empty()
             && resource_account != "aws"
+            // (a pattern such as `arn:aws:iam::*:user/alice`, which a permission check asks
+            // about, names no other account)
+            && !resource_account.contains(['*', '?'])
             && resource_account != caller.account_id
             && req.action != "sts:AssumeRoot"
             // (Organizations' objects are the management account's; who may act on them the
