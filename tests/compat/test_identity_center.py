@@ -203,3 +203,14 @@ def test_an_account_that_leaves_keeps_nothing_of_identity_center(sso):
     assert member_iam.list_roles(PathPrefix="/aws-reserved/")["Roles"] == []
     with expect_error("ValidationException", 400):
         admin.create_account_assignment(InstanceArn=instance, TargetId=account_id, TargetType="AWS_ACCOUNT", PermissionSetArn=ps, PrincipalType="GROUP", PrincipalId=group)
+
+
+def test_tags_of_the_instance_and_permission_sets(sso):
+    org, admin, instance = sso
+    ps = admin.create_permission_set(InstanceArn=instance, Name=unique_name("Tagged")[:32], Tags=[{"Key": "team", "Value": "blue"}])["PermissionSet"]["PermissionSetArn"]
+    assert admin.list_tags_for_resource(InstanceArn=instance, ResourceArn=ps)["Tags"] == [{"Key": "team", "Value": "blue"}]
+    admin.tag_resource(ResourceArn=ps, Tags=[{"Key": "env", "Value": "dev"}, {"Key": "team", "Value": "red"}])
+    admin.untag_resource(InstanceArn=instance, ResourceArn=ps, TagKeys=["env"])
+    assert admin.list_tags_for_resource(InstanceArn=instance, ResourceArn=ps)["Tags"] == [{"Key": "team", "Value": "red"}]
+    admin.tag_resource(InstanceArn=instance, ResourceArn=instance, Tags=[{"Key": "owner", "Value": "platform"}])
+    assert {"Key": "owner", "Value": "platform"} in admin.list_tags_for_resource(InstanceArn=instance, ResourceArn=instance)["Tags"]

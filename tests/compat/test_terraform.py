@@ -120,3 +120,20 @@ def test_organizations_applies_replans_clean_and_destroys(server_factory, tmp_pa
                                           aws_access_key_id=srv.admin_key_id, aws_secret_access_key=srv.admin_secret)
     with pytest.raises(orgs.exceptions.AWSOrganizationsNotInUseException):
         orgs.describe_organization()
+
+
+def test_identity_center_applies_replans_clean_and_destroys(server_factory, tmp_path):
+    """The tutorial's Identity Center set-up as Terraform: the organization and the instance
+    first (the console's Enable), then users, groups, a permission set and an assignment."""
+    tf = terraform_or_skip()
+    srv = server_factory()
+    import boto3
+    session = boto3.session.Session()
+    kw = dict(endpoint_url=srv.endpoint, region_name="us-east-1", aws_access_key_id=srv.admin_key_id, aws_secret_access_key=srv.admin_secret)
+    session.client("organizations", **kw).create_organization(FeatureSet="ALL")
+    admin = session.client("sso-admin", **kw)
+    instance = admin.create_instance(Name="tutorial")["InstanceArn"]
+    apply_replan_destroy(tf, prepare(srv, "identity_center", tmp_path))
+    store = admin.describe_instance(InstanceArn=instance)["IdentityStoreId"]
+    assert session.client("identitystore", **kw).list_users(IdentityStoreId=store)["Users"] == []
+    assert admin.list_permission_sets(InstanceArn=instance)["PermissionSets"] == []

@@ -110,6 +110,18 @@ pub async fn dispatch_sso_admin(iam: &Iam, caller: &Caller, op: AdminOp, input: 
     out
 }
 
+/// The instance a tagging call is about: `InstanceArn`, else the one its `ResourceArn` names.
+fn instance_of(v: &Value) -> IamResult<String> {
+    if let Some(i) = s(v, "InstanceArn") {
+        return Ok(i.to_owned());
+    }
+    let resource = req(v, "ResourceArn")?;
+    Ok(match resource.strip_prefix("arn:aws:sso:::permissionSet/").and_then(|r| r.split('/').next()) {
+        Some(instance) => format!("arn:aws:sso:::instance/{instance}"),
+        None => resource.to_owned(),
+    })
+}
+
 fn permission_set_input(v: &Value) -> PermissionSetInput<'_> {
     PermissionSetInput { name: s(v, "Name"), description: s(v, "Description"), session_duration: s(v, "SessionDuration"), relay_state: s(v, "RelayState"), tags: tags(v) }
 }
@@ -234,6 +246,16 @@ async fn run_sso_admin(iam: &Iam, auth: &Authorized<'_>, op: AdminOp, v: &Value)
             // AWS leaves the list out when there is none.
             page("PermissionSets", iam.list_permission_sets_provisioned_to_account(auth, req(v, "InstanceArn")?, req(v, "AccountId")?, next, max(v)).await?, true)
         }
+        AdminOp::TagResource => {
+            iam.tag_sso_resource(auth, &instance_of(v)?, req(v, "ResourceArn")?, &tags(v), &[]).await?;
+            empty
+        }
+        AdminOp::UntagResource => {
+            let keys: Vec<String> = v.get("TagKeys").and_then(Value::as_array).map(|a| a.iter().filter_map(|k| k.as_str().map(str::to_owned)).collect()).unwrap_or_default();
+            iam.tag_sso_resource(auth, &instance_of(v)?, req(v, "ResourceArn")?, &[], &keys).await?;
+            empty
+        }
+        AdminOp::ListTagsForResource => page("Tags", iam.list_sso_resource_tags(auth, &instance_of(v)?, req(v, "ResourceArn")?, next).await?, false),
         AdminOp::ListAccountsForProvisionedPermissionSet => {
             page("AccountIds", iam.list_accounts_for_provisioned_permission_set(auth, req(v, "InstanceArn")?, req(v, "PermissionSetArn")?, next, max(v)).await?, false)
         }

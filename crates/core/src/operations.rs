@@ -517,6 +517,9 @@ operations! {
     ListPermissionSetProvisioningStatus => Arn("InstanceArn"), read;
     ListPermissionSetsProvisionedToAccount => Arn("InstanceArn"), read;
     ListAccountsForProvisionedPermissionSet => Arn("PermissionSetArn"), read;
+    TagResource => Arn("ResourceArn"), write;
+    UntagResource => Arn("ResourceArn"), write;
+    ListTagsForResource => Arn("ResourceArn"), read;
 }
 
 operations! {

@@ -743,3 +743,43 @@ async fn delete_role_with_policies(tx: &mut Box<dyn Tx>, role: &RoleRecord) -> I
     }
     tx.delete_role(&role.role_id).await.map_err(Into::into)
 }
+
+impl Iam {
+    /// TagResource, UntagResource: the tags of an instance or a permission set.
+    pub async fn tag_sso_resource(&self, auth: &Authorized<'_>, instance_arn: &str, resource_arn: &str, add: &[Tag], remove: &[String]) -> IamResult<()> {
+        let mut tx = self.store.begin().await?;
+        let inst = instance(&mut tx, auth, instance_arn).await?;
+        let mut rec = sso_resource(&mut tx, &inst, instance_arn, resource_arn).await?;
+        let mut body = object_body(&rec)?;
+        let mut tags: Vec<Value> = body.get("Tags").and_then(Value::as_array).cloned().unwrap_or_default();
+        for t in add {
+            tags.retain(|x| x["Key"] != json!(t.key));
+            tags.push(json!({"Key": t.key, "Value": t.value}));
+        }
+        tags.retain(|x| !remove.iter().any(|k| x["Key"] == json!(k)));
+        if tags.len() > 50 {
+            return Err(IamError::service("ServiceQuotaExceededException", "The number of tags on the resource exceeds the limit.", &[]));
+        }
+        body.insert("Tags".into(), Value::Array(tags));
+        rec.body = Value::Object(body).to_string();
+        tx.update_org_object(&rec).await?;
+        tx.commit().await.map_err(Into::into)
+    }
+
+    /// ListTagsForResource.
+    pub async fn list_sso_resource_tags(&self, auth: &Authorized<'_>, instance_arn: &str, resource_arn: &str, next: Option<&str>) -> IamResult<SsoPage> {
+        let mut tx = self.store.begin_read().await?;
+        let inst = instance(&mut tx, auth, instance_arn).await?;
+        let rec = sso_resource(&mut tx, &inst, instance_arn, resource_arn).await?;
+        let tags = object_body(&rec)?.get("Tags").and_then(Value::as_array).cloned().unwrap_or_default();
+        paginate(tags, next, None, 100)
+    }
+}
+
+/// The instance itself or one of its permission sets, by ARN.
+async fn sso_resource(tx: &mut Box<dyn Tx>, inst: &Instance, instance_arn: &str, resource_arn: &str) -> IamResult<OrgObjectRecord> {
+    if resource_arn == instance_arn {
+        return tx.get_org_object(&inst.id).await?.ok_or_else(instance_not_found);
+    }
+    permission_set(tx, inst, resource_arn).await
+}
