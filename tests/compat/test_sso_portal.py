@@ -344,3 +344,21 @@ def test_mfa_for_portal_users(tut):
     code = totp.at(time.time() + 30)
     signed = requests.post(tut.url("/signin"), data={**form, "mfa_code": code}, timeout=30)
     assert "AWS accounts" in signed.text, signed.text
+
+
+def test_the_portals_management_console_link(tut):
+    browser = requests.Session()
+    browser.headers["Accept"] = "text/html"
+    home = browser.post(tut.url("/signin"), data={"user_name": "John", "password": NEW_PASSWORD}, timeout=30)
+    if 'name="mfa_code"' in home.text or "Invalid" in home.text:
+        pytest.skip("John's password was not changed by the earlier test of this module")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', home.text).group(1)
+    console = browser.post(tut.url("/console"), data={"csrf": csrf, "account_id": tut.account_id, "role_name": "AdministratorAccess"}, timeout=30)
+    assert console.status_code == 200 and console.url.endswith("/console"), console.url
+    page = console.text
+    assert tut.account_id in page and "AWSReservedSSO_AdministratorAccess_" in page and "/John" in page, page[:3000]
+    # The console acts as the role: its pages list the member account's roles.
+    roles = browser.get(f"{tut.srv.endpoint}/console/roles", timeout=30).text
+    assert "OrganizationAccountAccessRole" in roles
+    bad = browser.post(tut.url("/console"), data={"csrf": "forged", "account_id": tut.account_id, "role_name": "AdministratorAccess"}, timeout=30)
+    assert bad.status_code == 403

@@ -69,6 +69,7 @@ pub fn router(iam: Iam) -> Result<Router, String> {
         .route("/start/{store}/device", get(portal::device).post(portal::approve))
         .route("/start/{store}/invitation", get(portal::invitation).post(portal::accept_invitation))
         .route("/start/{store}/mfa", get(portal::mfa_page).post(portal::mfa_confirm))
+        .route("/start/{store}/console", post(portal::management_console))
         .route("/console/static/console.css", get(web::stylesheet))
         .route("/console/static/webauthn.js", get(web::webauthn_script))
         .route("/console/security-credentials", get(mfa::security_credentials))

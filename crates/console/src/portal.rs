@@ -311,3 +311,27 @@ pub async fn mfa_confirm(State(c): Shared, Path(store_id): Path<String>, headers
         Err(_) => crate::web::failure(),
     }
 }
+
+
+#[derive(Deserialize)]
+pub struct ConsoleForm {
+    csrf: String,
+    account_id: String,
+    role_name: String,
+}
+
+/// `POST /start/{store}/console`: the portal's "Management console": a console session as
+/// the permission set's role in the account, for the permission set's session duration.
+pub async fn management_console(State(c): Shared, Path(store_id): Path<String>, headers: HeaderMap, axum::Form(f): axum::Form<ConsoleForm>) -> Response {
+    let Some((user, token)) = portal_user(&c.iam, &headers, &store_id).await else { return to_sign_in(&store_id, &format!("/start/{store_id}")) };
+    if !same_token(&Iam::portal_form_token(&token), &f.csrf) {
+        return crate::web::forbidden();
+    }
+    match c.iam.portal_role_session(&user, &f.account_id, &f.role_name).await {
+        Ok(session) => {
+            let Some(id) = c.sessions.start(&f.account_id, &session.arn, &session.credentials, c.now()) else { return crate::web::failure() };
+            redirect("/console", &[crate::security::set_cookie(crate::security::SESSION_COOKIE, &id)])
+        }
+        Err(_) => crate::web::message(StatusCode::NOT_FOUND, "No access", "You have no such permission set in that account."),
+    }
+}

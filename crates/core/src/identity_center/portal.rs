@@ -310,6 +310,12 @@ impl Iam {
     /// GetRoleCredentials: a session of the permission set's provisioned role in the account,
     /// named after the user, as long as the permission set's session duration.
     pub async fn portal_role_credentials(&self, user: &PortalUser, account: &str, role_name: &str) -> IamResult<TemporaryCredentials> {
+        Ok(self.portal_role_session(user, account, role_name).await?.credentials)
+    }
+
+    /// The role session behind GetRoleCredentials, with its ARN (the portal's "Management
+    /// console" signs in as it).
+    pub async fn portal_role_session(&self, user: &PortalUser, account: &str, role_name: &str) -> IamResult<crate::AssumedRole> {
         let mut tx = self.store.begin_read().await?;
         let not_found = || IamError::service("ResourceNotFoundException", "No access", &[]);
         let ps = self.user_assignments(&mut tx, user).await?.into_iter().find(|(acc, ps)| acc == account && object_body(ps).is_ok_and(|b| text(&b, "Name") == role_name)).map(|(_, ps)| ps).ok_or_else(not_found)?;
@@ -327,7 +333,7 @@ impl Iam {
             tags: Vec::new(),
             transitive_tag_keys: Vec::new(),
         };
-        Ok(self.issue_role_session(session, None)?.credentials)
+        self.issue_role_session(session, None)
     }
 
     /// RegisterClient: a public client's id and secret.
