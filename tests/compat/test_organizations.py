@@ -352,7 +352,7 @@ def test_scps_are_enforced_on_member_accounts_only(org):
     result = s.post(f"{org.srv.endpoint}/console/simulator", timeout=30, data={
         "csrf": hidden(page.text, "csrf"), "principal": f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole",
         "actions": "iam:CreateGroup\niam:ListUsers", "resources": "", "context_key": "", "context_value": ""})
-    assert "Denied by a service control policy" in result.text, result.text[-3000:]
+    assert f"Denied by a service control policy (at {account_id})" in result.text, result.text[-3000:]
     # The simulator shows the same.
     sim = member_iam.simulate_principal_policy(
         PolicySourceArn=f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole", ActionNames=["iam:CreateGroup", "iam:ListUsers"])

@@ -16,8 +16,9 @@ pub struct Row {
     action: String,
     resource: String,
     decision: &'static str,
-    /// The organization's service control policies withheld it.
-    by_scp: bool,
+    /// The organization's service control policies withheld it: at which root, unit or
+    /// account.
+    by_scp: Option<String>,
     /// "POLICY (lines A-B)" for each deciding statement.
     statements: Vec<String>,
 }
@@ -122,12 +123,12 @@ pub async fn simulate(State(c): Shared, headers: HeaderMap, remote: ClientAddr, 
                         None => vec![(r.resource_name, r.decision, r.matched)],
                     };
                     let action = r.action;
-                    let by_scp = r.allowed_by_organizations == Some(false);
+                    let by_scp = r.organizations_level.clone().filter(|_| r.allowed_by_organizations == Some(false));
                     per_resource.into_iter().map(move |(resource, decision, matched)| Row {
                         action: action.clone(),
                         resource,
                         decision,
-                        by_scp: by_scp && decision != "allowed",
+                        by_scp: by_scp.clone().filter(|_| decision != "allowed"),
                         statements: matched
                             .iter()
                             .map(|m| match (m.start, m.end) {

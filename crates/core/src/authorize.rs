@@ -464,7 +464,7 @@ impl Iam {
         let policies = self.principal_policies(caller).await?;
         let ctx = self.request_context(caller, req, &policies.tags);
         Ok(levels.iter().all(|level| {
-            let set = PolicySet { identity: level.iter().map(|(n, p)| (n.as_str(), p.as_ref())).collect(), ..Default::default() };
+            let set = PolicySet { identity: level.policies.iter().map(|(n, p)| (n.as_str(), p.as_ref())).collect(), ..Default::default() };
             evaluate(&set, &ctx).is_allowed()
         }))
     }
@@ -535,7 +535,7 @@ impl Iam {
             resource: resource.to_vec(),
             boundary: policies.boundary.as_ref().map(|(n, p)| (n.as_str(), p.as_ref())),
             session: session_names.iter().zip(session_policies.iter().flatten()).map(|(n, p)| (n.as_str(), p.as_ref())).collect(),
-            scps: scps.as_deref().map(|levels| levels.iter().map(|l| l.iter().map(|(n, p)| (n.as_str(), p.as_ref())).collect()).collect()).unwrap_or_default(),
+            scps: scps.as_deref().map(|levels| levels.iter().map(|l| l.policies.iter().map(|(n, p)| (n.as_str(), p.as_ref())).collect()).collect()).unwrap_or_default(),
             cross_account,
         };
         let decision = evaluate(&set, &ctx);

@@ -58,6 +58,8 @@ pub struct EvaluationResult {
     /// Whether the service control policies of the principal's organization allow the
     /// action (SimulatePrincipalPolicy in a member account).
     pub allowed_by_organizations: Option<bool>,
+    /// The root, unit or account whose SCPs withheld it (the console says where).
+    pub organizations_level: Option<String>,
     /// Present when the request named resources.
     pub resource_results: Option<Vec<ResourceResult>>,
 }
@@ -180,8 +182,12 @@ impl Iam {
         set.identity = sources.iter().map(|s| (s.id.as_str(), s.policy.as_ref())).collect();
         set.resource = resource_policy.iter().map(|s| (s.id.as_str(), s.policy.as_ref())).collect();
         set.boundary = boundary.map(|b| (b.id.as_str(), b.policy.as_ref()));
-        set.scps = scps.map(|levels| levels.iter().map(|l| l.iter().map(|(n, p)| (n.as_str(), p.as_ref())).collect()).collect()).unwrap_or_default();
-        let scps_only = |ctx: &RequestContext| set.scps.iter().all(|level| evaluate(&PolicySet { identity: level.clone(), ..Default::default() }, ctx).is_allowed());
+        set.scps = scps.map(|levels| levels.iter().map(|l| l.policies.iter().map(|(n, p)| (n.as_str(), p.as_ref())).collect()).collect()).unwrap_or_default();
+        // The first level (root, unit, account) whose SCPs withhold the request.
+        let scp_level = |ctx: &RequestContext| -> Option<String> {
+            let levels = scps?;
+            set.scps.iter().zip(levels.iter()).find(|(level, _)| !evaluate(&PolicySet { identity: (*level).clone(), ..Default::default() }, ctx).is_allowed()).map(|(_, l)| l.target.clone())
+        };
         let boundary_only = boundary.map(|b| PolicySet { identity: vec![(b.id.as_str(), b.policy.as_ref())], ..Default::default() });
         let all: Vec<&Source> = sources.iter().chain(resource_policy.iter()).chain(boundary).collect();
 
@@ -191,6 +197,7 @@ impl Iam {
             let mut per_resource = Vec::new();
             let mut worst = EvalDecision::Allowed;
             let mut allowed_by_organizations = scps.map(|_| true);
+            let mut organizations_level = None;
             for resource in &resources {
                 let mut ctx = RequestContext::new(action, resource, principal.clone());
                 for e in &input.context {
@@ -216,8 +223,9 @@ impl Iam {
                     })
                     .collect();
                 let allowed_by_boundary = boundary_only.as_ref().map(|b| evaluate(b, &ctx).is_allowed());
-                if scps.is_some() && !scps_only(&ctx) {
+                if let Some(level) = scp_level(&ctx) {
                     allowed_by_organizations = Some(false);
+                    organizations_level.get_or_insert(level);
                 }
                 per_resource.push(ResourceResult {
                     resource: resource.clone(),
@@ -255,6 +263,7 @@ impl Iam {
                 missing,
                 allowed_by_boundary,
                 allowed_by_organizations,
+                organizations_level,
                 resource_results: named.then_some(per_resource),
             });
         }

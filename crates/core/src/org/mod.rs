@@ -223,8 +223,16 @@ fn checked_tags(existing: &[(String, String)], new: &[Tag]) -> IamResult<Vec<(St
     Ok(out)
 }
 
+/// The SCPs attached to one level (the root, a unit on the way down, the account).
+#[derive(Debug)]
+pub(crate) struct ScpLevel {
+    /// The root's, unit's or account's id.
+    pub target: String,
+    pub policies: Vec<(String, Arc<Policy>)>,
+}
+
 /// The SCPs that apply to an account, by level from the root down (each level must allow).
-pub(crate) type ScpLevels = Vec<Vec<(String, Arc<Policy>)>>;
+pub(crate) type ScpLevels = Vec<ScpLevel>;
 
 impl Iam {
     /// The service control policies a request of `account_id` must pass: none (`None`) for an
@@ -318,7 +326,7 @@ impl Iam {
                     Err(e) => tracing::error!(policy = %name, error = %e.message, "stored service control policy does not parse"),
                 }
             }
-            levels.push(level);
+            levels.push(ScpLevel { target: target.clone(), policies: level });
         }
         Ok(Some(levels))
     }
