@@ -633,3 +633,26 @@ def test_denies_scoped_to_an_organization_object(org):
         ops.create_policy(Name=unique_name("tags"), Description="", Type="TAG_POLICY", Content="{}")
     for p in (guard, other):
         org.orgs.delete_policy(PolicyId=p["Id"])
+
+
+def test_credential_reports_are_per_account(org):
+    """A member account's credential report lists its own users only."""
+    import csv
+    import io
+    account_id = org.create_account(unique_name("report"))
+    member_iam = org.member_session(account_id)
+    mine = unique_name("member-user")
+    member_iam.create_user(UserName=mine)
+    theirs = unique_name("mgmt-user")
+    org.iam.create_user(UserName=theirs)
+    for iam in (member_iam, org.iam):
+        for _ in range(50):
+            if iam.generate_credential_report()["State"] == "COMPLETE":
+                break
+            time.sleep(0.1)
+    member_rows = list(csv.DictReader(io.StringIO(member_iam.get_credential_report()["Content"].decode())))
+    users = [r["user"] for r in member_rows]
+    assert mine in users and theirs not in users
+    assert all(r["arn"].startswith(f"arn:aws:iam::{account_id}:") for r in member_rows)
+    mgmt_users = [r["user"] for r in csv.DictReader(io.StringIO(org.iam.get_credential_report()["Content"].decode()))]
+    assert theirs in mgmt_users and mine not in mgmt_users
