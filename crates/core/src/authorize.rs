@@ -558,9 +558,9 @@ impl Iam {
                 let only = |p: Vec<AttachedPolicy<'_>>| evaluate(&PolicySet { identity: p, ..Default::default() }, &ctx).is_allowed();
                 let why = if set.scps.iter().any(|level| !only(level.clone())) {
                     "no service control policy allows"
-                } else if cross_account && (resource.is_empty() || !only(resource.to_vec())) {
-                    "no resource-based policy allows"
-                } else if !resource.is_empty() && !only(resource.to_vec()) && !only(set.identity.clone()) {
+                } else if (cross_account && (resource.is_empty() || !only(resource.to_vec())))
+                    || (!resource.is_empty() && !only(resource.to_vec()) && !only(set.identity.clone()))
+                {
                     "no resource-based policy allows"
                 } else if !only(set.identity.clone()) {
                     "no identity-based policy allows"

@@ -361,7 +361,7 @@ impl Iam {
         self.change_permission_set(auth, instance_arn, ps_arn, |body| {
             let list = body.entry("CustomerManagedPolicyReferences").or_insert_with(|| json!([]));
             let items = list.as_array_mut().ok_or_else(|| IamError::ServiceFailure("CustomerManagedPolicyReferences is not a list".to_owned()))?;
-            let present = items.iter().any(|i| *i == entry);
+            let present = items.contains(&entry);
             match (attach, present) {
                 (true, true) => return Err(conflict("", &format!("Customer managed policy reference {name} is already attached."))),
                 (false, false) => return Err(not_found("CUSTOMER_MANAGED_POLICY", name, &format!("Customer managed policy reference {name} is not attached."))),
