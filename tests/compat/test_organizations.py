@@ -656,3 +656,14 @@ def test_credential_reports_are_per_account(org):
     assert all(r["arn"].startswith(f"arn:aws:iam::{account_id}:") for r in member_rows)
     mgmt_users = [r["user"] for r in csv.DictReader(io.StringIO(org.iam.get_credential_report()["Content"].decode()))]
     assert theirs in mgmt_users and mine not in mgmt_users
+
+
+def test_resource_control_policies_are_written_with_a_principal(org):
+    rcp = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*",
+                      "Condition": {"BoolIfExists": {"aws:SecureTransport": "false"}}}]})
+    p = org.orgs.create_policy(Name=unique_name("rcp"), Description="TLS only", Type="RESOURCE_CONTROL_POLICY", Content=rcp)["Policy"]["PolicySummary"]
+    assert p["Type"] == "RESOURCE_CONTROL_POLICY" and "/resource_control_policy/" in p["Arn"]
+    assert [x["Id"] for x in org.orgs.list_policies(Filter="RESOURCE_CONTROL_POLICY")["Policies"]] == [p["Id"]]
+    with expect_error("PolicyTypeNotEnabledException", 400):
+        org.orgs.attach_policy(PolicyId=p["Id"], TargetId=org.root_id)
+    org.orgs.delete_policy(PolicyId=p["Id"])

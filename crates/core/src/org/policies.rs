@@ -94,8 +94,12 @@ fn check_content(policy_type: &str, content: &str) -> IamResult<()> {
     }
     let malformed = || err("MalformedPolicyDocumentException", "The provided policy document does not meet the requirements of the specified policy type.");
     match policy_type {
-        "SERVICE_CONTROL_POLICY" | "RESOURCE_CONTROL_POLICY" => {
+        "SERVICE_CONTROL_POLICY" => {
             portcullis_policy::parse(content, PolicyKind::Scp).map_err(|_| malformed())?;
+        }
+        // A resource control policy is written like a resource-based policy (with `Principal`).
+        "RESOURCE_CONTROL_POLICY" => {
+            portcullis_policy::parse(content, PolicyKind::Resource).map_err(|_| malformed())?;
         }
         _ => {
             serde_json::from_str::<serde_json::Value>(content).ok().filter(serde_json::Value::is_object).ok_or_else(malformed)?;
