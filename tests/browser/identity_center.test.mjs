@@ -225,3 +225,70 @@ test("the same tutorial in the console: Enable, a user, a group, a permission se
     await own.stop();
   }
 });
+
+test("a directory user registers a security key and signs in to the portal with it", async () => {
+  // The organization and instance of the first test, or new ones when run alone.
+  let instance = aws("sso-admin", "list-instances").Instances?.[0]?.InstanceArn;
+  if (!instance) {
+    aws("organizations", "create-organization", "--feature-set", "ALL");
+    instance = aws("sso-admin", "create-instance", "--name", "keys").InstanceArn;
+  }
+  const store = aws("sso-admin", "describe-instance", "--instance-arn", instance).IdentityStoreId;
+  const kim = aws("identitystore", "create-user", "--identity-store-id", store, "--user-name", "Kim", "--display-name", "Kim Lee",
+    "--name", "GivenName=Kim,FamilyName=Lee", "--emails", "Value=kim@example.com,Primary=true").UserId;
+  const { Password: oneTime } = await signedPost("/_portcullis/identity-center/one-time-password", { IdentityStoreId: store, UserId: kim });
+
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("WebAuthn.enable");
+  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: { protocol: "ctap2", transport: "usb", hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+  });
+  const portal = `${server.base}/start/${store}`;
+  await page.goto(portal);
+  await page.getByLabel("Username").fill("Kim");
+  await page.getByLabel("Password", { exact: true }).fill(oneTime);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByLabel("New password").waitFor();
+  await page.getByLabel("Password", { exact: true }).fill(oneTime);
+  await page.getByLabel("New password").fill("Kim-Passw0rd!");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "AWS accounts" }).waitFor();
+
+  // Register the key.
+  await page.getByRole("link", { name: "register an MFA device" }).click();
+  await page.getByRole("button", { name: "Register security key" }).click();
+  await page.locator("#mfa-registered").waitFor();
+  const created = (await cdp.send("WebAuthn.getCredentials", { authenticatorId })).credentials;
+  assert.equal(created.length, 1);
+  await screenshot(page, "portal-security-key");
+
+  // Signing in again asks for the key (no code field: Kim has no authenticator app).
+  await page.getByRole("link", { name: "Back to the accounts" }).click();
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByLabel("Username").fill("Kim");
+  await page.getByLabel("Password", { exact: true }).fill("Kim-Passw0rd!");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Use security key" }).waitFor();
+  assert.equal(await page.getByLabel("MFA code").count(), 0);
+  const before = (await cdp.send("WebAuthn.getCredentials", { authenticatorId })).credentials[0].signCount;
+  await page.getByRole("button", { name: "Use security key" }).click();
+  await page.getByRole("heading", { name: "AWS accounts" }).waitFor();
+  const after = (await cdp.send("WebAuthn.getCredentials", { authenticatorId })).credentials[0].signCount;
+  assert.ok(after > before, `the key signed the challenge (${before} → ${after})`);
+
+  // Without the key (another browser), the password alone does not sign in, and a made-up
+  // answer is refused.
+  const other = await (await browser.newContext()).newPage();
+  await other.goto(portal);
+  await other.getByLabel("Username").fill("Kim");
+  await other.getByLabel("Password", { exact: true }).fill("Kim-Passw0rd!");
+  await other.getByRole("button", { name: "Sign in" }).click();
+  await other.getByRole("button", { name: "Use security key" }).waitFor();
+  const pending = await other.locator("input[name=pending]").inputValue();
+  const forged = await other.request.post(`${portal}/signin/key`, { form: { pending, key_response: JSON.stringify({ id: "AAAA", rawId: "AAAA", type: "public-key", response: { clientDataJSON: "e30", authenticatorData: "AAAA", signature: "AAAA" } }) }, maxRedirects: 0 });
+  assert.equal(forged.status(), 200);
+  assert.ok((await forged.text()).includes("could not be verified"));
+  assert.ok(!(forged.headers()["set-cookie"] || "").includes("portcullis-portal="));
+});

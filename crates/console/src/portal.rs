@@ -10,11 +10,11 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use portcullis_core::{Iam, PortalSignIn, PortalUser};
+use portcullis_core::{Iam, PortalSecondFactor, PortalSignIn, PortalUser};
 use serde::Deserialize;
 
 use crate::security::cookie;
-use crate::session::same_token;
+use crate::session::{same_token, Pending};
 use crate::web::{redirect, render, Shared};
 
 const PORTAL_COOKIE: &str = "portcullis-portal";
@@ -27,6 +27,8 @@ struct SignInPage<'a> {
     user_name: &'a str,
     new_password: bool,
     mfa: bool,
+    /// The security-key step: the pending sign-in's id and the options for the browser.
+    key: Option<(String, String)>,
     error: Option<&'a str>,
 }
 
@@ -109,7 +111,7 @@ pub struct NextQuery {
 pub async fn home(State(c): Shared, Path(store_id): Path<String>, Query(q): Query<NextQuery>, headers: HeaderMap) -> Response {
     let Some((user, token)) = portal_user(&c.iam, &headers, &store_id).await else {
         let next = q.next.as_deref().and_then(|n| safe_next(&store_id, n)).unwrap_or("");
-        return render(StatusCode::OK, &SignInPage { store_id: &store_id, next, user_name: "", new_password: false, mfa: false, error: None });
+        return render(StatusCode::OK, &SignInPage { store_id: &store_id, next, user_name: "", new_password: false, mfa: false, key: None, error: None });
     };
     let mut accounts = Vec::new();
     match c.iam.portal_accounts(&user).await {
@@ -136,22 +138,84 @@ pub struct SignInForm {
     next: Option<String>,
 }
 
-/// `POST /start/{store}/signin`.
+/// `POST /start/{store}/signin`: user name and password, with an authenticator code or a
+/// new password when the first answer asked for one.
 pub async fn sign_in(State(c): Shared, Path(store_id): Path<String>, axum::Form(f): axum::Form<SignInForm>) -> Response {
-    let next = f.next.as_deref().and_then(|n| safe_next(&store_id, n)).unwrap_or("").to_owned();
-    let mfa_given = f.mfa_code.as_deref().is_some_and(|c| !c.is_empty());
-    let page = |error: Option<&str>, new_password: bool, mfa: bool| render(StatusCode::OK, &SignInPage { store_id: &store_id, next: &next, user_name: &f.user_name, new_password, mfa, error });
-    match c.iam.portal_sign_in(&store_id, &f.user_name, &f.password, f.new_password.as_deref().filter(|p| !p.is_empty()), f.mfa_code.as_deref()).await {
-        Ok(PortalSignIn::SignedIn { token, .. }) => {
-            let to = if next.is_empty() { format!("/start/{store_id}") } else { next.clone() };
-            redirect(&to, &[portal_cookie(&token)])
+    let code = f.mfa_code.as_deref().filter(|c| !c.is_empty());
+    let factor = code.map_or(PortalSecondFactor::None, PortalSecondFactor::Code);
+    let new_password = f.new_password.clone().filter(|p| !p.is_empty());
+    let step = SignInStep { store_id: &store_id, next: f.next.as_deref().unwrap_or(""), user_name: &f.user_name, password: &f.password, new_password, mfa_given: code.is_some() };
+    step.attempt(&c, factor).await
+}
+
+#[derive(Deserialize)]
+pub struct KeyForm {
+    pending: String,
+    key_response: String,
+    next: Option<String>,
+}
+
+/// `POST /start/{store}/signin/key`: the browser's answer to the security-key challenge of a
+/// pending sign-in.
+pub async fn sign_in_key(State(c): Shared, Path(store_id): Path<String>, axum::Form(f): axum::Form<KeyForm>) -> Response {
+    let expired = || render(StatusCode::OK, &SignInPage { store_id: &store_id, next: "", user_name: "", new_password: false, mfa: false, key: None, error: Some("Your sign-in took too long. Please sign in again.") });
+    let Some(p) = c.sessions.take_pending(&f.pending, c.now()) else { return expired() };
+    let (Some(challenge), Some(user_name)) = (p.portal_key.as_ref(), p.user_name.as_deref()) else { return expired() };
+    if challenge.store_id() != store_id || p.account.as_deref() != Some(store_id.as_str()) {
+        return expired();
+    }
+    let step = SignInStep { store_id: &store_id, next: f.next.as_deref().unwrap_or(""), user_name, password: &p.password, new_password: p.new_password.clone(), mfa_given: true };
+    step.attempt(&c, PortalSecondFactor::Key(challenge, &f.key_response)).await
+}
+
+/// What a portal sign-in step has been given.
+struct SignInStep<'a> {
+    store_id: &'a str,
+    next: &'a str,
+    user_name: &'a str,
+    password: &'a str,
+    new_password: Option<String>,
+    mfa_given: bool,
+}
+
+impl SignInStep<'_> {
+    fn page(&self, error: Option<&str>, new_password: bool, mfa: bool, key: Option<(String, String)>) -> Response {
+        let next = safe_next(self.store_id, self.next).unwrap_or("");
+        render(StatusCode::OK, &SignInPage { store_id: self.store_id, next, user_name: self.user_name, new_password, mfa, key, error })
+    }
+
+    async fn attempt(self, c: &crate::Console, factor: PortalSecondFactor<'_>) -> Response {
+        let mut result = c.iam.portal_sign_in(self.store_id, self.user_name, self.password, self.new_password.as_deref(), factor).await;
+        let mut error = None;
+        if let (Err(portcullis_core::IamError::AccessDenied(m)), true) = (&result, self.mfa_given) {
+            // A wrong second factor: the step again (a new challenge for the keys), saying why.
+            error = Some(m.clone());
+            result = c.iam.portal_sign_in(self.store_id, self.user_name, self.password, self.new_password.as_deref(), PortalSecondFactor::None).await;
         }
-        Ok(PortalSignIn::NewPasswordRequired) => page(None, true, mfa_given),
-        Ok(PortalSignIn::MfaRequired) => page(None, false, true),
-        Err(portcullis_core::IamError::AccessDenied(m)) if mfa_given => page(Some(&m), false, true),
-        Err(portcullis_core::IamError::AccessDenied(_)) => page(Some("Invalid username or password."), false, false),
-        Err(portcullis_core::IamError::Service { message, .. }) => page(Some(&message), true, mfa_given),
-        Err(_) => crate::web::failure(),
+        match result {
+            Ok(PortalSignIn::SignedIn { token, .. }) => {
+                let to = safe_next(self.store_id, self.next).map_or_else(|| format!("/start/{}", self.store_id), str::to_owned);
+                redirect(&to, &[portal_cookie(&token)])
+            }
+            Ok(PortalSignIn::NewPasswordRequired) => self.page(None, true, false, None),
+            Ok(PortalSignIn::MfaRequired { app, key }) => {
+                let key = match key {
+                    Some((options, challenge)) => {
+                        let mut p = Pending::new(None, Some(self.store_id.to_owned()), Some(self.user_name.to_owned()), self.password.to_owned(), String::new(), c.now());
+                        p.new_password.clone_from(&self.new_password);
+                        p.portal_key = Some(challenge);
+                        let Some(id) = c.sessions.put_pending(p, c.now()) else { return crate::web::failure() };
+                        Some((id, options))
+                    }
+                    None => None,
+                };
+                self.page(error.as_deref(), false, app, key)
+            }
+            Err(portcullis_core::IamError::AccessDenied(m)) if self.mfa_given => self.page(Some(&m), false, false, None),
+            Err(portcullis_core::IamError::AccessDenied(_)) => self.page(Some("Invalid username or password."), false, false, None),
+            Err(portcullis_core::IamError::Service { message, .. }) => self.page(Some(&message), true, false, None),
+            Err(_) => crate::web::failure(),
+        }
     }
 }
 
@@ -265,7 +329,7 @@ pub async fn accept_invitation(State(c): Shared, Path(store_id): Path<String>, a
     }
     match c.iam.accept_invitation(&store_id, &f.token, &f.password).await {
         Ok(PortalSignIn::SignedIn { token, .. }) => redirect(&format!("/start/{store_id}"), &[portal_cookie(&token)]),
-        Ok(PortalSignIn::NewPasswordRequired | PortalSignIn::MfaRequired) => again("Sign in with your new password."),
+        Ok(PortalSignIn::NewPasswordRequired | PortalSignIn::MfaRequired { .. }) => again("Sign in with your new password."),
         Err(portcullis_core::IamError::Service { message, .. }) => again(&message),
         Err(_) => crate::web::failure(),
     }
@@ -278,6 +342,8 @@ struct MfaPage<'a> {
     store_id: &'a str,
     csrf: &'a str,
     setup: Option<portcullis_core::PortalMfaSetup>,
+    /// Options for registering a security key or passkey (when the server does WebAuthn).
+    key_options: Option<String>,
     done: bool,
     error: Option<&'a str>,
 }
@@ -286,8 +352,37 @@ struct MfaPage<'a> {
 pub async fn mfa_page(State(c): Shared, Path(store_id): Path<String>, headers: HeaderMap) -> Response {
     let Some((user, token)) = portal_user(&c.iam, &headers, &store_id).await else { return to_sign_in(&store_id, &format!("/start/{store_id}/mfa")) };
     let csrf = Iam::portal_form_token(&token);
+    let key_options = match c.iam.start_portal_key_registration(&user).await {
+        Ok((options, reg)) => {
+            c.sessions.put_portal_registration(&token, reg, c.now());
+            Some(options)
+        }
+        Err(_) => None,
+    };
     match c.iam.start_portal_mfa(&user).await {
-        Ok(setup) => render(StatusCode::OK, &MfaPage { store_id: &store_id, csrf: &csrf, setup: Some(setup), done: false, error: None }),
+        Ok(setup) => render(StatusCode::OK, &MfaPage { store_id: &store_id, csrf: &csrf, setup: Some(setup), key_options, done: false, error: None }),
+        Err(_) => crate::web::failure(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct KeyRegistrationForm {
+    csrf: String,
+    credential: String,
+}
+
+/// `POST /start/{store}/mfa/key`: registers the security key or passkey the browser created.
+pub async fn mfa_key(State(c): Shared, Path(store_id): Path<String>, headers: HeaderMap, axum::Form(f): axum::Form<KeyRegistrationForm>) -> Response {
+    let Some((user, token)) = portal_user(&c.iam, &headers, &store_id).await else { return to_sign_in(&store_id, &format!("/start/{store_id}/mfa")) };
+    let csrf = Iam::portal_form_token(&token);
+    if !same_token(&csrf, &f.csrf) {
+        return crate::web::forbidden();
+    }
+    let page = |done: bool, error: Option<&str>| render(StatusCode::OK, &MfaPage { store_id: &store_id, csrf: &csrf, setup: None, key_options: None, done, error });
+    let Some(reg) = c.sessions.take_portal_registration(&token, c.now()) else { return page(false, Some("The registration took too long. Please start again.")) };
+    match c.iam.finish_portal_key_registration(&user, &reg, &f.credential).await {
+        Ok(()) => page(true, None),
+        Err(portcullis_core::IamError::AccessDenied(m) | portcullis_core::IamError::Service { message: m, .. }) => page(false, Some(&m)),
         Err(_) => crate::web::failure(),
     }
 }
@@ -306,8 +401,8 @@ pub async fn mfa_confirm(State(c): Shared, Path(store_id): Path<String>, headers
         return crate::web::forbidden();
     }
     match c.iam.confirm_portal_mfa(&user, &f.code).await {
-        Ok(()) => render(StatusCode::OK, &MfaPage { store_id: &store_id, csrf: &csrf, setup: None, done: true, error: None }),
-        Err(portcullis_core::IamError::Service { message, .. }) => render(StatusCode::OK, &MfaPage { store_id: &store_id, csrf: &csrf, setup: None, done: false, error: Some(&message) }),
+        Ok(()) => render(StatusCode::OK, &MfaPage { store_id: &store_id, csrf: &csrf, setup: None, key_options: None, done: true, error: None }),
+        Err(portcullis_core::IamError::Service { message, .. }) => render(StatusCode::OK, &MfaPage { store_id: &store_id, csrf: &csrf, setup: None, key_options: None, done: false, error: Some(&message) }),
         Err(_) => crate::web::failure(),
     }
 }

@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use portcullis_core::{SecurityKeyChallenge, SecurityKeyRegistration, TemporaryCredentials};
+use portcullis_core::{PortalKeyChallenge, PortalKeyRegistration, SecurityKeyChallenge, SecurityKeyRegistration, TemporaryCredentials};
 
 /// Absolute and idle lifetime of a console session, in seconds.
 pub const ABSOLUTE_SECONDS: i64 = 12 * 3600;
@@ -67,6 +67,8 @@ pub struct Pending {
     /// The challenge for the identity's passkeys and security keys: the options the page
     /// hands the browser (JSON) and the state that checks its answer.
     pub security_key: Option<(String, SecurityKeyChallenge)>,
+    /// For the access portal's sign-in: the challenge for a directory user's keys.
+    pub portal_key: Option<PortalKeyChallenge>,
     /// Whether the identity has recovery codes left.
     pub recovery_codes: bool,
     /// The password was right and the second factor is being asked for.
@@ -91,6 +93,7 @@ impl Pending {
             new_password: None,
             mfa_devices: Vec::new(),
             security_key: None,
+            portal_key: None,
             recovery_codes: false,
             at_mfa: false,
             csrf,
@@ -103,6 +106,8 @@ impl Pending {
 pub struct Sessions {
     sessions: Mutex<HashMap<String, Session>>,
     pending: Mutex<HashMap<String, Pending>>,
+    /// Access-portal key registrations under way, by the portal session they belong to.
+    portal_registrations: Mutex<HashMap<String, (PortalKeyRegistration, i64)>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -184,6 +189,21 @@ impl Sessions {
     /// The registration under way, once, while it is fresh.
     pub fn take_registration(&self, id: &str, now: i64) -> Option<SecurityKeyRegistration> {
         let (reg, at) = lock(&self.sessions).get_mut(id)?.key_registration.take()?;
+        (now - at < PENDING_SECONDS).then_some(reg)
+    }
+
+    /// Keeps a portal user's key registration for its portal session's next answer.
+    pub fn put_portal_registration(&self, portal_token: &str, reg: PortalKeyRegistration, now: i64) {
+        let mut map = lock(&self.portal_registrations);
+        map.retain(|_, (_, at)| now - *at < PENDING_SECONDS);
+        if map.len() < MAX_ENTRIES {
+            map.insert(portal_token.to_owned(), (reg, now));
+        }
+    }
+
+    /// The portal session's registration under way, once, while it is fresh.
+    pub fn take_portal_registration(&self, portal_token: &str, now: i64) -> Option<PortalKeyRegistration> {
+        let (reg, at) = lock(&self.portal_registrations).remove(portal_token)?;
         (now - at < PENDING_SECONDS).then_some(reg)
     }
 

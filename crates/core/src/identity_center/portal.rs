@@ -42,8 +42,10 @@ pub enum PortalSignIn {
     SignedIn { token: String, user: PortalUser },
     /// The password is a one-time password: a new one must be chosen.
     NewPasswordRequired,
-    /// The user has an authenticator app: its code is needed too.
-    MfaRequired,
+    /// The user has an MFA device: a code from its authenticator app (`app`), or its
+    /// security key's answer to the challenge (`key`: the options for the browser, JSON, and
+    /// the state to check the answer with).
+    MfaRequired { app: bool, key: Option<(String, PortalKeyChallenge)> },
 }
 
 /// A new authenticator app for a portal user, to be confirmed with a code.
@@ -140,7 +142,7 @@ impl Iam {
 
     /// The access portal's sign-in: user name and password (and, for a one-time password,
     /// the new one).
-    pub async fn portal_sign_in(&self, store_id: &str, user_name: &str, password: &str, new_password: Option<&str>, mfa_code: Option<&str>) -> IamResult<PortalSignIn> {
+    pub async fn portal_sign_in(&self, store_id: &str, user_name: &str, password: &str, new_password: Option<&str>, factor: PortalSecondFactor<'_>) -> IamResult<PortalSignIn> {
         let denied = || IamError::AccessDenied("Invalid username or password.".to_owned());
         let mut tx = self.store.begin().await?;
         let user = tx
@@ -158,21 +160,23 @@ impl Iam {
         if hash.is_empty() || !portcullis_credentials::verify_password(password, &hash) {
             return Err(denied());
         }
-        // An authenticator app, once registered, is asked for at every sign-in.
-        if let Some(sealed) = cred.get("Mfa").and_then(Value::as_str).map(str::to_owned) {
-            let Some(code) = mfa_code.filter(|c| !c.is_empty()) else { return Ok(PortalSignIn::MfaRequired) };
-            let throttle = format!("portal-mfa:{}", user.object_id);
-            if self.throttled(&throttle) {
-                return Err(IamError::AccessDenied("Too many invalid codes; try again in a few minutes.".to_owned()));
+        // An MFA device (authenticator app or security key), once registered, is asked for
+        // at every sign-in.
+        let app = cred.get("Mfa").and_then(Value::as_str).map(str::to_owned);
+        let has_keys = cred.get("Keys").and_then(Value::as_array).is_some_and(|k| !k.is_empty());
+        match factor {
+            PortalSecondFactor::None if app.is_some() || has_keys => {
+                let key = if has_keys { self.portal_key_challenge(&cred, store_id, &user.object_id)? } else { None };
+                return Ok(PortalSignIn::MfaRequired { app: app.is_some(), key });
             }
-            let t = crate::mfa::totp(self.secrets.open(&sealed, &mfa_aad(&user.object_id))?, "portal")?;
-            let now = self.now() / crate::mfa::STEP;
-            let last = cred.get("MfaLastStep").and_then(Value::as_i64);
-            let step = ((now - 1)..=(now + 1)).find(|s| last.is_none_or(|l| *s > l) && Self::code_at(&t, *s) == code);
-            self.note_attempt(&throttle, step.is_some());
-            let Some(step) = step else { return Err(IamError::AccessDenied("The authentication code is not valid.".to_owned())) };
-            cred.insert("MfaLastStep".into(), json!(step));
-            self.save_credential(&mut tx, store_id, &user.object_id, cred.clone()).await?;
+            PortalSecondFactor::None => {}
+            PortalSecondFactor::Code(code) => {
+                let sealed = app.ok_or_else(|| IamError::AccessDenied("The authentication code is not valid.".to_owned()))?;
+                self.check_portal_code(&mut tx, store_id, &user.object_id, &mut cred, &sealed, code).await?;
+            }
+            PortalSecondFactor::Key(challenge, response) => {
+                self.check_portal_key(&mut tx, store_id, &user.object_id, &mut cred, challenge, response).await?;
+            }
         }
         if cred.get("MustChange").and_then(Value::as_bool) == Some(true) {
             let Some(new) = new_password else { return Ok(PortalSignIn::NewPasswordRequired) };
@@ -575,10 +579,11 @@ impl Iam {
         tx.commit().await.map_err(Into::into)
     }
 
-    /// Whether a portal user has an authenticator app.
+    /// Whether a portal user has an MFA device (an authenticator app or a security key).
     pub async fn portal_mfa_registered(&self, user: &PortalUser) -> IamResult<bool> {
         let mut tx = self.store.begin_read().await?;
-        Ok(self.credential(&mut tx, &user.store_id, &user.user_id).await?.contains_key("Mfa"))
+        let cred = self.credential(&mut tx, &user.store_id, &user.user_id).await?;
+        Ok(cred.contains_key("Mfa") || cred.get("Keys").and_then(Value::as_array).is_some_and(|k| !k.is_empty()))
     }
 
     /// The token a portal form carries (derived from the session's token), against
@@ -590,5 +595,161 @@ impl Iam {
     /// The access portal URL of an instance's identity store.
     pub fn portal_url(&self, store_id: &str) -> String {
         format!("{}/start/{store_id}", self.public_base_url)
+    }
+}
+
+/// A passkey or security key being registered by a portal user (held by the portal's
+/// server side between the two steps).
+pub struct PortalKeyRegistration {
+    store_id: String,
+    user_id: String,
+    state: webauthn_rs::prelude::PasskeyRegistration,
+}
+
+/// A sign-in challenge for a portal user's passkeys and security keys.
+#[derive(Clone)]
+pub struct PortalKeyChallenge {
+    store_id: String,
+    user_id: String,
+    state: webauthn_rs::prelude::PasskeyAuthentication,
+}
+
+impl std::fmt::Debug for PortalKeyChallenge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PortalKeyChallenge").field("user_id", &self.user_id).finish_non_exhaustive()
+    }
+}
+
+impl PortalKeyChallenge {
+    /// The identity store of the user it challenges.
+    pub fn store_id(&self) -> &str {
+        &self.store_id
+    }
+}
+
+/// The second factor a portal sign-in step brings.
+pub enum PortalSecondFactor<'a> {
+    None,
+    /// A code from an authenticator app.
+    Code(&'a str),
+    /// The browser's answer (JSON) to a security-key challenge.
+    Key(&'a PortalKeyChallenge, &'a str),
+}
+
+fn key_aad(user_id: &str) -> String {
+    format!("directory-webauthn:{user_id}")
+}
+
+/// A stable WebAuthn user handle for a directory user.
+fn portal_user_handle(user_id: &str) -> webauthn_rs::prelude::Uuid {
+    let digest = sha2::Sha256::digest(format!("portcullis-portal-user:{user_id}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    webauthn_rs::prelude::Uuid::from_bytes(bytes)
+}
+
+fn key_not_verified() -> IamError {
+    IamError::AccessDenied("The passkey or security key could not be verified. Please try again.".to_owned())
+}
+
+impl Iam {
+    fn portal_passkeys(&self, cred: &Map<String, Value>, user_id: &str) -> IamResult<Vec<webauthn_rs::prelude::Passkey>> {
+        let mut out = Vec::new();
+        for sealed in cred.get("Keys").and_then(Value::as_array).cloned().unwrap_or_default() {
+            let plain = self.secrets.open(sealed.as_str().unwrap_or_default(), &key_aad(user_id))?;
+            out.push(serde_json::from_slice(&plain).map_err(|e| IamError::ServiceFailure(format!("stored passkey: {e}")))?);
+        }
+        Ok(out)
+    }
+
+    /// Starts registering a passkey or security key for a portal user: the options for
+    /// `navigator.credentials.create` (JSON) and the state to finish with.
+    pub async fn start_portal_key_registration(&self, user: &PortalUser) -> IamResult<(String, PortalKeyRegistration)> {
+        let webauthn = self.webauthn.clone().ok_or_else(|| validation("Passkeys and security keys need the server's public URL (--public-url)."))?;
+        let mut tx = self.store.begin_read().await?;
+        let cred = self.credential(&mut tx, &user.store_id, &user.user_id).await?;
+        let exclude = self.portal_passkeys(&cred, &user.user_id)?.iter().map(|k| k.cred_id().clone()).collect();
+        let (options, state) = webauthn
+            .start_passkey_registration(portal_user_handle(&user.user_id), &user.user_name, &user.user_name, Some(exclude))
+            .map_err(|e| IamError::ServiceFailure(format!("webauthn registration: {e}")))?;
+        let options = serde_json::to_string(&options).map_err(|e| IamError::ServiceFailure(format!("webauthn options: {e}")))?;
+        Ok((options, PortalKeyRegistration { store_id: user.store_id.clone(), user_id: user.user_id.clone(), state }))
+    }
+
+    /// Finishes the registration with the browser's answer; the key is then asked for at
+    /// sign-in (like an authenticator app).
+    pub async fn finish_portal_key_registration(&self, user: &PortalUser, reg: &PortalKeyRegistration, response: &str) -> IamResult<()> {
+        let webauthn = self.webauthn.clone().ok_or_else(|| validation("Passkeys and security keys need the server's public URL (--public-url)."))?;
+        if reg.store_id != user.store_id || reg.user_id != user.user_id {
+            return Err(key_not_verified());
+        }
+        let credential: webauthn_rs::prelude::RegisterPublicKeyCredential = serde_json::from_str(response).map_err(|_| key_not_verified())?;
+        let passkey = webauthn.finish_passkey_registration(&credential, &reg.state).map_err(|_| key_not_verified())?;
+        let mut tx = self.store.begin().await?;
+        let mut cred = self.credential(&mut tx, &user.store_id, &user.user_id).await?;
+        let mut keys = cred.get("Keys").and_then(Value::as_array).cloned().unwrap_or_default();
+        if keys.len() >= 8 {
+            return Err(validation("A user has at most eight passkeys and security keys."));
+        }
+        let plain = serde_json::to_vec(&passkey).map_err(|e| IamError::ServiceFailure(e.to_string()))?;
+        keys.push(json!(self.secrets.seal(&plain, &key_aad(&user.user_id))?));
+        cred.insert("Keys".into(), Value::Array(keys));
+        self.save_credential(&mut tx, &user.store_id, &user.user_id, cred).await?;
+        tx.commit().await.map_err(Into::into)
+    }
+
+    /// Checks a code from the user's authenticator app (each code once).
+    async fn check_portal_code(&self, tx: &mut Box<dyn Tx>, store_id: &str, user_id: &str, cred: &mut Map<String, Value>, sealed: &str, code: &str) -> IamResult<()> {
+        let throttle = format!("portal-mfa:{user_id}");
+        if self.throttled(&throttle) {
+            return Err(IamError::AccessDenied("Too many invalid codes; try again in a few minutes.".to_owned()));
+        }
+        let t = crate::mfa::totp(self.secrets.open(sealed, &mfa_aad(user_id))?, "portal")?;
+        let now = self.now() / crate::mfa::STEP;
+        let last = cred.get("MfaLastStep").and_then(Value::as_i64);
+        let step = ((now - 1)..=(now + 1)).find(|s| last.is_none_or(|l| *s > l) && Self::code_at(&t, *s) == code.trim());
+        self.note_attempt(&throttle, step.is_some());
+        let Some(step) = step else { return Err(IamError::AccessDenied("The authentication code is not valid.".to_owned())) };
+        cred.insert("MfaLastStep".into(), json!(step));
+        self.save_credential(tx, store_id, user_id, cred.clone()).await
+    }
+
+    /// A challenge for the user's keys, when it has any (and the server does WebAuthn).
+    fn portal_key_challenge(&self, cred: &Map<String, Value>, store_id: &str, user_id: &str) -> IamResult<Option<(String, PortalKeyChallenge)>> {
+        let Some(webauthn) = self.webauthn.clone() else { return Ok(None) };
+        let keys = self.portal_passkeys(cred, user_id)?;
+        if keys.is_empty() {
+            return Ok(None);
+        }
+        let (options, state) = webauthn.start_passkey_authentication(&keys).map_err(|e| IamError::ServiceFailure(format!("webauthn challenge: {e}")))?;
+        let options = serde_json::to_string(&options).map_err(|e| IamError::ServiceFailure(format!("webauthn options: {e}")))?;
+        Ok(Some((options, PortalKeyChallenge { store_id: store_id.to_owned(), user_id: user_id.to_owned(), state })))
+    }
+
+    /// Checks the browser's answer to a key challenge, recording the key's new counter.
+    async fn check_portal_key(&self, tx: &mut Box<dyn Tx>, store_id: &str, user_id: &str, cred: &mut Map<String, Value>, challenge: &PortalKeyChallenge, response: &str) -> IamResult<()> {
+        let webauthn = self.webauthn.clone().ok_or_else(key_not_verified)?;
+        if challenge.store_id != store_id || challenge.user_id != user_id {
+            return Err(key_not_verified());
+        }
+        let throttle = format!("portal-mfa:{user_id}");
+        if self.throttled(&throttle) {
+            return Err(IamError::AccessDenied("Too many invalid attempts; try again in a few minutes.".to_owned()));
+        }
+        let result = serde_json::from_str::<webauthn_rs::prelude::PublicKeyCredential>(response)
+            .ok()
+            .and_then(|c| webauthn.finish_passkey_authentication(&c, &challenge.state).ok());
+        self.note_attempt(&throttle, result.is_some());
+        let result = result.ok_or_else(key_not_verified)?;
+        let mut keys = self.portal_passkeys(cred, user_id)?;
+        let Some(key) = keys.iter_mut().find(|k| k.cred_id() == result.cred_id()) else { return Err(key_not_verified()) };
+        key.update_credential(&result);
+        let mut sealed = Vec::new();
+        for k in &keys {
+            let plain = serde_json::to_vec(k).map_err(|e| IamError::ServiceFailure(e.to_string()))?;
+            sealed.push(json!(self.secrets.seal(&plain, &key_aad(user_id))?));
+        }
+        cred.insert("Keys".into(), Value::Array(sealed));
+        self.save_credential(tx, store_id, user_id, cred.clone()).await
     }
 }
