@@ -61,6 +61,7 @@ def test_users_groups_and_memberships(sso):
     assert described["UserName"] == name and described["Name"] == {"GivenName": "John", "FamilyName": "Doe"}
     assert described["Emails"][0]["Value"] == f"{name}@example.com" and described["UserStatus"] == "ENABLED"
     assert ids.get_user_id(IdentityStoreId=store, AlternateIdentifier={"UniqueAttribute": {"AttributePath": "userName", "AttributeValue": name}})["UserId"] == user["UserId"]
+    assert ids.get_user_id(IdentityStoreId=store, AlternateIdentifier={"UniqueAttribute": {"AttributePath": "userName", "AttributeValue": name.upper()}})["UserId"] == user["UserId"]
     assert ids.get_user_id(IdentityStoreId=store, AlternateIdentifier={"UniqueAttribute": {"AttributePath": "emails.value", "AttributeValue": f"{name}@example.com"}})["UserId"] == user["UserId"]
     ids.update_user(IdentityStoreId=store, UserId=user["UserId"], Operations=[{"AttributePath": "name.givenName", "AttributeValue": "Johnny"}, {"AttributePath": "title", "AttributeValue": "Admin"}])
     described = ids.describe_user(IdentityStoreId=store, UserId=user["UserId"])
@@ -80,11 +81,21 @@ def test_users_groups_and_memberships(sso):
     assert d["GroupId"] == group["GroupId"] and d["MemberId"] == {"UserId": user["UserId"]}
     results = ids.is_member_in_groups(IdentityStoreId=store, MemberId={"UserId": user["UserId"]}, GroupIds=[group["GroupId"]])["Results"]
     assert results == [{"GroupId": group["GroupId"], "MemberId": {"UserId": user["UserId"]}, "MembershipExists": True}]
+    other = ids.create_group(IdentityStoreId=store, DisplayName=unique_name("Others"))
+    assert ids.get_group_id(IdentityStoreId=store, AlternateIdentifier={"UniqueAttribute": {"AttributePath": "displayName", "AttributeValue": group_name.lower()}})["GroupId"] == group["GroupId"]
+    results = ids.is_member_in_groups(IdentityStoreId=store, MemberId={"UserId": user["UserId"]}, GroupIds=[other["GroupId"], group["GroupId"]])["Results"]
+    assert [r["MembershipExists"] for r in results] == [False, True]
+    with expect_error("ResourceNotFoundException", 400) as e:
+        ids.get_group_membership_id(IdentityStoreId=store, GroupId=other["GroupId"], MemberId={"UserId": user["UserId"]})
+    assert e.response.get("ResourceType") == "GROUP_MEMBERSHIP"
     assert len(ids.list_group_memberships_for_member(IdentityStoreId=store, MemberId={"UserId": user["UserId"]})["GroupMemberships"]) == 1
     assert len(ids.list_group_memberships(IdentityStoreId=store, GroupId=group["GroupId"])["GroupMemberships"]) == 1
 
     ids.delete_user(IdentityStoreId=store, UserId=user["UserId"])
     assert ids.list_group_memberships(IdentityStoreId=store, GroupId=group["GroupId"])["GroupMemberships"] == []
+    with expect_error("ResourceNotFoundException", 400) as e:
+        ids.get_user_id(IdentityStoreId=store, AlternateIdentifier={"UniqueAttribute": {"AttributePath": "userName", "AttributeValue": name}})
+    assert e.response.get("ResourceType") == "USER"
     with expect_error("ResourceNotFoundException", 400) as e:
         ids.describe_user(IdentityStoreId=store, UserId=user["UserId"])
     assert e.response.get("ResourceType") == "USER"

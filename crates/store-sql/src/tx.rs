@@ -1043,6 +1043,16 @@ impl Tx for SqlTx {
         }
     }
 
+    async fn org_object_by_key(&mut self, org_id: &str, kind: OrgObjectKind, unique_key: &str) -> StoreResult<Option<OrgObjectRecord>> {
+        let cols = rows::ORG_OBJECT_COLS;
+        fetch_opt!(self, format!("SELECT {cols} FROM org_objects WHERE org_id = $1 AND kind = $2 AND unique_key = $3"), rows::org_object, org_id, kind.as_str(), unique_key)
+    }
+
+    async fn count_org_objects(&mut self, org_id: &str, kind: OrgObjectKind) -> StoreResult<i64> {
+        let row: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM org_objects WHERE org_id = $1 AND kind = $2").bind(org_id).bind(kind.as_str()).fetch_one(&mut *self.tx).await.map_err(backend)?;
+        Ok(row.0)
+    }
+
     async fn org_objects_with_parent(&mut self, kind: OrgObjectKind, parent_id: &str) -> StoreResult<Vec<OrgObjectRecord>> {
         let cols = rows::ORG_OBJECT_COLS;
         fetch_all!(self, format!("SELECT {cols} FROM org_objects WHERE kind = $1 AND parent_id = $2 ORDER BY created_at, object_id"), rows::org_object, kind.as_str(), parent_id)

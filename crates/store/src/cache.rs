@@ -765,6 +765,12 @@ impl Tx for CacheTx {
     async fn org_objects(&mut self, org_id: &str, kind: OrgObjectKind, parent_id: Option<&str>) -> StoreResult<Vec<OrgObjectRecord>> {
         uncached!(self, org_objects(org_id, kind, parent_id))
     }
+    async fn org_object_by_key(&mut self, org_id: &str, kind: OrgObjectKind, unique_key: &str) -> StoreResult<Option<OrgObjectRecord>> {
+        uncached!(self, org_object_by_key(org_id, kind, unique_key))
+    }
+    async fn count_org_objects(&mut self, org_id: &str, kind: OrgObjectKind) -> StoreResult<i64> {
+        uncached!(self, count_org_objects(org_id, kind))
+    }
     async fn org_objects_with_parent(&mut self, kind: OrgObjectKind, parent_id: &str) -> StoreResult<Vec<OrgObjectRecord>> {
         uncached!(self, org_objects_with_parent(kind, parent_id))
     }

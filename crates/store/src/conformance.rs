@@ -522,6 +522,11 @@ async fn mfa_devices_and_recovery_codes(store: &dyn Store) {
     assert_eq!(tx.org_objects("o-abcdefghij", OrgObjectKind::Account, Some("r-ab12")).await.unwrap().len(), 1);
     assert!(tx.org_objects("o-other00000", OrgObjectKind::Unit, None).await.unwrap().is_empty());
     assert_eq!(tx.org_objects_with_parent(OrgObjectKind::Unit, "r-ab12").await.unwrap().len(), 2, "by parent, whatever the scope");
+    assert_eq!(tx.org_object_by_key("o-abcdefghij", OrgObjectKind::Unit, "r-ab12/prod").await.unwrap().map(|u| u.object_id).as_deref(), Some("ou-ab12-22222222"));
+    assert_eq!(tx.org_object_by_key("o-abcdefghij", OrgObjectKind::Account, "r-ab12/prod").await.unwrap(), None, "the key is per kind");
+    assert_eq!(tx.org_object_by_key("o-other00000", OrgObjectKind::Unit, "r-ab12/prod").await.unwrap(), None, "and per organization");
+    assert_eq!(tx.count_org_objects("o-abcdefghij", OrgObjectKind::Unit).await.unwrap(), 2);
+    assert_eq!(tx.count_org_objects("o-abcdefghij", OrgObjectKind::Handshake).await.unwrap(), 0);
     let moved = OrgObjectRecord { parent_id: Some("ou-ab12-22222222".into()), body: "{\"Name\":\"x\"}".into(), ..obj("222222222222", OrgObjectKind::Account, None, None, 2) };
     tx.update_org_object(&moved).await.unwrap();
     assert_eq!(tx.get_org_object("222222222222").await.unwrap(), Some(moved));

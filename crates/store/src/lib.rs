@@ -245,6 +245,10 @@ pub trait Tx: Send {
     async fn get_org_object(&mut self, object_id: &str) -> StoreResult<Option<OrgObjectRecord>>;
     /// An organization's objects of a kind (in one parent when given), oldest first.
     async fn org_objects(&mut self, org_id: &str, kind: OrgObjectKind, parent_id: Option<&str>) -> StoreResult<Vec<OrgObjectRecord>>;
+    /// The object of a kind with a unique key within an organization (an index lookup).
+    async fn org_object_by_key(&mut self, org_id: &str, kind: OrgObjectKind, unique_key: &str) -> StoreResult<Option<OrgObjectRecord>>;
+    /// How many objects of a kind an organization has.
+    async fn count_org_objects(&mut self, org_id: &str, kind: OrgObjectKind) -> StoreResult<i64>;
     /// The objects of a kind in one parent, whatever their scope (an account's invitations
     /// from every organization), oldest first.
     async fn org_objects_with_parent(&mut self, kind: OrgObjectKind, parent_id: &str) -> StoreResult<Vec<OrgObjectRecord>>;

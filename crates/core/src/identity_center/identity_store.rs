@@ -37,6 +37,22 @@ fn user_key(name: &str) -> String {
     name.to_lowercase()
 }
 
+/// A membership's key: one per group and member.
+fn membership_key(group_id: &str, user_id: &str) -> String {
+    format!("{group_id}/{user_id}")
+}
+
+/// Users, and groups, an identity store holds at most (AWS's default quota).
+const MAX_DIRECTORY_OBJECTS: i64 = 100_000;
+
+/// Refuses one more user or group beyond the identity store's quota.
+async fn check_quota(tx: &mut Box<dyn Tx>, dir: &Directory, kind: OrgObjectKind) -> IamResult<()> {
+    if tx.count_org_objects(&dir.id, kind).await? >= MAX_DIRECTORY_OBJECTS {
+        return Err(IamError::service("ServiceQuotaExceededException", "The request would cause the number of users or groups in the identity store to exceed the maximum allowed.", &[]));
+    }
+    Ok(())
+}
+
 fn user_not_found(id: &str) -> IamError {
     not_found("USER", id, "USER not found.")
 }
@@ -99,6 +115,7 @@ impl Iam {
                 body.insert(k.to_owned(), v.clone());
             }
         }
+        check_quota(&mut tx, &dir, OrgObjectKind::DirectoryUser).await?;
         body.insert("UserStatus".into(), json!("ENABLED"));
         stamp(&mut body, self.now(), auth.caller().arn().as_str(), true);
         let id = new_resource_id()?;
@@ -194,6 +211,11 @@ impl Iam {
         let mut tx = self.store.begin_read().await?;
         let dir = directory(&mut tx, auth, store_id).await?;
         let (path, value) = unique_attribute(identifier)?;
+        if path == "userName" {
+            // User names are unique (without case): an index lookup.
+            let rec = tx.org_object_by_key(&dir.id, OrgObjectKind::DirectoryUser, &user_key(&value)).await?;
+            return rec.map(|r| json!({"UserId": r.object_id, "IdentityStoreId": dir.id})).ok_or_else(|| not_found("USER", "", "USER not found."));
+        }
         let users = tx.org_objects(&dir.id, OrgObjectKind::DirectoryUser, None).await?;
         for rec in users {
             let body = object_body(&rec)?;
@@ -218,6 +240,7 @@ impl Iam {
         let Some(name) = display_name.filter(|n| !n.is_empty()) else {
             return Err(validation("DisplayName is a required attribute"));
         };
+        check_quota(&mut tx, &dir, OrgObjectKind::DirectoryGroup).await?;
         let mut body = Map::new();
         body.insert("DisplayName".into(), json!(name));
         if let Some(d) = description {
@@ -265,12 +288,8 @@ impl Iam {
         if path != "displayName" {
             return Err(validation(format!("Invalid attribute path {path}")));
         }
-        for rec in tx.org_objects(&dir.id, OrgObjectKind::DirectoryGroup, None).await? {
-            if text(&object_body(&rec)?, "DisplayName").eq_ignore_ascii_case(&value) {
-                return Ok(json!({"GroupId": rec.object_id, "IdentityStoreId": dir.id}));
-            }
-        }
-        Err(not_found("GROUP", "", "GROUP not found."))
+        let rec = tx.org_object_by_key(&dir.id, OrgObjectKind::DirectoryGroup, &user_key(&value)).await?;
+        rec.map(|r| json!({"GroupId": r.object_id, "IdentityStoreId": dir.id})).ok_or_else(|| not_found("GROUP", "", "GROUP not found."))
     }
 
     pub async fn create_group_membership(&self, auth: &Authorized<'_>, store_id: &str, group_id: &str, user_id: &str) -> IamResult<Value> {
@@ -288,7 +307,7 @@ impl Iam {
             org_id: dir.id.clone(),
             kind: OrgObjectKind::GroupMembership,
             parent_id: Some(group_id.to_owned()),
-            unique_key: Some(format!("{group_id}/{user_id}")),
+            unique_key: Some(membership_key(group_id, user_id)),
             created_at: self.now(),
             body: Value::Object(body).to_string(),
         };
@@ -338,12 +357,8 @@ impl Iam {
     pub async fn group_membership_id(&self, auth: &Authorized<'_>, store_id: &str, group_id: &str, user_id: &str) -> IamResult<Value> {
         let mut tx = self.store.begin_read().await?;
         let dir = directory(&mut tx, auth, store_id).await?;
-        for rec in tx.org_objects(&dir.id, OrgObjectKind::GroupMembership, Some(group_id)).await? {
-            if object_body(&rec)?.get("MemberId").and_then(|m| m.get("UserId")).and_then(Value::as_str) == Some(user_id) {
-                return Ok(json!({"MembershipId": rec.object_id, "IdentityStoreId": dir.id}));
-            }
-        }
-        Err(not_found("GROUP_MEMBERSHIP", "", "GROUP_MEMBERSHIP not found."))
+        let rec = tx.org_object_by_key(&dir.id, OrgObjectKind::GroupMembership, &membership_key(group_id, user_id)).await?;
+        rec.map(|r| json!({"MembershipId": r.object_id, "IdentityStoreId": dir.id})).ok_or_else(|| not_found("GROUP_MEMBERSHIP", "", "GROUP_MEMBERSHIP not found."))
     }
 
     pub async fn is_member_in_groups(&self, auth: &Authorized<'_>, store_id: &str, user_id: &str, group_ids: &[String]) -> IamResult<Value> {
@@ -351,11 +366,7 @@ impl Iam {
         let dir = directory(&mut tx, auth, store_id).await?;
         let mut results = Vec::new();
         for g in group_ids {
-            let exists = tx
-                .org_objects(&dir.id, OrgObjectKind::GroupMembership, Some(g))
-                .await?
-                .iter()
-                .any(|m| object_body(m).ok().and_then(|b| b.get("MemberId").and_then(|x| x.get("UserId")).and_then(Value::as_str).map(str::to_owned)).as_deref() == Some(user_id));
+            let exists = tx.org_object_by_key(&dir.id, OrgObjectKind::GroupMembership, &membership_key(g, user_id)).await?.is_some();
             results.push(json!({"GroupId": g, "MemberId": {"UserId": user_id}, "MembershipExists": exists}));
         }
         Ok(json!({"Results": results}))

@@ -145,11 +145,7 @@ impl Iam {
     pub async fn portal_sign_in(&self, store_id: &str, user_name: &str, password: &str, new_password: Option<&str>, factor: PortalSecondFactor<'_>) -> IamResult<PortalSignIn> {
         let denied = || IamError::AccessDenied("Invalid username or password.".to_owned());
         let mut tx = self.store.begin().await?;
-        let user = tx
-            .org_objects(store_id, OrgObjectKind::DirectoryUser, None)
-            .await?
-            .into_iter()
-            .find(|u| u.unique_key.as_deref() == Some(user_name.to_lowercase().as_str()));
+        let user = tx.org_object_by_key(store_id, OrgObjectKind::DirectoryUser, &user_name.to_lowercase()).await?;
         let Some(user) = user else {
             // The same work as for a user who exists, so timing tells nothing.
             let _ = portcullis_credentials::verify_password(password, "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$ZmFrZWhhc2hmYWtlaGFzaA");

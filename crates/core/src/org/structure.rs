@@ -102,6 +102,10 @@ const MAX_UNIT_DEPTH: usize = 5;
 /// request; a self-hosted server starts high enough for test suites that make many.
 const MAX_ACCOUNTS: usize = 1000;
 const MAX_UNITS: usize = 1000;
+/// CreateAccount requests an organization may make in a day.
+const MAX_ACCOUNT_REQUESTS_PER_DAY: usize = 1000;
+/// How long a failed CreateAccount request's status is kept (AWS lists them for 90 days).
+const REQUEST_STATUS_SECONDS: i64 = 90 * 86_400;
 
 fn org_view(org: &Org) -> OrganizationView {
     OrganizationView {
@@ -282,6 +286,23 @@ impl Iam {
         let now = self.now();
         let request_id = new_id("car-", 32)?;
         let members = tx.org_objects(&org.id, OrgObjectKind::Account, None).await?;
+        // Every account the organization created counts against its quota, also after it
+        // was removed (it still exists), and so do the members it invited.
+        let mut created = 0;
+        let mut recent = 0;
+        for r in tx.org_objects(&org.id, OrgObjectKind::CreateAccountRequest, None).await? {
+            let succeeded = body_of::<ObjectBody>(&r).is_ok_and(|b| b.state == "SUCCEEDED");
+            if !succeeded && now - r.created_at > REQUEST_STATUS_SECONDS {
+                tx.delete_org_object(&r.object_id).await?;
+                continue;
+            }
+            created += usize::from(succeeded);
+            recent += usize::from(now - r.created_at < 86_400);
+        }
+        if recent >= MAX_ACCOUNT_REQUESTS_PER_DAY {
+            return Err(err("TooManyRequestsException", "You have sent too many requests in too short a period of time. The quota helps protect against denial-of-service attacks. Try again later."));
+        }
+        let invited = members.iter().filter(|m| body_of::<ObjectBody>(m).is_ok_and(|b| b.joined_method == "INVITED")).count();
         // Root e-mails are unique across the server (they sign root users in).
         let email_taken = members.iter().any(|m| body_of::<ObjectBody>(m).is_ok_and(|b| b.email.eq_ignore_ascii_case(input.email)))
             || tx.account_by_root_email(input.email).await?.is_some();
@@ -289,7 +310,7 @@ impl Iam {
         if email_taken {
             status.state = "FAILED".to_owned();
             status.failure_reason = Some("EMAIL_ALREADY_EXISTS".to_owned());
-        } else if members.len() >= MAX_ACCOUNTS {
+        } else if members.len().max(created + invited) >= MAX_ACCOUNTS {
             status.state = "FAILED".to_owned();
             status.failure_reason = Some("ACCOUNT_LIMIT_EXCEEDED".to_owned());
         } else {
