@@ -126,10 +126,10 @@ test("John accepts the invitation, registers MFA and takes access keys from the 
   await page.getByLabel("New password").fill("John-Passw0rd!");
   await page.getByLabel("Confirm password").fill("John-Passw0rd!");
   await page.getByRole("button", { name: "Set new password" }).click();
-  await page.getByRole("heading", { name: "AWS accounts" }).waitFor();
 
-  // An authenticator app.
-  await page.getByRole("link", { name: "register an MFA device" }).click();
+  // Identity Center's default: a user without an MFA device registers one right away.
+  await page.getByRole("heading", { name: "Register an MFA device" }).waitFor();
+  assert.match(page.url(), /\/mfa$/);
   const secret = (await page.locator("#secret").textContent()).trim();
   const { TOTP, Secret } = await import("otpauth");
   const totp = new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30, algorithm: "SHA1" });
@@ -138,7 +138,7 @@ test("John accepts the invitation, registers MFA and takes access keys from the 
   await page.locator("#mfa-registered").waitFor();
 
   // Signing in again asks for a code.
-  await page.getByRole("link", { name: "Back to the accounts" }).click();
+  await page.getByRole("link", { name: "Done" }).click();
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.getByLabel("Username").fill("John");
   await page.getByLabel("Password", { exact: true }).fill("John-Passw0rd!");
@@ -181,6 +181,15 @@ test("the same tutorial in the console: Enable, a user, a group, a permission se
     await page.getByRole("button", { name: "Enable" }).click();
     await page.getByRole("status").filter({ hasText: "IAM Identity Center is enabled." }).waitFor();
     const portal = (await page.locator("#portal-url").textContent()).trim();
+    const mfaSetting = page.getByLabel("If a user does not yet have a registered MFA device");
+    assert.equal(await mfaSetting.inputValue(), "REQUIRE_REGISTRATION");
+    await mfaSetting.selectOption("BLOCK_SIGN_IN");
+    await page.getByRole("button", { name: "Save MFA settings" }).click();
+    await page.getByRole("status").filter({ hasText: "MFA settings saved." }).waitFor();
+    assert.equal(await mfaSetting.inputValue(), "BLOCK_SIGN_IN");
+    await mfaSetting.selectOption("REQUIRE_REGISTRATION");
+    await page.getByRole("button", { name: "Save MFA settings" }).click();
+    await page.getByRole("status").filter({ hasText: "MFA settings saved." }).waitFor();
 
     const before = sink.messages.length;
     await page.getByLabel("Username", { exact: true }).fill("Jane");
@@ -215,6 +224,11 @@ test("the same tutorial in the console: Enable, a user, a group, a permission se
     await jane.getByLabel("New password").fill("Jane-Passw0rd!");
     await jane.getByLabel("Confirm password").fill("Jane-Passw0rd!");
     await jane.getByRole("button", { name: "Set new password" }).click();
+    const secret = (await jane.locator("#secret").textContent()).trim();
+    const { TOTP, Secret } = await import("otpauth");
+    await jane.getByLabel("Authenticator code").fill(new TOTP({ secret: Secret.fromBase32(secret) }).generate());
+    await jane.getByRole("button", { name: "Assign MFA" }).click();
+    await jane.getByRole("link", { name: "Done" }).click();
     await jane.getByRole("link", { name: "Access keys" }).click();
     const value = async (id) => (await jane.locator(`#${id}`).textContent()).trim();
     const keys = { AWS_ACCESS_KEY_ID: await value("access-key-id"), AWS_SECRET_ACCESS_KEY: await value("secret-access-key"), AWS_SESSION_TOKEN: await value("session-token") };
@@ -254,10 +268,8 @@ test("a directory user registers a security key and signs in to the portal with 
   await page.getByLabel("Password", { exact: true }).fill(oneTime);
   await page.getByLabel("New password").fill("Kim-Passw0rd!");
   await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("heading", { name: "AWS accounts" }).waitFor();
 
-  // Register the key.
-  await page.getByRole("link", { name: "register an MFA device" }).click();
+  // Register the key (the portal asks for a device before anything else).
   await page.getByRole("button", { name: "Register security key" }).click();
   await page.locator("#mfa-registered").waitFor();
   const created = (await cdp.send("WebAuthn.getCredentials", { authenticatorId })).credentials;
@@ -265,7 +277,7 @@ test("a directory user registers a security key and signs in to the portal with 
   await screenshot(page, "portal-security-key");
 
   // Signing in again asks for the key (no code field: Kim has no authenticator app).
-  await page.getByRole("link", { name: "Back to the accounts" }).click();
+  await page.getByRole("link", { name: "Done" }).click();
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.getByLabel("Username").fill("Kim");
   await page.getByLabel("Password", { exact: true }).fill("Kim-Passw0rd!");

@@ -63,6 +63,9 @@ class Tutorial:
         self.password = otp["Password"]
         self.portal_url = otp["PortalUrl"]
         assert self.portal_url.endswith(f"/start/{self.store}")
+        # Each test below covers its own step; the MFA requirement at sign-in (Identity
+        # Center's default) has a test of its own that turns it on.
+        assert signed_post(srv, "/_portcullis/identity-center/mfa-settings", {"IdentityStoreId": self.store, "UsersWithoutMfa": "ALLOW_SIGN_IN"}).status_code == 200
         self.browser = requests.Session()
 
     def url(self, path=""):
@@ -362,3 +365,49 @@ def test_the_portals_management_console_link(tut):
     assert "OrganizationAccountAccessRole" in roles
     bad = browser.post(tut.url("/console"), data={"csrf": "forged", "account_id": tut.account_id, "role_name": "AdministratorAccess"}, timeout=30)
     assert bad.status_code == 403
+
+
+def test_users_without_mfa_register_one_first_or_are_blocked(tut):
+    import pyotp
+    settings = lambda value: signed_post(tut.srv, "/_portcullis/identity-center/mfa-settings", {"IdentityStoreId": tut.store, "UsersWithoutMfa": value})
+    bad = settings("SOMETIMES")
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "ValidationException", bad.text
+    ids = client(tut.srv, "identitystore")
+    name = unique_name("newbie")
+    user = ids.create_user(IdentityStoreId=tut.store, UserName=name, DisplayName="New User", Name={"GivenName": "N", "FamilyName": "U"})["UserId"]
+    group = ids.get_group_id(IdentityStoreId=tut.store, AlternateIdentifier={"UniqueAttribute": {"AttributePath": "displayName", "AttributeValue": "Admins"}})["GroupId"]
+    ids.create_group_membership(IdentityStoreId=tut.store, GroupId=group, MemberId={"UserId": user})
+    otp = one_time_password(tut.srv, tut.store, user)["Password"]
+    try:
+        assert settings("REQUIRE_REGISTRATION").json() == {"UsersWithoutMfa": "REQUIRE_REGISTRATION"}
+        browser = requests.Session()
+        first = browser.post(tut.url("/signin"), data={"user_name": name, "password": otp, "new_password": "Newbie-Passw0rd!"}, timeout=30)
+        assert first.url.endswith(f"/start/{tut.store}/mfa") and "Register an MFA device" in first.text, first.url
+        for path in ("", f"/credentials?account_id={tut.account_id}&role_name=AdministratorAccess", "/device?user_code=ABCD-EFGH"):
+            page = browser.get(tut.url(path), timeout=30, allow_redirects=False)
+            assert page.status_code in (302, 303) and page.headers["Location"] == f"/start/{tut.store}/mfa", (path, page.status_code)
+        # The session's token does not reach the portal API either.
+        token = browser.cookies.get("portcullis-portal")
+        with expect_error("UnauthorizedException", 401):
+            tut.portal().get_role_credentials(accessToken=token, accountId=tut.account_id, roleName="AdministratorAccess")
+
+        setup = browser.get(tut.url("/mfa"), timeout=30)
+        secret = re.search(r'id="secret">([A-Z2-7]+)<', setup.text).group(1)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', setup.text).group(1)
+        done = browser.post(tut.url("/mfa"), data={"csrf": csrf, "code": pyotp.TOTP(secret).now()}, timeout=30)
+        assert 'id="mfa-registered"' in done.text
+        assert "AWS accounts" in browser.get(tut.url(), timeout=30).text
+        creds = tut.portal().get_role_credentials(accessToken=token, accountId=tut.account_id, roleName="AdministratorAccess")["roleCredentials"]
+        assert creds["accessKeyId"].startswith("ASIA")
+
+        # Blocking: a user without a device cannot sign in; one with a device can.
+        assert settings("BLOCK_SIGN_IN").status_code == 200
+        other = unique_name("blocked")
+        other_id = ids.create_user(IdentityStoreId=tut.store, UserName=other, DisplayName="Blocked User", Name={"GivenName": "B", "FamilyName": "U"})["UserId"]
+        other_otp = one_time_password(tut.srv, tut.store, other_id)["Password"]
+        blocked = requests.post(tut.url("/signin"), data={"user_name": other, "password": other_otp, "new_password": "Blocked-Passw0rd!"}, timeout=30)
+        assert "requires an MFA device" in blocked.text and "AWS accounts" not in blocked.text
+        asked = requests.post(tut.url("/signin"), data={"user_name": name, "password": "Newbie-Passw0rd!"}, timeout=30)
+        assert 'name="mfa_code"' in asked.text
+    finally:
+        assert settings("ALLOW_SIGN_IN").status_code == 200

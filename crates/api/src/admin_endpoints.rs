@@ -165,3 +165,31 @@ pub async fn invitation(State(state): State<Arc<AppState>>, req: Request) -> Res
         Err(e) => error(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST), e.code(), &e.public_message()),
     }
 }
+
+/// `POST /_portcullis/identity-center/mfa-settings` with `{"IdentityStoreId", "UsersWithoutMfa"}`
+/// (`REQUIRE_REGISTRATION`, the default; `ALLOW_SIGN_IN`; `BLOCK_SIGN_IN`): SigV4-signed
+/// (service `iam`), for whoever may call `sso:PutMfaDeviceManagementForDirectory` in the
+/// account that owns the identity store. The console's "Users without MFA" setting; answers
+/// the setting now in force.
+pub async fn mfa_settings(State(state): State<Arc<AppState>>, req: Request) -> Response {
+    let (caller, body) = match signed_caller(&state, req).await {
+        Ok(r) => r,
+        Err(answer) => return answer,
+    };
+    let v = serde_json::from_slice::<serde_json::Value>(&body).unwrap_or_default();
+    let (Some(store), Some(setting)) = (v["IdentityStoreId"].as_str(), v["UsersWithoutMfa"].as_str()) else {
+        return error(StatusCode::BAD_REQUEST, "ValidationException", "IdentityStoreId and UsersWithoutMfa are required");
+    };
+    let Some(setting) = portcullis_core::UsersWithoutMfa::parse(setting) else {
+        return error(StatusCode::BAD_REQUEST, "ValidationException", "UsersWithoutMfa must be REQUIRE_REGISTRATION, ALLOW_SIGN_IN or BLOCK_SIGN_IN");
+    };
+    let request = AuthzRequest::new("sso:PutMfaDeviceManagementForDirectory", format!("arn:aws:identitystore::{}:identitystore/{store}", caller.account_id));
+    let auth = match state.iam.authorize(&caller, &request).await {
+        Ok(a) => a,
+        Err(e) => return error(StatusCode::FORBIDDEN, e.code(), &e.public_message()),
+    };
+    match state.iam.set_portal_mfa_setting(&auth, store, setting).await {
+        Ok(()) => Json(json!({"UsersWithoutMfa": setting.as_str()})).into_response(),
+        Err(e) => error(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST), e.code(), &e.public_message()),
+    }
+}

@@ -95,6 +95,7 @@ pub fn router(state: AppState) -> Router {
         .route("/_portcullis/authorize", axum::routing::post(authorization_endpoint::authorize))
         .route("/_portcullis/security-status", axum::routing::get(admin_endpoints::security_status))
         .route("/_portcullis/identity-center/one-time-password", axum::routing::post(admin_endpoints::one_time_password))
+        .route("/_portcullis/identity-center/mfa-settings", axum::routing::post(admin_endpoints::mfa_settings))
         .route("/_portcullis/identity-center/invitation", axum::routing::post(admin_endpoints::invitation))
         .route("/_portcullis/signin", axum::routing::post(console_endpoints::sign_in))
         .route("/_portcullis/root/mfa-device", axum::routing::post(console_endpoints::enable_root_mfa_device))

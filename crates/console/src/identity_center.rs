@@ -8,7 +8,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use portcullis_core::{AccountAssignmentInput, Caller, IamError, IdentityStoreOperation as IdOp, OrganizationsOperation as OrgOp, PermissionSetInput, SsoAdminOperation as AdminOp};
+use portcullis_core::{AccountAssignmentInput, AuthzRequest, Caller, UsersWithoutMfa, IamError, IdentityStoreOperation as IdOp, OrganizationsOperation as OrgOp, PermissionSetInput, SsoAdminOperation as AdminOp};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -20,6 +20,8 @@ struct InstanceView {
     arn: String,
     store_id: String,
     portal_url: String,
+    /// The "Users without MFA" setting.
+    users_without_mfa: &'static str,
     /// (user id, user name, display name, e-mail)
     users: Vec<(String, String, String, String)>,
     /// (group id, name)
@@ -74,7 +76,8 @@ async fn load(c: &Console, caller: &Caller) -> Result<Option<InstanceView>, IamE
         Ok(auth) => c.iam.list_accounts(&auth, None, None, Some(20)).await.map(|p| p.items.into_iter().map(|a| (a.id, a.name)).collect()).unwrap_or_default(),
         Err(_) => Vec::new(),
     };
-    Ok(Some(InstanceView { portal_url: c.iam.portal_url(&store_id), arn, store_id, users, groups, permission_sets, accounts }))
+    let users_without_mfa = c.iam.portal_mfa_setting(&auth, &store_id).await?.as_str();
+    Ok(Some(InstanceView { portal_url: c.iam.portal_url(&store_id), users_without_mfa, arn, store_id, users, groups, permission_sets, accounts }))
 }
 
 async fn page(c: &Console, session: &SessionView, caller: &Caller, notice: Option<String>, error: Option<String>) -> Response {
@@ -172,6 +175,31 @@ pub async fn add_user(State(c): Shared, headers: HeaderMap, remote: ClientAddr, 
             let to = c.iam.invite_directory_user(&auth, &store_id, &user_id).await?;
             Ok(format!("User {} added. An invitation was sent to {to}.", f.user_name.trim()))
         }
+    }
+    .await;
+    outcome(&c, &session, &caller, result).await
+}
+
+#[derive(Deserialize)]
+pub struct MfaSettingsForm {
+    csrf: String,
+    users_without_mfa: String,
+}
+
+/// `POST /console/identity-center/mfa-settings`: what the portal does with users who have no
+/// MFA device.
+pub async fn mfa_settings(State(c): Shared, headers: HeaderMap, remote: ClientAddr, axum::Form(f): axum::Form<MfaSettingsForm>) -> Response {
+    let (session, caller) = match signed_in_form(&c, &headers, &remote, &f.csrf).await {
+        Ok(s) => s,
+        Err(answer) => return answer,
+    };
+    let result = async {
+        let (_, store_id) = instance_of(&c, &caller).await.ok_or_else(|| IamError::Validation("Enable IAM Identity Center first.".to_owned()))?;
+        let setting = UsersWithoutMfa::parse(&f.users_without_mfa).ok_or_else(|| IamError::Validation("Choose one of the MFA settings.".to_owned()))?;
+        let request = AuthzRequest::new("sso:PutMfaDeviceManagementForDirectory", format!("arn:aws:identitystore::{}:identitystore/{store_id}", caller.account_id));
+        let auth = c.iam.authorize(&caller, &request).await?;
+        c.iam.set_portal_mfa_setting(&auth, &store_id, setting).await?;
+        Ok("MFA settings saved.".to_owned())
     }
     .await;
     outcome(&c, &session, &caller, result).await

@@ -108,6 +108,7 @@ pub fn router(iam: Iam) -> Result<Router, String> {
         .route("/console/identity-center/enable", post(identity_center::enable))
         .route("/console/identity-center/users", post(identity_center::add_user))
         .route("/console/identity-center/one-time-password", post(identity_center::one_time_password))
+        .route("/console/identity-center/mfa-settings", post(identity_center::mfa_settings))
         .route("/console/identity-center/groups", post(identity_center::create_group))
         .route("/console/identity-center/permission-sets", post(identity_center::create_permission_set))
         .route("/console/identity-center/assignments", post(identity_center::assign))

@@ -88,6 +88,13 @@ async fn portal_user(iam: &Iam, headers: &HeaderMap, store_id: &str) -> Option<(
     (user.store_id == store_id).then(|| (user, token.to_owned()))
 }
 
+/// Where a user who must first register an MFA device goes instead (Identity Center's
+/// default: "Require them to register an MFA device at sign in").
+async fn mfa_first(iam: &Iam, user: &PortalUser) -> Option<Response> {
+    let must = iam.portal_mfa_state(user).await.map_or(true, |s| s.must_register);
+    must.then(|| redirect(&format!("/start/{}/mfa", user.store_id), &[]))
+}
+
 fn to_sign_in(store_id: &str, next: &str) -> Response {
     let next: String = url_escape(next);
     redirect(&format!("/start/{store_id}?next={next}"), &[])
@@ -113,6 +120,9 @@ pub async fn home(State(c): Shared, Path(store_id): Path<String>, Query(q): Quer
         let next = q.next.as_deref().and_then(|n| safe_next(&store_id, n)).unwrap_or("");
         return render(StatusCode::OK, &SignInPage { store_id: &store_id, next, user_name: "", new_password: false, mfa: false, key: None, error: None });
     };
+    if let Some(answer) = mfa_first(&c.iam, &user).await {
+        return answer;
+    }
     let mut accounts = Vec::new();
     match c.iam.portal_accounts(&user).await {
         Ok(list) => {
@@ -125,7 +135,7 @@ pub async fn home(State(c): Shared, Path(store_id): Path<String>, Query(q): Quer
         Err(_) => return crate::web::failure(),
     }
     let csrf = Iam::portal_form_token(&token);
-    let mfa = c.iam.portal_mfa_registered(&user).await.unwrap_or(false);
+    let mfa = c.iam.portal_mfa_state(&user).await.is_ok_and(|s| s.registered);
     render(StatusCode::OK, &HomePage { store_id: &store_id, user_name: &user.user_name, csrf: &csrf, mfa, accounts })
 }
 
@@ -198,6 +208,7 @@ impl SignInStep<'_> {
                 redirect(&to, &[portal_cookie(&token)])
             }
             Ok(PortalSignIn::NewPasswordRequired) => self.page(None, true, false, None),
+            Ok(PortalSignIn::Blocked) => self.page(Some("Your administrator requires an MFA device to sign in, and you have none registered. Contact your administrator."), false, false, None),
             Ok(PortalSignIn::MfaRequired { app, key }) => {
                 let key = match key {
                     Some((options, challenge)) => {
@@ -243,6 +254,9 @@ pub struct CredentialsQuery {
 /// `GET /start/{store}/credentials?account_id=…&role_name=…`: access keys for a permission set.
 pub async fn credentials(State(c): Shared, Path(store_id): Path<String>, Query(q): Query<CredentialsQuery>, headers: HeaderMap) -> Response {
     let Some((user, _)) = portal_user(&c.iam, &headers, &store_id).await else { return to_sign_in(&store_id, &format!("/start/{store_id}")) };
+    if let Some(answer) = mfa_first(&c.iam, &user).await {
+        return answer;
+    }
     match c.iam.portal_role_credentials(&user, &q.account_id, &q.role_name).await {
         Ok(creds) => render(
             StatusCode::OK,
@@ -272,6 +286,9 @@ pub async fn device(State(c): Shared, Path(store_id): Path<String>, Query(q): Qu
     let Some((user, token)) = portal_user(&c.iam, &headers, &store_id).await else {
         return to_sign_in(&store_id, &format!("/start/{store_id}/device?user_code={}", url_escape(&code)));
     };
+    if let Some(answer) = mfa_first(&c.iam, &user).await {
+        return answer;
+    }
     let csrf = Iam::portal_form_token(&token);
     render(StatusCode::OK, &DevicePage { user_name: &user.user_name, user_code: &code, csrf: &csrf, approved: false, error: None })
 }
@@ -288,6 +305,9 @@ pub async fn approve(State(c): State<Arc<crate::Console>>, Path(store_id): Path<
     let csrf = Iam::portal_form_token(&token);
     if !same_token(&csrf, &f.csrf) {
         return crate::web::forbidden();
+    }
+    if let Some(answer) = mfa_first(&c.iam, &user).await {
+        return answer;
     }
     match c.iam.approve_device(&user, &f.user_code).await {
         Ok(()) => render(StatusCode::OK, &DevicePage { user_name: &user.user_name, user_code: &f.user_code, csrf: &csrf, approved: true, error: None }),
@@ -330,6 +350,7 @@ pub async fn accept_invitation(State(c): Shared, Path(store_id): Path<String>, a
     match c.iam.accept_invitation(&store_id, &f.token, &f.password).await {
         Ok(PortalSignIn::SignedIn { token, .. }) => redirect(&format!("/start/{store_id}"), &[portal_cookie(&token)]),
         Ok(PortalSignIn::NewPasswordRequired | PortalSignIn::MfaRequired { .. }) => again("Sign in with your new password."),
+        Ok(PortalSignIn::Blocked) => again("Your administrator requires an MFA device to sign in, and you have none registered. Contact your administrator."),
         Err(portcullis_core::IamError::Service { message, .. }) => again(&message),
         Err(_) => crate::web::failure(),
     }
@@ -421,6 +442,9 @@ pub async fn management_console(State(c): Shared, Path(store_id): Path<String>, 
     let Some((user, token)) = portal_user(&c.iam, &headers, &store_id).await else { return to_sign_in(&store_id, &format!("/start/{store_id}")) };
     if !same_token(&Iam::portal_form_token(&token), &f.csrf) {
         return crate::web::forbidden();
+    }
+    if let Some(answer) = mfa_first(&c.iam, &user).await {
+        return answer;
     }
     match c.iam.portal_role_session(&user, &f.account_id, &f.role_name).await {
         Ok(session) => {

@@ -56,7 +56,7 @@ pub use portcullis_policy::EvalDecision;
 pub use catalog::{Catalog, ManagedPolicy};
 pub use error::IamError;
 pub use operations::{unknown_operation, AccountOperation, Authorization, IamOperation, IdentityStoreOperation, OrganizationsOperation, Spec, SsoAdminOperation, SsoOidcOperation, SsoPortalOperation, StsOperation, Target};
-pub use identity_center::{AccountAssignmentInput, PermissionSetInput, PortalKeyChallenge, PortalKeyRegistration, PortalMfaSetup, PortalSecondFactor, PortalSignIn, PortalUser, SsoPage};
+pub use identity_center::{AccountAssignmentInput, PermissionSetInput, PortalKeyChallenge, PortalKeyRegistration, PortalMfaSetup, PortalMfaState, PortalSecondFactor, PortalSignIn, PortalUser, SsoPage, UsersWithoutMfa};
 pub use page::{positional, Page, PageRequest};
 pub use security_status::{SecurityCheck, SecurityStatus};
 pub use credential_report::COLUMNS as CREDENTIAL_REPORT_COLUMNS;

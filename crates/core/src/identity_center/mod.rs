@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use crate::{Authorized, IamError, IamResult};
 
-pub use portal::{PortalKeyChallenge, PortalKeyRegistration, PortalMfaSetup, PortalSecondFactor, PortalSignIn, PortalUser};
+pub use portal::{PortalKeyChallenge, PortalKeyRegistration, PortalMfaSetup, PortalMfaState, PortalSecondFactor, PortalSignIn, PortalUser, UsersWithoutMfa};
 pub use sso_admin::{AccountAssignmentInput, PermissionSetInput};
 
 /// `ResourceNotFoundException` naming the resource's type and id.

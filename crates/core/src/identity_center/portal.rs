@@ -46,6 +46,43 @@ pub enum PortalSignIn {
     /// security key's answer to the challenge (`key`: the options for the browser, JSON, and
     /// the state to check the answer with).
     MfaRequired { app: bool, key: Option<(String, PortalKeyChallenge)> },
+    /// The password was right, but the user has no MFA device and the administrator blocks
+    /// such users' sign-in.
+    Blocked,
+}
+
+/// What the access portal does with a user who has no MFA device (Identity Center's
+/// "Users without MFA" setting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsersWithoutMfa {
+    /// The default: the user registers a device right after signing in, before anything else.
+    RequireRegistration,
+    /// The user signs in with the password alone (and may register a device).
+    AllowSignIn,
+    /// The user cannot sign in.
+    BlockSignIn,
+}
+
+impl UsersWithoutMfa {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RequireRegistration => "REQUIRE_REGISTRATION",
+            Self::AllowSignIn => "ALLOW_SIGN_IN",
+            Self::BlockSignIn => "BLOCK_SIGN_IN",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::RequireRegistration, Self::AllowSignIn, Self::BlockSignIn].into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// A portal user's MFA: whether a device is registered, and whether one must be before the
+/// portal does anything else.
+#[derive(Debug, Clone, Copy)]
+pub struct PortalMfaState {
+    pub registered: bool,
+    pub must_register: bool,
 }
 
 /// A new authenticator app for a portal user, to be confirmed with a code.
@@ -88,6 +125,11 @@ fn oidc_error(code: &'static str, error: &str, description: &str) -> IamError {
 
 fn unauthorized() -> IamError {
     IamError::service("UnauthorizedException", "Session token not found or invalid", &[])
+}
+
+/// Whether a user's credential holds an MFA device (an authenticator app or a key).
+fn has_mfa_device(cred: &Map<String, Value>) -> bool {
+    cred.contains_key("Mfa") || cred.get("Keys").and_then(Value::as_array).is_some_and(|k| !k.is_empty())
 }
 
 fn mfa_aad(user_id: &str) -> String {
@@ -167,12 +209,15 @@ impl Iam {
             }
             PortalSecondFactor::None => {}
             PortalSecondFactor::Code(code) => {
-                let sealed = app.ok_or_else(|| IamError::AccessDenied("The authentication code is not valid.".to_owned()))?;
-                self.check_portal_code(&mut tx, store_id, &user.object_id, &mut cred, &sealed, code).await?;
+                let sealed = app.as_deref().ok_or_else(|| IamError::AccessDenied("The authentication code is not valid.".to_owned()))?;
+                self.check_portal_code(&mut tx, store_id, &user.object_id, &mut cred, sealed, code).await?;
             }
             PortalSecondFactor::Key(challenge, response) => {
                 self.check_portal_key(&mut tx, store_id, &user.object_id, &mut cred, challenge, response).await?;
             }
+        }
+        if app.is_none() && !has_keys && self.users_without_mfa(&mut tx, store_id).await? == UsersWithoutMfa::BlockSignIn {
+            return Ok(PortalSignIn::Blocked);
         }
         if cred.get("MustChange").and_then(Value::as_bool) == Some(true) {
             let Some(new) = new_password else { return Ok(PortalSignIn::NewPasswordRequired) };
@@ -245,6 +290,7 @@ impl Iam {
 
     /// The (account, permission set) pairs a user is assigned, directly or through groups.
     async fn user_assignments(&self, tx: &mut Box<dyn Tx>, user: &PortalUser) -> IamResult<Vec<(String, OrgObjectRecord)>> {
+        self.check_mfa_registered(tx, user).await?;
         let store = tx.get_org_object(&user.store_id).await?.ok_or_else(unauthorized)?;
         let instance_id = text(&object_body(&store)?, "InstanceArn").rsplit('/').next().unwrap_or_default().to_owned();
         let mut groups = Vec::new();
@@ -416,12 +462,9 @@ impl Iam {
     /// The verification page: a signed-in portal user approves a user code of its store.
     pub async fn approve_device(&self, user: &PortalUser, user_code: &str) -> IamResult<()> {
         let mut tx = self.store.begin().await?;
+        self.check_mfa_registered(&mut tx, user).await?;
         let code = user_code.trim().to_uppercase();
-        let rec = tx
-            .org_objects(&user.store_id, OrgObjectKind::DeviceAuthorization, None)
-            .await?
-            .into_iter()
-            .find(|r| r.unique_key.as_deref() == Some(code.as_str()));
+        let rec = tx.org_object_by_key(&user.store_id, OrgObjectKind::DeviceAuthorization, &code).await?;
         let invalid = || validation("The code is not valid or has expired.");
         let mut rec = rec.ok_or_else(invalid)?;
         let mut body = object_body(&rec)?;
@@ -539,7 +582,12 @@ impl Iam {
         cred.insert("PasswordHash".into(), json!(hash));
         cred.insert("History".into(), json!([hash]));
         cred.insert("MustChange".into(), json!(false));
+        let blocked = !has_mfa_device(&cred) && self.users_without_mfa(&mut tx, store_id).await? == UsersWithoutMfa::BlockSignIn;
         self.save_credential(&mut tx, store_id, &user_id, cred).await?;
+        if blocked {
+            tx.commit().await?;
+            return Ok(PortalSignIn::Blocked);
+        }
         let portal_user = PortalUser { store_id: store_id.to_owned(), user_id, user_name: text(&object_body(&user)?, "UserName") };
         let token = self.open_portal_session(&mut tx, &portal_user).await?.0;
         tx.commit().await?;
@@ -575,11 +623,47 @@ impl Iam {
         tx.commit().await.map_err(Into::into)
     }
 
-    /// Whether a portal user has an MFA device (an authenticator app or a security key).
-    pub async fn portal_mfa_registered(&self, user: &PortalUser) -> IamResult<bool> {
+    /// Whether a portal user has an MFA device (an authenticator app or a security key), and
+    /// whether it must register one first.
+    pub async fn portal_mfa_state(&self, user: &PortalUser) -> IamResult<PortalMfaState> {
         let mut tx = self.store.begin_read().await?;
         let cred = self.credential(&mut tx, &user.store_id, &user.user_id).await?;
-        Ok(cred.contains_key("Mfa") || cred.get("Keys").and_then(Value::as_array).is_some_and(|k| !k.is_empty()))
+        let registered = has_mfa_device(&cred);
+        let must_register = !registered && self.users_without_mfa(&mut tx, &user.store_id).await? != UsersWithoutMfa::AllowSignIn;
+        Ok(PortalMfaState { registered, must_register })
+    }
+
+    /// Refuses a user who must register an MFA device before using the portal.
+    async fn check_mfa_registered(&self, tx: &mut Box<dyn Tx>, user: &PortalUser) -> IamResult<()> {
+        let cred = self.credential(tx, &user.store_id, &user.user_id).await?;
+        if !has_mfa_device(&cred) && self.users_without_mfa(tx, &user.store_id).await? != UsersWithoutMfa::AllowSignIn {
+            return Err(IamError::service("UnauthorizedException", "Register an MFA device in the AWS access portal first.", &[]));
+        }
+        Ok(())
+    }
+
+    async fn users_without_mfa(&self, tx: &mut Box<dyn Tx>, store_id: &str) -> IamResult<UsersWithoutMfa> {
+        let Some(rec) = tx.get_org_object(store_id).await?.filter(|r| r.kind == OrgObjectKind::IdentityStore) else { return Ok(UsersWithoutMfa::RequireRegistration) };
+        Ok(object_body(&rec)?.get("UsersWithoutMfa").and_then(Value::as_str).and_then(UsersWithoutMfa::parse).unwrap_or(UsersWithoutMfa::RequireRegistration))
+    }
+
+    /// The identity store's "Users without MFA" setting.
+    pub async fn portal_mfa_setting(&self, auth: &Authorized<'_>, store_id: &str) -> IamResult<UsersWithoutMfa> {
+        let mut tx = self.store.begin_read().await?;
+        let dir = directory(&mut tx, auth, store_id).await?;
+        self.users_without_mfa(&mut tx, &dir.id).await
+    }
+
+    /// Changes the identity store's "Users without MFA" setting.
+    pub async fn set_portal_mfa_setting(&self, auth: &Authorized<'_>, store_id: &str, setting: UsersWithoutMfa) -> IamResult<()> {
+        let mut tx = self.store.begin().await?;
+        let dir = directory(&mut tx, auth, store_id).await?;
+        let mut rec = tx.get_org_object(&dir.id).await?.ok_or_else(|| IamError::ServiceFailure("the identity store vanished".to_owned()))?;
+        let mut body = object_body(&rec)?;
+        body.insert("UsersWithoutMfa".into(), json!(setting.as_str()));
+        rec.body = Value::Object(body).to_string();
+        tx.update_org_object(&rec).await?;
+        tx.commit().await.map_err(Into::into)
     }
 
     /// The token a portal form carries (derived from the session's token), against
