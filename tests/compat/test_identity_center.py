@@ -225,3 +225,74 @@ def test_tags_of_the_instance_and_permission_sets(sso):
     assert admin.list_tags_for_resource(InstanceArn=instance, ResourceArn=ps)["Tags"] == [{"Key": "team", "Value": "red"}]
     admin.tag_resource(InstanceArn=instance, ResourceArn=instance, Tags=[{"Key": "owner", "Value": "platform"}])
     assert {"Key": "owner", "Value": "platform"} in admin.list_tags_for_resource(InstanceArn=instance, ResourceArn=instance)["Tags"]
+
+
+def test_permission_set_policies_boundaries_updates_and_request_lists(sso):
+    org, admin, instance = sso
+    ids = client(org.srv, "identitystore")
+    store = store_of(admin, instance)
+    account_id = org.create_account(unique_name("policies"))
+    user = ids.create_user(IdentityStoreId=store, UserName=unique_name("ops"), DisplayName="Ops", Name={"GivenName": "O", "FamilyName": "P"})["UserId"]
+    arn = admin.create_permission_set(InstanceArn=instance, Name=unique_name("Ops"))["PermissionSet"]["PermissionSetArn"]
+
+    # UpdatePermissionSet: description, session duration, relay state.
+    admin.update_permission_set(InstanceArn=instance, PermissionSetArn=arn, Description="operators", SessionDuration="PT4H", RelayState="https://console.aws.amazon.com/ec2/")
+    described = admin.describe_permission_set(InstanceArn=instance, PermissionSetArn=arn)["PermissionSet"]
+    assert described["Description"] == "operators" and described["SessionDuration"] == "PT4H" and described["RelayState"] == "https://console.aws.amazon.com/ec2/"
+    with expect_error("ValidationException", 400):
+        admin.update_permission_set(InstanceArn=instance, PermissionSetArn=arn, SessionDuration="PT20M")
+
+    # AWS-managed policies: detach.
+    admin.attach_managed_policy_to_permission_set(InstanceArn=instance, PermissionSetArn=arn, ManagedPolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    admin.detach_managed_policy_from_permission_set(InstanceArn=instance, PermissionSetArn=arn, ManagedPolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    assert admin.list_managed_policies_in_permission_set(InstanceArn=instance, PermissionSetArn=arn)["AttachedManagedPolicies"] == []
+    with expect_error("ResourceNotFoundException", 400):
+        admin.detach_managed_policy_from_permission_set(InstanceArn=instance, PermissionSetArn=arn, ManagedPolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+
+    # Customer-managed policy references.
+    ref = {"Name": "OpsPolicy", "Path": "/ops/"}
+    admin.attach_customer_managed_policy_reference_to_permission_set(InstanceArn=instance, PermissionSetArn=arn, CustomerManagedPolicyReference=ref)
+    with expect_error("ConflictException", 400):
+        admin.attach_customer_managed_policy_reference_to_permission_set(InstanceArn=instance, PermissionSetArn=arn, CustomerManagedPolicyReference=ref)
+    assert admin.list_customer_managed_policy_references_in_permission_set(InstanceArn=instance, PermissionSetArn=arn)["CustomerManagedPolicyReferences"] == [ref]
+    admin.detach_customer_managed_policy_reference_from_permission_set(InstanceArn=instance, PermissionSetArn=arn, CustomerManagedPolicyReference=ref)
+    assert admin.list_customer_managed_policy_references_in_permission_set(InstanceArn=instance, PermissionSetArn=arn)["CustomerManagedPolicyReferences"] == []
+
+    # A permissions boundary.
+    with expect_error("ResourceNotFoundException", 400):
+        admin.get_permissions_boundary_for_permission_set(InstanceArn=instance, PermissionSetArn=arn)
+    boundary = {"ManagedPolicyArn": "arn:aws:iam::aws:policy/PowerUserAccess"}
+    admin.put_permissions_boundary_to_permission_set(InstanceArn=instance, PermissionSetArn=arn, PermissionsBoundary=boundary)
+    assert admin.get_permissions_boundary_for_permission_set(InstanceArn=instance, PermissionSetArn=arn)["PermissionsBoundary"] == boundary
+    admin.attach_managed_policy_to_permission_set(InstanceArn=instance, PermissionSetArn=arn, ManagedPolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+
+    # Assigned to a user: the role in the account has the boundary.
+    created = admin.create_account_assignment(InstanceArn=instance, TargetId=account_id, TargetType="AWS_ACCOUNT", PermissionSetArn=arn, PrincipalType="USER", PrincipalId=user)["AccountAssignmentCreationStatus"]
+    role = org.member_session(account_id).list_roles(PathPrefix="/aws-reserved/sso.amazonaws.com/")["Roles"][0]["RoleName"]
+    member_role = org.member_session(account_id).get_role(RoleName=role)["Role"]
+    assert member_role["PermissionsBoundary"]["PermissionsBoundaryArn"] == "arn:aws:iam::aws:policy/PowerUserAccess"
+    assert member_role["MaxSessionDuration"] == 43200
+    mine = admin.list_account_assignments_for_principal(InstanceArn=instance, PrincipalId=user, PrincipalType="USER")["AccountAssignments"]
+    assert mine == [{"AccountId": account_id, "PermissionSetArn": arn, "PrincipalId": user, "PrincipalType": "USER"}]
+    creations = admin.list_account_assignment_creation_status(InstanceArn=instance)["AccountAssignmentsCreationStatus"]
+    assert any(c["RequestId"] == created["RequestId"] and c["Status"] == "SUCCEEDED" for c in creations)
+    assert all(c["Status"] == "SUCCEEDED" for c in admin.list_account_assignment_creation_status(InstanceArn=instance, Filter={"Status": "SUCCEEDED"})["AccountAssignmentsCreationStatus"])
+
+    admin.delete_permissions_boundary_from_permission_set(InstanceArn=instance, PermissionSetArn=arn)
+    prov = admin.provision_permission_set(InstanceArn=instance, PermissionSetArn=arn, TargetType="AWS_ACCOUNT", TargetId=account_id)["PermissionSetProvisioningStatus"]
+    provisioned = admin.list_permission_set_provisioning_status(InstanceArn=instance)["PermissionSetsProvisioningStatus"]
+    assert any(p["RequestId"] == prov["RequestId"] and p["Status"] == "SUCCEEDED" for p in provisioned)
+    assert "PermissionsBoundary" not in org.member_session(account_id).get_role(RoleName=role)["Role"]
+
+    deleted = admin.delete_account_assignment(InstanceArn=instance, TargetId=account_id, TargetType="AWS_ACCOUNT", PermissionSetArn=arn, PrincipalType="USER", PrincipalId=user)["AccountAssignmentDeletionStatus"]
+    deletions = admin.list_account_assignment_deletion_status(InstanceArn=instance)["AccountAssignmentsDeletionStatus"]
+    assert any(d["RequestId"] == deleted["RequestId"] for d in deletions)
+    assert admin.list_account_assignments_for_principal(InstanceArn=instance, PrincipalId=user, PrincipalType="USER")["AccountAssignments"] == []
+
+    # DeleteGroupMembership.
+    group = ids.create_group(IdentityStoreId=store, DisplayName=unique_name("Ops"))["GroupId"]
+    membership = ids.create_group_membership(IdentityStoreId=store, GroupId=group, MemberId={"UserId": user})["MembershipId"]
+    ids.delete_group_membership(IdentityStoreId=store, MembershipId=membership)
+    with expect_error("ResourceNotFoundException", 400) as e:
+        ids.delete_group_membership(IdentityStoreId=store, MembershipId=membership)
+    assert e.response.get("ResourceType") == "GROUP_MEMBERSHIP"

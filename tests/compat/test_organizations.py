@@ -418,6 +418,10 @@ def test_pagination_tags_and_trusted_access(org):
     org.iam.disable_organizations_root_sessions()
     org.iam.disable_organizations_root_credentials_management()
     assert org.iam.list_organizations_features()["EnabledFeatures"] == []
+    org.orgs.disable_aws_service_access(ServicePrincipal="iam.amazonaws.com")
+    assert org.orgs.list_aws_service_access_for_organization()["EnabledServicePrincipals"] == []
+    with expect_error("ServiceAccessNotEnabledException", 400):
+        org.iam.list_organizations_features()
 
 
 def test_assume_root_opens_a_task_session_in_a_member_account(org):
@@ -494,6 +498,16 @@ def test_invitations_delegated_administrators_and_leaving(org):
     assert outside.decline_handshake(HandshakeId=first["Id"])["Handshake"]["State"] == "DECLINED"
     with expect_error("InvalidHandshakeTransitionException", 400):
         outside.accept_handshake(HandshakeId=first["Id"])
+
+    # The organization may cancel an open invitation; it cannot be accepted then.
+    cancelled = org.orgs.invite_account_to_organization(Target={"Id": account_id, "Type": "ACCOUNT"})["Handshake"]
+    with expect_error("AccessDeniedException", 400):
+        outside.cancel_handshake(HandshakeId=cancelled["Id"])  # only the organization cancels
+    assert org.orgs.cancel_handshake(HandshakeId=cancelled["Id"])["Handshake"]["State"] == "CANCELED"
+    with expect_error("InvalidHandshakeTransitionException", 400):
+        outside.accept_handshake(HandshakeId=cancelled["Id"])
+    with expect_error("HandshakeNotFoundException", 400):
+        org.orgs.cancel_handshake(HandshakeId="h-" + "0" * 32)
 
     second = org.orgs.invite_account_to_organization(Target={"Id": account_id, "Type": "ACCOUNT"})["Handshake"]
     with expect_error("AccessDeniedException", 400):
