@@ -401,6 +401,20 @@ def start_server(backend: str, workdir: Path, bootstrap: str = "online", extra_a
     return srv
 
 
+def start_node(first: PortcullisServer, workdir: Path, extra_args: list[str] | None = None) -> PortcullisServer:
+    """Another node of ``first``'s service: its PostgreSQL database and master key, its admin.
+    Its teardown stops it and leaves the database to ``first``."""
+    assert first.database_url, "several nodes share a PostgreSQL database"
+    node = PortcullisServer("sqlite", workdir, first.admin_user)
+    node.backend = first.backend
+    node.database_url = first.database_url
+    (node.data_dir / "master.key").write_bytes((first.data_dir / "master.key").read_bytes())
+    node.extra_args = list(extra_args or [])
+    node.start()
+    node.admin_key_id, node.admin_secret, node.account_id = first.admin_key_id, first.admin_secret, first.account_id
+    return node
+
+
 # --------------------------------------------------------------------------
 # Fixtures
 # --------------------------------------------------------------------------

@@ -24,8 +24,23 @@ pub struct Env {
 const READ_CACHE_RECORDS: u64 = 250_000;
 const READ_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
 
-fn with_read_cache(store: &Arc<SqlStore>) -> Arc<dyn Store> {
+fn with_read_cache(store: &Arc<SqlStore>) -> Arc<CachingStore> {
     Arc::new(CachingStore::new(store.clone(), READ_CACHE_RECORDS, READ_CACHE_TTL))
+}
+
+/// The domain over a store with its read cache. On PostgreSQL, the caches (the read cache
+/// and the authorization cache) follow the changes other nodes commit, so that a write on
+/// one node (a deleted key, a new Deny) is honoured by the others within milliseconds
+/// rather than after the caches' time bounds.
+fn domain(store: &Arc<SqlStore>, clock: Arc<dyn portcullis_types::Clock>, secrets: Arc<SecretBox>) -> anyhow::Result<Iam> {
+    let cache = with_read_cache(store);
+    let iam = Iam::new(cache.clone() as Arc<dyn Store>, clock, secrets).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let follower = iam.clone();
+    store.listen_for_changes(move |categories| {
+        cache.invalidate(categories);
+        follower.invalidate_authorization_cache();
+    });
+    Ok(iam)
 }
 
 impl Env {
@@ -40,7 +55,7 @@ pub async fn open_ephemeral(clock: Arc<dyn portcullis_types::Clock>) -> anyhow::
     let store = Arc::new(SqlStore::connect("sqlite::memory:").await.context("cannot open the in-memory database")?);
     let key = SecretBox::generate_key().map_err(|e| anyhow::anyhow!("{e}"))?;
     let secrets = Arc::new(SecretBox::new(&key).map_err(|e| anyhow::anyhow!("{e}"))?);
-    let iam = Iam::new(with_read_cache(&store), clock, secrets).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let iam = domain(&store, clock, secrets)?;
     Ok(Env { iam, description: "in memory (ephemeral)".to_owned(), store })
 }
 
@@ -57,6 +72,6 @@ pub async fn open(args: &StoreArgs, clock: Arc<dyn portcullis_types::Clock>) -> 
     let store = Arc::new(SqlStore::connect(&url).await.context("cannot open the database")?);
     let key = master_key::load_or_create(&args.data_dir)?;
     let secrets = Arc::new(SecretBox::new(&key).map_err(|e| anyhow::anyhow!("{e}"))?);
-    let iam = Iam::new(with_read_cache(&store), clock, secrets).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let iam = domain(&store, clock, secrets)?;
     Ok(Env { iam, description, store })
 }

@@ -28,7 +28,13 @@ pub enum Dialect {
 pub struct SqlStore {
     pool: AnyPool,
     dialect: Dialect,
+    /// The PostgreSQL URL, for the change listener's own connection.
+    url: String,
 }
+
+/// The PostgreSQL channel on which nodes announce committed changes (see
+/// [`SqlStore::listen_for_changes`]).
+pub(crate) const CHANGES_CHANNEL: &str = "portcullis_changes";
 
 pub(crate) fn backend(e: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(db) = &e {
@@ -81,7 +87,7 @@ impl SqlStore {
             Dialect::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await.map_err(|e| StoreError::Backend(e.to_string()))?;
-        Ok(Self { pool, dialect })
+        Ok(Self { pool, dialect, url: url.to_owned() })
     }
 
     /// The URL of an SQLite database file in `data_dir`, created if missing.
@@ -95,6 +101,49 @@ impl SqlStore {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// On PostgreSQL, follows the changes other nodes commit to the same database: calls
+    /// `on_change` with each announced category mask, and with `u32::MAX` whenever
+    /// announcements may have been missed (the listening connection was lost, or could not
+    /// be made; it is retried every second). Returns None for SQLite, which one process uses.
+    pub fn listen_for_changes(&self, on_change: impl Fn(u32) + Send + Sync + 'static) -> Option<tokio::task::JoinHandle<()>> {
+        if self.dialect != Dialect::Postgres {
+            return None;
+        }
+        let url = self.url.clone();
+        Some(tokio::spawn(async move {
+            loop {
+                let mut listener = match sqlx::postgres::PgListener::connect(&url).await {
+                    Ok(l) => l,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot connect the change listener; retrying");
+                        on_change(u32::MAX);
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
+                };
+                if let Err(e) = listener.listen(CHANGES_CHANNEL).await {
+                    tracing::warn!(error = %e, "cannot listen for changes; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+                // Whatever was announced before listening began may have been missed.
+                on_change(u32::MAX);
+                loop {
+                    match listener.try_recv().await {
+                        Ok(Some(n)) => on_change(n.payload().parse().unwrap_or(u32::MAX)),
+                        Ok(None) => on_change(u32::MAX),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "the change listener lost its connection; reconnecting");
+                            on_change(u32::MAX);
+                            break;
+                        }
+                    }
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }))
     }
 }
 

@@ -126,6 +126,17 @@ impl Tx for SqlTx {
         self.tx.commit().await.map_err(backend)
     }
 
+    async fn announce_change(&mut self, categories: u32) -> StoreResult<()> {
+        match self.dialect {
+            Dialect::Sqlite => Ok(()),
+            // Delivered to every listener when (and only if) the transaction commits.
+            Dialect::Postgres => {
+                let q = sqlx::query("SELECT pg_notify($1, $2)::text").bind(crate::CHANGES_CHANNEL).bind(categories.to_string());
+                q.fetch_one(&mut *self.tx).await.map(|_| ()).map_err(backend)
+            }
+        }
+    }
+
     async fn lock(&mut self, key: &str) -> StoreResult<()> {
         match self.dialect {
             // The SQLite pool has one connection, so transactions never overlap.

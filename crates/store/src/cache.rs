@@ -279,6 +279,13 @@ impl CachingStore {
         Self { inner, shared: Arc::new(shared) }
     }
 
+    /// Drops what the cache holds of the given categories (a mask from another node's
+    /// change announcement; `u32::MAX` for everything, e.g. when announcements may have been
+    /// missed).
+    pub fn invalidate(&self, categories: u32) {
+        self.shared.bump(categories & cat::ALL);
+    }
+
     /// How many answers are cached now (for tests and diagnostics).
     pub fn cached_entries(&self) -> usize {
         self.shared.entries.len()
@@ -392,7 +399,13 @@ impl Tx for CacheTx {
             return Ok(());
         }
         let result = match inner {
-            Some(inner) => inner.commit().await,
+            Some(mut inner) => {
+                // Other nodes drop what they cached of it once this commits.
+                if touched != 0 {
+                    inner.announce_change(touched).await?;
+                }
+                inner.commit().await
+            }
             None => Ok(()),
         };
         // Even a failed commit may have committed (a connection lost after COMMIT):

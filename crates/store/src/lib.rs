@@ -49,6 +49,13 @@ pub trait Tx: Send {
     /// Deletes every row of every table (the ephemeral test mode's reset).
     async fn reset_all(&mut self) -> StoreResult<()>;
 
+    /// Tells the other nodes on the same database, when this transaction commits, that data
+    /// of the given categories (a read cache's bit mask) changed. Backends that only one
+    /// process uses have no one to tell.
+    async fn announce_change(&mut self, _categories: u32) -> StoreResult<()> {
+        Ok(())
+    }
+
     // Account
     async fn first_account(&mut self) -> StoreResult<Option<AccountRecord>>;
     async fn get_account(&mut self, account_id: &str) -> StoreResult<Option<AccountRecord>>;

@@ -1,0 +1,130 @@
+"""Several `portcullis serve` nodes on one PostgreSQL database answer as one service: a
+write acknowledged by one node is honoured by the others within 100 ms, however warm their
+caches are (the read cache and the authorization cache follow the changes the nodes
+announce through PostgreSQL). Denials matter most: a deactivated or deleted access key, a
+deleted user, a new Deny, a detached policy."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from botocore.exceptions import ClientError
+
+from compat_helpers import unique_name
+from conftest import start_node, start_server
+
+# Past this, a node must answer with what another node wrote.
+PROPAGATION = 0.1
+
+
+@pytest.fixture(scope="module")
+def nodes(backend, tmp_path_factory):
+    if backend != "postgres":
+        pytest.skip("several nodes share a PostgreSQL database")
+    first = start_server(backend, tmp_path_factory.mktemp("node-a"))
+    second = None
+    try:
+        second = start_node(first, tmp_path_factory.mktemp("node-b"))
+        yield first, second
+    finally:
+        if second is not None:
+            second.stop()
+        first.teardown()
+
+
+def warm(call, times=5):
+    """Calls a few times, so that both nodes' caches hold the answer."""
+    for _ in range(times):
+        call()
+
+
+def denied(call) -> str | None:
+    try:
+        call()
+    except ClientError as e:
+        return e.response["Error"]["Code"]
+    return None
+
+
+def user_with_key(a, policy: str | None = None):
+    iam = a.client()
+    name = unique_name("multi")
+    iam.create_user(UserName=name)
+    iam.attach_user_policy(UserName=name, PolicyArn="arn:aws:iam::aws:policy/IAMReadOnlyAccess")
+    if policy:
+        iam.put_user_policy(UserName=name, PolicyName="extra", PolicyDocument=policy)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return name, key
+
+
+def test_a_write_on_one_node_is_read_on_the_other(nodes):
+    a, b = nodes
+    name = unique_name("seen")
+    a.client().create_user(UserName=name, Path="/one/")
+    assert b.client().get_user(UserName=name)["User"]["Path"] == "/one/"
+    warm(lambda: b.client().get_user(UserName=name))
+    a.client().update_user(UserName=name, NewPath="/two/")
+    time.sleep(PROPAGATION)
+    assert b.client().get_user(UserName=name)["User"]["Path"] == "/two/"
+    assert any(u["UserName"] == name for u in b.client().list_users(PathPrefix="/two/")["Users"])
+
+
+def test_a_deactivated_key_is_refused_by_every_node(nodes):
+    a, b = nodes
+    name, key = user_with_key(a)
+    caller = b.client(key["AccessKeyId"], key["SecretAccessKey"])
+    warm(lambda: caller.get_user())
+    a.client().update_access_key(UserName=name, AccessKeyId=key["AccessKeyId"], Status="Inactive")
+    time.sleep(PROPAGATION)
+    assert denied(lambda: caller.get_user()) == "InvalidClientTokenId"
+
+
+def test_a_deleted_key_and_user_are_refused_by_every_node(nodes):
+    a, b = nodes
+    name, key = user_with_key(a)
+    caller = b.client(key["AccessKeyId"], key["SecretAccessKey"])
+    warm(lambda: caller.list_users(MaxItems=1))
+    iam = a.client()
+    iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
+    time.sleep(PROPAGATION)
+    assert denied(lambda: caller.list_users(MaxItems=1)) == "InvalidClientTokenId"
+
+    name, key = user_with_key(a)
+    caller = b.client(key["AccessKeyId"], key["SecretAccessKey"])
+    warm(lambda: caller.list_users(MaxItems=1))
+    iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
+    iam.detach_user_policy(UserName=name, PolicyArn="arn:aws:iam::aws:policy/IAMReadOnlyAccess")
+    iam.delete_user(UserName=name)
+    time.sleep(PROPAGATION)
+    assert denied(lambda: caller.list_users(MaxItems=1)) == "InvalidClientTokenId"
+
+
+def test_a_new_deny_and_a_detached_policy_apply_on_every_node(nodes):
+    a, b = nodes
+    name, key = user_with_key(a)
+    caller = b.client(key["AccessKeyId"], key["SecretAccessKey"])
+    warm(lambda: caller.list_users(MaxItems=1))
+    deny = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "iam:ListUsers", "Resource": "*"}]})
+    a.client().put_user_policy(UserName=name, PolicyName="deny", PolicyDocument=deny)
+    time.sleep(PROPAGATION)
+    assert denied(lambda: caller.list_users(MaxItems=1)) == "AccessDenied"
+    assert caller.list_groups(MaxItems=1)["Groups"] is not None, "what is not denied stays allowed"
+
+    warm(lambda: caller.list_groups(MaxItems=1))
+    a.client().detach_user_policy(UserName=name, PolicyArn="arn:aws:iam::aws:policy/IAMReadOnlyAccess")
+    time.sleep(PROPAGATION)
+    assert denied(lambda: caller.list_groups(MaxItems=1)) == "AccessDenied"
+
+
+def test_sessions_issued_by_one_node_work_on_the_other(nodes):
+    import boto3
+    a, b = nodes
+    name, key = user_with_key(a)
+    sts = boto3.session.Session().client("sts", endpoint_url=a.endpoint, region_name="us-east-1",
+                                         aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+    creds = sts.get_session_token()["Credentials"]
+    caller = boto3.session.Session().client("iam", endpoint_url=b.endpoint, region_name="us-east-1", aws_access_key_id=creds["AccessKeyId"],
+                                            aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
+    assert caller.list_users(MaxItems=1)["Users"] is not None
