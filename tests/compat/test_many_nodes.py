@@ -128,3 +128,21 @@ def test_sessions_issued_by_one_node_work_on_the_other(nodes):
     caller = boto3.session.Session().client("iam", endpoint_url=b.endpoint, region_name="us-east-1", aws_access_key_id=creds["AccessKeyId"],
                                             aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
     assert caller.list_users(MaxItems=1)["Users"] is not None
+
+
+def test_wrong_codes_are_counted_across_nodes(nodes):
+    import pyotp
+    a, b = nodes
+    name = unique_name("mfa")
+    a.client().create_user(UserName=name)
+    dev = a.client().create_virtual_mfa_device(VirtualMFADeviceName=name)["VirtualMFADevice"]
+    serial, totp = dev["SerialNumber"], pyotp.TOTP(dev["Base32StringSeed"].decode())
+    # Wrong codes on alternate nodes: five in all, and both nodes refuse the right ones.
+    for i in range(5):
+        node = (a, b)[i % 2]
+        assert denied(lambda: node.client().enable_mfa_device(UserName=name, SerialNumber=serial, AuthenticationCode1="000000", AuthenticationCode2="000001")) == "InvalidAuthenticationCode"
+    step = int(time.time()) // 30
+    for node in (a, b):
+        with pytest.raises(ClientError) as e:
+            node.client().enable_mfa_device(UserName=name, SerialNumber=serial, AuthenticationCode1=totp.at((step - 1) * 30), AuthenticationCode2=totp.at(step * 30))
+        assert "too many invalid one-time codes" in e.value.response["Error"]["Message"]

@@ -78,27 +78,55 @@ pub(crate) fn no_device(serial: &str) -> IamError {
 
 impl Iam {
     /// Refuses while a key (an identity signing in or proving MFA, a device being enabled)
-    /// has had too many failures recently.
-    pub(crate) fn throttled(&self, key: &str) -> bool {
+    /// has had too many failures recently. When several nodes may share the database
+    /// (PostgreSQL), the counts are kept there so that every node counts the same attempts;
+    /// a backend only one process uses (SQLite, whose one connection the caller's
+    /// transaction may be holding) keeps them in memory.
+    pub(crate) async fn throttled(&self, key: &str) -> IamResult<bool> {
         let now = self.now();
-        // A lock poisoned by a panic elsewhere must not switch throttling off.
-        let failures = self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        failures.get(key).is_some_and(|(n, since)| *n >= THROTTLE_FAILURES && now - since < THROTTLE_WINDOW)
+        let (n, since) = if self.shared_store() {
+            let mut tx = self.store.begin_read().await?;
+            tx.attempt_failures(key).await?.unwrap_or((0, now))
+        } else {
+            // A lock poisoned by a panic elsewhere must not switch throttling off.
+            let failures = self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            failures.get(key).map_or((0, now), |(n, since)| (i64::from(*n), *since))
+        };
+        Ok(n >= i64::from(THROTTLE_FAILURES) && now - since < THROTTLE_WINDOW)
     }
 
-    /// Counts a failure, or forgets earlier ones after a success.
-    pub(crate) fn note_attempt(&self, key: &str, ok: bool) {
+    /// Counts a failure, or forgets earlier ones after a success (in the database, in a
+    /// transaction of its own: a refused request rolls its own back, but its failure counts).
+    pub(crate) async fn note_attempt(&self, key: &str, ok: bool) -> IamResult<()> {
         let now = self.now();
+        if self.shared_store() {
+            let mut tx = self.store.begin().await?;
+            if ok {
+                if tx.attempt_failures(key).await?.is_none() {
+                    return Ok(());
+                }
+                tx.clear_attempt_failures(key).await?;
+            } else {
+                tx.record_attempt_failure(key, now, THROTTLE_WINDOW).await?;
+            }
+            return tx.commit().await.map_err(Into::into);
+        }
         let mut m = self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if ok {
             m.remove(key);
-            return;
+            return Ok(());
         }
         let e = m.entry(key.to_owned()).or_insert((0, now));
         if now - e.1 >= THROTTLE_WINDOW {
             *e = (0, now);
         }
         e.0 += 1;
+        Ok(())
+    }
+
+    /// Whether other processes may use the same database.
+    fn shared_store(&self) -> bool {
+        self.store.backend_name() == "postgres"
     }
 
     fn device_totp(&self, d: &MfaDeviceRecord) -> IamResult<TOTP> {
@@ -195,13 +223,13 @@ impl Iam {
         if devices.iter().filter(|d| owns(d, owner.as_ref())).count() >= DEVICES_PER_USER {
             return Err(IamError::LimitExceeded(format!("Cannot exceed quota for MFADevicesPerUser: {DEVICES_PER_USER}")));
         }
-        if self.throttled(serial) {
+        if self.throttled(serial).await? {
             return Err(too_many_codes());
         }
         let t = self.device_totp(&device)?;
         // Two consecutive codes, the later one no older than one step.
         let step = self.consecutive_codes(&t, code1, code2, 2, device.last_step);
-        self.note_attempt(serial, step.is_some());
+        self.note_attempt(serial, step.is_some()).await?;
         let step = step.ok_or_else(invalid_codes)?;
         device.assigned_root = owner.is_none();
         device.user_id = owner.map(|u| u.user_id);
@@ -346,13 +374,13 @@ impl Iam {
             .filter(|d| d.account_id == caller.account_id && d.kind == MfaKind::Virtual && d.enabled_at.is_some() && owns(d, owner.as_ref()))
             .ok_or_else(failed)?;
         let throttle_key = mfa_throttle_key(&caller.account_id, owner.as_ref());
-        if self.throttled(&throttle_key) {
+        if self.throttled(&throttle_key).await? {
             return Err(too_many_codes());
         }
         let t = self.device_totp(&device)?;
         let now = self.now() / STEP;
         let step = ((now - 1)..=(now + 1)).find(|s| device.last_step.is_none_or(|l| *s > l) && Self::code_at(&t, *s) == code);
-        self.note_attempt(&throttle_key, step.is_some());
+        self.note_attempt(&throttle_key, step.is_some()).await?;
         let step = step.ok_or_else(failed)?;
         device.last_step = Some(step);
         tx.update_mfa_device(&device).await?;

@@ -84,13 +84,13 @@ impl Iam {
             return Err(failed());
         }
         let throttle_key = mfa_throttle_key(&caller.account_id, caller.user());
-        if self.throttled(&throttle_key) {
+        if self.throttled(&throttle_key).await? {
             return Err(IamError::AccessDenied("MultiFactorAuthentication failed: too many attempts; try again in a few minutes.".to_owned()));
         }
         let owner = recovery_owner(&caller.account_id, caller.user());
         let mut tx = self.store.begin().await?;
         let used = tx.use_recovery_code(&owner, &code_hash(&owner, code), self.now()).await?;
-        self.note_attempt(&throttle_key, used);
+        self.note_attempt(&throttle_key, used).await?;
         if !used {
             return Err(failed());
         }

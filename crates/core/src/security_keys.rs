@@ -237,7 +237,7 @@ impl Iam {
             return Err(not_verified());
         }
         let throttle_key = mfa_throttle_key(&caller.account_id, owner);
-        if self.throttled(&throttle_key) {
+        if self.throttled(&throttle_key).await? {
             return Err(IamError::AccessDenied("MultiFactorAuthentication failed: too many attempts; try again in a few minutes.".to_owned()));
         }
         let verified = match serde_json::from_str::<PublicKeyCredential>(response) {
@@ -247,7 +247,7 @@ impl Iam {
             Err(_) => Err(()),
         };
         let Ok(result) = verified else {
-            self.note_attempt(&throttle_key, false);
+            self.note_attempt(&throttle_key, false).await?;
             return Err(not_verified());
         };
         let mut tx = self.store.begin().await?;
@@ -262,11 +262,11 @@ impl Iam {
         }
         // The key may have been removed since the challenge was made.
         let Some((mut device, mut key)) = found else {
-            self.note_attempt(&throttle_key, false);
+            self.note_attempt(&throttle_key, false).await?;
             return Err(not_verified());
         };
         tx.lock(&format!("mfa:{}", device.serial_number)).await?;
-        self.note_attempt(&throttle_key, true);
+        self.note_attempt(&throttle_key, true).await?;
         if key.update_credential(&result) == Some(true) {
             let plain = serde_json::to_vec(&key).map_err(|e| IamError::ServiceFailure(format!("webauthn credential: {e}")))?;
             device.seed_sealed = self.secrets.seal(&plain, &credential_aad(&device.serial_number))?;

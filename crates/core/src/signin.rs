@@ -169,15 +169,15 @@ struct Claimed {
 impl Iam {
     pub async fn console_sign_in(&self, input: &SignInInput<'_>, facts: RequestFacts) -> Result<SignInOutcome, SignInError> {
         let claimed = self.claimed_identity(&input.identity).await?;
-        if self.throttled(&claimed.throttle_key) {
+        if self.throttled(&claimed.throttle_key).await? {
             return Err(SignInError::Throttled);
         }
         let matches = password_matches(input.password, claimed.hash.as_deref()).await;
         let Some(verified) = claimed.identity.filter(|_| matches) else {
-            self.note_attempt(&claimed.throttle_key, false);
+            self.note_attempt(&claimed.throttle_key, false).await?;
             return Err(SignInError::Incorrect);
         };
-        self.note_attempt(&claimed.throttle_key, true);
+        self.note_attempt(&claimed.throttle_key, true).await?;
         let now = self.now();
 
         // A password that must change is reported before MFA is asked, so that no code is
@@ -222,7 +222,7 @@ impl Iam {
             let Some(factor) = input.second_factor else {
                 return self.mfa_required(&caller, &devices).await;
             };
-            if self.throttled(&mfa_throttle_key(&caller.account_id, caller.user())) {
+            if self.throttled(&mfa_throttle_key(&caller.account_id, caller.user())).await? {
                 return Err(SignInError::Throttled);
             }
             let checked = match factor {

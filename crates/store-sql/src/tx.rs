@@ -126,6 +126,28 @@ impl Tx for SqlTx {
         self.tx.commit().await.map_err(backend)
     }
 
+    async fn attempt_failures(&mut self, key: &str) -> StoreResult<Option<(i64, i64)>> {
+        let row: Option<(i64, i64)> = sqlx::query_as("SELECT failures, since FROM attempt_failures WHERE throttle_key = $1").bind(key).fetch_optional(&mut *self.tx).await.map_err(backend)?;
+        Ok(row)
+    }
+
+    async fn record_attempt_failure(&mut self, key: &str, now: i64, window: i64) -> StoreResult<()> {
+        let stale = now - window;
+        self.exec(sqlx::query("DELETE FROM attempt_failures WHERE since <= $1").bind(stale)).await?;
+        // One statement, so that two nodes counting at once both count.
+        let q = sqlx::query(
+            "INSERT INTO attempt_failures (throttle_key, failures, since) VALUES ($1, 1, $2) \
+             ON CONFLICT (throttle_key) DO UPDATE SET failures = attempt_failures.failures + 1",
+        )
+        .bind(key)
+        .bind(now);
+        self.exec(q).await.map(|_| ())
+    }
+
+    async fn clear_attempt_failures(&mut self, key: &str) -> StoreResult<()> {
+        self.exec(sqlx::query("DELETE FROM attempt_failures WHERE throttle_key = $1").bind(key)).await.map(|_| ())
+    }
+
     async fn announce_change(&mut self, categories: u32) -> StoreResult<()> {
         match self.dialect {
             Dialect::Sqlite => Ok(()),
@@ -156,6 +178,7 @@ impl Tx for SqlTx {
             "tags",
             "recovery_codes",
             "redeemed_tokens",
+            "attempt_failures",
             "action_last_accessed",
             "delegation_requests",
             "access_reports",

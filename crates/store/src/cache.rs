@@ -418,6 +418,18 @@ impl Tx for CacheTx {
         uncached!(self, lock(key))
     }
 
+    async fn attempt_failures(&mut self, key: &str) -> StoreResult<Option<(i64, i64)>> {
+        uncached!(self, attempt_failures(key))
+    }
+
+    async fn record_attempt_failure(&mut self, key: &str, now: i64, window: i64) -> StoreResult<()> {
+        write!(self, 0, record_attempt_failure(key, now, window))
+    }
+
+    async fn clear_attempt_failures(&mut self, key: &str) -> StoreResult<()> {
+        write!(self, 0, clear_attempt_failures(key))
+    }
+
     async fn reset_all(&mut self) -> StoreResult<()> {
         write!(self, cat::ALL, reset_all())
     }

@@ -554,6 +554,18 @@ async fn mfa_devices_and_recovery_codes(store: &dyn Store) {
     assert_eq!(tx.get_org_object("r-ab12").await.unwrap(), None);
     assert!(tx.org_links("o-abcdefghij", OrgLinkKind::PolicyTarget, None, None).await.unwrap().is_empty());
 
+    // Throttling counts: one key's failures, a new count after the window, cleared.
+    assert_eq!(tx.attempt_failures("signin:alice").await.unwrap(), None);
+    tx.record_attempt_failure("signin:alice", 100, 900).await.unwrap();
+    tx.record_attempt_failure("signin:alice", 150, 900).await.unwrap();
+    tx.record_attempt_failure("signin:bob", 150, 900).await.unwrap();
+    assert_eq!(tx.attempt_failures("signin:alice").await.unwrap(), Some((2, 100)), "counted from the first failure");
+    tx.record_attempt_failure("signin:alice", 1100, 900).await.unwrap();
+    assert_eq!(tx.attempt_failures("signin:alice").await.unwrap(), Some((1, 1100)), "a count older than the window starts again");
+    assert_eq!(tx.attempt_failures("signin:bob").await.unwrap(), None, "and old counts are forgotten");
+    tx.clear_attempt_failures("signin:alice").await.unwrap();
+    assert_eq!(tx.attempt_failures("signin:alice").await.unwrap(), None);
+
     let user = "arn:aws:iam::111111111111:user/alice".to_owned();
     let use_at = |action: &str, region: &str, at: i64| ActionAccessRecord { entity_arn: user.clone(), action: action.into(), region: region.into(), accessed_at: at };
     tx.record_action_access("111111111111", &use_at("iam:ListUsers", "us-east-1", 20)).await.unwrap();

@@ -49,6 +49,14 @@ pub trait Tx: Send {
     /// Deletes every row of every table (the ephemeral test mode's reset).
     async fn reset_all(&mut self) -> StoreResult<()>;
 
+    // Throttling: failed attempts per key, shared by the nodes
+    /// (failures, since) of a throttle key.
+    async fn attempt_failures(&mut self, key: &str) -> StoreResult<Option<(i64, i64)>>;
+    /// Counts one failure for the key: a new count from `now` when there was none or the
+    /// last began `window` seconds ago or more. Forgets every count older than the window.
+    async fn record_attempt_failure(&mut self, key: &str, now: i64, window: i64) -> StoreResult<()>;
+    async fn clear_attempt_failures(&mut self, key: &str) -> StoreResult<()>;
+
     /// Tells the other nodes on the same database, when this transaction commits, that data
     /// of the given categories (a read cache's bit mask) changed. Backends that only one
     /// process uses have no one to tell.

@@ -193,6 +193,8 @@ impl Iam {
             let _ = portcullis_credentials::verify_password(password, "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$ZmFrZWhhc2hmYWtlaGFzaA");
             return Err(denied());
         };
+        // One sign-in of a user at a time, on every node: a code is accepted once.
+        tx.lock(&format!("directory-user:{}", user.object_id)).await?;
         let mut cred = self.credential(&mut tx, store_id, &user.object_id).await?;
         let hash = cred.get("PasswordHash").and_then(Value::as_str).unwrap_or_default().to_owned();
         if hash.is_empty() || !portcullis_credentials::verify_password(password, &hash) {
@@ -781,14 +783,14 @@ impl Iam {
     /// Checks a code from the user's authenticator app (each code once).
     async fn check_portal_code(&self, tx: &mut Box<dyn Tx>, store_id: &str, user_id: &str, cred: &mut Map<String, Value>, sealed: &str, code: &str) -> IamResult<()> {
         let throttle = format!("portal-mfa:{user_id}");
-        if self.throttled(&throttle) {
+        if self.throttled(&throttle).await? {
             return Err(IamError::AccessDenied("Too many invalid codes; try again in a few minutes.".to_owned()));
         }
         let t = crate::mfa::totp(self.secrets.open(sealed, &mfa_aad(user_id))?, "portal")?;
         let now = self.now() / crate::mfa::STEP;
         let last = cred.get("MfaLastStep").and_then(Value::as_i64);
         let step = ((now - 1)..=(now + 1)).find(|s| last.is_none_or(|l| *s > l) && Self::code_at(&t, *s) == code.trim());
-        self.note_attempt(&throttle, step.is_some());
+        self.note_attempt(&throttle, step.is_some()).await?;
         let Some(step) = step else { return Err(IamError::AccessDenied("The authentication code is not valid.".to_owned())) };
         cred.insert("MfaLastStep".into(), json!(step));
         self.save_credential(tx, store_id, user_id, cred.clone()).await
@@ -813,13 +815,13 @@ impl Iam {
             return Err(key_not_verified());
         }
         let throttle = format!("portal-mfa:{user_id}");
-        if self.throttled(&throttle) {
+        if self.throttled(&throttle).await? {
             return Err(IamError::AccessDenied("Too many invalid attempts; try again in a few minutes.".to_owned()));
         }
         let result = serde_json::from_str::<webauthn_rs::prelude::PublicKeyCredential>(response)
             .ok()
             .and_then(|c| webauthn.finish_passkey_authentication(&c, &challenge.state).ok());
-        self.note_attempt(&throttle, result.is_some());
+        self.note_attempt(&throttle, result.is_some()).await?;
         let result = result.ok_or_else(key_not_verified)?;
         let mut keys = self.portal_passkeys(cred, user_id)?;
         let Some(key) = keys.iter_mut().find(|k| k.cred_id() == result.cred_id()) else { return Err(key_not_verified()) };
