@@ -401,13 +401,14 @@ def start_server(backend: str, workdir: Path, bootstrap: str = "online", extra_a
     return srv
 
 
-def start_node(first: PortcullisServer, workdir: Path, extra_args: list[str] | None = None) -> PortcullisServer:
-    """Another node of ``first``'s service: its PostgreSQL database and master key, its admin.
-    Its teardown stops it and leaves the database to ``first``."""
+def start_node(first: PortcullisServer, workdir: Path, extra_args: list[str] | None = None, database_url: str | None = None) -> PortcullisServer:
+    """Another node of ``first``'s service: its PostgreSQL database (by ``database_url``
+    when given, e.g. through a proxy) and master key, its admin. Its teardown stops it and
+    leaves the database to ``first``."""
     assert first.database_url, "several nodes share a PostgreSQL database"
     node = PortcullisServer("sqlite", workdir, first.admin_user)
     node.backend = first.backend
-    node.database_url = first.database_url
+    node.database_url = database_url or first.database_url
     (node.data_dir / "master.key").write_bytes((first.data_dir / "master.key").read_bytes())
     node.extra_args = list(extra_args or [])
     node.start()

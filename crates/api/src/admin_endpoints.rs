@@ -193,3 +193,21 @@ pub async fn mfa_settings(State(state): State<Arc<AppState>>, req: Request) -> R
         Err(e) => error(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST), e.code(), &e.public_message()),
     }
 }
+
+/// `GET /_portcullis/health`: liveness. The process answers requests.
+pub async fn health() -> Response {
+    Json(json!({"status": "ok"})).into_response()
+}
+
+/// `GET /_portcullis/ready`: readiness. The database answers and its schema is the one this
+/// build knows; otherwise 503 (a load balancer then sends requests to other nodes). The
+/// cause goes to the log, not to the unauthenticated caller.
+pub async fn ready(State(state): State<Arc<AppState>>) -> Response {
+    match state.iam.ready().await {
+        Ok(()) => Json(json!({"status": "ready"})).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "unavailable"}))).into_response()
+        }
+    }
+}

@@ -92,6 +92,8 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let console = state.console.clone();
     let router = Router::new()
+        .route("/_portcullis/health", axum::routing::get(admin_endpoints::health))
+        .route("/_portcullis/ready", axum::routing::get(admin_endpoints::ready))
         .route("/_portcullis/authorize", axum::routing::post(authorization_endpoint::authorize))
         .route("/_portcullis/security-status", axum::routing::get(admin_endpoints::security_status))
         .route("/_portcullis/identity-center/one-time-password", axum::routing::post(admin_endpoints::one_time_password))
@@ -188,8 +190,10 @@ async fn handle(State(state): State<Arc<AppState>>, req: Request) -> Response {
 }
 
 fn iam_error(e: IamError) -> AwsError {
-    if let IamError::ServiceFailure(cause) = &e {
-        tracing::error!(cause = %cause, "internal failure");
+    match &e {
+        IamError::ServiceFailure(cause) => tracing::error!(cause = %cause, "internal failure"),
+        IamError::ServiceUnavailable(cause) => tracing::warn!(cause = %cause, "the database is unavailable"),
+        _ => {}
     }
     AwsError::new(e.code(), e.status(), e.public_message())
 }

@@ -85,6 +85,9 @@ pub enum IamError {
     Service { code: &'static str, message: String, fields: Vec<(&'static str, String)> },
     #[error("internal failure: {0}")]
     ServiceFailure(String),
+    /// The database cannot be reached now; the cause is for the log only.
+    #[error("service unavailable: {0}")]
+    ServiceUnavailable(String),
 }
 
 impl IamError {
@@ -126,6 +129,7 @@ impl IamError {
             Self::ExpiredTradeInToken(_) => "ExpiredTradeInTokenException",
             Self::Service { code, .. } => code,
             Self::ServiceFailure(_) => "ServiceFailure",
+            Self::ServiceUnavailable(_) => "ServiceUnavailable",
         }
     }
 
@@ -137,6 +141,7 @@ impl IamError {
             Self::EntityAlreadyExists(_) | Self::DeleteConflict(_) | Self::LimitExceeded(_) | Self::DuplicateCertificate(_) | Self::ConcurrentModification(_) => 409,
             Self::AccessDenied(_) | Self::InvalidClientTokenId(_) | Self::ExpiredToken(_) | Self::InvalidAuthenticationCode(_) => 403,
             Self::ServiceFailure(_) => 500,
+            Self::ServiceUnavailable(_) => 503,
             Self::ReportNotPresent(_) | Self::ReportExpired(_) => 410,
             _ => 400,
         }
@@ -153,6 +158,7 @@ impl IamError {
             Self::ServiceFailure(_) => {
                 "The request processing has failed because of an unknown error, exception or failure.".to_owned()
             }
+            Self::ServiceUnavailable(_) => "The request has failed due to a temporary failure of the server.".to_owned(),
             other => other.to_string(),
         }
     }
@@ -160,7 +166,10 @@ impl IamError {
 
 impl From<StoreError> for IamError {
     fn from(e: StoreError) -> Self {
-        Self::ServiceFailure(e.to_string())
+        match e {
+            StoreError::Unavailable(cause) => Self::ServiceUnavailable(cause),
+            other => Self::ServiceFailure(other.to_string()),
+        }
     }
 }
 

@@ -139,6 +139,11 @@ impl Iam {
         &self.catalog
     }
 
+    /// Whether the store can serve requests now (the readiness check).
+    pub async fn ready(&self) -> IamResult<()> {
+        self.store.check_ready().await.map_err(Into::into)
+    }
+
     fn now(&self) -> i64 {
         self.clock.now().unix_timestamp()
     }

@@ -37,12 +37,16 @@ pub struct SqlStore {
 pub(crate) const CHANGES_CHANNEL: &str = "portcullis_changes";
 
 pub(crate) fn backend(e: sqlx::Error) -> StoreError {
-    if let sqlx::Error::Database(db) = &e {
-        if db.is_unique_violation() {
-            return StoreError::Conflict(db.message().to_owned());
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(db.message().to_owned()),
+        // PostgreSQL's connection exceptions (08…) and "operator intervention" (57P01
+        // admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now).
+        sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")) => StoreError::Unavailable(e.to_string()),
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed | sqlx::Error::Protocol(_) => {
+            StoreError::Unavailable(e.to_string())
         }
+        _ => StoreError::Backend(e.to_string()),
     }
-    StoreError::Backend(e.to_string())
 }
 
 impl SqlStore {
@@ -77,7 +81,9 @@ impl SqlStore {
                         Ok(())
                     })
                 }),
-            Dialect::Postgres => AnyPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(30)),
+            // A database that went away is answered within seconds (ServiceUnavailable), not
+            // after a long wait; the pool reconnects by itself when it is back.
+            Dialect::Postgres => AnyPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(5)),
         }
         .connect_with(options)
         .await
@@ -152,6 +158,20 @@ impl Store for SqlStore {
     async fn begin(&self) -> StoreResult<Box<dyn Tx>> {
         let tx = self.pool.begin().await.map_err(backend)?;
         Ok(Box::new(SqlTx::new(tx, self.dialect)))
+    }
+
+    async fn check_ready(&self) -> StoreResult<()> {
+        let migrator = match self.dialect {
+            Dialect::Sqlite => &SQLITE_MIGRATIONS,
+            Dialect::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        let known = migrator.iter().map(|m| m.version).max().unwrap_or(0);
+        let applied: (Option<i64>,) = sqlx::query_as("SELECT MAX(version) FROM _sqlx_migrations WHERE success").fetch_one(&self.pool).await.map_err(backend)?;
+        match applied.0.unwrap_or(0) {
+            v if v == known => Ok(()),
+            v if v > known => Err(StoreError::Unavailable(format!("the database schema is at migration {v}, newer than this build's {known}"))),
+            v => Err(StoreError::Unavailable(format!("the database schema is at migration {v}; this build needs {known}"))),
+        }
     }
 
     fn backend_name(&self) -> &'static str {

@@ -306,6 +306,10 @@ impl Store for CachingStore {
     fn backend_name(&self) -> &'static str {
         self.inner.backend_name()
     }
+
+    async fn check_ready(&self) -> StoreResult<()> {
+        self.inner.check_ready().await
+    }
 }
 
 struct CacheTx {

@@ -16,9 +16,14 @@ pub enum StoreError {
     /// A uniqueness constraint refused the write (a name or alias already taken).
     #[error("conflict: {0}")]
     Conflict(String),
-    /// The backend failed (I/O, connection, corruption); the transaction is rolled back.
+    /// The backend failed (I/O, corruption); the transaction is rolled back.
     #[error("storage backend error: {0}")]
     Backend(String),
+    /// The database cannot be reached now (connection refused or lost, no connection free
+    /// in time, the server shutting down); the transaction is rolled back. Retrying later
+    /// may succeed.
+    #[error("storage backend unavailable: {0}")]
+    Unavailable(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -27,6 +32,11 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[async_trait]
 pub trait Store: Send + Sync {
     async fn begin(&self) -> StoreResult<Box<dyn Tx>>;
+    /// Whether the store can serve requests now: the database answers and its schema is the
+    /// one this build knows (not newer, as after another node was upgraded).
+    async fn check_ready(&self) -> StoreResult<()> {
+        self.begin().await?.commit().await
+    }
     /// A transaction that only reads. A backend may answer it from a cache
     /// ([`CachingStore`]); writing in it is an error.
     async fn begin_read(&self) -> StoreResult<Box<dyn Tx>> {
