@@ -134,7 +134,7 @@ pub(crate) async fn handle(state: Arc<AppState>, req: Request, request_id: &str)
             if e.status >= 500 {
                 tracing::error!(request_id, code = %e.code, "request failed");
             } else {
-                tracing::debug!(request_id, code = %e.code, message = %e.message, "request refused");
+                tracing::debug!(request_id, code = %e.code, error_message = %e.message, "request refused");
             }
             let code = e.code.to_string();
             let mut body = serde_json::json!({"__type": code, "Message": e.message});
@@ -204,6 +204,7 @@ async fn process(state: &AppState, req: Request) -> Result<String, AwsError> {
     };
     let model = state.json_models.get(&service).ok_or_else(unknown)?;
     let op = model.operation(operation).ok_or_else(unknown)?;
+    crate::request_scope::label(service.signing_name(), &op.name);
     let violations = model.check_json(op, &input);
     if !violations.is_empty() {
         return Err(service.invalid(&violations));

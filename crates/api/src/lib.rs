@@ -11,6 +11,7 @@ mod iam;
 mod account_api;
 mod identity_center;
 mod json_protocol;
+pub mod metrics;
 mod organizations;
 mod portal_api;
 mod request_scope;
@@ -93,6 +94,7 @@ pub fn router(state: AppState) -> Router {
     let console = state.console.clone();
     let router = Router::new()
         .route("/_portcullis/health", axum::routing::get(admin_endpoints::health))
+        .route("/metrics", axum::routing::get(metrics::render))
         .route("/_portcullis/ready", axum::routing::get(admin_endpoints::ready))
         .route("/_portcullis/authorize", axum::routing::post(authorization_endpoint::authorize))
         .route("/_portcullis/security-status", axum::routing::get(admin_endpoints::security_status))
@@ -172,7 +174,7 @@ async fn handle(State(state): State<Arc<AppState>>, req: Request) -> Response {
             if err.status >= 500 {
                 tracing::error!(request_id, code = %err.code, "request failed");
             } else {
-                tracing::debug!(request_id, code = %err.code, message = %err.message, "request refused");
+                tracing::debug!(request_id, code = %err.code, error_message = %err.message, "request refused");
             }
             Reply {
                 status: StatusCode::from_u16(err.status).unwrap_or(StatusCode::BAD_REQUEST),
@@ -244,6 +246,7 @@ async fn process(state: &AppState, req: Request, request_id: &str) -> Result<Rep
     let op = model.operation(action).filter(|_| version == model.api_version).ok_or_else(|| {
         fail(AwsError::new("InvalidAction", 400, format!("Could not find operation {action} for version {version}")))
     })?;
+    request_scope::label(service.signing_name(), &op.name);
     model.validate(op, &params).map_err(fail)?;
 
     // In the model but not served (yet): answered like an unknown action, so clients fail

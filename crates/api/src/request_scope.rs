@@ -20,6 +20,14 @@ use crate::IAM_NS;
 
 tokio::task_local! {
     static REQUEST_ID: String;
+    /// The AWS operation the request turned out to be, for its metrics.
+    static OPERATION: std::cell::RefCell<Option<(&'static str, String)>>;
+}
+
+/// Names the AWS operation being served (its service's signing name and the operation),
+/// once the request has been decoded that far.
+pub fn label(service: &'static str, operation: &str) {
+    let _ = OPERATION.try_with(|o| *o.borrow_mut() = Some((service, operation.to_owned())));
 }
 
 /// The id of the request being served (also sent as `x-amzn-RequestId`).
@@ -43,8 +51,22 @@ pub async fn request_scope(mut req: Request, next: Next) -> Response {
         _ => IAM_NS,
     };
     req.extensions_mut().insert(RequestId(id.clone()));
-    let served = AssertUnwindSafe(REQUEST_ID.scope(id.clone(), next.run(req))).catch_unwind().await;
-    let mut resp = served.unwrap_or_else(|_| internal_failure(own, namespace, &id));
+    let started = std::time::Instant::now();
+    let span = tracing::info_span!("request", request_id = %id);
+    let run = OPERATION.scope(std::cell::RefCell::new(None), async move {
+        let resp = next.run(req).await;
+        (resp, OPERATION.with(|o| o.borrow_mut().take()))
+    });
+    let served = AssertUnwindSafe(tracing::Instrument::instrument(REQUEST_ID.scope(id.clone(), run), span)).catch_unwind().await;
+    let mut resp = match served {
+        Ok((resp, operation)) => {
+            if let Some((service, operation)) = operation {
+                crate::metrics::record_request(service, &operation, resp.status().as_u16(), started.elapsed());
+            }
+            resp
+        }
+        Err(_) => internal_failure(own, namespace, &id),
+    };
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().entry("x-amzn-RequestId").or_insert(v);
     }

@@ -191,6 +191,7 @@ async fn process(state: &AppState, req: Request) -> Result<String, Failure> {
     let query = parts.uri.query().unwrap_or_default().to_owned();
     let unknown = || failure(AwsError::new("UnknownOperationException", 404, "The requested operation is not supported."));
     let (service, op) = state.rest_routes.find(parts.method.as_str(), parts.uri.path(), &query).ok_or_else(unknown)?;
+    crate::request_scope::label(service.signing_name().unwrap_or("sso"), &op.name);
     let model = state.rest_routes.models.get(&service).ok_or_else(unknown)?;
     let caller = match service.signing_name() {
         Some(name) => Some(crate::resolve_caller(state, &parts, &query, &body, name).await.map_err(|e| failure(crate::json_protocol::auth_error(e)))?),

@@ -491,6 +491,17 @@ impl Iam {
     /// everything its resource's policies and its SCPs let it. A policy that applies but
     /// cannot be read denies.
     pub async fn decide_with(&self, caller: &Caller, req: &AuthzRequest, resource: &[AttachedPolicy<'_>]) -> IamResult<AuthzDecision> {
+        let decision = self.evaluate_request(caller, req, resource).await?;
+        let effect = match decision.effect {
+            EvalDecision::Allowed => "allow",
+            EvalDecision::ExplicitDeny => "explicit_deny",
+            EvalDecision::ImplicitDeny => "implicit_deny",
+        };
+        metrics::counter!("portcullis_authorization_decisions_total", "decision" => effect).increment(1);
+        Ok(decision)
+    }
+
+    async fn evaluate_request(&self, caller: &Caller, req: &AuthzRequest, resource: &[AttachedPolicy<'_>]) -> IamResult<AuthzDecision> {
         let allowed = || AuthzDecision { effect: EvalDecision::Allowed, denial: None, matched: Vec::new() };
         let scps = self.caller_scps(caller).await?;
         let root_session_policies = caller.session.as_ref().is_some_and(|s| !s.policies.is_empty());

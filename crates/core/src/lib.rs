@@ -139,6 +139,11 @@ impl Iam {
         &self.catalog
     }
 
+    /// The database pool's use: (in use, idle, maximum).
+    pub fn pool_use(&self) -> Option<(u32, u32, u32)> {
+        self.store.pool_use()
+    }
+
     /// Whether the store can serve requests now (the readiness check).
     pub async fn ready(&self) -> IamResult<()> {
         self.store.check_ready().await.map_err(Into::into)

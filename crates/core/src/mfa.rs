@@ -99,6 +99,16 @@ impl Iam {
     /// transaction of its own: a refused request rolls its own back, but its failure counts).
     pub(crate) async fn note_attempt(&self, key: &str, ok: bool) -> IamResult<()> {
         let now = self.now();
+        if !ok {
+            // The key's first word says what failed (signin, mfa, portal-mfa, a device serial's "arn").
+            let kind = match key.split(':').next() {
+                Some("signin") => "signin",
+                Some("mfa") => "mfa",
+                Some("portal-mfa") => "portal-mfa",
+                _ => "mfa-device",
+            };
+            metrics::counter!("portcullis_failed_attempts_total", "kind" => kind).increment(1);
+        }
         if self.shared_store() {
             let mut tx = self.store.begin().await?;
             if ok {

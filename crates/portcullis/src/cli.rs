@@ -12,6 +12,16 @@ use crate::setup;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// How log lines are written to standard error: `text` for people, `json` (one object
+    /// a line, with the request id of the request it belongs to) for log collectors.
+    #[arg(long, global = true, env = "PORTCULLIS_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

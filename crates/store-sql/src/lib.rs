@@ -160,6 +160,11 @@ impl Store for SqlStore {
         Ok(Box::new(SqlTx::new(tx, self.dialect)))
     }
 
+    fn pool_use(&self) -> Option<(u32, u32, u32)> {
+        let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
+        Some((self.pool.size().saturating_sub(idle), idle, self.pool.options().get_max_connections()))
+    }
+
     async fn check_ready(&self) -> StoreResult<()> {
         let migrator = match self.dialect {
             Dialect::Sqlite => &SQLITE_MIGRATIONS,

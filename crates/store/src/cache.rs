@@ -236,6 +236,12 @@ impl Shared {
 
     /// The cached answer, or None when the caller must ask the database.
     fn get<T: Cacheable>(&self, key: &Key) -> Option<T> {
+        let hit = self.lookup(key);
+        metrics::counter!("portcullis_read_cache_total", "result" => if hit.is_some() { "hit" } else { "miss" }).increment(1);
+        hit
+    }
+
+    fn lookup<T: Cacheable>(&self, key: &Key) -> Option<T> {
         let entry = self.entries.get(key)?;
         if entry.signature != self.signature(entry.mask) {
             return None;
@@ -309,6 +315,10 @@ impl Store for CachingStore {
 
     async fn check_ready(&self) -> StoreResult<()> {
         self.inner.check_ready().await
+    }
+
+    fn pool_use(&self) -> Option<(u32, u32, u32)> {
+        self.inner.pool_use()
     }
 }
 

@@ -37,6 +37,10 @@ pub trait Store: Send + Sync {
     async fn check_ready(&self) -> StoreResult<()> {
         self.begin().await?.commit().await
     }
+    /// The connection pool's use: (in use, idle, maximum), where the backend has a pool.
+    fn pool_use(&self) -> Option<(u32, u32, u32)> {
+        None
+    }
     /// A transaction that only reads. A backend may answer it from a cache
     /// ([`CachingStore`]); writing in it is an error.
     async fn begin_read(&self) -> StoreResult<Box<dyn Tx>> {

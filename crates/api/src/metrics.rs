@@ -1,0 +1,44 @@
+//! Prometheus metrics at `GET /metrics`: requests by service, operation and HTTP status,
+//! their latency, and what the layers below count (authorization decisions, the read
+//! cache's hits and misses, failed sign-in and MFA attempts, the database pool's use).
+//! Recorded through the `metrics` facade; rendered by `metrics-exporter-prometheus`.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+use crate::AppState;
+
+/// Request latency buckets, in seconds (50 µs to 10 s).
+const LATENCY_BUCKETS: &[f64] = &[0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+
+/// The process's recorder, installed on first use. When another recorder was installed
+/// first (an embedding program's), ours still renders, but nothing records into it.
+pub fn handle() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let builder = || PrometheusBuilder::new().set_buckets(LATENCY_BUCKETS).unwrap_or_else(|_| PrometheusBuilder::new());
+        builder().install_recorder().unwrap_or_else(|_| builder().build_recorder().handle())
+    })
+}
+
+/// Counts one request of an AWS API and its latency.
+pub fn record_request(service: &'static str, operation: &str, status: u16, elapsed: Duration) {
+    let operation = operation.to_owned();
+    metrics::counter!("portcullis_requests_total", "service" => service, "operation" => operation.clone(), "status" => status.to_string()).increment(1);
+    metrics::histogram!("portcullis_request_duration_seconds", "service" => service, "operation" => operation).record(elapsed.as_secs_f64());
+}
+
+/// `GET /metrics`: the Prometheus text format.
+pub async fn render(State(state): State<std::sync::Arc<AppState>>) -> Response {
+    if let Some((in_use, idle, max)) = state.iam.pool_use() {
+        metrics::gauge!("portcullis_db_connections", "state" => "in_use").set(f64::from(in_use));
+        metrics::gauge!("portcullis_db_connections", "state" => "idle").set(f64::from(idle));
+        metrics::gauge!("portcullis_db_connections_max").set(f64::from(max));
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle().render()).into_response()
+}
