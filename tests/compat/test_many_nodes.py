@@ -146,3 +146,44 @@ def test_wrong_codes_are_counted_across_nodes(nodes):
         with pytest.raises(ClientError) as e:
             node.client().enable_mfa_device(UserName=name, SerialNumber=serial, AuthenticationCode1=totp.at((step - 1) * 30), AuthenticationCode2=totp.at(step * 30))
         assert "too many invalid one-time codes" in e.value.response["Error"]["Message"]
+
+
+def test_nodes_starting_at_once_on_an_empty_database_make_one_account(backend, tmp_path):
+    if backend != "postgres":
+        pytest.skip("several nodes share a PostgreSQL database")
+    import os
+    import threading
+    from conftest import PG_URL, PortcullisServer, PostgresDatabase
+    database = PostgresDatabase(PG_URL)
+    database.create()
+    key = os.urandom(32).hex()
+    nodes = []
+    for i in range(3):
+        node = PortcullisServer("sqlite", tmp_path / f"node-{i}")
+        node.backend, node.database_url = "postgres", database.url
+        (node.data_dir / "master.key").write_text(key)
+        nodes.append(node)
+    try:
+        errors = []
+        def start(n):
+            try:
+                n.start()
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(e)
+        threads = [threading.Thread(target=start, args=(n,)) for n in nodes]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, errors
+        assert sum(n.root_password is not None for n in nodes) == 1, "one node created the account"
+        nodes[0].bootstrap_admin()
+        accounts = set()
+        for n in nodes:
+            n.admin_key_id, n.admin_secret = nodes[0].admin_key_id, nodes[0].admin_secret
+            accounts.add(n.client().get_user()["User"]["Arn"].split(":")[4])
+        assert len(accounts) == 1, accounts
+    finally:
+        for n in nodes:
+            n.stop()
+        database.drop()

@@ -78,6 +78,8 @@ impl Iam {
     /// Like `ensure_account`, with a chosen account id (the test mode's fixed id).
     pub async fn ensure_account_with_id(&self, root_email: &str, root_password: Option<&str>, account_id: Option<&str>) -> IamResult<(AccountRecord, Option<String>)> {
         let mut tx = self.store.begin().await?;
+        // Nodes starting at once on an empty database create one account between them.
+        tx.lock("first-account").await?;
         if let Some(existing) = tx.first_account().await? {
             return Ok((existing, None));
         }
