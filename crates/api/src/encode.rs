@@ -2,7 +2,7 @@
 
 use portcullis_core::{group_arn, InstanceProfileView, ManagedPolicyView, RoleView, ServerCertificateView, UserCredentialView, UserView};
 use portcullis_protocol::XmlWriter;
-use portcullis_store::{AccessKeyRecord, GroupRecord, PolicyVersionRecord, Tag};
+use portcullis_core::views::{AccessKey, Group, PolicyVersion, Role, Tag};
 use time::OffsetDateTime;
 
 pub fn ts(secs: i64) -> OffsetDateTime {
@@ -51,7 +51,7 @@ pub fn user(w: &mut XmlWriter, name: &str, u: &UserView, with_tags: bool) {
     w.end(name);
 }
 
-pub fn group_members(w: &mut XmlWriter, g: &GroupRecord) {
+pub fn group_members(w: &mut XmlWriter, g: &Group) {
     w.leaf("Path", &g.path)
         .leaf("GroupName", &g.name)
         .leaf("GroupId", &g.group_id)
@@ -60,7 +60,7 @@ pub fn group_members(w: &mut XmlWriter, g: &GroupRecord) {
 }
 
 /// The members `Role` and `RoleDetail` begin with.
-fn role_head(w: &mut XmlWriter, role: &portcullis_store::RoleRecord, arn: &str) {
+fn role_head(w: &mut XmlWriter, role: &Role, arn: &str) {
     w.leaf("Path", &role.path)
         .leaf("RoleName", &role.name)
         .leaf("RoleId", &role.role_id)
@@ -70,7 +70,7 @@ fn role_head(w: &mut XmlWriter, role: &portcullis_store::RoleRecord, arn: &str) 
 }
 
 /// `RoleLastUsed`, in `Role` (GetRole) and `RoleDetail`.
-fn role_last_used(w: &mut XmlWriter, role: &portcullis_store::RoleRecord) {
+fn role_last_used(w: &mut XmlWriter, role: &Role) {
     w.start("RoleLastUsed");
     w.opt_time("LastUsedDate", role.last_used_at.map(ts));
     w.opt("Region", role.last_used_region.as_deref());
@@ -223,14 +223,14 @@ pub fn policy_members(w: &mut XmlWriter, p: &ManagedPolicyView, shape: PolicySha
     }
 }
 
-pub fn policy_version_members(w: &mut XmlWriter, v: &PolicyVersionRecord, is_default: bool, with_document: bool) {
+pub fn policy_version_members(w: &mut XmlWriter, v: &PolicyVersion, is_default: bool, with_document: bool) {
     if with_document {
         w.document("Document", &v.document);
     }
     w.leaf("VersionId", &v.version_id).bool("IsDefaultVersion", is_default).time("CreateDate", ts(v.created_at));
 }
 
-pub fn access_key_metadata(w: &mut XmlWriter, user_name: &str, k: &AccessKeyRecord) {
+pub fn access_key_metadata(w: &mut XmlWriter, user_name: &str, k: &AccessKey) {
     if !user_name.is_empty() {
         w.leaf("UserName", user_name);
     }

@@ -1,11 +1,11 @@
 //! IAM operations: decode parameters (already validated against the model), authorize,
 //! call the domain, encode the result.
 
-use portcullis_core::{Authorized, Caller, ContextEntry, CredentialKind, DelegationRequestView, NewDelegationRequest, PolicyParameter, Tagged, Iam, IamError, IamOperation as Op, IamResult, NewRole, Page, PageRequest, PasswordPolicyInput, PolicyFilter, SimulationInput};
+use portcullis_core::{Authorized, Caller, ContextEntry, DelegationRequestView, NewDelegationRequest, PolicyParameter, Tagged, Iam, IamError, IamOperation as Op, IamResult, NewRole, Page, PageRequest, PasswordPolicyInput, PolicyFilter, SimulationInput};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use portcullis_protocol::{QueryParams, XmlWriter};
-use portcullis_store::{PrincipalKind, Tag};
+use portcullis_core::views::{CredentialKind, PrincipalKind, Tag};
 
 use crate::encode::{self, ts, RoleShape};
 
@@ -444,7 +444,7 @@ async fn run(iam: &Iam, auth: &Authorized<'_>, op: Op, p: &QueryParams) -> Out {
                 .time("ValidUntil", ts(r.valid_until));
             encode::tags(&mut w, "Tags", &v.tags);
             w.leaf("AssertionEncryptionMode", r.assertion_encryption_mode.as_deref().unwrap_or("Allowed"));
-            w.list("PrivateKeyList", &r.private_keys, |w, (id, at, _)| {
+            w.list("PrivateKeyList", &r.private_keys, |w, (id, at)| {
                 w.leaf("KeyId", id).time("Timestamp", ts(*at));
             });
         }
@@ -925,7 +925,7 @@ fn login_profile(w: &mut XmlWriter, name: &str, created: i64, reset: bool) {
 }
 
 /// What every access advisor report starts with: the job's status, type and creation.
-fn job_header(w: &mut XmlWriter, job: &portcullis_store::AccessReportRecord) {
+fn job_header(w: &mut XmlWriter, job: &portcullis_core::views::AccessReportJob) {
     w.leaf("JobStatus", "COMPLETED").leaf("JobType", &job.granularity).time("JobCreationDate", ts(job.created_at));
 }
 

@@ -2,8 +2,8 @@
 //! JSON input (already checked against the model), authorize, call the domain, answer in
 //! AWS's JSON.
 
-use portcullis_core::{AccountAssignmentInput, Authorized, Caller, Iam, IamError, IamResult, IdentityStoreOperation as IdOp, PermissionSetInput, SsoAdminOperation as AdminOp, SsoPage};
-use portcullis_store::{OrgObjectKind, Tag};
+use portcullis_core::{AccountAssignmentInput, Authorized, DirectoryEntity, Caller, Iam, IamError, IamResult, IdentityStoreOperation as IdOp, PermissionSetInput, SsoAdminOperation as AdminOp, SsoPage};
+use portcullis_core::views::Tag;
 use serde_json::{json, Value};
 
 fn s<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
@@ -63,11 +63,11 @@ async fn run_identity_store(iam: &Iam, auth: &Authorized<'_>, op: IdOp, v: &Valu
         IdOp::ListUsers => page("Users", iam.list_directory_users(auth, store, &filters(v), next, max(v)).await?, false),
         IdOp::UpdateUser => {
             let ops = v.get("Operations").and_then(Value::as_array).cloned().unwrap_or_default();
-            iam.update_directory_object(auth, store, OrgObjectKind::DirectoryUser, req(v, "UserId")?, &ops).await?;
+            iam.update_directory_object(auth, store, DirectoryEntity::User, req(v, "UserId")?, &ops).await?;
             json!({})
         }
         IdOp::DeleteUser => {
-            iam.delete_directory_object(auth, store, OrgObjectKind::DirectoryUser, req(v, "UserId")?).await?;
+            iam.delete_directory_object(auth, store, DirectoryEntity::User, req(v, "UserId")?).await?;
             json!({})
         }
         IdOp::GetUserId => iam.directory_user_id(auth, store, v.get("AlternateIdentifier").unwrap_or(&Value::Null)).await?,
@@ -76,11 +76,11 @@ async fn run_identity_store(iam: &Iam, auth: &Authorized<'_>, op: IdOp, v: &Valu
         IdOp::ListGroups => page("Groups", iam.list_directory_groups(auth, store, &filters(v), next, max(v)).await?, false),
         IdOp::UpdateGroup => {
             let ops = v.get("Operations").and_then(Value::as_array).cloned().unwrap_or_default();
-            iam.update_directory_object(auth, store, OrgObjectKind::DirectoryGroup, req(v, "GroupId")?, &ops).await?;
+            iam.update_directory_object(auth, store, DirectoryEntity::Group, req(v, "GroupId")?, &ops).await?;
             json!({})
         }
         IdOp::DeleteGroup => {
-            iam.delete_directory_object(auth, store, OrgObjectKind::DirectoryGroup, req(v, "GroupId")?).await?;
+            iam.delete_directory_object(auth, store, DirectoryEntity::Group, req(v, "GroupId")?).await?;
             json!({})
         }
         IdOp::GetGroupId => iam.directory_group_id(auth, store, v.get("AlternateIdentifier").unwrap_or(&Value::Null)).await?,

@@ -2,7 +2,7 @@
 //! model), authorize, call the domain, encode the views as AWS's JSON.
 
 use portcullis_core::{Authorized, Caller, CreateAccountInput, Iam, IamError, IamResult, OrgPage, OrganizationsOperation as Op};
-use portcullis_store::Tag;
+use portcullis_core::views::Tag;
 use serde::Serialize;
 use serde_json::{json, Value};
 

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use portcullis_core::{IamError, PasswordPolicyInput};
 use portcullis_core::IamOperation as Op;
-use portcullis_store::PasswordPolicyRecord;
+use portcullis_core::views::PasswordPolicy;
 use serde::Deserialize;
 
 use crate::web::{failure, message, redirect, render, signed_in, signed_in_form, ClientAddr, Shared};
@@ -26,8 +26,8 @@ struct PolicyForm {
     reuse_prevention: Option<i64>,
 }
 
-impl From<Option<&PasswordPolicyRecord>> for PolicyForm {
-    fn from(p: Option<&PasswordPolicyRecord>) -> Self {
+impl From<Option<&PasswordPolicy>> for PolicyForm {
+    fn from(p: Option<&PasswordPolicy>) -> Self {
         match p {
             Some(p) => Self {
                 minimum_length: p.minimum_length,
@@ -56,7 +56,7 @@ impl From<Option<&PasswordPolicyRecord>> for PolicyForm {
 }
 
 /// The policy's rules as sentences.
-fn rules(p: &PasswordPolicyRecord) -> Vec<String> {
+fn rules(p: &PasswordPolicy) -> Vec<String> {
     let mut out = vec![format!("At least {} characters", p.minimum_length)];
     for (on, text) in [
         (p.require_uppercase, "At least one uppercase letter (A-Z)"),

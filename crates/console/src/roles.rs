@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use portcullis_core::{IamError};
 use portcullis_core::IamOperation as Op;
-use portcullis_store::PrincipalKind;
+use portcullis_core::views::PrincipalKind;
 
 use crate::web::{listing, date, failure, message, render, signed_in, ClientAddr, Shared};
 

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use portcullis_core::{IamError};
 use portcullis_core::IamOperation as Op;
-use portcullis_store::PrincipalKind;
+use portcullis_core::views::PrincipalKind;
 use serde::Deserialize;
 
 use crate::web::{listing, ConfirmPage, date, failure, message, redirect, render, signed_in, signed_in_form, ClientAddr, Shared};

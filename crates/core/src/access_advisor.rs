@@ -62,14 +62,14 @@ pub struct ServiceLastAccessed {
 /// A finished report (Portcullis answers at once: jobs are `COMPLETED` when first read).
 #[derive(Debug, Clone)]
 pub struct AccessReport {
-    pub job: AccessReportRecord,
+    pub job: crate::views::AccessReportJob,
     pub services: Vec<ServiceLastAccessed>,
 }
 
 /// Who had access to one service through the job's entity, and when each last used it.
 #[derive(Debug, Clone)]
 pub struct EntityAccessReport {
-    pub job: AccessReportRecord,
+    pub job: crate::views::AccessReportJob,
     pub entities: Vec<(ReportEntity, Option<i64>)>,
 }
 
@@ -297,7 +297,7 @@ impl Iam {
             });
             services.push(ServiceLastAccessed { name: name.clone(), namespace: namespace.clone(), last, total_entities: who.len() as i64, tracked_actions });
         }
-        Ok(AccessReport { job, services })
+        Ok(AccessReport { job: job.into(), services })
     }
 
     /// GetServiceLastAccessedDetailsWithEntities: the users and roles that had access to one
@@ -321,6 +321,6 @@ impl Iam {
                 (e, last)
             })
             .collect();
-        Ok(EntityAccessReport { job, entities })
+        Ok(EntityAccessReport { job: job.into(), entities })
     }
 }

@@ -70,12 +70,12 @@ impl Iam {
     }
 
     /// (user name, key) pairs; the secret is never listed.
-    pub async fn list_access_keys(&self, auth: &Authorized<'_>, user_name: Option<&str>, page: &PageRequest) -> IamResult<Page<(String, AccessKeyRecord)>> {
+    pub async fn list_access_keys(&self, auth: &Authorized<'_>, user_name: Option<&str>, page: &PageRequest) -> IamResult<Page<(String, crate::views::AccessKey)>> {
         let mut tx = self.store.begin_read().await?;
         let owner = named_or_caller(&mut tx, auth, user_name).await?;
         let keys = tx.access_keys_for(auth.account(), owner.as_ref().map(|u| u.user_id.as_str())).await?;
         let name = owner.map(|u| u.name).unwrap_or_default();
-        Page::from_all(keys.into_iter().map(|k| (name.clone(), k)).collect(), page)
+        Page::from_all(keys.into_iter().map(|k| (name.clone(), k.into())).collect(), page)
     }
 
     async fn owned_key(&self, tx: &mut Box<dyn portcullis_store::Tx>, auth: &Authorized<'_>, user_name: Option<&str>, key_id: &str) -> IamResult<AccessKeyRecord> {

@@ -2,7 +2,7 @@
 //! summary and the authorization details snapshot.
 
 use portcullis_credentials::{hash_password, new_account_id, new_password};
-use portcullis_store::{AccountRecord, GroupRecord, PageQuery, PolicyVersionRecord, PrincipalKind, RoleRecord, Tag, TagTarget, UserRecord};
+use portcullis_store::{AccountRecord, PageQuery, PrincipalKind, Tag, TagTarget};
 
 use crate::policies::ManagedPolicyView;
 use crate::{iam_arn, Authorized, Caller, Iam, IamError, IamResult, PolicyFilter, Principal};
@@ -25,7 +25,7 @@ pub struct AccountSummary {
 
 #[derive(Debug, Clone)]
 pub struct UserDetail {
-    pub user: UserRecord,
+    pub user: crate::views::User,
     pub arn: String,
     pub inline: Vec<(String, String)>,
     pub groups: Vec<String>,
@@ -35,7 +35,7 @@ pub struct UserDetail {
 
 #[derive(Debug, Clone)]
 pub struct GroupDetail {
-    pub group: GroupRecord,
+    pub group: crate::views::Group,
     pub arn: String,
     pub inline: Vec<(String, String)>,
     pub attached: Vec<(String, String)>,
@@ -43,7 +43,7 @@ pub struct GroupDetail {
 
 #[derive(Debug, Clone)]
 pub struct RoleDetail {
-    pub role: RoleRecord,
+    pub role: crate::views::Role,
     pub arn: String,
     /// The instance profiles the role is in.
     pub instance_profiles: Vec<crate::InstanceProfileView>,
@@ -55,7 +55,7 @@ pub struct RoleDetail {
 #[derive(Debug, Clone)]
 pub struct PolicyDetail {
     pub policy: ManagedPolicyView,
-    pub versions: Vec<(PolicyVersionRecord, bool)>,
+    pub versions: Vec<(crate::views::PolicyVersion, bool)>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -71,17 +71,17 @@ const ALL: PageQuery<'static> = PageQuery { path_prefix: None, after: None, limi
 impl Iam {
     /// Creates the account and its root user on first start. Returns the account and, when
     /// the operator gave no root password, a generated one to print once.
-    pub async fn ensure_account(&self, root_email: &str, root_password: Option<&str>) -> IamResult<(AccountRecord, Option<String>)> {
+    pub async fn ensure_account(&self, root_email: &str, root_password: Option<&str>) -> IamResult<(crate::views::Account, Option<String>)> {
         self.ensure_account_with_id(root_email, root_password, None).await
     }
 
     /// Like `ensure_account`, with a chosen account id (the test mode's fixed id).
-    pub async fn ensure_account_with_id(&self, root_email: &str, root_password: Option<&str>, account_id: Option<&str>) -> IamResult<(AccountRecord, Option<String>)> {
+    pub async fn ensure_account_with_id(&self, root_email: &str, root_password: Option<&str>, account_id: Option<&str>) -> IamResult<(crate::views::Account, Option<String>)> {
         let mut tx = self.store.begin().await?;
         // Nodes starting at once on an empty database create one account between them.
         tx.lock("first-account").await?;
         if let Some(existing) = tx.first_account().await? {
-            return Ok((existing, None));
+            return Ok((existing.into(), None));
         }
         let (password, generated) = match root_password {
             Some(p) => (p.to_owned(), None),
@@ -102,7 +102,7 @@ impl Iam {
         };
         tx.insert_account(&rec).await?;
         tx.commit().await?;
-        Ok((rec, generated))
+        Ok((rec.into(), generated))
     }
 
     /// The test mode's reset: every entity of every account is gone, the account itself is
@@ -285,14 +285,14 @@ impl Iam {
                 let groups = tx.groups_for_user(&u.user_id).await?.into_iter().map(|g| g.name).collect();
                 let attached = names(tx.attached_policies(PrincipalKind::User, &u.user_id).await?, self, &local);
                 let tags = tx.tags(TagTarget::User, &u.user_id).await?;
-                out.users.push(UserDetail { arn: iam_arn(account, "user", &u.path, &u.name), user: u, inline: inl, groups, attached, tags });
+                out.users.push(UserDetail { arn: iam_arn(account, "user", &u.path, &u.name), user: u.into(), inline: inl, groups, attached, tags });
             }
         }
         if wants("Group") {
             for g in tx.list_groups(account, &ALL).await? {
                 let inl = inline_documents(&mut tx, PrincipalKind::Group, &g.group_id).await?;
                 let attached = names(tx.attached_policies(PrincipalKind::Group, &g.group_id).await?, self, &local);
-                out.groups.push(GroupDetail { arn: iam_arn(account, "group", &g.path, &g.name), group: g, inline: inl, attached });
+                out.groups.push(GroupDetail { arn: iam_arn(account, "group", &g.path, &g.name), group: g.into(), inline: inl, attached });
             }
         }
         if wants("Role") {
@@ -305,7 +305,7 @@ impl Iam {
                     instance_profiles.push(self.profile_view(&mut tx, p, false).await?);
                 }
                 let arn = iam_arn(account, "role", &r.path, &r.name);
-                out.roles.push(RoleDetail { arn, role: r, instance_profiles, inline: inl, attached, tags });
+                out.roles.push(RoleDetail { arn, role: r.into(), instance_profiles, inline: inl, attached, tags });
             }
         }
         drop(tx);

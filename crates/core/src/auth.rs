@@ -91,7 +91,7 @@ impl Caller {
     }
 
     /// The caller as an owner of its own things (access keys, MFA devices): None for root.
-    pub fn user(&self) -> Option<&UserRecord> {
+    pub fn user(&self) -> Option<&portcullis_store::UserRecord> {
         match &self.principal {
             Principal::User(u) => Some(u),
             _ => None,

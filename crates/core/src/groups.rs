@@ -18,12 +18,12 @@ pub(crate) async fn load_group(tx: &mut Box<dyn Tx>, account: &str, name: &str) 
     tx.get_group(account, name).await?.ok_or_else(|| no_such_group(name))
 }
 
-pub fn group_arn(g: &GroupRecord) -> String {
+pub fn group_arn(g: &crate::views::Group) -> String {
     iam_arn(&g.account_id, "group", &g.path, &g.name)
 }
 
 impl Iam {
-    pub async fn create_group(&self, auth: &Authorized<'_>, name: &str, path: Option<&str>) -> IamResult<GroupRecord> {
+    pub async fn create_group(&self, auth: &Authorized<'_>, name: &str, path: Option<&str>) -> IamResult<crate::views::Group> {
         let mut tx = self.store.begin().await?;
         if tx.get_group(auth.account(), name).await?.is_some() {
             return Err(group_exists(name));
@@ -37,11 +37,11 @@ impl Iam {
         };
         tx.insert_group(&group).await.map_err(|e| conflict_or(e, || group_exists(name)))?;
         tx.commit().await?;
-        Ok(group)
+        Ok(group.into())
     }
 
     /// GetGroup: the group and a page of its users.
-    pub async fn get_group(&self, auth: &Authorized<'_>, name: &str, page: &PageRequest) -> IamResult<(GroupRecord, Page<UserView>)> {
+    pub async fn get_group(&self, auth: &Authorized<'_>, name: &str, page: &PageRequest) -> IamResult<(crate::views::Group, Page<UserView>)> {
         let after = page.after_key()?;
         let mut tx = self.store.begin_read().await?;
         let group = load_group(&mut tx, auth.account(), name).await?;
@@ -53,20 +53,21 @@ impl Iam {
             items: users
                 .items
                 .into_iter()
-                .map(|u| UserView { arn: iam_arn(&u.account_id, "user", &u.path, &u.name), user: u, tags: Vec::new() })
+                .map(|u| UserView { arn: iam_arn(&u.account_id, "user", &u.path, &u.name), user: u.into(), tags: Vec::new() })
                 .collect(),
             marker: users.marker,
         };
-        Ok((group, users))
+        Ok((group.into(), users))
     }
 
-    pub async fn list_groups(&self, auth: &Authorized<'_>, path_prefix: Option<&str>, page: &PageRequest) -> IamResult<Page<GroupRecord>> {
+    pub async fn list_groups(&self, auth: &Authorized<'_>, path_prefix: Option<&str>, page: &PageRequest) -> IamResult<Page<crate::views::Group>> {
         let after = page.after_key()?;
         let mut tx = self.store.begin_read().await?;
         let rows = tx
             .list_groups(auth.account(), &PageQuery { path_prefix, after: after.as_deref(), limit: page.limit() + 1 })
             .await?;
-        Ok(Page::from_keyset(rows, page, |g| g.name.to_lowercase()))
+        let rows = rows.into_iter().map(crate::views::Group::from).collect();
+        Ok(Page::from_keyset(rows, page, |g: &crate::views::Group| g.name.to_lowercase()))
     }
 
     pub async fn update_group(&self, auth: &Authorized<'_>, name: &str, new_name: Option<&str>, new_path: Option<&str>) -> IamResult<()> {
@@ -132,9 +133,9 @@ impl Iam {
         Ok(())
     }
 
-    pub async fn list_groups_for_user(&self, auth: &Authorized<'_>, user_name: &str, page: &PageRequest) -> IamResult<Page<GroupRecord>> {
+    pub async fn list_groups_for_user(&self, auth: &Authorized<'_>, user_name: &str, page: &PageRequest) -> IamResult<Page<crate::views::Group>> {
         let mut tx = self.store.begin_read().await?;
         let user = load_user(&mut tx, auth.account(), user_name).await?;
-        Page::from_all(tx.groups_for_user(&user.user_id).await?, page)
+        Page::from_all(tx.groups_for_user(&user.user_id).await?.into_iter().map(Into::into).collect(), page)
     }
 }

@@ -15,7 +15,7 @@ const ROLES_PER_PROFILE: usize = 1;
 /// An instance profile with its ARN, its roles and its tags.
 #[derive(Debug, Clone)]
 pub struct InstanceProfileView {
-    pub profile: InstanceProfileRecord,
+    pub profile: crate::views::InstanceProfile,
     pub arn: String,
     pub roles: Vec<RoleView>,
     pub tags: Vec<Tag>,
@@ -42,11 +42,11 @@ impl Iam {
         let mut roles = Vec::new();
         for role in tx.instance_profile_roles(&profile.instance_profile_id).await? {
             let arn = iam_arn(&role.account_id, "role", &role.path, &role.name);
-            roles.push(RoleView { role, arn, tags: Vec::new() });
+            roles.push(RoleView { role: role.into(), arn, tags: Vec::new() });
         }
         let tags = if with_tags { tx.tags(TagTarget::InstanceProfile, &profile.instance_profile_id).await? } else { Vec::new() };
         let arn = iam_arn(&profile.account_id, "instance-profile", &profile.path, &profile.name);
-        Ok(InstanceProfileView { profile, arn, roles, tags })
+        Ok(InstanceProfileView { profile: profile.into(), arn, roles, tags })
     }
 
     pub async fn create_instance_profile(&self, auth: &Authorized<'_>, name: &str, path: Option<&str>, new_tags: &[Tag]) -> IamResult<InstanceProfileView> {
@@ -70,7 +70,7 @@ impl Iam {
         tx.set_tags(TagTarget::InstanceProfile, &profile.instance_profile_id, &tags).await?;
         tx.commit().await?;
         let arn = iam_arn(&profile.account_id, "instance-profile", &profile.path, &profile.name);
-        Ok(InstanceProfileView { profile, arn, roles: Vec::new(), tags })
+        Ok(InstanceProfileView { profile: profile.into(), arn, roles: Vec::new(), tags })
     }
 
     pub async fn get_instance_profile(&self, auth: &Authorized<'_>, name: &str) -> IamResult<InstanceProfileView> {

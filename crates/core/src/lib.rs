@@ -2,6 +2,7 @@
 //! authorization seam), and the IAM operations themselves, each run inside one store
 //! transaction. Depends on the store *traits* only; knows nothing of HTTP or SQL.
 
+pub mod views;
 mod access_keys;
 mod access_advisor;
 mod delegation;
@@ -56,7 +57,7 @@ pub use portcullis_policy::EvalDecision;
 pub use catalog::{Catalog, ManagedPolicy};
 pub use error::IamError;
 pub use operations::{unknown_operation, AccountOperation, Authorization, IamOperation, IdentityStoreOperation, OrganizationsOperation, Spec, SsoAdminOperation, SsoOidcOperation, SsoPortalOperation, StsOperation, Target};
-pub use identity_center::{AccountAssignmentInput, PermissionSetInput, PortalKeyChallenge, PortalKeyRegistration, PortalMfaSetup, PortalMfaState, PortalSecondFactor, PortalSignIn, PortalUser, SsoPage, UsersWithoutMfa};
+pub use identity_center::{AccountAssignmentInput, DirectoryEntity, PermissionSetInput, PortalKeyChallenge, PortalKeyRegistration, PortalMfaSetup, PortalMfaState, PortalSecondFactor, PortalSignIn, PortalUser, SsoPage, UsersWithoutMfa};
 pub use page::{positional, Page, PageRequest};
 pub use security_status::{SecurityCheck, SecurityStatus};
 pub use credential_report::COLUMNS as CREDENTIAL_REPORT_COLUMNS;
@@ -75,7 +76,6 @@ pub use saml::{SamlInput, SamlSession};
 pub use web_identity::{WebIdentityInput, WebIdentitySession};
 pub use user_credentials::UserCredentialView;
 pub use server_certificates::ServerCertificateView;
-pub use portcullis_store::CredentialKind;
 pub use users::UserView;
 pub use sts::{AssumeRoleInput, AssumedRole, FederatedSession, FederationInput, SessionAsk, TemporaryCredentials};
 pub use mfa::{MfaDeviceView, NewVirtualMfaDevice};

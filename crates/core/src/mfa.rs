@@ -38,7 +38,7 @@ impl std::fmt::Debug for NewVirtualMfaDevice {
 #[derive(Debug, Clone)]
 pub struct MfaDeviceView {
     pub serial_number: String,
-    pub user: Option<(UserRecord, String)>,
+    pub user: Option<(crate::views::User, String)>,
     pub root_arn: Option<String>,
     pub enabled_at: Option<i64>,
     pub tags: Vec<Tag>,
@@ -349,7 +349,7 @@ impl Iam {
         let user = match &d.user_id {
             Some(uid) => tx.get_user_by_id(uid).await?.map(|u| {
                 let arn = crate::iam_arn(&u.account_id, "user", &u.path, &u.name);
-                (u, arn)
+                (u.into(), arn)
             }),
             None => None,
         };

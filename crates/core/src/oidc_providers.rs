@@ -15,7 +15,7 @@ const THUMBPRINTS_PER_PROVIDER: usize = 5;
 /// A provider as GetOpenIDConnectProvider shows it.
 #[derive(Debug, Clone)]
 pub struct OidcProviderView {
-    pub provider: OidcProviderRecord,
+    pub provider: crate::views::OidcProvider,
     pub tags: Vec<Tag>,
 }
 
@@ -67,7 +67,7 @@ pub(crate) async fn load_provider(tx: &mut Box<dyn Tx>, account: &str, arn: &str
 }
 
 impl Iam {
-    pub async fn create_oidc_provider(&self, auth: &Authorized<'_>, url: &str, client_ids: &[String], thumbprints: &[String], new_tags: &[Tag]) -> IamResult<OidcProviderRecord> {
+    pub async fn create_oidc_provider(&self, auth: &Authorized<'_>, url: &str, client_ids: &[String], thumbprints: &[String], new_tags: &[Tag]) -> IamResult<crate::views::OidcProvider> {
         let given = url;
         let url = provider_url(url)?;
         check_thumbprints(thumbprints)?;
@@ -98,19 +98,19 @@ impl Iam {
         tx.insert_oidc_provider(&rec).await?;
         tx.set_tags(TagTarget::OidcProvider, &arn, &tags).await?;
         tx.commit().await?;
-        Ok(rec)
+        Ok(rec.into())
     }
 
     pub async fn get_oidc_provider(&self, auth: &Authorized<'_>, arn: &str) -> IamResult<OidcProviderView> {
         let mut tx = self.store.begin_read().await?;
         let provider = load_provider(&mut tx, auth.account(), arn).await?;
         let tags = tx.tags(TagTarget::OidcProvider, arn).await?;
-        Ok(OidcProviderView { provider, tags })
+        Ok(OidcProviderView { provider: provider.into(), tags })
     }
 
-    pub async fn list_oidc_providers(&self, auth: &Authorized<'_>) -> IamResult<Vec<OidcProviderRecord>> {
+    pub async fn list_oidc_providers(&self, auth: &Authorized<'_>) -> IamResult<Vec<crate::views::OidcProvider>> {
         let mut tx = self.store.begin_read().await?;
-        Ok(tx.list_oidc_providers(auth.account()).await?)
+        Ok(tx.list_oidc_providers(auth.account()).await?.into_iter().map(Into::into).collect())
     }
 
     pub async fn delete_oidc_provider(&self, auth: &Authorized<'_>, arn: &str) -> IamResult<()> {

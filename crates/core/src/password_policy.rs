@@ -86,9 +86,9 @@ impl Iam {
         Ok(())
     }
 
-    pub async fn get_account_password_policy(&self, auth: &Authorized<'_>) -> IamResult<PasswordPolicyRecord> {
+    pub async fn get_account_password_policy(&self, auth: &Authorized<'_>) -> IamResult<crate::views::PasswordPolicy> {
         let mut tx = self.store.begin_read().await?;
-        tx.get_password_policy(auth.account()).await?.ok_or_else(|| no_policy(auth.account()))
+        tx.get_password_policy(auth.account()).await?.map(Into::into).ok_or_else(|| no_policy(auth.account()))
     }
 
     pub async fn delete_account_password_policy(&self, auth: &Authorized<'_>) -> IamResult<()> {

@@ -325,7 +325,7 @@ impl Iam {
         Ok(())
     }
 
-    pub async fn create_policy_version(&self, auth: &Authorized<'_>, arn: &str, document: &str, set_as_default: bool) -> IamResult<(PolicyVersionRecord, bool)> {
+    pub async fn create_policy_version(&self, auth: &Authorized<'_>, arn: &str, document: &str, set_as_default: bool) -> IamResult<(crate::views::PolicyVersion, bool)> {
         let mut tx = self.store.begin().await?;
         if is_aws_managed(arn) {
             return Err(policy_not_found(arn));
@@ -355,11 +355,11 @@ impl Iam {
         }
         tx.update_policy(&rec).await?;
         tx.commit().await?;
-        Ok((version, set_as_default))
+        Ok((version.into(), set_as_default))
     }
 
     /// (version, is default) of an AWS-managed or customer-managed policy.
-    pub async fn get_policy_version(&self, auth: &Authorized<'_>, arn: &str, version_id: &str) -> IamResult<(PolicyVersionRecord, bool)> {
+    pub async fn get_policy_version(&self, auth: &Authorized<'_>, arn: &str, version_id: &str) -> IamResult<(crate::views::PolicyVersion, bool)> {
         let missing = || IamError::NoSuchEntity(format!("Policy {arn} version {version_id} does not exist or is not attachable."));
         if let Some(p) = self.catalog.get(arn) {
             // Only the default version of AWS-managed policies is shipped.
@@ -372,16 +372,16 @@ impl Iam {
                 document: p.document.clone(),
                 created_at: p.update_date,
             };
-            return Ok((v, true));
+            return Ok((v.into(), true));
         }
         let mut tx = self.store.begin_read().await?;
         let rec = self.load_local_policy(&mut tx, auth.account(), arn).await.map_err(|e| if matches!(e, IamError::NoSuchEntity(_)) { missing() } else { e })?;
         let v = tx.get_policy_version(&rec.policy_id, version_id).await?.ok_or_else(missing)?;
         let is_default = v.version_id == rec.default_version;
-        Ok((v, is_default))
+        Ok((v.into(), is_default))
     }
 
-    pub async fn list_policy_versions(&self, auth: &Authorized<'_>, arn: &str, page: &PageRequest) -> IamResult<Page<(PolicyVersionRecord, bool)>> {
+    pub async fn list_policy_versions(&self, auth: &Authorized<'_>, arn: &str, page: &PageRequest) -> IamResult<Page<(crate::views::PolicyVersion, bool)>> {
         if let Some(p) = self.catalog.get(arn) {
             let v = PolicyVersionRecord {
                 policy_id: p.policy_id.clone(),
@@ -389,7 +389,7 @@ impl Iam {
                 document: p.document.clone(),
                 created_at: p.update_date,
             };
-            return Page::from_all(vec![(v, true)], page);
+            return Page::from_all(vec![(v.into(), true)], page);
         }
         let mut tx = self.store.begin_read().await?;
         let rec = self.load_local_policy(&mut tx, auth.account(), arn).await?;
@@ -398,7 +398,7 @@ impl Iam {
             .into_iter()
             .map(|v| {
                 let d = v.version_id == rec.default_version;
-                (v, d)
+                (v.into(), d)
             })
             .collect();
         Page::from_all(all, page)

@@ -11,7 +11,7 @@ const TRUST_POLICY_SIZE: usize = 2048;
 
 #[derive(Debug, Clone)]
 pub struct RoleView {
-    pub role: RoleRecord,
+    pub role: crate::views::Role,
     pub arn: String,
     pub tags: Vec<Tag>,
 }
@@ -48,7 +48,7 @@ pub struct NewRole<'a> {
 
 impl Iam {
     fn role_view(&self, role: RoleRecord, tags: Vec<Tag>) -> RoleView {
-        RoleView { arn: iam_arn(&role.account_id, "role", &role.path, &role.name), role, tags }
+        RoleView { arn: iam_arn(&role.account_id, "role", &role.path, &role.name), role: role.into(), tags }
     }
 
     pub async fn create_role(&self, auth: &Authorized<'_>, input: NewRole<'_>) -> IamResult<RoleView> {

@@ -17,7 +17,7 @@ const DEFAULT_VALIDITY: i64 = 100 * 365 * 86_400 + 25 * 86_400;
 /// What GetSAMLProvider shows.
 #[derive(Debug, Clone)]
 pub struct SamlProviderView {
-    pub provider: SamlProviderRecord,
+    pub provider: crate::views::SamlProvider,
     pub tags: Vec<Tag>,
 }
 
@@ -164,7 +164,7 @@ impl Iam {
         Ok((id, self.now(), sealed))
     }
 
-    pub async fn create_saml_provider(&self, auth: &Authorized<'_>, name: &str, metadata: &str, new_tags: &[Tag], encryption_mode: Option<&str>, private_key: Option<&str>) -> IamResult<SamlProviderRecord> {
+    pub async fn create_saml_provider(&self, auth: &Authorized<'_>, name: &str, metadata: &str, new_tags: &[Tag], encryption_mode: Option<&str>, private_key: Option<&str>) -> IamResult<crate::views::SamlProvider> {
         let valid_until = parse_metadata(metadata)?.valid_until;
         let tags = tags::merge(Vec::new(), new_tags, true)?;
         let account = auth.account();
@@ -193,19 +193,19 @@ impl Iam {
         tx.insert_saml_provider(&rec).await?;
         tx.set_tags(TagTarget::SamlProvider, &rec.arn, &tags).await?;
         tx.commit().await?;
-        Ok(rec)
+        Ok(rec.into())
     }
 
     pub async fn get_saml_provider(&self, auth: &Authorized<'_>, arn: &str) -> IamResult<SamlProviderView> {
         let mut tx = self.store.begin_read().await?;
         let provider = load_saml_provider(&mut tx, auth.account(), arn).await?;
         let tags = tx.tags(TagTarget::SamlProvider, arn).await?;
-        Ok(SamlProviderView { provider, tags })
+        Ok(SamlProviderView { provider: provider.into(), tags })
     }
 
-    pub async fn list_saml_providers(&self, auth: &Authorized<'_>) -> IamResult<Vec<SamlProviderRecord>> {
+    pub async fn list_saml_providers(&self, auth: &Authorized<'_>) -> IamResult<Vec<crate::views::SamlProvider>> {
         let mut tx = self.store.begin_read().await?;
-        Ok(tx.list_saml_providers(auth.account()).await?)
+        Ok(tx.list_saml_providers(auth.account()).await?.into_iter().map(Into::into).collect())
     }
 
     /// UpdateSAMLProvider: new metadata, encryption mode, or a private key added or removed.

@@ -15,7 +15,7 @@ const CERTIFICATES_PER_ACCOUNT: i64 = 20;
 /// A server certificate as Get/List show it.
 #[derive(Debug, Clone)]
 pub struct ServerCertificateView {
-    pub record: ServerCertificateRecord,
+    pub record: crate::views::ServerCertificate,
     pub arn: String,
     pub tags: Vec<Tag>,
 }
@@ -63,7 +63,7 @@ fn check_pair(body: &str, private_key: &str, chain: Option<&str>) -> IamResult<i
 impl Iam {
     fn server_certificate_view(&self, record: ServerCertificateRecord, tags: Vec<Tag>) -> ServerCertificateView {
         let arn = iam_arn(&record.account_id, "server-certificate", &record.path, &record.name);
-        ServerCertificateView { record, arn, tags }
+        ServerCertificateView { record: record.into(), arn, tags }
     }
 
     #[allow(clippy::too_many_arguments)]

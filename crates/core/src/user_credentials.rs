@@ -29,7 +29,7 @@ const SERVICES: &[(&str, bool, &str)] = &[
 #[derive(Debug, Clone)]
 pub struct UserCredentialView {
     pub user_name: String,
-    pub record: UserCredentialRecord,
+    pub record: crate::views::UserCredential,
     /// The password or secret, only when just made.
     pub secret: Option<String>,
 }
@@ -91,7 +91,7 @@ async fn credential_owner_in(tx: &mut Box<dyn portcullis_store::Tx>, auth: &Auth
 }
 
 fn view(user: &UserRecord, record: UserCredentialRecord, secret: Option<String>) -> UserCredentialView {
-    UserCredentialView { user_name: user.name.clone(), record, secret }
+    UserCredentialView { user_name: user.name.clone(), record: record.into(), secret }
 }
 
 impl Iam {

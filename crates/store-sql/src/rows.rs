@@ -237,3 +237,19 @@ pub fn org_object(r: &AnyRow) -> Result<OrgObjectRecord, sqlx::Error> {
 pub fn org_link(r: &AnyRow) -> Result<OrgLinkRecord, sqlx::Error> {
     Ok(OrgLinkRecord { from_id: r.try_get(0)?, to_id: r.try_get(1)?, created_at: r.try_get(2)? })
 }
+
+pub fn event(r: &AnyRow) -> Result<EventRecord, sqlx::Error> {
+    let read_only: i64 = r.try_get(5)?;
+    Ok(EventRecord {
+        event_id: r.try_get(0)?,
+        account_id: r.try_get(1)?,
+        event_time: r.try_get(2)?,
+        event_name: r.try_get(3)?,
+        event_source: r.try_get(4)?,
+        read_only: read_only != 0,
+        username: r.try_get(6)?,
+        access_key_id: r.try_get(7)?,
+        resources: Vec::new(),
+        body: r.try_get(8)?,
+    })
+}

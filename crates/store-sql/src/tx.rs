@@ -45,6 +45,8 @@ impl SqlTx {
     }
 }
 
+const EVENT_COLUMNS: &str = "event_id, account_id, event_time, event_name, event_source, read_only, username, access_key_id, body";
+
 macro_rules! fetch_opt {
     ($self:ident, $sql:expr, $map:path, $($arg:expr),*) => {{
         let sql = $sql;
@@ -62,6 +64,19 @@ macro_rules! fetch_all {
 }
 
 impl SqlTx {
+    /// Reads the resources of each event.
+    async fn fill_event_resources(&mut self, events: &mut [EventRecord]) -> StoreResult<()> {
+        for e in events.iter_mut() {
+            let rows: Vec<(String, String)> = sqlx::query_as("SELECT resource_type, resource_name FROM event_resources WHERE event_id = $1 ORDER BY resource_type, resource_name")
+                .bind(&e.event_id)
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(backend)?;
+            e.resources = rows;
+        }
+        Ok(())
+    }
+
     /// A keyset page over a table with `account_id`, `path` and `name_lower` columns. The
     /// conditions are written only when given, so the (account_id, name_lower) index seeks
     /// straight to the marker instead of scanning from the first name.
@@ -122,8 +137,99 @@ impl SqlTx {
 
 #[async_trait]
 impl Tx for SqlTx {
-    async fn commit(self: Box<Self>) -> StoreResult<()> {
+    async fn commit(mut self: Box<Self>) -> StoreResult<()> {
+        // The request's event goes with the first change it commits.
+        if let Some(event) = portcullis_store::audit::event_for_commit() {
+            self.put_events(std::slice::from_ref(&event)).await?;
+        }
         self.tx.commit().await.map_err(backend)
+    }
+
+    async fn put_events(&mut self, events: &[EventRecord]) -> StoreResult<()> {
+        for e in events {
+            self.exec(sqlx::query("DELETE FROM event_resources WHERE event_id = $1").bind(&e.event_id)).await?;
+            let q = sqlx::query(
+                "INSERT INTO events (event_id, account_id, event_time, event_name, event_source, read_only, username, access_key_id, body) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                 ON CONFLICT (event_id) DO UPDATE SET body = excluded.body, username = excluded.username, access_key_id = excluded.access_key_id",
+            )
+            .bind(&e.event_id)
+            .bind(&e.account_id)
+            .bind(e.event_time)
+            .bind(&e.event_name)
+            .bind(&e.event_source)
+            .bind(i64::from(e.read_only))
+            .bind(&e.username)
+            .bind(&e.access_key_id)
+            .bind(&e.body);
+            self.exec(q).await?;
+            for (kind, name) in &e.resources {
+                let q = sqlx::query("INSERT INTO event_resources (event_id, resource_type, resource_name) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                    .bind(&e.event_id)
+                    .bind(kind)
+                    .bind(name);
+                self.exec(q).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn lookup_events(&mut self, query: &EventQuery<'_>) -> StoreResult<Vec<EventRecord>> {
+        let mut sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE account_id = $1 AND event_time >= $2 AND event_time <= $3");
+        let mut n = 3;
+        let mut text_arg: Option<String> = None;
+        let mut flag_arg: Option<i64> = None;
+        if let Some((attribute, value)) = query.attribute {
+            n += 1;
+            let condition = match attribute {
+                EventAttribute::EventId => format!(" AND event_id = ${n}"),
+                EventAttribute::EventName => format!(" AND event_name = ${n}"),
+                EventAttribute::Username => format!(" AND username = ${n}"),
+                EventAttribute::EventSource => format!(" AND event_source = ${n}"),
+                EventAttribute::AccessKeyId => format!(" AND access_key_id = ${n}"),
+                EventAttribute::ResourceType => format!(" AND event_id IN (SELECT event_id FROM event_resources WHERE resource_type = ${n})"),
+                EventAttribute::ResourceName => format!(" AND event_id IN (SELECT event_id FROM event_resources WHERE resource_name = ${n})"),
+                EventAttribute::ReadOnly => format!(" AND read_only = ${n}"),
+            };
+            sql.push_str(&condition);
+            if attribute == EventAttribute::ReadOnly {
+                flag_arg = Some(i64::from(value == "true"));
+            } else {
+                text_arg = Some(value.to_owned());
+            }
+        }
+        if query.before.is_some() {
+            sql.push_str(&format!(" AND (event_time < ${} OR (event_time = ${} AND event_id < ${}))", n + 1, n + 1, n + 2));
+            n += 2;
+        }
+        sql.push_str(&format!(" ORDER BY event_time DESC, event_id DESC LIMIT ${}", n + 1));
+        let mut q = sqlx::query(&sql).bind(query.account_id).bind(query.start).bind(query.end);
+        if let Some(t) = text_arg {
+            q = q.bind(t);
+        }
+        if let Some(f) = flag_arg {
+            q = q.bind(f);
+        }
+        if let Some((time, id)) = query.before {
+            q = q.bind(time).bind(id.to_owned());
+        }
+        let rows = q.bind(query.limit).fetch_all(&mut *self.tx).await.map_err(backend)?;
+        let mut events = rows.iter().map(rows::event).collect::<Result<Vec<_>, _>>().map_err(backend)?;
+        self.fill_event_resources(&mut events).await?;
+        Ok(events)
+    }
+
+    async fn events_after(&mut self, after: (i64, &str), limit: i64) -> StoreResult<Vec<EventRecord>> {
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE event_time > $1 OR (event_time = $1 AND event_id > $2) ORDER BY event_time, event_id LIMIT $3");
+        let rows = sqlx::query(&sql).bind(after.0).bind(after.1).bind(limit).fetch_all(&mut *self.tx).await.map_err(backend)?;
+        let mut events = rows.iter().map(rows::event).collect::<Result<Vec<_>, _>>().map_err(backend)?;
+        self.fill_event_resources(&mut events).await?;
+        Ok(events)
+    }
+
+    async fn purge_events(&mut self, before: i64) -> StoreResult<u64> {
+        self.exec(sqlx::query("DELETE FROM event_resources WHERE event_id IN (SELECT event_id FROM events WHERE event_time < $1)").bind(before)).await?;
+        self.exec(sqlx::query("DELETE FROM events WHERE event_time < $1").bind(before)).await
     }
 
     async fn attempt_failures(&mut self, key: &str) -> StoreResult<Option<(i64, i64)>> {
@@ -173,6 +279,8 @@ impl Tx for SqlTx {
     async fn reset_all(&mut self) -> StoreResult<()> {
         // Children before parents, for the foreign keys.
         for table in [
+            "event_resources",
+            "events",
             "org_links",
             "org_objects",
             "tags",

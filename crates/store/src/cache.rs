@@ -27,7 +27,7 @@ use async_trait::async_trait;
 use crate::{
     OrgLinkKind, OrgLinkRecord, OrgObjectKind, OrgObjectRecord, AccessKeyRecord, KeyStatus, AccessReportRecord, ActionAccessRecord, DelegationRequestRecord, AccountRecord, GroupRecord, InstanceProfileRecord, OidcProviderRecord, SamlProviderRecord, UserCredentialRecord, CredentialKind, ServerCertificateRecord, LoginProfileRecord, MfaDeviceRecord, PageQuery, PasswordPolicyRecord,
     PolicyRecord, PolicyVersionRecord, PrincipalKind, RecoveryCodeRecord, RoleRecord, Store, StoreError, StoreResult, Tag, TagTarget, Tx,
-    UserRecord,
+    UserRecord, EventQuery, EventRecord,
 };
 
 /// Categories of data, as bits of a mask.
@@ -430,6 +430,22 @@ impl Tx for CacheTx {
 
     async fn lock(&mut self, key: &str) -> StoreResult<()> {
         uncached!(self, lock(key))
+    }
+
+    async fn put_events(&mut self, events: &[EventRecord]) -> StoreResult<()> {
+        write!(self, 0, put_events(events))
+    }
+
+    async fn lookup_events(&mut self, query: &EventQuery<'_>) -> StoreResult<Vec<EventRecord>> {
+        uncached!(self, lookup_events(query))
+    }
+
+    async fn events_after(&mut self, after: (i64, &str), limit: i64) -> StoreResult<Vec<EventRecord>> {
+        uncached!(self, events_after(after, limit))
+    }
+
+    async fn purge_events(&mut self, before: i64) -> StoreResult<u64> {
+        write!(self, 0, purge_events(before))
     }
 
     async fn attempt_failures(&mut self, key: &str) -> StoreResult<Option<(i64, i64)>> {

@@ -179,6 +179,7 @@ async fn suite(store: &dyn Store) {
     user_credentials(store).await;
     server_certificates_and_settings(store).await;
     saml_providers(store).await;
+    events(store).await;
     everything_else(store).await;
 }
 
@@ -714,5 +715,96 @@ async fn saml_providers(store: &dyn Store) {
     tx.delete_saml_provider(&p.arn).await.unwrap();
     assert!(tx.get_saml_provider(&p.arn).await.unwrap().is_none());
     assert!(tx.tags(TagTarget::SamlProvider, &p.arn).await.unwrap().is_empty());
+    tx.commit().await.unwrap();
+}
+
+fn event(id: &str, account: &str, time: i64, name: &str, read_only: bool, resources: &[(&str, &str)]) -> EventRecord {
+    EventRecord {
+        event_id: id.into(),
+        account_id: account.into(),
+        event_time: time,
+        event_name: name.into(),
+        event_source: "iam.amazonaws.com".into(),
+        read_only,
+        username: Some("alice".into()),
+        access_key_id: Some("AKIAEXAMPLE".into()),
+        resources: resources.iter().map(|(k, n)| ((*k).to_owned(), (*n).to_owned())).collect(),
+        body: format!("{{\"eventID\":\"{id}\"}}"),
+    }
+}
+
+/// The audit trail: events newest first, filtered by one attribute, paged by position,
+/// replaced by id, written with a request's commit, followed and purged.
+async fn events(store: &dyn Store) {
+    let acct = "111111111111";
+    let mut tx = store.begin().await.unwrap();
+    tx.put_events(&[
+        event("e1", acct, 1_000, "CreateUser", false, &[("AWS::IAM::User", "bob")]),
+        event("e2", acct, 2_000, "GetUser", true, &[("AWS::IAM::User", "bob")]),
+        event("e3", acct, 2_000, "AttachRolePolicy", false, &[("AWS::IAM::Role", "r"), ("AWS::IAM::Policy", "arn:aws:iam::aws:policy/P")]),
+        event("e4", "222222222222", 2_500, "CreateUser", false, &[]),
+    ])
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let all = EventQuery { account_id: acct, start: 0, end: i64::MAX, attribute: None, before: None, limit: 10 };
+    let ids = |events: Vec<EventRecord>| events.into_iter().map(|e| e.event_id).collect::<Vec<_>>();
+    let mut tx = store.begin().await.unwrap();
+    let found = tx.lookup_events(&all).await.unwrap();
+    assert_eq!(found[0].resources, vec![("AWS::IAM::Policy".to_owned(), "arn:aws:iam::aws:policy/P".to_owned()), ("AWS::IAM::Role".to_owned(), "r".to_owned())]);
+    assert_eq!(ids(found), ["e3", "e2", "e1"], "newest first, then by id; one account only");
+    let page = tx.lookup_events(&EventQuery { before: Some((2_000, "e3")), limit: 1, ..all.clone() }).await.unwrap();
+    assert_eq!(ids(page), ["e2"]);
+    assert_eq!(ids(tx.lookup_events(&EventQuery { start: 1_500, end: 2_000, ..all.clone() }).await.unwrap()), ["e3", "e2"], "bounds are inclusive");
+    for (attribute, value, expected) in [
+        (EventAttribute::EventName, "CreateUser", vec!["e1"]),
+        (EventAttribute::ReadOnly, "true", vec!["e2"]),
+        (EventAttribute::ReadOnly, "false", vec!["e3", "e1"]),
+        (EventAttribute::ResourceName, "bob", vec!["e2", "e1"]),
+        (EventAttribute::ResourceType, "AWS::IAM::Role", vec!["e3"]),
+        (EventAttribute::EventId, "e2", vec!["e2"]),
+        (EventAttribute::Username, "alice", vec!["e3", "e2", "e1"]),
+        (EventAttribute::AccessKeyId, "AKIAOTHER", vec![]),
+        (EventAttribute::EventSource, "iam.amazonaws.com", vec!["e3", "e2", "e1"]),
+    ] {
+        assert_eq!(ids(tx.lookup_events(&EventQuery { attribute: Some((attribute, value)), ..all.clone() }).await.unwrap()), expected, "{attribute:?} {value}");
+    }
+    assert_eq!(ids(tx.events_after((2_000, "e2"), 10).await.unwrap()), ["e3", "e4"], "every account, oldest first");
+    drop(tx);
+
+    // A final event replaces the first under its id (and its resources).
+    let mut tx = store.begin().await.unwrap();
+    let mut fin = event("e1", acct, 1_000, "CreateUser", false, &[("AWS::IAM::User", "carol")]);
+    fin.body = "{\"final\":true}".into();
+    tx.put_events(std::slice::from_ref(&fin)).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let got = tx.lookup_events(&EventQuery { attribute: Some((EventAttribute::EventId, "e1")), ..all.clone() }).await.unwrap();
+    assert_eq!(got, vec![fin]);
+    drop(tx);
+
+    // A request's pending event is written by the commit of its change, once; a rolled-back
+    // transaction takes it nowhere.
+    let pending = audit::PendingEvent::new(event("e5", acct, 3_000, "DeleteUser", false, &[]));
+    audit::with_pending_event(pending.clone(), async {
+        let tx = store.begin().await.unwrap();
+        drop(tx);
+        let mut tx = store.begin().await.unwrap();
+        tx.set_account_alias(acct, Some("my-alias")).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        tx.set_account_alias(acct, Some("my-alias")).await.unwrap();
+        tx.commit().await.unwrap();
+    })
+    .await;
+    assert!(pending.written());
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(ids(tx.lookup_events(&EventQuery { attribute: Some((EventAttribute::EventName, "DeleteUser")), ..all.clone() }).await.unwrap()), ["e5"]);
+
+    assert_eq!(tx.purge_events(2_000).await.unwrap(), 1, "older than the bound");
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(ids(tx.lookup_events(&all).await.unwrap()), ["e5", "e3", "e2"]);
+    assert_eq!(tx.purge_events(i64::MAX).await.unwrap(), 4);
     tx.commit().await.unwrap();
 }

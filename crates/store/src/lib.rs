@@ -2,12 +2,14 @@
 //! Backends (`portcullis-store-sql` for SQLite and PostgreSQL) implement it; the domain
 //! (`portcullis-core`) depends only on this crate, never on a backend.
 
+pub mod audit;
 mod cache;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod records;
 
 use async_trait::async_trait;
+pub use audit::{EventAttribute, EventQuery, EventRecord};
 pub use cache::CachingStore;
 pub use records::*;
 
@@ -77,6 +79,17 @@ pub trait Tx: Send {
     async fn announce_change(&mut self, _categories: u32) -> StoreResult<()> {
         Ok(())
     }
+
+    // Audit trail
+    /// Writes events, replacing any already stored under the same id (a request's final
+    /// event over the one its change was committed with).
+    async fn put_events(&mut self, events: &[EventRecord]) -> StoreResult<()>;
+    /// An account's events, newest first (then by id, descending).
+    async fn lookup_events(&mut self, query: &EventQuery<'_>) -> StoreResult<Vec<EventRecord>>;
+    /// Every account's events after a (time, id) position, oldest first (a follower's feed).
+    async fn events_after(&mut self, after: (i64, &str), limit: i64) -> StoreResult<Vec<EventRecord>>;
+    /// Deletes events older than `before` (milliseconds); returns how many.
+    async fn purge_events(&mut self, before: i64) -> StoreResult<u64>;
 
     // Account
     async fn first_account(&mut self) -> StoreResult<Option<AccountRecord>>;

@@ -1,6 +1,6 @@
 //! Rows as the domain sees them. Times are Unix seconds (AWS reports whole seconds).
 
-pub use portcullis_types::KeyStatus;
+pub use portcullis_types::{CredentialKind, KeyStatus, PrincipalKind, Tag};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountRecord {
@@ -40,29 +40,6 @@ pub struct ServerCertificateRecord {
 impl std::fmt::Debug for ServerCertificateRecord {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServerCertificateRecord").field("server_certificate_id", &self.server_certificate_id).field("name", &self.name).finish_non_exhaustive()
-    }
-}
-
-/// What kind of credential a [`UserCredentialRecord`] is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CredentialKind {
-    /// An SSH public key (for CodeCommit): `body` the key as uploaded, `detail` its MD5
-    /// fingerprint.
-    SshPublicKey,
-    /// An X.509 signing certificate: `body` the PEM as uploaded.
-    SigningCertificate,
-    /// A service-specific credential: `body` the service, `detail` the service user name or
-    /// alias, `secret_hash` a hash of the password or secret (shown once, never stored).
-    ServiceSpecific,
-}
-
-impl CredentialKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::SshPublicKey => "ssh",
-            Self::SigningCertificate => "signing",
-            Self::ServiceSpecific => "service",
-        }
     }
 }
 
@@ -208,31 +185,6 @@ impl std::fmt::Debug for LoginProfileRecord {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PrincipalKind {
-    User,
-    Group,
-    Role,
-}
-
-impl PrincipalKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::User => "user",
-            Self::Group => "group",
-            Self::Role => "role",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "user" => Some(Self::User),
-            "group" => Some(Self::Group),
-            "role" => Some(Self::Role),
-            _ => None,
-        }
-    }
-}
-
 /// What a tag hangs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TagTarget {
@@ -259,12 +211,6 @@ impl TagTarget {
             Self::SamlProvider => "saml-provider",
         }
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tag {
-    pub key: String,
-    pub value: String,
 }
 
 /// Keyset pagination over a name-sorted listing: entries whose lowercase name sorts after

@@ -3,11 +3,13 @@
 
 mod arn;
 mod clock;
+mod kinds;
 mod names;
 mod status;
 
 pub use arn::Arn;
 pub use clock::{format_utc, write_utc, Clock, FixedClock, OffsetClock, SystemClock};
+pub use kinds::{CredentialKind, PrincipalKind, Tag};
 pub use names::{AccountId, IamPath, NameError};
 pub use status::{KeyStatus, PolicyScope};
 

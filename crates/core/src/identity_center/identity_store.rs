@@ -98,6 +98,22 @@ fn filtered(items: Vec<OrgObjectRecord>, filters: &[(String, String)], member_of
     Ok(out)
 }
 
+/// A user or a group of an identity store (UpdateUser/UpdateGroup, DeleteUser/DeleteGroup).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirectoryEntity {
+    User,
+    Group,
+}
+
+impl DirectoryEntity {
+    fn kind(self) -> OrgObjectKind {
+        match self {
+            Self::User => OrgObjectKind::DirectoryUser,
+            Self::Group => OrgObjectKind::DirectoryGroup,
+        }
+    }
+}
+
 impl Iam {
     pub async fn create_directory_user(&self, auth: &Authorized<'_>, store_id: &str, input: &Value) -> IamResult<Value> {
         let mut tx = self.store.begin().await?;
@@ -158,7 +174,8 @@ impl Iam {
 
     /// UpdateUser and UpdateGroup: each operation sets (or, without a value, removes) the
     /// member at its attribute path.
-    pub async fn update_directory_object(&self, auth: &Authorized<'_>, store_id: &str, kind: OrgObjectKind, id: &str, operations: &[Value]) -> IamResult<()> {
+    pub async fn update_directory_object(&self, auth: &Authorized<'_>, store_id: &str, entity: DirectoryEntity, id: &str, operations: &[Value]) -> IamResult<()> {
+        let kind = entity.kind();
         let mut tx = self.store.begin().await?;
         let dir = directory(&mut tx, auth, store_id).await?;
         let missing = || if kind == OrgObjectKind::DirectoryUser { user_not_found(id) } else { group_not_found(id) };
@@ -191,7 +208,8 @@ impl Iam {
     }
 
     /// DeleteUser and DeleteGroup: their memberships go with them.
-    pub async fn delete_directory_object(&self, auth: &Authorized<'_>, store_id: &str, kind: OrgObjectKind, id: &str) -> IamResult<()> {
+    pub async fn delete_directory_object(&self, auth: &Authorized<'_>, store_id: &str, entity: DirectoryEntity, id: &str) -> IamResult<()> {
+        let kind = entity.kind();
         let mut tx = self.store.begin().await?;
         let dir = directory(&mut tx, auth, store_id).await?;
         let missing = || if kind == OrgObjectKind::DirectoryUser { user_not_found(id) } else { group_not_found(id) };

@@ -18,6 +18,7 @@ use crate::{Authorized, IamError, IamResult};
 
 pub use portal::{PortalKeyChallenge, PortalKeyRegistration, PortalMfaSetup, PortalMfaState, PortalSecondFactor, PortalSignIn, PortalUser, UsersWithoutMfa};
 pub use sso_admin::{AccountAssignmentInput, PermissionSetInput};
+pub use identity_store::DirectoryEntity;
 
 /// `ResourceNotFoundException` naming the resource's type and id.
 fn not_found(resource_type: &str, resource_id: &str, message: &str) -> IamError {
