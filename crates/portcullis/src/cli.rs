@@ -43,6 +43,9 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::policy_cmd::PolicyCommand,
     },
+    /// Recreate the users, groups, roles and policies of a `get-account-authorization-details`
+    /// dump (no secrets); what exists is skipped.
+    Import(crate::import_cmd::ImportArgs),
     /// IAM Identity Center sign-in for AWS CLI and SDK profiles.
     Sso {
         #[command(subcommand)]
@@ -149,6 +152,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Policy { command } => crate::policy_cmd::run(command),
         Command::Sso { command: SsoCommand::Login { profile, endpoint_url, no_browser } } => crate::sso_login::login(&profile, endpoint_url, !no_browser).await.map(|()| std::process::ExitCode::SUCCESS),
         Command::SecurityStatus { store, json } => security_status(store, json).await,
+        Command::Import(args) => crate::import_cmd::run(args).await,
     }
 }
 

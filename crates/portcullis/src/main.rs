@@ -2,6 +2,7 @@
 //! layers together. Only this crate knows which storage backend is in use.
 
 mod cli;
+mod import_cmd;
 mod mail;
 mod master_key;
 mod policy_cmd;
