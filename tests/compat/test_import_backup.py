@@ -1,13 +1,18 @@
-"""`portcullis import` (an account's authorization details into another account), run as
-an operator would: the binary against a data dir or database, the servers checked with
-boto3."""
+"""`portcullis import` (an account's authorization details into another account) and
+`portcullis backup` / `portcullis restore` (the SQLite database), run as an operator would:
+the binary against a data dir or database, the servers checked with boto3."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+import shutil
+import sqlite3
 import subprocess
 import urllib.parse
+
+import pytest
 
 from compat_helpers import ADMIN_POLICY_ARN, EC2_TRUST_POLICY
 from conftest import CMD_TIMEOUT, PortcullisServer, portcullis_bin, run_aws_cli
@@ -348,3 +353,76 @@ def test_bad_files_are_refused_and_nothing_is_written(server_factory, backend, t
                 "arn:aws:iam::aws:policy/NoSuchPolicy is not an AWS managed policy this server knows")
     assert r.stdout == ""
     assert details(iam) == before
+
+
+def test_backup_and_restore(server_factory, backend, tmp_path):
+    srv = server_factory()
+    if backend != "sqlite":
+        r = run_portcullis("backup", "--out", str(tmp_path / "x.db"), *store_args(srv))
+        assert r.returncode != 0 and "pg_dump" in r.stderr, r.stderr
+        r = run_portcullis("restore", str(tmp_path / "x.db"), *store_args(srv))
+        assert r.returncode != 0 and "pg_restore" in r.stderr, r.stderr
+        return
+    iam = srv.client()
+    build_entities(iam, srv.account_id)
+    saved = details(iam)
+    backup = tmp_path / "backup.db"
+    r = run_portcullis("backup", "--out", str(backup), *store_args(srv))  # while the server runs
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"backed up .*portcullis\.db to .*backup\.db \(schema migration \d+, 1 account\)", r.stdout), r.stdout
+    assert "master key" in r.stderr
+    iam.create_user(UserName="after-the-backup")
+
+    # Refused: not a database, a database that is not Portcullis's, a missing file.
+    srv.stop()
+    text = tmp_path / "notes.txt"
+    text.write_text("hello\n" * 100)
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as c:
+        c.execute("CREATE TABLE t (x)")
+    live = tmp_path / "live.db"  # a copy of a database with part of it still in its log
+    shutil.copy(backup, live)
+    (tmp_path / "live.db-wal").write_bytes(b"\0" * 32)
+    for bad, needle in ((text, "is not a Portcullis database"), (other, "no migration history"),
+                        (tmp_path / "missing.db", "is not a file"), (live, "has a write-ahead log beside it")):
+        r = run_portcullis("restore", str(bad), *store_args(srv))
+        assert r.returncode != 0 and needle in r.stderr, r.stderr
+    srv.start()
+    iam = srv.client()
+    assert iam.get_user(UserName="after-the-backup")  # the refused restores changed nothing
+
+    # Stop, lose the data dir (the master key is kept apart), restore, start.
+    srv.stop()
+    key = (srv.data_dir / "master.key").read_bytes()
+    shutil.rmtree(srv.data_dir)
+    srv.data_dir.mkdir()
+    (srv.data_dir / "master.key").write_bytes(key)
+    r = run_portcullis("restore", str(backup), *store_args(srv))
+    assert r.returncode == 0, r.stderr
+    assert "restored" in r.stdout
+    assert sorted(p.name for p in srv.data_dir.iterdir()) == ["master.key", "portcullis.db"]
+    srv.start()
+    iam = srv.client()  # the admin's key came back with the database
+    assert details(iam) == saved
+    users = [u["UserName"] for p in iam.get_paginator("list_users").paginate() for u in p["Users"]]
+    assert "after-the-backup" not in users
+
+
+def test_restore_replaces_a_database_with_a_stale_log(server_factory, backend, tmp_path):
+    if backend != "sqlite":
+        pytest.skip("SQLite only")
+    srv = server_factory()
+    backup = tmp_path / "b.db"
+    assert run_portcullis("backup", "--out", str(backup), *store_args(srv)).returncode == 0
+    srv.client().create_user(UserName="later")
+    srv.stop()
+    # A write-ahead log left behind by a server that was killed belongs to the old database.
+    (srv.data_dir / "portcullis.db-wal").write_bytes(b"stale")
+    (srv.data_dir / "portcullis.db-shm").write_bytes(b"stale")
+    r = run_portcullis("restore", str(backup), *store_args(srv))
+    assert r.returncode == 0, r.stderr
+    assert not (srv.data_dir / "portcullis.db-wal").exists()
+    srv.start()
+    iam = srv.client()
+    users = [u["UserName"] for p in iam.get_paginator("list_users").paginate() for u in p["Users"]]
+    assert "later" not in users and srv.admin_user in users

@@ -1,6 +1,7 @@
 //! `portcullis`: the server binary. Parses the command line, opens the store, wires the
 //! layers together. Only this crate knows which storage backend is in use.
 
+mod backup_cmd;
 mod cli;
 mod import_cmd;
 mod mail;
