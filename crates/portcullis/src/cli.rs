@@ -46,6 +46,13 @@ pub enum Command {
     /// Run the account-security checklist against any IAM endpoint (AWS included), read-only;
     /// exit 1 when a check fails, 2 when the endpoint cannot be read.
     Audit(crate::audit_cmd::AuditArgs),
+    /// Recreate the users, groups, roles and policies of a `get-account-authorization-details`
+    /// dump (no secrets); what exists is skipped.
+    Import(crate::import_cmd::ImportArgs),
+    /// Copy the SQLite database to a file while the server runs (PostgreSQL: pg_dump).
+    Backup(crate::backup_cmd::BackupArgs),
+    /// Replace the SQLite database with a backup; stop the server first (PostgreSQL: pg_restore).
+    Restore(crate::backup_cmd::RestoreArgs),
     /// IAM Identity Center sign-in for AWS CLI and SDK profiles.
     Sso {
         #[command(subcommand)]
@@ -153,6 +160,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Sso { command: SsoCommand::Login { profile, endpoint_url, no_browser } } => crate::sso_login::login(&profile, endpoint_url, !no_browser).await.map(|()| std::process::ExitCode::SUCCESS),
         Command::SecurityStatus { store, json } => security_status(store, json).await,
         Command::Audit(args) => crate::audit_cmd::run(args).await,
+        Command::Import(args) => crate::import_cmd::run(args).await,
+        Command::Backup(args) => crate::backup_cmd::backup(args).await,
+        Command::Restore(args) => crate::backup_cmd::restore(args).await,
     }
 }
 

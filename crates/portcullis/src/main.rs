@@ -2,7 +2,9 @@
 //! layers together. Only this crate knows which storage backend is in use.
 
 mod audit_cmd;
+mod backup_cmd;
 mod cli;
+mod import_cmd;
 mod mail;
 mod master_key;
 mod policy_cmd;

@@ -2,6 +2,7 @@
 //! sqlx's `Any` driver, with a migration set per dialect (SQLite for the embedded default,
 //! PostgreSQL for many nodes). Queries use `$N` placeholders, which both dialects accept.
 
+mod backup;
 mod rows;
 mod tx;
 
@@ -13,6 +14,7 @@ use portcullis_store::{Store, StoreError, StoreResult, Tx};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::AnyPool;
 
+pub use backup::SqliteFileInfo;
 pub use tx::SqlTx;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
