@@ -9,7 +9,7 @@ use axum::body::to_bytes;
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use portcullis_core::{IamError, IdentityStoreOperation, OrganizationsOperation, SsoAdminOperation};
+use portcullis_core::{CloudTrailOperation, IamError, IdentityStoreOperation, OrganizationsOperation, SsoAdminOperation};
 use portcullis_protocol::{AwsError, QueryParams, Violation, ViolationKind};
 use serde_json::Value;
 
@@ -21,10 +21,11 @@ pub(crate) enum JsonService {
     Organizations,
     IdentityStore,
     SsoAdmin,
+    CloudTrail,
 }
 
 impl JsonService {
-    pub(crate) const ALL: [Self; 3] = [Self::Organizations, Self::IdentityStore, Self::SsoAdmin];
+    pub(crate) const ALL: [Self; 4] = [Self::Organizations, Self::IdentityStore, Self::SsoAdmin, Self::CloudTrail];
 
     /// The `X-Amz-Target` prefix naming the service.
     fn target_prefix(self) -> &'static str {
@@ -32,6 +33,7 @@ impl JsonService {
             Self::Organizations => "AWSOrganizationsV20161128",
             Self::IdentityStore => "AWSIdentityStore",
             Self::SsoAdmin => "SWBExternalService",
+            Self::CloudTrail => "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101",
         }
     }
 
@@ -46,6 +48,17 @@ impl JsonService {
             Self::Organizations => "organizations",
             Self::IdentityStore => "identitystore",
             Self::SsoAdmin => "sso",
+            Self::CloudTrail => "cloudtrail",
+        }
+    }
+
+    /// The `eventSource` of its calls' events.
+    fn event_source(self) -> &'static str {
+        match self {
+            Self::Organizations => "organizations.amazonaws.com",
+            Self::IdentityStore => "identitystore.amazonaws.com",
+            Self::SsoAdmin => "sso.amazonaws.com",
+            Self::CloudTrail => "cloudtrail.amazonaws.com",
         }
     }
 
@@ -55,6 +68,7 @@ impl JsonService {
             Self::Organizations => portcullis_protocol::ORGANIZATIONS_MODEL_GZ,
             Self::IdentityStore => portcullis_protocol::IDENTITYSTORE_MODEL_GZ,
             Self::SsoAdmin => portcullis_protocol::SSO_ADMIN_MODEL_GZ,
+            Self::CloudTrail => portcullis_protocol::CLOUDTRAIL_MODEL_GZ,
         }
     }
 
@@ -64,6 +78,7 @@ impl JsonService {
             Self::Organizations => OrganizationsOperation::ALL.iter().map(|o| o.name()).collect(),
             Self::IdentityStore => IdentityStoreOperation::ALL.iter().map(|o| o.name()).collect(),
             Self::SsoAdmin => SsoAdminOperation::ALL.iter().map(|o| o.name()).collect(),
+            Self::CloudTrail => CloudTrailOperation::ALL.iter().map(|o| o.name()).collect(),
         }
     }
 
@@ -86,7 +101,7 @@ impl JsonService {
                 };
                 AwsError::new("InvalidInputException", 400, message).with_reason(reason)
             }
-            Self::IdentityStore | Self::SsoAdmin => {
+            Self::IdentityStore | Self::SsoAdmin | Self::CloudTrail => {
                 let messages: Vec<&str> = violations.iter().map(|v| v.message.as_str()).collect();
                 let message = match messages.len() {
                     1 => format!("1 validation error detected: {}", messages[0]),
@@ -128,7 +143,7 @@ pub(crate) fn is_json_request(req: &Request) -> bool {
 }
 
 pub(crate) async fn handle(state: Arc<AppState>, req: Request, request_id: &str) -> Response {
-    let (status, body) = match process(&state, req).await {
+    let (status, body) = match process(&state, req, request_id).await {
         Ok(body) => (StatusCode::OK, body),
         Err(e) => {
             if e.status >= 500 {
@@ -173,7 +188,7 @@ pub(crate) fn auth_error(e: AwsError) -> AwsError {
     AwsError::new(code, if code == "MissingAuthenticationTokenException" { 403 } else { 400 }, e.message)
 }
 
-async fn process(state: &AppState, req: Request) -> Result<String, AwsError> {
+async fn process(state: &AppState, req: Request, request_id: &str) -> Result<String, AwsError> {
     let (parts, body) = req.into_parts();
     if parts.method != Method::POST {
         return Err(AwsError::new("UnknownOperationException", 400, format!("The HTTP method {} is not supported.", parts.method)));
@@ -181,7 +196,7 @@ async fn process(state: &AppState, req: Request) -> Result<String, AwsError> {
     let body = to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| AwsError::new("RequestEntityTooLarge", 413, "Request body is larger than the service accepts."))?;
     let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let unknown = || AwsError::new("UnknownOperationException", 400, "");
-    let (prefix, operation) = target.split_once('.').ok_or_else(unknown)?;
+    let (prefix, operation) = target.rsplit_once('.').ok_or_else(unknown)?;
     let service = JsonService::ALL.into_iter().find(|s| s.target_prefix() == prefix).ok_or_else(unknown)?;
     let query = parts.uri.query().unwrap_or_default().to_owned();
     let caller = crate::resolve_caller(state, &parts, &query, &body, service.signing_name()).await.map_err(auth_error)?;
@@ -211,21 +226,54 @@ async fn process(state: &AppState, req: Request) -> Result<String, AwsError> {
     }
     let has_output = op.has_output;
     let iam = &state.iam;
-    let out = match service {
-        JsonService::Organizations => {
-            let op = OrganizationsOperation::parse(operation).ok_or_else(unknown)?;
-            crate::organizations::dispatch(iam, &caller, op, &input).await
-        }
-        JsonService::IdentityStore => {
-            let op = IdentityStoreOperation::parse(operation).ok_or_else(unknown)?;
-            crate::identity_center::dispatch_identity_store(iam, &caller, op, &input).await
-        }
-        JsonService::SsoAdmin => {
-            let op = SsoAdminOperation::parse(operation).ok_or_else(unknown)?;
-            crate::identity_center::dispatch_sso_admin(iam, &caller, op, &input).await
-        }
+    let (writes, op_name) = match service {
+        JsonService::Organizations => OrganizationsOperation::parse(operation).map(|o| (o.spec().writes, o.name())),
+        JsonService::IdentityStore => IdentityStoreOperation::parse(operation).map(|o| (o.spec().writes, o.name())),
+        JsonService::SsoAdmin => SsoAdminOperation::parse(operation).map(|o| (o.spec().writes, o.name())),
+        JsonService::CloudTrail => CloudTrailOperation::parse(operation).map(|o| (o.spec().writes, o.name())),
     }
-    .map_err(|e| service.error(e))?;
+    .ok_or_else(unknown)?;
+    let event = iam.begin_event(portcullis_core::audit::ApiCall {
+        caller: &caller,
+        event_source: service.event_source(),
+        event_name: op_name,
+        regional: service.regional(),
+        read_only: !writes,
+        request_id,
+        parameters: input.clone(),
+    });
+    let work = async {
+        match service {
+            JsonService::Organizations => {
+                let op = OrganizationsOperation::parse(operation).ok_or_else(unknown)?;
+                crate::organizations::dispatch(iam, &caller, op, &input).await.map_err(|e| service.error(e))
+            }
+            JsonService::IdentityStore => {
+                let op = IdentityStoreOperation::parse(operation).ok_or_else(unknown)?;
+                crate::identity_center::dispatch_identity_store(iam, &caller, op, &input).await.map_err(|e| service.error(e))
+            }
+            JsonService::SsoAdmin => {
+                let op = SsoAdminOperation::parse(operation).ok_or_else(unknown)?;
+                crate::identity_center::dispatch_sso_admin(iam, &caller, op, &input).await.map_err(|e| service.error(e))
+            }
+            JsonService::CloudTrail => {
+                let op = CloudTrailOperation::parse(operation).ok_or_else(unknown)?;
+                let auth = iam.authorize_operation(&caller, &op.spec(), &flat_params(&input)).await.map_err(|e| service.error(e))?;
+                match op {
+                    CloudTrailOperation::LookupEvents => iam.lookup_events(&auth, &input).await.map_err(|e| service.error(e)),
+                }
+            }
+        }
+    };
+    let result = iam.run_recorded(event.as_ref(), work).await;
+    if let Some(event) = event {
+        let outcome = match &result {
+            Ok(out) => portcullis_core::audit::CallOutcome::Success(Some(out.clone()).filter(|_| writes && has_output)),
+            Err(e) => portcullis_core::audit::CallOutcome::Failure { code: &e.code, message: &e.message },
+        };
+        iam.finish_event(event, outcome);
+    }
+    let out = result?;
     Ok(if has_output { out.to_string() } else { String::new() })
 }
 

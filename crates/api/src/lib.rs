@@ -141,6 +141,14 @@ impl Service {
         }
     }
 
+    /// The `eventSource` of its calls' events.
+    fn event_source(self) -> &'static str {
+        match self {
+            Self::Iam => "iam.amazonaws.com",
+            Self::Sts => "sts.amazonaws.com",
+        }
+    }
+
     fn namespace(self) -> &'static str {
         match self {
             Self::Iam => IAM_NS,
@@ -252,11 +260,36 @@ async fn process(state: &AppState, req: Request, request_id: &str) -> Result<Rep
     // In the model but not served (yet): answered like an unknown action, so clients fail
     // clearly instead of misreading an empty result.
     let unknown = || fail(iam_error(portcullis_core::unknown_operation(action, version)));
-    let result = match service {
-        Service::Iam => iam::dispatch(&state.iam, &caller, IamOperation::parse(action).ok_or_else(unknown)?, &params).await,
-        Service::Sts => sts::dispatch(&state.iam, &caller, StsOperation::parse(action).ok_or_else(unknown)?, &params).await,
+    let writes = match service {
+        Service::Iam => IamOperation::parse(action).map(|o| o.spec().writes),
+        Service::Sts => StsOperation::parse(action).map(|o| o.spec().writes),
     }
-    .map_err(|e| fail(iam_error(e)))?;
+    .ok_or_else(unknown)?;
+    let event = state.iam.begin_event(portcullis_core::audit::ApiCall {
+        caller: &caller,
+        event_source: service.event_source(),
+        event_name: action,
+        regional: service == Service::Sts,
+        read_only: !writes,
+        request_id,
+        parameters: portcullis_core::audit::query_parameters(params.iter()),
+    });
+    let work = async {
+        match service {
+            Service::Iam => iam::dispatch(&state.iam, &caller, IamOperation::parse(action).ok_or_else(unknown)?, &params).await,
+            Service::Sts => sts::dispatch(&state.iam, &caller, StsOperation::parse(action).ok_or_else(unknown)?, &params).await,
+        }
+        .map_err(|e| fail(iam_error(e)))
+    };
+    let result = state.iam.run_recorded(event.as_ref(), work).await;
+    if let Some(event) = event {
+        let outcome = match &result {
+            Ok(out) => portcullis_core::audit::CallOutcome::Success(out.as_ref().filter(|_| writes && op.has_output).and_then(|w| portcullis_core::audit::xml_result(w.as_str()))),
+            Err((_, e)) => portcullis_core::audit::CallOutcome::Failure { code: &e.code, message: &e.message },
+        };
+        state.iam.finish_event(event, outcome);
+    }
+    let result = result?;
     Ok(Reply {
         status: StatusCode::OK,
         body: query_response_body(action, service.namespace(), request_id, result.filter(|_| op.has_output)),

@@ -151,7 +151,7 @@ impl Routes {
 }
 
 pub(crate) async fn handle(state: Arc<AppState>, req: Request, request_id: &str) -> Response {
-    let (status, code, body) = match process(&state, req).await {
+    let (status, code, body) = match process(&state, req, request_id).await {
         Ok(body) => (StatusCode::OK, None, body),
         Err((status, code, body)) => {
             if status >= 500 {
@@ -185,7 +185,7 @@ fn failure(e: AwsError) -> Failure {
     (e.status, e.code.to_string(), body)
 }
 
-async fn process(state: &AppState, req: Request) -> Result<String, Failure> {
+async fn process(state: &AppState, req: Request, request_id: &str) -> Result<String, Failure> {
     let (parts, body) = req.into_parts();
     let body = to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| failure(AwsError::new("RequestEntityTooLarge", 413, "Request body is larger than the service accepts.")))?;
     let query = parts.uri.query().unwrap_or_default().to_owned();
@@ -254,7 +254,25 @@ async fn process(state: &AppState, req: Request) -> Result<String, Failure> {
     let out = match (service, &caller) {
         (RestService::Account, Some(caller)) => {
             let op = AccountOperation::parse(&op.name).ok_or_else(unknown)?;
-            crate::account_api::dispatch(&state.iam, caller, op, &input).await
+            let writes = op.spec().writes;
+            let event = state.iam.begin_event(portcullis_core::audit::ApiCall {
+                caller,
+                event_source: "account.amazonaws.com",
+                event_name: op.name(),
+                regional: false,
+                read_only: !writes,
+                request_id,
+                parameters: input.clone(),
+            });
+            let result = state.iam.run_recorded(event.as_ref(), crate::account_api::dispatch(&state.iam, caller, op, &input)).await;
+            if let Some(event) = event {
+                let outcome = match &result {
+                    Ok(out) => portcullis_core::audit::CallOutcome::Success(Some(out.clone()).filter(|o| writes && o.as_object().is_some_and(|m| !m.is_empty()))),
+                    Err(e) => portcullis_core::audit::CallOutcome::Failure { code: e.code(), message: &e.public_message() },
+                };
+                state.iam.finish_event(event, outcome);
+            }
+            result
         }
         (RestService::SsoOidc, _) => {
             let op = SsoOidcOperation::parse(&op.name).ok_or_else(unknown)?;

@@ -3,6 +3,7 @@
 //! transaction. Depends on the store *traits* only; knows nothing of HTTP or SQL.
 
 pub mod views;
+pub mod audit;
 mod access_keys;
 mod access_advisor;
 mod delegation;
@@ -56,7 +57,7 @@ pub use authorize::{AuthzDecision, AuthzRequest, ResourceKind};
 pub use portcullis_policy::EvalDecision;
 pub use catalog::{Catalog, ManagedPolicy};
 pub use error::IamError;
-pub use operations::{unknown_operation, AccountOperation, Authorization, IamOperation, IdentityStoreOperation, OrganizationsOperation, Spec, SsoAdminOperation, SsoOidcOperation, SsoPortalOperation, StsOperation, Target};
+pub use operations::{unknown_operation, AccountOperation, CloudTrailOperation, Authorization, IamOperation, IdentityStoreOperation, OrganizationsOperation, Spec, SsoAdminOperation, SsoOidcOperation, SsoPortalOperation, StsOperation, Target};
 pub use identity_center::{AccountAssignmentInput, DirectoryEntity, PermissionSetInput, PortalKeyChallenge, PortalKeyRegistration, PortalMfaSetup, PortalMfaState, PortalSecondFactor, PortalSignIn, PortalUser, SsoPage, UsersWithoutMfa};
 pub use page::{positional, Page, PageRequest};
 pub use security_status::{SecurityCheck, SecurityStatus};
@@ -115,6 +116,8 @@ pub struct Iam {
     notifications: Arc<std::sync::Mutex<Vec<delegation::Notification>>>,
     /// Where e-mail goes (Identity Center's invitations), when the server has an SMTP relay.
     mailer: Option<Arc<dyn Mailer>>,
+    /// The audit trail's recorder.
+    events: Arc<audit::EventLog>,
 }
 
 /// Sends e-mail for the server (an SMTP relay in the binary; a recorder in tests).
@@ -132,7 +135,7 @@ impl Iam {
     }
 
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, secrets: Arc<SecretBox>) -> IamResult<Self> {
-        Ok(Self { store, clock, secrets, catalog: Catalog::embedded()?, cache: Arc::default(), last_used: Arc::default(), failures: Arc::default(), webauthn: None, oidc_roots: Arc::default(), oidc_keys: Arc::default(), public_base_url: Arc::new("http://localhost:8700".to_owned()), notifications: Arc::default(), mailer: None })
+        Ok(Self { store, clock, secrets, catalog: Catalog::embedded()?, cache: Arc::default(), last_used: Arc::default(), failures: Arc::default(), webauthn: None, oidc_roots: Arc::default(), oidc_keys: Arc::default(), public_base_url: Arc::new("http://localhost:8700".to_owned()), notifications: Arc::default(), mailer: None, events: Arc::default() })
     }
 
     pub fn catalog(&self) -> &Catalog {

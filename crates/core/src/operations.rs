@@ -523,6 +523,12 @@ operations! {
 }
 
 operations! {
+    /// The CloudTrail operations Portcullis serves (JSON 1.1): the event history.
+    CloudTrailOperation, "cloudtrail";
+    LookupEvents => Any, read;
+}
+
+operations! {
     /// The Account Management operations Portcullis serves (REST-JSON).
     AccountOperation, "account";
     PutAlternateContact => AccountResource, write;

@@ -167,7 +167,39 @@ struct Claimed {
 }
 
 impl Iam {
+    /// A console sign-in step; a completed sign-in, a wrong password or a wrong second factor
+    /// of a known identity is recorded in the audit trail (`ConsoleLogin`).
     pub async fn console_sign_in(&self, input: &SignInInput<'_>, facts: RequestFacts) -> Result<SignInOutcome, SignInError> {
+        let result = self.console_sign_in_step(input, facts.clone()).await;
+        let (success, mfa_used) = match &result {
+            Ok(SignInOutcome::SignedIn { mfa_authenticated, .. }) => (true, *mfa_authenticated),
+            Err(SignInError::Incorrect) => (false, false),
+            Err(SignInError::InvalidMfaCode) => (false, true),
+            _ => return result,
+        };
+        if let Ok(Claimed { identity: Some(who), .. }) = self.claimed_identity(&input.identity).await {
+            let (identity_type, principal_id, arn, user_name) = match &who.user {
+                Some((u, _)) => ("IAMUser", u.user_id.clone(), crate::iam_arn(&who.account_id, "user", &u.path, &u.name), Some(u.name.clone())),
+                None => ("Root", who.account_id.clone(), crate::root_arn(&who.account_id), None),
+            };
+            let login_to = format!("{}/console/", self.public_base_url.trim_end_matches('/'));
+            self.record_console_sign_in(crate::audit::ConsoleSignIn {
+                account_id: &who.account_id,
+                identity_type,
+                principal_id: &principal_id,
+                arn: &arn,
+                user_name: user_name.as_deref(),
+                success,
+                mfa_used,
+                source_ip: facts.source_ip.as_deref(),
+                user_agent: facts.user_agent.as_deref(),
+                login_to: &login_to,
+            });
+        }
+        result
+    }
+
+    async fn console_sign_in_step(&self, input: &SignInInput<'_>, facts: RequestFacts) -> Result<SignInOutcome, SignInError> {
         let claimed = self.claimed_identity(&input.identity).await?;
         if self.throttled(&claimed.throttle_key).await? {
             return Err(SignInError::Throttled);

@@ -38,6 +38,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print the audit trail as JSON lines (CloudTrail events, oldest first); `--follow`
+    /// keeps printing new ones.
+    Events(crate::events_cmd::EventsArgs),
     /// Check and evaluate IAM policy documents offline.
     Policy {
         #[command(subcommand)]
@@ -134,6 +137,13 @@ pub struct ServeArgs {
     /// The sender of the server's e-mail.
     #[arg(long, env = "PORTCULLIS_SMTP_FROM", default_value = "Portcullis <no-reply@localhost>")]
     pub smtp_from: String,
+    /// Which calls the audit trail records: `all` (reads and writes, as CloudTrail's
+    /// management events), `writes` (calls that may change something, and sign-ins), `off`.
+    #[arg(long, env = "PORTCULLIS_AUDIT_EVENTS", default_value = "all", value_parser = ["all", "writes", "off"])]
+    pub audit_events: String,
+    /// How many days audit events are kept (CloudTrail's event history keeps 90).
+    #[arg(long, env = "PORTCULLIS_EVENT_RETENTION_DAYS", default_value_t = portcullis_core::audit::DEFAULT_RETENTION_DAYS, value_parser = clap::value_parser!(i64).range(1..=36_500))]
+    pub event_retention_days: i64,
 }
 
 #[derive(Debug, Args)]
@@ -156,6 +166,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     match cli.command {
         Command::Serve(args) => serve(args).await.map(|()| ok),
         Command::BootstrapAdmin(args) => bootstrap(args).await.map(|()| ok),
+        Command::Events(args) => crate::events_cmd::run(args).await,
         Command::Policy { command } => crate::policy_cmd::run(command),
         Command::Sso { command: SsoCommand::Login { profile, endpoint_url, no_browser } } => crate::sso_login::login(&profile, endpoint_url, !no_browser).await.map(|()| std::process::ExitCode::SUCCESS),
         Command::SecurityStatus { store, json } => security_status(store, json).await,
@@ -182,6 +193,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None => Arc::new(portcullis_types::SystemClock),
     };
     let mut env = if args.ephemeral { setup::open_ephemeral(clock).await? } else { setup::open(&args.store, clock).await? };
+    let audit = portcullis_core::audit::AuditLevel::parse(&args.audit_events).unwrap_or_default();
+    env.iam = env.iam.clone().with_audit(audit, args.event_retention_days);
     let webauthn = match &args.public_url {
         Some(url) => portcullis_core::WebAuthnSettings::from_public_url(url)?,
         None => portcullis_core::WebAuthnSettings::localhost(args.tls_cert.is_some()),
@@ -249,6 +262,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     println!("listening on {scheme}://{addr}");
     portcullis_api::install_panic_hook();
     portcullis_api::serve_with(listener, app, shutdown_signal(), tls).await?;
+    // What the audit trail still holds in memory goes to the database before the pool closes.
+    env.iam.flush_events().await;
     env.close().await;
     Ok(())
 }

@@ -4,6 +4,7 @@
 mod audit_cmd;
 mod backup_cmd;
 mod cli;
+mod events_cmd;
 mod import_cmd;
 mod mail;
 mod master_key;

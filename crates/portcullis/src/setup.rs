@@ -15,7 +15,7 @@ use crate::master_key;
 pub struct Env {
     pub iam: Iam,
     pub description: String,
-    store: Arc<SqlStore>,
+    pub store: Arc<SqlStore>,
 }
 
 /// Read-only transactions are answered from memory when nothing they read has been

@@ -17,6 +17,7 @@ pub const IDENTITYSTORE_MODEL_GZ: &[u8] = include_bytes!("../models/identitystor
 pub const SSO_ADMIN_MODEL_GZ: &[u8] = include_bytes!("../models/sso-admin-2020-07-20.json.gz");
 pub const ACCOUNT_MODEL_GZ: &[u8] = include_bytes!("../models/account-2021-02-01.json.gz");
 pub const SSO_MODEL_GZ: &[u8] = include_bytes!("../models/sso-2019-06-10.json.gz");
+pub const CLOUDTRAIL_MODEL_GZ: &[u8] = include_bytes!("../models/cloudtrail-2013-11-01.json.gz");
 pub const SSO_OIDC_MODEL_GZ: &[u8] = include_bytes!("../models/sso-oidc-2019-06-10.json.gz");
 pub use params::QueryParams;
 pub use xml::{format_timestamp, query_error_body, query_response_body, url_encode_document, XmlWriter};

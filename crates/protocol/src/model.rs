@@ -68,7 +68,21 @@ fn java_to_rust_pattern(p: &str) -> String {
             '\\' => match chars.next() {
                 Some('u') => {
                     let hex: String = chars.by_ref().take(4).collect();
-                    out.push_str(&format!("\\x{{{hex}}}"));
+                    let mut unit = u32::from_str_radix(&hex, 16).unwrap_or(0xFFFD);
+                    // Java writes characters past U+FFFF as UTF-16 surrogate pairs.
+                    if (0xD800..0xDC00).contains(&unit) {
+                        let mut ahead = chars.clone();
+                        if ahead.next() == Some('\\') && ahead.next() == Some('u') {
+                            let low: String = ahead.by_ref().take(4).collect();
+                            if let Ok(low) = u32::from_str_radix(&low, 16) {
+                                if (0xDC00..0xE000).contains(&low) {
+                                    unit = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
+                                    chars = ahead;
+                                }
+                            }
+                        }
+                    }
+                    out.push_str(&format!("\\x{{{unit:X}}}"));
                 }
                 Some('w') => out.push_str(if in_class { "A-Za-z0-9_" } else { "[A-Za-z0-9_]" }),
                 Some('d') => out.push_str(if in_class { "0-9" } else { "[0-9]" }),
@@ -578,6 +592,16 @@ mod tests {
         let m = iam();
         let spec = m.operation(op).unwrap().clone();
         m.validate(&spec, &QueryParams::parse("", body.as_bytes()).unwrap())
+    }
+
+    #[test]
+    fn java_surrogate_pairs_become_code_points() {
+        let re = Regex::new(&java_to_rust_pattern("[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\t]*")).unwrap();
+        assert!(re.is_match("plain text \u{1F600}").unwrap());
+        assert!(!re.is_match("\u{1}").unwrap());
+        for model in [crate::CLOUDTRAIL_MODEL_GZ, crate::ORGANIZATIONS_MODEL_GZ, crate::SSO_ADMIN_MODEL_GZ] {
+            ServiceModel::load_gz(model).unwrap();
+        }
     }
 
     #[test]

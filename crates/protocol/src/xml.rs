@@ -108,6 +108,11 @@ impl XmlWriter {
     pub fn into_string(self) -> String {
         self.buf
     }
+
+    /// What has been written so far.
+    pub fn as_str(&self) -> &str {
+        &self.buf
+    }
 }
 
 /// `<{Op}Response xmlns=…><{Op}Result>…</{Op}Result><ResponseMetadata>…` — the result
