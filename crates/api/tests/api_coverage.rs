@@ -4,7 +4,7 @@
 
 #![deny(unreachable_patterns, bindings_with_variant_name)]
 
-use portcullis_core::{AccountOperation, IamOperation, IdentityStoreOperation, OrganizationsOperation, Spec, SsoAdminOperation, SsoOidcOperation, SsoPortalOperation, StsOperation};
+use portcullis_core::{AccountOperation, CloudTrailOperation, IamOperation, IdentityStoreOperation, OrganizationsOperation, Spec, SsoAdminOperation, SsoOidcOperation, SsoPortalOperation, StsOperation};
 use portcullis_protocol::ServiceModel;
 
 fn section(out: &mut String, title: &str, model: &ServiceModel, specs: &[Spec]) {
@@ -61,6 +61,7 @@ fn api_coverage_doc_is_made_from_the_operation_tables() {
     let account = ServiceModel::load_gz(portcullis_protocol::ACCOUNT_MODEL_GZ).expect("account model");
     let oidc = ServiceModel::load_gz(portcullis_protocol::SSO_OIDC_MODEL_GZ).expect("sso-oidc model");
     let portal = ServiceModel::load_gz(portcullis_protocol::SSO_MODEL_GZ).expect("sso model");
+    let cloudtrail = ServiceModel::load_gz(portcullis_protocol::CLOUDTRAIL_MODEL_GZ).expect("cloudtrail model");
     portcullis_api::check_operation_tables(&iam, &sts).expect("every table row is a model operation");
 
     let mut out = String::from(
@@ -87,6 +88,8 @@ fn api_coverage_doc_is_made_from_the_operation_tables() {
     section(&mut out, "IAM Identity Center OIDC (sso-oidc)", &oidc, &specs);
     let specs: Vec<Spec> = SsoPortalOperation::ALL.iter().map(|o| o.spec()).collect();
     section(&mut out, "AWS access portal (sso)", &portal, &specs);
+    let specs: Vec<Spec> = CloudTrailOperation::ALL.iter().map(|o| o.spec()).collect();
+    section(&mut out, "CloudTrail (the audit trail's event history)", &cloudtrail, &specs);
 
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/api-coverage.md");
     if std::env::var_os("PORTCULLIS_WRITE_DOCS").is_some() {
