@@ -71,6 +71,18 @@ def test_a_signed_token_becomes_a_role_session(federation):
     iam.list_roles()
     with expect_error("AccessDenied", 403):
         iam.create_user(UserName="not-allowed")
+    # The audit trail names the token's subject (never the token) and the session's role.
+    trail = boto3.client("cloudtrail", endpoint_url=srv.endpoint, region_name="us-east-1",
+                         aws_access_key_id=srv.admin_key_id, aws_secret_access_key=srv.admin_secret)
+    found = trail.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "AssumeRoleWithWebIdentity"}])["Events"]
+    event = json.loads(found[-1]["CloudTrailEvent"])
+    assert event["userIdentity"]["type"] == "WebIdentityUser" and event["userIdentity"]["userName"] == out["SubjectFromWebIdentityToken"]
+    assert event["recipientAccountId"] == srv.account_id and found[-1]["Username"] == out["SubjectFromWebIdentityToken"]
+    assert event["requestParameters"]["webIdentityToken"] == "HIDDEN_DUE_TO_SECURITY_REASONS"
+    refused = trail.lookup_events(LookupAttributes=[{"AttributeKey": "AccessKeyId", "AttributeValue": c["AccessKeyId"]}])["Events"]
+    denied = [json.loads(e["CloudTrailEvent"]) for e in refused if e["EventName"] == "CreateUser"][0]
+    assert denied["errorCode"] == "AccessDenied" and denied["userIdentity"]["type"] == "AssumedRole"
+    assert denied["userIdentity"]["sessionContext"]["sessionIssuer"]["userName"] == "deploy"
     # The keys were fetched once and then served from the cache.
     issuer.requests.clear()
     sts.assume_role_with_web_identity(RoleArn=role_arn, RoleSessionName="gha-run-2", WebIdentityToken=issuer.token(claims(srv)))

@@ -44,7 +44,7 @@ pub const DEFAULT_RETENTION_DAYS: i64 = 90;
 
 /// Events waiting for the writer; past this, events of calls that changed nothing are
 /// dropped (and counted) rather than holding up requests.
-const QUEUE: usize = 65_536;
+const QUEUE: usize = 16_384;
 /// Events written in one transaction.
 const BATCH: usize = 500;
 
@@ -218,6 +218,10 @@ impl Iam {
             CallOutcome::Success(Some(response)) => {
                 let mut response = lower_camel(response);
                 hide_secrets(&mut response);
+                if let Some((identity, username)) = federated_identity(&record.event_name, &response) {
+                    body.insert("userIdentity".into(), identity);
+                    record.username = Some(username);
+                }
                 body.insert("responseElements".into(), response);
                 false
             }
@@ -568,6 +572,35 @@ fn user_identity(caller: &Caller, account_id: &str) -> (Value, Option<String>) {
         }
     }
     (Value::Object(id), username)
+}
+
+/// Who called AssumeRoleWithWebIdentity or AssumeRoleWithSAML, as the answer names them
+/// (the caller is known only once the token or assertion is checked).
+fn federated_identity(event_name: &str, response: &Value) -> Option<(Value, String)> {
+    let text = |k: &str| response.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+    match event_name {
+        "AssumeRoleWithWebIdentity" => {
+            let (provider, audience, subject) = (text("provider"), text("audience"), text("subjectFromWebIdentityToken"));
+            let identity = json!({
+                "type": "WebIdentityUser",
+                "principalId": format!("{provider}:{audience}:{subject}"),
+                "userName": subject,
+                "identityProvider": provider,
+            });
+            Some((identity, subject))
+        }
+        "AssumeRoleWithSAML" => {
+            let (issuer, subject, qualifier) = (text("issuer"), text("subject"), text("nameQualifier"));
+            let identity = json!({
+                "type": "SAMLUser",
+                "principalId": format!("{qualifier}:{subject}"),
+                "userName": subject,
+                "identityProvider": issuer,
+            });
+            Some((identity, subject))
+        }
+        _ => None,
+    }
 }
 
 /// The account of an unsigned call (AssumeRoleWithWebIdentity, AssumeRoleWithSAML): the role's.
