@@ -95,15 +95,7 @@ pub async fn authenticate_request(iam: &Iam, req: &HttpRequest<'_>, source_ip: O
     if temporary || !iam.key_use_due(&caller.access_key_id, &signed.service, &signed.region) {
         return Ok(caller);
     }
-    let iam2 = iam.clone();
-    let key = caller.access_key_id.clone();
-    let service = signed.service.clone();
-    let region = signed.region.clone();
-    // Last-used bookkeeping must not delay the answer.
-    tokio::spawn(async move {
-        if let Err(e) = iam2.record_key_use(&key, &service, &region).await {
-            tracing::warn!(error = %e, "could not record access key use");
-        }
-    });
+    // Last-used bookkeeping must not delay the answer: it goes with the audit trail's writes.
+    iam.note_key_use(&caller.access_key_id, &signed.service, &signed.region);
     Ok(caller)
 }

@@ -123,20 +123,8 @@ impl Iam {
         if !self.key_use_due(&format!("access:{entity}"), action, &region) {
             return;
         }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
         let rec = ActionAccessRecord { entity_arn: entity, action: action.to_owned(), region, accessed_at: self.now() };
-        let (store, account) = (self.store.clone(), caller.account_id.clone());
-        runtime.spawn(async move {
-            let result = async {
-                let mut tx = store.begin().await?;
-                tx.record_action_access(&account, &rec).await?;
-                tx.commit().await
-            }
-            .await;
-            if let Err(e) = result {
-                tracing::warn!(error = %e, "could not record service access");
-            }
-        });
+        self.queue_action_access(&caller.account_id, rec);
     }
 
     /// The policies and entities a report on `arn` covers (NoSuchEntity when it does not

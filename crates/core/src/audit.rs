@@ -79,6 +79,10 @@ const SECRET_MEMBERS: [&str; 22] = [
 
 enum Message {
     Event(Box<EventRecord>),
+    /// An access key's use (its last-used date, service and Region).
+    KeyUse { access_key_id: String, at: i64, service: String, region: String },
+    /// A principal's use of an action (access advisor).
+    ActionAccess { account_id: String, record: portcullis_store::ActionAccessRecord },
     /// Answered once everything sent before is written (and old events purged).
     Flush(oneshot::Sender<()>),
 }
@@ -299,6 +303,23 @@ impl Iam {
         }
     }
 
+    /// Notes an access key's use, written with the next batch of events (last-used data
+    /// takes the audit trail's path: one writer, batched, off the request's way).
+    pub(crate) fn queue_key_use(&self, access_key_id: &str, service: &str, region: &str) {
+        let message = Message::KeyUse { access_key_id: access_key_id.to_owned(), at: self.now(), service: service.to_owned(), region: region.to_owned() };
+        if self.event_queue().is_none_or(|q| q.try_send(message).is_err()) {
+            tracing::warn!("could not queue an access key's last use");
+        }
+    }
+
+    /// Notes a principal's use of an action (access advisor), written with the next batch.
+    pub(crate) fn queue_action_access(&self, account_id: &str, record: portcullis_store::ActionAccessRecord) {
+        let message = Message::ActionAccess { account_id: account_id.to_owned(), record };
+        if self.event_queue().is_none_or(|q| q.try_send(message).is_err()) {
+            tracing::warn!("could not queue a service access");
+        }
+    }
+
     /// The writer's queue, starting the writer on first use (inside the runtime).
     fn event_queue(&self) -> Option<&mpsc::Sender<Message>> {
         if let Some(q) = self.events.queue.get() {
@@ -428,13 +449,29 @@ fn lookup_entry(e: &EventRecord) -> Value {
     v
 }
 
+/// What one batch writes.
+#[derive(Default)]
+struct Batch {
+    events: Vec<EventRecord>,
+    key_uses: Vec<(String, i64, String, String)>,
+    accesses: Vec<(String, portcullis_store::ActionAccessRecord)>,
+}
+
+impl Batch {
+    fn len(&self) -> usize {
+        self.events.len() + self.key_uses.len() + self.accesses.len()
+    }
+}
+
 async fn write_events(store: Arc<dyn Store>, clock: Arc<dyn portcullis_types::Clock>, retention_days: i64, mut rx: mpsc::Receiver<Message>) {
-    let mut batch: Vec<EventRecord> = Vec::new();
     let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
     let mut last_purge: Option<std::time::Instant> = None;
     while let Some(first) = rx.recv().await {
-        let take = |m: Message, batch: &mut Vec<EventRecord>, waiting: &mut Vec<oneshot::Sender<()>>| match m {
-            Message::Event(e) => batch.push(*e),
+        let mut batch = Batch::default();
+        let take = |m: Message, batch: &mut Batch, waiting: &mut Vec<oneshot::Sender<()>>| match m {
+            Message::Event(e) => batch.events.push(*e),
+            Message::KeyUse { access_key_id, at, service, region } => batch.key_uses.push((access_key_id, at, service, region)),
+            Message::ActionAccess { account_id, record } => batch.accesses.push((account_id, record)),
             Message::Flush(done) => waiting.push(done),
         };
         take(first, &mut batch, &mut waiting);
@@ -444,9 +481,8 @@ async fn write_events(store: Arc<dyn Store>, clock: Arc<dyn portcullis_types::Cl
                 Err(_) => break,
             }
         }
-        if !batch.is_empty() {
+        if batch.len() > 0 {
             write_batch(store.as_ref(), &batch).await;
-            batch.clear();
         }
         // Old events go at most once a minute, and whenever someone reads (a flush).
         if !waiting.is_empty() || last_purge.is_none_or(|t| t.elapsed().as_secs() >= 60) {
@@ -462,27 +498,33 @@ async fn write_events(store: Arc<dyn Store>, clock: Arc<dyn portcullis_types::Cl
     }
 }
 
-async fn write_batch(store: &dyn Store, batch: &[EventRecord]) {
+async fn write_batch(store: &dyn Store, batch: &Batch) {
     for attempt in 0..3u64 {
         let result = async {
             let mut tx = store.begin().await?;
-            tx.put_events(batch).await?;
+            tx.put_events(&batch.events).await?;
+            for (key, at, service, region) in &batch.key_uses {
+                tx.record_access_key_use(key, *at, service, region).await?;
+            }
+            for (account, record) in &batch.accesses {
+                tx.record_action_access(account, record).await?;
+            }
             tx.commit().await
         }
         .await;
         match result {
             Ok(()) => {
-                metrics::counter!("portcullis_audit_events_written_total").increment(batch.len() as u64);
+                metrics::counter!("portcullis_audit_events_written_total").increment(batch.events.len() as u64);
                 return;
             }
             Err(e) => {
-                tracing::warn!(error = %e, attempt, "could not write audit events");
+                tracing::warn!(error = %e, attempt, "could not write audit events and last-used data");
                 tokio::time::sleep(std::time::Duration::from_millis(200 * (attempt + 1))).await;
             }
         }
     }
-    metrics::counter!("portcullis_audit_events_dropped_total").increment(batch.len() as u64);
-    tracing::error!(events = batch.len(), "audit events lost: the database refused them three times");
+    metrics::counter!("portcullis_audit_events_dropped_total").increment(batch.events.len() as u64);
+    tracing::error!(events = batch.events.len(), "audit events lost: the database refused them three times");
 }
 
 async fn purge(store: &dyn Store, cutoff: i64) -> Result<(), portcullis_store::StoreError> {

@@ -196,12 +196,10 @@ impl Iam {
         true
     }
 
-    /// Notes when, where and for which service a key was last used (after `key_use_due`).
-    pub async fn record_key_use(&self, access_key_id: &str, service: &str, region: &str) -> IamResult<()> {
-        let mut tx = self.store.begin().await?;
-        tx.record_access_key_use(access_key_id, self.now(), service, region).await?;
-        tx.commit().await?;
-        Ok(())
+    /// Notes when, where and for which service a key was last used (after `key_use_due`),
+    /// through the audit trail's writer.
+    pub fn note_key_use(&self, access_key_id: &str, service: &str, region: &str) {
+        self.queue_key_use(access_key_id, service, region);
     }
 }
 
