@@ -338,3 +338,20 @@ def self_signed(common_name: str = "test.example.com", days: int = 30, key=None)
             .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=2))
             .not_valid_after(now + datetime.timedelta(days=days)).sign(key, hashes.SHA256()))
     return cert, key
+
+
+def service_client(srv, service, key_id=None, secret=None, token=None):
+    """A boto3 client of any service on a Portcullis server, as its admin by default
+    (retries off, so errors reach the test)."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.session.Session().client(
+        service,
+        endpoint_url=srv.endpoint,
+        region_name=REGION,
+        aws_access_key_id=key_id or srv.admin_key_id,
+        aws_secret_access_key=secret or srv.admin_secret,
+        aws_session_token=token,
+        config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
+    )

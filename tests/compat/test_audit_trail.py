@@ -12,25 +12,16 @@ import time
 import boto3
 import pytest
 import requests
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from compat_helpers import REGION, expect_error, unique_name
+from compat_helpers import REGION, expect_error, service_client, unique_name
 from conftest import aws_cli_path, portcullis_bin
 
 HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
 
 
 def trail(srv, key_id=None, secret=None, token=None):
-    return boto3.session.Session().client(
-        "cloudtrail",
-        endpoint_url=srv.endpoint,
-        region_name=REGION,
-        aws_access_key_id=key_id or srv.admin_key_id,
-        aws_secret_access_key=secret or srv.admin_secret,
-        aws_session_token=token,
-        config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
-    )
+    return service_client(srv, "cloudtrail", key_id, secret, token)
 
 
 def lookup(client, key, value, **kwargs):

@@ -15,22 +15,14 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from compat_helpers import REGION, expect_error, unique_name
+from compat_helpers import REGION, expect_error, service_client, unique_name
 from conftest import start_server
 
 ADMIN_ALL = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
 
 
 def client(srv, service, key_id=None, secret=None, token=None):
-    return boto3.session.Session().client(
-        service,
-        endpoint_url=srv.endpoint,
-        region_name=REGION,
-        aws_access_key_id=key_id or srv.admin_key_id,
-        aws_secret_access_key=secret or srv.admin_secret,
-        aws_session_token=token,
-        config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
-    )
+    return service_client(srv, service, key_id, secret, token)
 
 
 class Org:
