@@ -285,7 +285,7 @@ impl Iam {
                 let groups = tx.groups_for_user(&u.user_id).await?.into_iter().map(|g| g.name).collect();
                 let attached = names(tx.attached_policies(PrincipalKind::User, &u.user_id).await?, self, &local);
                 let tags = tx.tags(TagTarget::User, &u.user_id).await?;
-                out.users.push(UserDetail { arn: iam_arn(account, "user", &u.path, &u.name), user: u.into(), inline: inl, groups, attached, tags });
+                out.users.push(UserDetail { arn: iam_arn(account, "user", &u.path, &u.name), user: u, inline: inl, groups, attached, tags });
             }
         }
         if wants("Group") {
@@ -305,7 +305,7 @@ impl Iam {
                     instance_profiles.push(self.profile_view(&mut tx, p, false).await?);
                 }
                 let arn = iam_arn(account, "role", &r.path, &r.name);
-                out.roles.push(RoleDetail { arn, role: r.into(), instance_profiles, inline: inl, attached, tags });
+                out.roles.push(RoleDetail { arn, role: r, instance_profiles, inline: inl, attached, tags });
             }
         }
         drop(tx);

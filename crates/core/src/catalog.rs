@@ -89,7 +89,7 @@ impl Catalog {
                 }
             })
             .collect();
-        policies.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        policies.sort_by_key(|a| a.name.to_lowercase());
         let by_arn = policies.iter().enumerate().map(|(i, p)| (p.arn.clone(), i)).collect();
         Ok(Self { by_arn, policies })
     }

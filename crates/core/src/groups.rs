@@ -53,7 +53,7 @@ impl Iam {
             items: users
                 .items
                 .into_iter()
-                .map(|u| UserView { arn: iam_arn(&u.account_id, "user", &u.path, &u.name), user: u.into(), tags: Vec::new() })
+                .map(|u| UserView { arn: iam_arn(&u.account_id, "user", &u.path, &u.name), user: u, tags: Vec::new() })
                 .collect(),
             marker: users.marker,
         };

@@ -42,7 +42,7 @@ impl Iam {
         let mut roles = Vec::new();
         for role in tx.instance_profile_roles(&profile.instance_profile_id).await? {
             let arn = iam_arn(&role.account_id, "role", &role.path, &role.name);
-            roles.push(RoleView { role: role.into(), arn, tags: Vec::new() });
+            roles.push(RoleView { role, arn, tags: Vec::new() });
         }
         let tags = if with_tags { tx.tags(TagTarget::InstanceProfile, &profile.instance_profile_id).await? } else { Vec::new() };
         let arn = iam_arn(&profile.account_id, "instance-profile", &profile.path, &profile.name);

@@ -349,7 +349,7 @@ impl Iam {
         let user = match &d.user_id {
             Some(uid) => tx.get_user_by_id(uid).await?.map(|u| {
                 let arn = crate::iam_arn(&u.account_id, "user", &u.path, &u.name);
-                (u.into(), arn)
+                (u, arn)
             }),
             None => None,
         };

@@ -48,7 +48,7 @@ pub struct NewRole<'a> {
 
 impl Iam {
     fn role_view(&self, role: RoleRecord, tags: Vec<Tag>) -> RoleView {
-        RoleView { arn: iam_arn(&role.account_id, "role", &role.path, &role.name), role: role.into(), tags }
+        RoleView { arn: iam_arn(&role.account_id, "role", &role.path, &role.name), role, tags }
     }
 
     pub async fn create_role(&self, auth: &Authorized<'_>, input: NewRole<'_>) -> IamResult<RoleView> {

@@ -164,7 +164,7 @@ impl Iam {
         tx.attach_policy(account, PrincipalKind::Role, &role.role_id, &format!("arn:aws:iam::aws:policy/aws-service-role/{policy}"), now).await?;
         tx.commit().await?;
         let arn = iam_arn(account, "role", &role.path, &role.name);
-        Ok(RoleView { role: role.into(), arn, tags: Vec::new() })
+        Ok(RoleView { role, arn, tags: Vec::new() })
     }
 
     /// Deletes a service-linked role (with its policy attachment) and returns the deletion

@@ -71,7 +71,7 @@ impl Iam {
 
     fn user_view(&self, account: &str, user: UserRecord, tags: Vec<Tag>) -> UserView {
         let arn = iam_arn(account, "user", &user.path, &user.name);
-        UserView { user: user.into(), arn, tags }
+        UserView { user, arn, tags }
     }
 
     /// GetUser: a named user, or the caller itself when no name is given.
@@ -100,7 +100,7 @@ impl Iam {
                     password_last_used: None,
                 };
                 let arn = crate::root_arn(account);
-                return Ok(UserView { user: root.into(), arn, tags: Vec::new() });
+                return Ok(UserView { user: root, arn, tags: Vec::new() });
             }
         };
         let tags = tx.tags(TagTarget::User, &user.user_id).await?;

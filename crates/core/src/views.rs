@@ -5,7 +5,8 @@
 //! by mistake.
 
 use portcullis_store as store;
-pub use portcullis_types::{CredentialKind, KeyStatus, PrincipalKind, Tag};
+/// A user and a role have no storage-only members: their records are their views.
+pub use portcullis_types::{CredentialKind, KeyStatus, PrincipalKind, Role, Tag, User};
 
 /// Copies the named fields of a record into a view of the same field names.
 macro_rules! view_of {
@@ -33,19 +34,6 @@ pub struct Account {
 }
 view_of!(Account from store::AccountRecord { account_id, created_at, root_email, alias });
 
-/// An IAM user.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct User {
-    pub account_id: String,
-    pub user_id: String,
-    pub name: String,
-    pub path: String,
-    pub created_at: i64,
-    pub permissions_boundary: Option<String>,
-    pub password_last_used: Option<i64>,
-}
-view_of!(User from store::UserRecord { account_id, user_id, name, path, created_at, permissions_boundary, password_last_used });
-
 /// An IAM group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
@@ -56,26 +44,6 @@ pub struct Group {
     pub created_at: i64,
 }
 view_of!(Group from store::GroupRecord { account_id, group_id, name, path, created_at });
-
-/// An IAM role.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Role {
-    pub account_id: String,
-    pub role_id: String,
-    pub name: String,
-    pub path: String,
-    pub created_at: i64,
-    pub assume_role_policy: String,
-    pub description: Option<String>,
-    pub max_session_duration: i64,
-    pub permissions_boundary: Option<String>,
-    pub last_used_at: Option<i64>,
-    pub last_used_region: Option<String>,
-}
-view_of!(Role from store::RoleRecord {
-    account_id, role_id, name, path, created_at, assume_role_policy, description, max_session_duration,
-    permissions_boundary, last_used_at, last_used_region,
-});
 
 /// One version of a managed policy.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -94,11 +94,11 @@ async fn both(c: &Case) -> [(EvalDecision, EvalDecision); 2] {
             .await
             .unwrap();
         let who = RequestPrincipal::assumed_role(&account.account_id, &role.arn, "arn:aws:sts::123456789012:assumed-role/caller/s");
-        (PrincipalKind::Role, "caller", Principal::AssumedRole { role: role_record(role.role), session_name: "s".into() }, who)
+        (PrincipalKind::Role, "caller", Principal::AssumedRole { role: role.role, session_name: "s".into() }, who)
     } else {
         let user = iam.create_user(&auth, "caller", None, boundary.as_deref(), &[]).await.unwrap();
         let who = RequestPrincipal::user(&account.account_id, &user.arn);
-        (PrincipalKind::User, "caller", Principal::User(user_record(user.user)), who)
+        (PrincipalKind::User, "caller", Principal::User(user.user), who)
     };
     for (i, p) in c.identity.iter().enumerate() {
         iam.put_inline_policy(&auth, kind, name, &format!("p{i}"), &doc(p)).await.unwrap();
@@ -138,34 +138,5 @@ proptest! {
         let [plain, assume] = rt.block_on(both(&c));
         prop_assert_eq!(plain.0, plain.1, "the request");
         prop_assert_eq!(assume.0, assume.1, "sts:AssumeRole with the trust policy");
-    }
-}
-
-/// The store's row for a view the domain returned (a principal is built from rows).
-fn user_record(u: portcullis_core::views::User) -> portcullis_store::UserRecord {
-    portcullis_store::UserRecord {
-        account_id: u.account_id,
-        user_id: u.user_id,
-        name: u.name,
-        path: u.path,
-        created_at: u.created_at,
-        permissions_boundary: u.permissions_boundary,
-        password_last_used: u.password_last_used,
-    }
-}
-
-fn role_record(r: portcullis_core::views::Role) -> portcullis_store::RoleRecord {
-    portcullis_store::RoleRecord {
-        account_id: r.account_id,
-        role_id: r.role_id,
-        name: r.name,
-        path: r.path,
-        created_at: r.created_at,
-        assume_role_policy: r.assume_role_policy,
-        description: r.description,
-        max_session_duration: r.max_session_duration,
-        permissions_boundary: r.permissions_boundary,
-        last_used_at: r.last_used_at,
-        last_used_region: r.last_used_region,
     }
 }

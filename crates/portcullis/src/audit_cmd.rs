@@ -56,7 +56,7 @@ pub async fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let checks = checks::evaluate(&facts, now);
+    let checks = checks::run_checks(&facts, now);
     let passed = checks::passed(&checks);
     match args.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "checks": checks, "passed": passed }))?),

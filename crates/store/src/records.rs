@@ -1,6 +1,6 @@
 //! Rows as the domain sees them. Times are Unix seconds (AWS reports whole seconds).
 
-pub use portcullis_types::{CredentialKind, KeyStatus, PrincipalKind, Tag};
+pub use portcullis_types::{CredentialKind, KeyStatus, PrincipalKind, Role as RoleRecord, Tag, User as UserRecord};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountRecord {
@@ -11,16 +11,6 @@ pub struct AccountRecord {
     pub alias: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserRecord {
-    pub account_id: String,
-    pub user_id: String,
-    pub name: String,
-    pub path: String,
-    pub created_at: i64,
-    pub permissions_boundary: Option<String>,
-    pub password_last_used: Option<i64>,
-}
 
 /// A server certificate (for load balancers and CloudFront): the certificate, its chain,
 /// and its private key sealed with the master key.
@@ -112,20 +102,6 @@ pub struct GroupRecord {
     pub created_at: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoleRecord {
-    pub account_id: String,
-    pub role_id: String,
-    pub name: String,
-    pub path: String,
-    pub created_at: i64,
-    pub assume_role_policy: String,
-    pub description: Option<String>,
-    pub max_session_duration: i64,
-    pub permissions_boundary: Option<String>,
-    pub last_used_at: Option<i64>,
-    pub last_used_region: Option<String>,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyRecord {

@@ -3,12 +3,14 @@
 
 mod arn;
 mod clock;
+mod entities;
 mod kinds;
 mod names;
 mod status;
 
 pub use arn::Arn;
 pub use clock::{format_utc, write_utc, Clock, FixedClock, OffsetClock, SystemClock};
+pub use entities::{Role, User};
 pub use kinds::{CredentialKind, PrincipalKind, Tag};
 pub use names::{AccountId, IamPath, NameError};
 pub use status::{KeyStatus, PolicyScope};

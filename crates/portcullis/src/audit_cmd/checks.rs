@@ -1,6 +1,6 @@
 //! The account-security checklist of AWS's tutorials, decided from facts fetched beforehand.
 //!
-//! Nothing here does I/O or reads the clock: `evaluate` takes every input, `now` included,
+//! Nothing here does I/O or reads the clock: `run_checks` takes every input, `now` included,
 //! so that each verdict can be tested with made-up accounts. Data an endpoint did not send
 //! (a summary key, a report row) never counts as a pass.
 
@@ -93,7 +93,7 @@ pub fn passed(checks: &[Check]) -> bool {
 }
 
 /// The seven checks, in the tutorials' order.
-pub fn evaluate(facts: &Facts, now: OffsetDateTime) -> Vec<Check> {
+pub fn run_checks(facts: &Facts, now: OffsetDateTime) -> Vec<Check> {
     vec![
         root_mfa(&facts.summary),
         root_access_keys(&facts.summary, &facts.report),
@@ -363,13 +363,13 @@ mod tests {
     }
 
     fn verdict(facts: &Facts, id: &str) -> (Status, String) {
-        let checks = evaluate(facts, NOW);
+        let checks = run_checks(facts, NOW);
         checks.iter().find(|c| c.id == id).map(|c| (c.status, c.detail.clone())).unwrap_or((Status::Warn, "no such check".into()))
     }
 
     #[test]
     fn a_good_account_passes_all_seven_checks_in_order() {
-        let checks = evaluate(&good(), NOW);
+        let checks = run_checks(&good(), NOW);
         let ids: Vec<&str> = checks.iter().map(|c| c.id).collect();
         assert_eq!(
             ids,
@@ -388,7 +388,7 @@ mod tests {
         let (status, detail) = verdict(&f, "root_mfa");
         assert_eq!(status, Status::Fail, "missing data is not a pass");
         assert!(detail.contains("AccountMFAEnabled"));
-        assert!(!passed(&evaluate(&f, NOW)));
+        assert!(!passed(&run_checks(&f, NOW)));
     }
 
     #[test]
@@ -430,7 +430,7 @@ mod tests {
         let (status, detail) = verdict(&f, "admin_group");
         assert_eq!(status, Status::Warn, "a direct attachment besides the group");
         assert!(detail.contains("Admins (2 member(s))") && detail.contains("bob"), "{detail}");
-        assert!(passed(&evaluate(&f, NOW)), "a warning does not fail the audit");
+        assert!(passed(&run_checks(&f, NOW)), "a warning does not fail the audit");
     }
 
     #[test]
