@@ -273,3 +273,35 @@ def test_a_change_is_never_stored_without_its_event(server_factory):
     for name in names:
         admin.get_user(UserName=name)
         assert "CreateUser" in [e["EventName"] for e in lookup(ct, "ResourceName", name)]
+
+
+def test_console_operations_are_recorded_like_api_calls(server_factory):
+    from test_console import browser, hidden, user_sign_in
+    import html as _html
+
+    srv = server_factory()
+    admin = srv.client()
+    admin.create_user(UserName="Clerk")
+    admin.create_login_profile(UserName="Clerk", Password="Clerk-pass-123!")
+    admin.attach_user_policy(UserName="Clerk", PolicyArn="arn:aws:iam::aws:policy/IAMReadOnlyAccess")
+    s = browser()
+    assert user_sign_in(srv, s, srv.account_id, "Clerk", "Clerk-pass-123!").url.endswith("/console")
+    assert "Clerk" in s.get(f"{srv.endpoint}/console/users", timeout=30).text
+    page = s.get(f"{srv.endpoint}/console/users/create", timeout=30).text
+    r = s.post(f"{srv.endpoint}/console/users/create", timeout=30, data={"csrf": hidden(page, "csrf"), "user_name": "Mallory"})
+    assert r.status_code == 400 and "iam:CreateUser" in _html.unescape(r.text)
+    # An allowed change made through the console commits with its event.
+    admin.attach_user_policy(UserName="Clerk", PolicyArn="arn:aws:iam::aws:policy/IAMFullAccess")
+    page = s.get(f"{srv.endpoint}/console/users/create", timeout=30).text
+    r = s.post(f"{srv.endpoint}/console/users/create", timeout=30, data={"csrf": hidden(page, "csrf"), "user_name": "Allowed"})
+    assert r.status_code in (200, 303), r.text
+
+    events = lookup(trail(srv), "Username", "Clerk")
+    names = [(e["EventName"], json.loads(e["CloudTrailEvent"]).get("errorCode")) for e in events]
+    assert ("ListUsers", None) in names
+    assert ("CreateUser", "AccessDenied") in names
+    assert ("ConsoleLogin", None) in names
+    created = [json.loads(e["CloudTrailEvent"]) for e in events if e["EventName"] == "CreateUser" and "errorCode" not in json.loads(e["CloudTrailEvent"])]
+    assert created and created[0]["requestParameters"] == {"userName": "Allowed"}
+    identity = created[0]["userIdentity"]
+    assert identity["type"] == "IAMUser" and identity["userName"] == "Clerk" and identity["accessKeyId"].startswith("ASIA")

@@ -59,6 +59,7 @@ impl Console {
 /// The console's routes, with its security headers; merge into the server's router.
 pub fn router(iam: Iam) -> Result<Router, String> {
     let iam_model = portcullis_protocol::ServiceModel::load_gz(portcullis_protocol::IAM_MODEL_GZ)?;
+    let recorder = iam.clone();
     let console = Arc::new(Console { iam, sessions: session::Sessions::default(), iam_model });
     Ok(Router::new()
         .route("/console", get(dashboard::dashboard))
@@ -121,5 +122,10 @@ pub fn router(iam: Iam) -> Result<Router, String> {
         .route("/console/account-settings/password-policy", post(account_settings::save_policy))
         .route("/console/credential-report.csv", post(account_settings::credential_report))
         .with_state(console)
-        .layer(axum::middleware::from_fn(security::headers)))
+        .layer(axum::middleware::from_fn(security::headers))
+        // Every operation a page is authorized for goes to the audit trail, as the API's do.
+        .layer(axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| {
+            let iam = recorder.clone();
+            async move { iam.record_console_calls(next.run(req)).await }
+        })))
 }

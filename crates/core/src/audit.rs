@@ -241,6 +241,53 @@ impl Iam {
         self.queue_event(record);
     }
 
+    /// Runs a console request so that each operation it is authorized for is recorded like
+    /// an API call: the operation's change commits with its event; a refusal is recorded
+    /// with its error; a read is recorded once the request moves on.
+    pub async fn record_console_calls<F: std::future::Future>(&self, work: F) -> F::Output {
+        let slot = PendingEvent::for_console();
+        let out = with_pending_event(slot.clone(), work).await;
+        if let Some(last) = slot.take_unwritten() {
+            self.settle_console_event(last);
+        }
+        out
+    }
+
+    /// Called by the console's authorization entry points with their answer.
+    pub(crate) fn note_console_call(&self, caller: &Caller, spec: &crate::Spec, params: &portcullis_protocol::QueryParams, refused: Option<&IamError>) {
+        let Some(slot) = portcullis_store::audit::console_slot() else { return };
+        let source = format!("{}.amazonaws.com", spec.service);
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let call = ApiCall {
+            caller,
+            event_source: &source,
+            event_name: spec.name,
+            regional: false,
+            read_only: !spec.writes,
+            request_id: &request_id,
+            parameters: query_parameters(params.iter()),
+        };
+        let Some(event) = self.begin_event(call) else { return };
+        match refused {
+            Some(e) => self.finish_event(event, CallOutcome::Failure { code: e.code(), message: &e.public_message() }),
+            None => {
+                let CallEvent { mut record, body, .. } = event;
+                record.body = Value::Object(body).to_string();
+                if let Some(previous) = slot.replace(record) {
+                    self.settle_console_event(previous);
+                }
+            }
+        }
+    }
+
+    /// A console call's event that no commit wrote: a read is recorded now; a write that
+    /// committed nothing changed nothing and is not.
+    fn settle_console_event(&self, event: EventRecord) {
+        if event.read_only {
+            self.queue_event(event);
+        }
+    }
+
     /// Records a console sign-in (`AwsConsoleSignIn`), successful or not.
     pub fn record_console_sign_in(&self, s: ConsoleSignIn<'_>) {
         if self.events.level == AuditLevel::Off {

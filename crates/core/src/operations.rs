@@ -716,19 +716,26 @@ impl Iam {
     /// [`Iam::authorize_operation`] for an IAM operation named by the console, with its
     /// parameters as name/value pairs (the API's names).
     pub async fn authorize_iam<'a>(&self, caller: &'a Caller, op: IamOperation, params: &[(&str, &str)]) -> IamResult<Authorized<'a>> {
-        let p = QueryParams::from_pairs(params.iter().copied());
-        self.authorize_operation(caller, &op.spec(), &p).await
+        self.authorize_console(caller, &op.spec(), QueryParams::from_pairs(params.iter().copied())).await
     }
 
     /// The console's way to any table operation's capability, with the parameters its
     /// authorization target reads.
     pub async fn authorize_spec<'a>(&self, caller: &'a Caller, spec: &Spec, params: &[(&str, &str)]) -> IamResult<Authorized<'a>> {
-        self.authorize_operation(caller, spec, &QueryParams::from_pairs(params.iter().copied())).await
+        self.authorize_console(caller, spec, QueryParams::from_pairs(params.iter().copied())).await
     }
 
     /// The console's way to an Account Management operation's capability.
     pub async fn authorize_account<'a>(&self, caller: &'a Caller, op: AccountOperation) -> IamResult<Authorized<'a>> {
-        self.authorize_operation(caller, &op.spec(), &QueryParams::default()).await
+        self.authorize_console(caller, &op.spec(), QueryParams::default()).await
+    }
+
+    /// The console's operations are authorized like the API's and recorded in the audit
+    /// trail like them (inside a console request; see `Iam::record_console_calls`).
+    async fn authorize_console<'a>(&self, caller: &'a Caller, spec: &Spec, params: QueryParams) -> IamResult<Authorized<'a>> {
+        let result = self.authorize_operation(caller, spec, &params).await;
+        self.note_console_call(caller, spec, &params, result.as_ref().err());
+        result
     }
 }
 

@@ -74,11 +74,40 @@ pub struct EventQuery<'a> {
 #[derive(Debug, Default)]
 pub struct PendingEvent {
     state: Mutex<(Option<EventRecord>, bool)>,
+    /// A console request's slot: it makes one call after another, each with its event.
+    console: bool,
 }
 
 impl PendingEvent {
     pub fn new(event: EventRecord) -> Arc<Self> {
-        Arc::new(Self { state: Mutex::new((Some(event), false)) })
+        Arc::new(Self { state: Mutex::new((Some(event), false)), console: false })
+    }
+
+    /// An empty slot for a console request's calls.
+    pub fn for_console() -> Arc<Self> {
+        Arc::new(Self { state: Mutex::new((None, false)), console: true })
+    }
+
+    /// Makes `event` the pending one; returns the one it replaces if no commit wrote it.
+    pub fn replace(&self, event: EventRecord) -> Option<EventRecord> {
+        let mut s = self.state.lock().ok()?;
+        let previous = std::mem::replace(&mut *s, (Some(event), false));
+        if previous.1 {
+            None
+        } else {
+            previous.0
+        }
+    }
+
+    /// The pending event if no commit wrote it (the slot is left empty).
+    pub fn take_unwritten(&self) -> Option<EventRecord> {
+        let mut s = self.state.lock().ok()?;
+        let (event, written) = std::mem::take(&mut *s);
+        if written {
+            None
+        } else {
+            event
+        }
     }
 
     /// Whether a commit has written the event.
@@ -103,6 +132,11 @@ tokio::task_local! {
 /// Runs a request's work with its event pending.
 pub async fn with_pending_event<F: Future>(event: Arc<PendingEvent>, work: F) -> F::Output {
     PENDING.scope(event, work).await
+}
+
+/// The current console request's slot, if this task serves one.
+pub fn console_slot() -> Option<Arc<PendingEvent>> {
+    PENDING.try_with(|p| p.console.then(|| p.clone())).ok().flatten()
 }
 
 /// For a backend's `commit`: the event to write in the committing transaction, once per
