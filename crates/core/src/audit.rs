@@ -346,7 +346,13 @@ impl Iam {
         };
         if queue.try_send(Message::Event(Box::new(record))).is_err() {
             metrics::counter!("portcullis_audit_events_dropped_total").increment(1);
-            tracing::warn!("audit event queue full: an event was dropped");
+            // Said once a minute at most: under overload, a line per event would add to it.
+            static LAST_WARNING: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+            let now = self.now();
+            let last = LAST_WARNING.load(std::sync::atomic::Ordering::Relaxed);
+            if now - last >= 60 && LAST_WARNING.compare_exchange(last, now, std::sync::atomic::Ordering::Relaxed, std::sync::atomic::Ordering::Relaxed).is_ok() {
+                tracing::warn!("audit event queue full: events of calls are being dropped (see portcullis_audit_events_dropped_total)");
+            }
         }
     }
 

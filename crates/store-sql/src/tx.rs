@@ -45,6 +45,31 @@ impl SqlTx {
     }
 }
 
+/// `rows` groups of `width` numbered placeholders from `$first`: `($1, $2), ($3, $4)`, or a
+/// plain list (`$1, $2, $3`) when `width` is 1.
+fn placeholders(rows: usize, width: usize, first: usize) -> String {
+    let mut out = String::with_capacity(rows * width * 5);
+    for r in 0..rows {
+        if r > 0 {
+            out.push_str(", ");
+        }
+        if width > 1 {
+            out.push('(');
+        }
+        for c in 0..width {
+            if c > 0 {
+                out.push_str(", ");
+            }
+            out.push('$');
+            out.push_str(&(first + r * width + c).to_string());
+        }
+        if width > 1 {
+            out.push(')');
+        }
+    }
+    out
+}
+
 const EVENT_COLUMNS: &str = "event_id, account_id, event_time, event_name, event_source, read_only, username, access_key_id, body";
 
 macro_rules! fetch_opt {
@@ -146,29 +171,50 @@ impl Tx for SqlTx {
     }
 
     async fn put_events(&mut self, events: &[EventRecord]) -> StoreResult<()> {
-        for e in events {
-            self.exec(sqlx::query("DELETE FROM event_resources WHERE event_id = $1").bind(&e.event_id)).await?;
-            let q = sqlx::query(
-                "INSERT INTO events (event_id, account_id, event_time, event_name, event_source, read_only, username, access_key_id, body) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+        // The last version of each event (one statement may not update a row twice).
+        let mut latest: Vec<&EventRecord> = Vec::with_capacity(events.len());
+        for e in events.iter().rev() {
+            if !latest.iter().any(|l| l.event_id == e.event_id) {
+                latest.push(e);
+            }
+        }
+        latest.reverse();
+        // Multi-row statements: a batch of events costs a few statements, not several each.
+        for chunk in latest.chunks(100) {
+            let marks = placeholders(chunk.len(), 1, 1);
+            let sql = format!("DELETE FROM event_resources WHERE event_id IN ({marks})");
+            let mut delete = sqlx::query(&sql);
+            for e in chunk {
+                delete = delete.bind(&e.event_id);
+            }
+            self.exec(delete).await?;
+            let sql = format!(
+                "INSERT INTO events (event_id, account_id, event_time, event_name, event_source, read_only, username, access_key_id, body) VALUES {} \
                  ON CONFLICT (event_id) DO UPDATE SET body = excluded.body, username = excluded.username, access_key_id = excluded.access_key_id",
-            )
-            .bind(&e.event_id)
-            .bind(&e.account_id)
-            .bind(e.event_time)
-            .bind(&e.event_name)
-            .bind(&e.event_source)
-            .bind(i64::from(e.read_only))
-            .bind(&e.username)
-            .bind(&e.access_key_id)
-            .bind(&e.body);
-            self.exec(q).await?;
-            for (kind, name) in &e.resources {
-                let q = sqlx::query("INSERT INTO event_resources (event_id, resource_type, resource_name) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                placeholders(chunk.len(), 9, 1)
+            );
+            let mut insert = sqlx::query(&sql);
+            for e in chunk {
+                insert = insert
                     .bind(&e.event_id)
-                    .bind(kind)
-                    .bind(name);
-                self.exec(q).await?;
+                    .bind(&e.account_id)
+                    .bind(e.event_time)
+                    .bind(&e.event_name)
+                    .bind(&e.event_source)
+                    .bind(i64::from(e.read_only))
+                    .bind(&e.username)
+                    .bind(&e.access_key_id)
+                    .bind(&e.body);
+            }
+            self.exec(insert).await?;
+            let resources: Vec<(&str, &str, &str)> = chunk.iter().flat_map(|e| e.resources.iter().map(|(k, n)| (e.event_id.as_str(), k.as_str(), n.as_str()))).collect();
+            for rows in resources.chunks(300) {
+                let sql = format!("INSERT INTO event_resources (event_id, resource_type, resource_name) VALUES {} ON CONFLICT DO NOTHING", placeholders(rows.len(), 3, 1));
+                let mut insert = sqlx::query(&sql);
+                for (id, kind, name) in rows {
+                    insert = insert.bind(*id).bind(*kind).bind(*name);
+                }
+                self.exec(insert).await?;
             }
         }
         Ok(())
