@@ -202,7 +202,7 @@ impl Iam {
             body: String::new(),
         };
         let mut draft = record.clone();
-        draft.body = Value::Object(body.clone()).to_string();
+        draft.body = serde_json::to_string(&body).unwrap_or_default();
         Some(CallEvent { pending: PendingEvent::new(draft), record, body })
     }
 
@@ -234,10 +234,14 @@ impl Iam {
                 false
             }
         };
-        if unchanged && pending.written() {
+        if unchanged {
+            // The draft is the whole event: written with the call's change, or now as it is.
+            if let Some(draft) = pending.take_unwritten() {
+                self.queue_event(draft);
+            }
             return;
         }
-        record.body = Value::Object(body).to_string();
+        record.body = serde_json::to_string(&body).unwrap_or_default();
         self.queue_event(record);
     }
 
@@ -272,7 +276,7 @@ impl Iam {
             Some(e) => self.finish_event(event, CallOutcome::Failure { code: e.code(), message: &e.public_message() }),
             None => {
                 let CallEvent { mut record, body, .. } = event;
-                record.body = Value::Object(body).to_string();
+                record.body = serde_json::to_string(&body).unwrap_or_default();
                 if let Some(previous) = slot.replace(record) {
                     self.settle_console_event(previous);
                 }
