@@ -704,9 +704,8 @@ fn federated_identity(event_name: &str, response: &Value) -> Option<(Value, Stri
 
 /// The account of an unsigned call (AssumeRoleWithWebIdentity, AssumeRoleWithSAML): the role's.
 fn account_of_role_arn(parameters: &Value) -> Option<String> {
-    let arn = parameters.get("roleArn")?.as_str()?;
-    let account = arn.split(':').nth(4)?;
-    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then(|| account.to_owned())
+    let arn = portcullis_types::Arn::parse(parameters.get("roleArn")?.as_str()?).ok()?;
+    portcullis_types::AccountId::parse(&arn.account).ok().map(|_| arn.account)
 }
 
 /// The resources a request names, as CloudTrail types them.
