@@ -181,10 +181,8 @@ impl Iam {
         body.insert("requestID".into(), json!(call.request_id));
         body.insert("eventID".into(), json!(event_id));
         body.insert("readOnly".into(), json!(call.read_only));
-        if !resources.is_empty() {
-            let list: Vec<Value> = resources.iter().map(|(kind, name)| json!({"accountId": account_id, "type": kind, "ARN": name})).collect();
-            body.insert("resources".into(), Value::Array(list));
-        }
+        // The named resources are LookupEvents' `Resources` (types and names); the record's
+        // own `resources` member would need ARNs the request does not always carry.
         body.insert("eventType".into(), json!("AwsApiCall"));
         body.insert("managementEvent".into(), json!(true));
         body.insert("recipientAccountId".into(), json!(account_id));
