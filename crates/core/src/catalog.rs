@@ -2,10 +2,8 @@
 //! It is global and read-only: per-account state (attachments) lives in the store.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::sync::{Arc, OnceLock};
 
-use serde_json::Value;
 
 use crate::{IamError, IamResult};
 
@@ -69,24 +67,31 @@ impl Catalog {
     }
 
     fn from_gz(gz: &[u8]) -> Result<Self, String> {
-        let mut text = String::new();
-        flate2::read::GzDecoder::new(gz).read_to_string(&mut text).map_err(|e| e.to_string())?;
-        let rows: Vec<Value> = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+        /// One row of the catalog file, read straight into its fields (no JSON tree and no
+        /// copy of the whole text held while reading: start-up memory stays low).
+        #[derive(serde::Deserialize)]
+        struct Row {
+            name: String,
+            path: String,
+            arn: String,
+            default_version: String,
+            create_date: String,
+            update_date: String,
+            document: String,
+        }
+        let reader = std::io::BufReader::new(flate2::read::GzDecoder::new(gz));
+        let rows: Vec<Row> = serde_json::from_reader(reader).map_err(|e| e.to_string())?;
         let mut policies: Vec<ManagedPolicy> = rows
-            .iter()
-            .map(|r| {
-                let s = |k: &str| r[k].as_str().unwrap_or_default().to_owned();
-                let arn = s("arn");
-                ManagedPolicy {
-                    name: s("name"),
-                    path: s("path"),
-                    policy_id: derived_policy_id(&arn),
-                    arn,
-                    default_version: s("default_version"),
-                    create_date: parse_time(r["create_date"].as_str().unwrap_or_default()),
-                    update_date: parse_time(r["update_date"].as_str().unwrap_or_default()),
-                    document: s("document"),
-                }
+            .into_iter()
+            .map(|r| ManagedPolicy {
+                name: r.name,
+                path: r.path,
+                policy_id: derived_policy_id(&r.arn),
+                arn: r.arn,
+                default_version: r.default_version,
+                create_date: parse_time(&r.create_date),
+                update_date: parse_time(&r.update_date),
+                document: r.document,
             })
             .collect();
         policies.sort_by_key(|a| a.name.to_lowercase());
