@@ -305,3 +305,18 @@ def test_console_operations_are_recorded_like_api_calls(server_factory):
     assert created and created[0]["requestParameters"] == {"userName": "Allowed"}
     identity = created[0]["userIdentity"]
     assert identity["type"] == "IAMUser" and identity["userName"] == "Clerk" and identity["accessKeyId"].startswith("ASIA")
+
+
+def test_json_and_rest_services_are_recorded_with_their_event_source(server_factory):
+    srv = server_factory()
+    orgs = service_client(srv, "organizations")
+    with expect_error("AWSOrganizationsNotInUseException"):
+        orgs.describe_organization()
+    account = service_client(srv, "account")
+    account.put_alternate_contact(AlternateContactType="SECURITY", EmailAddress="sec@example.com", Name="Sec", PhoneNumber="+1-555-0100", Title="CISO")
+    ct = trail(srv)
+    _, event = by_name(lookup(ct, "EventSource", "organizations.amazonaws.com"), "DescribeOrganization")
+    assert event["errorCode"] == "AWSOrganizationsNotInUseException" and event["readOnly"] is True
+    entry, event = by_name(lookup(ct, "EventSource", "account.amazonaws.com"), "PutAlternateContact")
+    assert entry["ReadOnly"] == "false" and event["requestParameters"]["alternateContactType"] == "SECURITY"
+    assert event["requestParameters"]["emailAddress"] == "sec@example.com"
