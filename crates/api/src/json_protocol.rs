@@ -9,6 +9,7 @@ use axum::body::to_bytes;
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use portcullis_core::audit::CallOutcome;
 use portcullis_core::{CloudTrailOperation, IamError, IdentityStoreOperation, OrganizationsOperation, SsoAdminOperation};
 use portcullis_protocol::{AwsError, QueryParams, Violation, ViolationKind};
 use serde_json::Value;
@@ -233,7 +234,7 @@ async fn process(state: &AppState, req: Request, request_id: &str) -> Result<Str
         JsonService::CloudTrail => CloudTrailOperation::parse(operation).map(|o| (o.spec().writes, o.name())),
     }
     .ok_or_else(unknown)?;
-    let event = iam.begin_event(portcullis_core::audit::ApiCall {
+    let call = portcullis_core::audit::ApiCall {
         caller: &caller,
         event_source: service.event_source(),
         event_name: op_name,
@@ -241,7 +242,7 @@ async fn process(state: &AppState, req: Request, request_id: &str) -> Result<Str
         read_only: !writes,
         request_id,
         parameters: input.clone(),
-    });
+    };
     let work = async {
         match service {
             JsonService::Organizations => {
@@ -265,14 +266,12 @@ async fn process(state: &AppState, req: Request, request_id: &str) -> Result<Str
             }
         }
     };
-    let result = iam.run_recorded(event.as_ref(), work).await;
-    if let Some(event) = event {
-        let outcome = match &result {
-            Ok(out) => portcullis_core::audit::CallOutcome::Success(Some(out.clone()).filter(|_| writes && has_output)),
-            Err(e) => portcullis_core::audit::CallOutcome::Failure { code: &e.code, message: &e.message },
-        };
-        iam.finish_event(event, outcome);
-    }
+    let result = iam
+        .record_call(call, work, |result| match result {
+            Ok(out) => CallOutcome::Success(Some(out.clone()).filter(|_| writes && has_output)),
+            Err(e) => CallOutcome::Failure { code: &e.code, message: e.message.clone() },
+        })
+        .await;
     let out = result?;
     Ok(if has_output { out.to_string() } else { String::new() })
 }

@@ -31,6 +31,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use portcullis_core::audit::CallOutcome;
 use portcullis_core::{Caller, Iam, IamError, IamOperation, StsOperation};
 use portcullis_protocol::{query_error_body, query_response_body, AwsError, QueryParams, ServiceModel};
 
@@ -265,7 +266,7 @@ async fn process(state: &AppState, req: Request, request_id: &str) -> Result<Rep
         Service::Sts => StsOperation::parse(action).map(|o| o.spec().writes),
     }
     .ok_or_else(unknown)?;
-    let event = state.iam.begin_event(portcullis_core::audit::ApiCall {
+    let call = portcullis_core::audit::ApiCall {
         caller: &caller,
         event_source: service.event_source(),
         event_name: action,
@@ -273,7 +274,7 @@ async fn process(state: &AppState, req: Request, request_id: &str) -> Result<Rep
         read_only: !writes,
         request_id,
         parameters: portcullis_core::audit::query_parameters(params.iter()),
-    });
+    };
     let work = async {
         match service {
             Service::Iam => iam::dispatch(&state.iam, &caller, IamOperation::parse(action).ok_or_else(unknown)?, &params).await,
@@ -281,14 +282,13 @@ async fn process(state: &AppState, req: Request, request_id: &str) -> Result<Rep
         }
         .map_err(|e| fail(iam_error(e)))
     };
-    let result = state.iam.run_recorded(event.as_ref(), work).await;
-    if let Some(event) = event {
-        let outcome = match &result {
-            Ok(out) => portcullis_core::audit::CallOutcome::Success(out.as_ref().filter(|_| writes && op.has_output).and_then(|w| portcullis_core::audit::xml_result(w.as_str()))),
-            Err((_, e)) => portcullis_core::audit::CallOutcome::Failure { code: &e.code, message: &e.message },
-        };
-        state.iam.finish_event(event, outcome);
-    }
+    let result = state
+        .iam
+        .record_call(call, work, |result| match result {
+            Ok(out) => CallOutcome::Success(out.as_ref().filter(|_| writes && op.has_output).and_then(|w| portcullis_core::audit::xml_result(w.as_str()))),
+            Err((_, e)) => CallOutcome::Failure { code: &e.code, message: e.message.clone() },
+        })
+        .await;
     let result = result?;
     Ok(Reply {
         status: StatusCode::OK,

@@ -11,6 +11,7 @@ use axum::body::to_bytes;
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use portcullis_core::audit::CallOutcome;
 use portcullis_core::{AccountOperation, IamError, SsoOidcOperation, SsoPortalOperation};
 use portcullis_protocol::{AwsError, OperationSpec, ServiceModel, ViolationKind};
 use serde_json::{Map, Value};
@@ -255,7 +256,7 @@ async fn process(state: &AppState, req: Request, request_id: &str) -> Result<Str
         (RestService::Account, Some(caller)) => {
             let op = AccountOperation::parse(&op.name).ok_or_else(unknown)?;
             let writes = op.spec().writes;
-            let event = state.iam.begin_event(portcullis_core::audit::ApiCall {
+            let call = portcullis_core::audit::ApiCall {
                 caller,
                 event_source: "account.amazonaws.com",
                 event_name: op.name(),
@@ -263,16 +264,14 @@ async fn process(state: &AppState, req: Request, request_id: &str) -> Result<Str
                 read_only: !writes,
                 request_id,
                 parameters: input.clone(),
-            });
-            let result = state.iam.run_recorded(event.as_ref(), crate::account_api::dispatch(&state.iam, caller, op, &input)).await;
-            if let Some(event) = event {
-                let outcome = match &result {
-                    Ok(out) => portcullis_core::audit::CallOutcome::Success(Some(out.clone()).filter(|o| writes && o.as_object().is_some_and(|m| !m.is_empty()))),
-                    Err(e) => portcullis_core::audit::CallOutcome::Failure { code: e.code(), message: &e.public_message() },
-                };
-                state.iam.finish_event(event, outcome);
-            }
-            result
+            };
+            state
+                .iam
+                .record_call(call, crate::account_api::dispatch(&state.iam, caller, op, &input), |result| match result {
+                    Ok(out) => CallOutcome::Success(Some(out.clone()).filter(|o| writes && o.as_object().is_some_and(|m| !m.is_empty()))),
+                    Err(e) => CallOutcome::Failure { code: e.code(), message: e.public_message() },
+                })
+                .await
         }
         (RestService::SsoOidc, _) => {
             let op = SsoOidcOperation::parse(&op.name).ok_or_else(unknown)?;

@@ -1,7 +1,7 @@
 //! The audit trail: every API call, console sign-in and STS exchange as a CloudTrail event.
 //!
-//! A call's event is drafted before the call runs ([`Iam::begin_event`]) and is pending while
-//! it runs ([`Iam::run_recorded`]): the first transaction the call commits writes it, so a
+//! A call's event is drafted before the call runs and is pending while
+//! it runs ([`Iam::record_call`]): the first transaction the call commits writes it, so a
 //! change is never stored without its event. When the call is answered, the event gets its
 //! outcome (`errorCode`, `responseElements`) and is written again over the same id, through
 //! a background writer that batches (calls that changed nothing are written only this way).
@@ -101,7 +101,7 @@ impl Default for EventLog {
 }
 
 /// A call's event while the call runs.
-pub struct CallEvent {
+struct CallEvent {
     pending: Arc<PendingEvent>,
     record: EventRecord,
     body: Map<String, Value>,
@@ -125,7 +125,7 @@ pub struct ApiCall<'a> {
 pub enum CallOutcome<'a> {
     /// Answered; the response's members, for calls that change something.
     Success(Option<Value>),
-    Failure { code: &'a str, message: &'a str },
+    Failure { code: &'a str, message: String },
 }
 
 /// A console sign-in, for its event.
@@ -152,7 +152,7 @@ impl Iam {
 
     /// Drafts a call's event (None when calls like it are not recorded, or the caller's
     /// account is not known).
-    pub fn begin_event(&self, call: ApiCall<'_>) -> Option<CallEvent> {
+    fn begin_event(&self, call: ApiCall<'_>) -> Option<CallEvent> {
         match self.events.level {
             AuditLevel::Off => return None,
             AuditLevel::Writes if call.read_only => return None,
@@ -204,16 +204,18 @@ impl Iam {
         Some(CallEvent { pending: PendingEvent::new(draft), record, body })
     }
 
-    /// Runs a call with its event pending, so that its first committed change carries it.
-    pub async fn run_recorded<F: std::future::Future>(&self, event: Option<&CallEvent>, work: F) -> F::Output {
-        match event {
-            Some(e) => with_pending_event(e.pending.clone(), work).await,
-            None => work.await,
-        }
+    /// Runs a call with its event pending, so that its first committed change carries it,
+    /// then records the event with the outcome `outcome` reads from the answer (asked only
+    /// when the call is recorded).
+    pub async fn record_call<T, F: std::future::Future<Output = T>>(&self, call: ApiCall<'_>, work: F, outcome: impl FnOnce(&T) -> CallOutcome<'_>) -> T {
+        let Some(event) = self.begin_event(call) else { return work.await };
+        let answer = with_pending_event(event.pending.clone(), work).await;
+        self.finish_event(event, outcome(&answer));
+        answer
     }
 
     /// Completes a call's event with its outcome and queues it.
-    pub fn finish_event(&self, event: CallEvent, outcome: CallOutcome<'_>) {
+    fn finish_event(&self, event: CallEvent, outcome: CallOutcome<'_>) {
         let CallEvent { pending, mut record, mut body } = event;
         let unchanged = match outcome {
             CallOutcome::Success(None) => true,
@@ -271,7 +273,7 @@ impl Iam {
         };
         let Some(event) = self.begin_event(call) else { return };
         match refused {
-            Some(e) => self.finish_event(event, CallOutcome::Failure { code: e.code(), message: &e.public_message() }),
+            Some(e) => self.finish_event(event, CallOutcome::Failure { code: e.code(), message: e.public_message() }),
             None => {
                 let CallEvent { mut record, body, .. } = event;
                 record.body = serde_json::to_string(&body).unwrap_or_default();
