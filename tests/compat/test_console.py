@@ -450,3 +450,35 @@ def test_editing_a_policy_and_removing_a_group_member(server_factory):
     r = s.post(f"{srv.endpoint}/console/group/Team/users", data={"csrf": csrf, "remove": "Member"}, timeout=30)
     assert "User removed from Team." in r.text
     assert admin.get_group(GroupName="Team")["Users"] == []
+
+
+def test_sessions_and_pending_sign_ins_outlive_a_restart_and_are_sealed_at_rest(server_factory, backend):
+    """Console sessions and sign-ins waiting for their MFA step are kept in the database (so
+    every node shares them): a restarted server signs nobody out, and what the store holds
+    is sealed — the typed password and the session's token are not in the database."""
+    srv = server_factory()
+    admin = srv.client()
+    admin.create_user(UserName="Sealed")
+    admin.create_login_profile(UserName="Sealed", Password="Sealed-pass-123!")
+    dev = admin.create_virtual_mfa_device(VirtualMFADeviceName="sealed")["VirtualMFADevice"]
+    totp = pyotp.TOTP(dev["Base32StringSeed"].decode())
+    now = requests.post(f"{srv.endpoint}/_portcullis/clock", json={"advance_seconds": 0}, timeout=10).json()["now"]
+    admin.enable_mfa_device(UserName="Sealed", SerialNumber=dev["SerialNumber"], AuthenticationCode1=totp.at(now - 60), AuthenticationCode2=totp.at(now - 30))
+
+    root = browser()
+    assert root_sign_in(srv, root, srv.root_password).url.endswith("/console")
+    pending = browser()
+    r = user_sign_in(srv, pending, srv.account_id, "Sealed", "Sealed-pass-123!")
+    assert r.status_code == 200 and "MFA code" in r.text, r.text
+    step_csrf = hidden(r.text, "csrf")
+
+    if backend == "sqlite":
+        stored = b"".join(p.read_bytes() for p in srv.data_dir.glob("portcullis.db*"))
+        assert b"Sealed-pass-123!" not in stored, "a pending sign-in's password is stored in the clear"
+        assert root.cookies["portcullis-session"].encode() not in stored, "a session's id is stored as it is"
+
+    srv.restart()
+    now = requests.post(f"{srv.endpoint}/_portcullis/clock", json={"advance_seconds": 0}, timeout=10).json()["now"]
+    assert root.get(f"{srv.endpoint}/console", timeout=30).url == f"{srv.endpoint}/console", "the session outlived the restart"
+    r = pending.post(f"{srv.endpoint}/signin/step/mfa", data={"csrf": step_csrf, "mfa_code": totp.at(now)}, timeout=30)
+    assert r.url == f"{srv.endpoint}/console" and "user/Sealed" in r.text, r.text

@@ -187,3 +187,113 @@ def test_nodes_starting_at_once_on_an_empty_database_make_one_account(backend, t
         for n in nodes:
             n.stop()
         database.drop()
+
+
+def test_no_stale_allow_past_100_ms_under_load_on_three_nodes(nodes, tmp_path_factory):
+    """Writes on one node and reads on two others, all under load: after each revocation
+    (a deactivated key, a new Deny, a detached policy) acknowledged by the writing node, no
+    request that starts on another node more than 100 ms later is allowed."""
+    import threading
+    a, b = nodes
+    c = start_node(a, tmp_path_factory.mktemp("node-c"))
+    try:
+        stop = threading.Event()
+        failures: list[str] = []
+
+        def write_load():
+            # Unrelated writes on the first node keep it (and the change feed) busy.
+            iam = a.client()
+            while not stop.is_set():
+                name = unique_name("churn")
+                try:
+                    iam.create_user(UserName=name)
+                    iam.tag_user(UserName=name, Tags=[{"Key": "k", "Value": "v"}])
+                    iam.untag_user(UserName=name, TagKeys=["k"])
+                    iam.delete_user(UserName=name)
+                except ClientError as e:  # noqa: PERF203 - reported below
+                    failures.append(f"churn: {e}")
+
+        writers = [threading.Thread(target=write_load, daemon=True) for _ in range(2)]
+        for t in writers:
+            t.start()
+
+        def revocations():
+            # Each: (set up, warm call, revoke) — the call must be refused after the revocation.
+            deny = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "iam:ListUsers", "Resource": "*"}]})
+            yield "deactivated key", lambda n, k: a.client().update_access_key(UserName=n, AccessKeyId=k, Status="Inactive")
+            yield "new deny", lambda n, k: a.client().put_user_policy(UserName=n, PolicyName="deny", PolicyDocument=deny)
+            yield "detached policy", lambda n, k: a.client().detach_user_policy(UserName=n, PolicyArn="arn:aws:iam::aws:policy/IAMReadOnlyAccess")
+
+        for what, revoke in revocations():
+            name, key = user_with_key(a)
+            readers_on = [node.client(key["AccessKeyId"], key["SecretAccessKey"], max_pool_connections=8) for node in (b, c)]
+            for caller in readers_on:
+                warm(lambda: caller.list_users(MaxItems=1))
+            results: list[tuple[float, str | None]] = []
+            lock = threading.Lock()
+            done = threading.Event()
+
+            def read_load(caller):
+                while not done.is_set():
+                    started = time.monotonic()
+                    outcome = denied(lambda: caller.list_users(MaxItems=1))
+                    with lock:
+                        results.append((started, outcome))
+
+            readers = [threading.Thread(target=read_load, args=(caller,), daemon=True) for caller in readers_on for _ in range(3)]
+            for t in readers:
+                t.start()
+            time.sleep(0.5)
+            revoke(name, key["AccessKeyId"])
+            revoked = time.monotonic()
+            time.sleep(1.0)
+            done.set()
+            for t in readers:
+                t.join(timeout=30)
+            allowed_before = sum(1 for at, outcome in results if at < revoked and outcome is None)
+            stale = [(round((at - revoked) * 1000), outcome) for at, outcome in results if at > revoked + PROPAGATION and outcome is None]
+            refused_after = sum(1 for at, outcome in results if at > revoked + PROPAGATION and outcome is not None)
+            assert allowed_before > 0, f"{what}: the readers were allowed before the revocation"
+            assert refused_after > 0, f"{what}: no request after the revocation was answered"
+            assert not stale, f"{what}: allowed {len(stale)} times more than 100 ms after the revocation (ms after, outcome): {stale[:5]}"
+        stop.set()
+        for t in writers:
+            t.join(timeout=30)
+        assert not failures, failures[:3]
+    finally:
+        c.stop()
+
+
+def test_a_console_sign_in_and_session_move_between_nodes(nodes):
+    """A browser behind a load balancer lands on any node: a sign-in started on one node
+    finishes on another (its pending MFA step is shared), the session works on every node,
+    and signing out on one ends it on all."""
+    import pyotp
+    from test_console import browser, hidden, user_sign_in
+    a, b = nodes
+    iam = a.client()
+    name, password = unique_name("browser"), "Console-pass-123!"
+    iam.create_user(UserName=name)
+    iam.create_login_profile(UserName=name, Password=password)
+    iam.attach_user_policy(UserName=name, PolicyArn="arn:aws:iam::aws:policy/IAMReadOnlyAccess")
+    dev = iam.create_virtual_mfa_device(VirtualMFADeviceName=name)["VirtualMFADevice"]
+    totp = pyotp.TOTP(dev["Base32StringSeed"].decode())
+    step = int(time.time()) // 30
+    iam.enable_mfa_device(UserName=name, SerialNumber=dev["SerialNumber"], AuthenticationCode1=totp.at((step - 2) * 30), AuthenticationCode2=totp.at((step - 1) * 30))
+
+    s = browser()
+    r = user_sign_in(a, s, a.account_id, name, password)
+    assert r.status_code == 200 and "MFA code" in r.text, r.text
+    r = s.post(f"{b.endpoint}/signin/step/mfa", data={"csrf": hidden(r.text, "csrf"), "mfa_code": totp.now()}, timeout=30)
+    assert r.url == f"{b.endpoint}/console" and f"user/{name}" in r.text, (r.url, r.text[:500])
+    page = s.get(f"{a.endpoint}/console", timeout=30)
+    assert page.url == f"{a.endpoint}/console" and f"user/{name}" in page.text, "the session works on the other node"
+    session = s.cookies.get("portcullis-session")
+    assert session
+    r = s.post(f"{a.endpoint}/signout", data={"csrf": hidden(page.text, "csrf")}, timeout=30)
+    assert r.url.endswith("/signin")
+    # The browser's cookie would be cleared; one that kept it is refused by every node.
+    for node in (a, b):
+        kept = browser()
+        kept.cookies.set("portcullis-session", session)
+        assert kept.get(f"{node.endpoint}/console", timeout=30).url.endswith("/signin")

@@ -411,3 +411,57 @@ def test_users_without_mfa_register_one_first_or_are_blocked(tut):
         assert 'name="mfa_code"' in asked.text
     finally:
         assert settings("ALLOW_SIGN_IN").status_code == 200
+
+
+def test_portal_sign_ins_and_portal_calls_are_in_the_audit_trail(tut):
+    """Identity Center users' sign-ins to the access portal and their calls of the portal
+    and OIDC APIs are CloudTrail events of the account that owns the identity store, with
+    an `IdentityCenterUser` identity and the tokens hidden."""
+    if "AWS accounts" not in tut.browser.get(tut.url(), timeout=30).text:
+        tut.sign_in(NEW_PASSWORD)
+    # A refused password, then a sign-in.
+    wrong = requests.Session().post(tut.url("/signin"), data={"user_name": "John", "password": "not-his-password", "next": ""}, timeout=30)
+    assert "Invalid username or password." in wrong.text
+    fresh = requests.Session()
+    assert "AWS accounts" in fresh.post(tut.url("/signin"), data={"user_name": "John", "password": NEW_PASSWORD, "next": ""}, timeout=30).text
+
+    oidc = tut.oidc()
+    reg = oidc.register_client(clientName="audit-test", clientType="public")
+    start = oidc.start_device_authorization(clientId=reg["clientId"], clientSecret=reg["clientSecret"], startUrl=tut.portal_url)
+    approve(tut, start["verificationUriComplete"])
+    token = oidc.create_token(clientId=reg["clientId"], clientSecret=reg["clientSecret"], grantType="urn:ietf:params:oauth:grant-type:device_code", deviceCode=start["deviceCode"])
+    portal = tut.portal()
+    portal.list_accounts(accessToken=token["accessToken"])
+    with pytest.raises(portal.exceptions.ResourceNotFoundException):
+        portal.get_role_credentials(accessToken=token["accessToken"], accountId=tut.srv.account_id, roleName="AdministratorAccess")
+    portal.logout(accessToken=token["accessToken"])
+
+    ct = client(tut.srv, "cloudtrail")
+
+    def events(source):
+        found = ct.lookup_events(LookupAttributes=[{"AttributeKey": "EventSource", "AttributeValue": source}], MaxResults=50)["Events"]
+        return [json.loads(e["CloudTrailEvent"]) for e in found]
+
+    identity_store_arn = f"arn:aws:identitystore::{tut.srv.account_id}:identitystore/{tut.store}"
+    sign_ins = events("signin.amazonaws.com")
+    ok = next(e for e in sign_ins if e["eventName"] == "UserAuthentication")
+    assert ok["eventType"] == "AwsServiceEvent" and ok["serviceEventDetails"] == {"UserAuthentication": "Success"}
+    assert ok["userIdentity"] == {"type": "IdentityCenterUser", "accountId": tut.srv.account_id, "onBehalfOf": {"userId": tut.user_id, "identityStoreArn": identity_store_arn}}
+    assert ok["recipientAccountId"] == tut.srv.account_id and ok["sourceIPAddress"] == "127.0.0.1"
+    failed = next(e for e in sign_ins if e["eventName"] == "CredentialVerification")
+    assert failed["serviceEventDetails"] == {"CredentialVerification": "Failure"}
+    assert "not-his-password" not in json.dumps(sign_ins)
+
+    calls = {}
+    for e in events("sso.amazonaws.com"):  # newest first: this test's calls
+        calls.setdefault(e["eventName"], e)
+    assert {"ListAccounts", "GetRoleCredentials", "Logout"} <= set(calls), sorted(calls)
+    assert calls["ListAccounts"]["userIdentity"]["onBehalfOf"]["userId"] == tut.user_id and calls["ListAccounts"]["readOnly"] is True
+    assert calls["ListAccounts"]["requestParameters"]["accessToken"] == "HIDDEN_DUE_TO_SECURITY_REASONS"
+    assert calls["GetRoleCredentials"]["errorCode"] == "ResourceNotFoundException"
+    assert calls["Logout"]["readOnly"] is False
+    grants = [e for e in events("sso-oauth.amazonaws.com") if e["eventName"] == "CreateToken"]
+    assert grants and grants[0]["userIdentity"]["onBehalfOf"]["userId"] == tut.user_id
+    text = json.dumps(grants + list(calls.values()))
+    for secret in (token["accessToken"], token["refreshToken"], reg["clientSecret"], start["deviceCode"]):
+        assert secret not in text, "a token is in the trail"

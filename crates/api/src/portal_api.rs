@@ -2,20 +2,27 @@
 //! CreateToken) and `sso` (ListAccounts, ListAccountRoles, GetRoleCredentials, Logout, with
 //! the portal session's bearer token in `x-amz-sso_bearer_token`).
 
-use portcullis_core::{Iam, IamError, IamResult, SsoOidcOperation as Oidc, SsoPortalOperation as Portal};
+use portcullis_core::audit::{CallOutcome, DirectoryCall, DirectoryOutcome};
+use portcullis_core::{Iam, IamError, IamResult, RequestFacts, SsoOidcOperation as Oidc, SsoPortalOperation as Portal};
 use serde_json::{json, Value};
 
 fn s<'a>(v: &'a Value, k: &str) -> &'a str {
     v.get(k).and_then(Value::as_str).unwrap_or_default()
 }
 
-pub async fn dispatch_oidc(iam: &Iam, op: Oidc, v: &Value) -> IamResult<Value> {
+pub async fn dispatch_oidc(iam: &Iam, op: Oidc, v: &Value, facts: &RequestFacts, request_id: &str) -> IamResult<Value> {
     match op {
         Oidc::RegisterClient => iam.register_oidc_client(s(v, "clientName"), s(v, "clientType")).await,
         Oidc::StartDeviceAuthorization => iam.start_device_authorization(s(v, "clientId"), s(v, "clientSecret"), s(v, "startUrl")).await,
         Oidc::CreateToken => {
             let opt = |k: &str| v.get(k).and_then(Value::as_str);
-            iam.create_oidc_token(s(v, "clientId"), s(v, "clientSecret"), s(v, "grantType"), opt("deviceCode"), opt("refreshToken")).await
+            let out = iam.create_oidc_token(s(v, "clientId"), s(v, "clientSecret"), s(v, "grantType"), opt("deviceCode"), opt("refreshToken")).await?;
+            // A token granted is the user's: recorded in their identity store's account.
+            if let Ok(user) = iam.portal_user(s(&out, "accessToken")).await {
+                let call = DirectoryCall { facts, event_source: "sso-oauth.amazonaws.com", event_name: op.name(), read_only: false, request_id, parameters: v.clone() };
+                iam.record_directory_event(call, &user.store_id, Some(&user), DirectoryOutcome::Call(CallOutcome::Success(Some(out.clone())))).await;
+            }
+            Ok(out)
         }
     }
 }
@@ -31,25 +38,36 @@ fn page(key: &str, all: Vec<Value>, v: &Value) -> IamResult<Value> {
     Ok(out)
 }
 
-pub async fn dispatch_portal(iam: &Iam, op: Portal, v: &Value) -> IamResult<Value> {
+pub async fn dispatch_portal(iam: &Iam, op: Portal, v: &Value, facts: &RequestFacts, request_id: &str) -> IamResult<Value> {
     let token = s(v, "accessToken");
-    if op == Portal::Logout {
-        iam.portal_logout(token).await?;
-        return Ok(json!({}));
-    }
-    let user = iam.portal_user(token).await?;
-    match op {
-        Portal::ListAccounts => page("accountList", iam.portal_accounts(&user).await?, v),
-        Portal::ListAccountRoles => page("roleList", iam.portal_roles(&user, s(v, "accountId")).await?, v),
-        Portal::GetRoleCredentials => {
-            let c = iam.portal_role_credentials(&user, s(v, "accountId"), s(v, "roleName")).await?;
-            Ok(json!({"roleCredentials": {
+    // A call whose token names nobody is refused before anyone is known, and not recorded.
+    let user = match (op, iam.portal_user(token).await) {
+        (_, Ok(user)) => Some(user),
+        // Logout answers for itself (a token that is no session's is refused there).
+        (Portal::Logout, Err(_)) => None,
+        (_, Err(e)) => return Err(e),
+    };
+    let out = match (op, &user) {
+        (Portal::Logout, _) => iam.portal_logout(token).await.map(|()| json!({})),
+        (Portal::ListAccounts, Some(user)) => iam.portal_accounts(user).await.and_then(|all| page("accountList", all, v)),
+        (Portal::ListAccountRoles, Some(user)) => iam.portal_roles(user, s(v, "accountId")).await.and_then(|all| page("roleList", all, v)),
+        (Portal::GetRoleCredentials, Some(user)) => iam.portal_role_credentials(user, s(v, "accountId"), s(v, "roleName")).await.map(|c| {
+            json!({"roleCredentials": {
                 "accessKeyId": c.access_key_id,
                 "secretAccessKey": c.secret_access_key,
                 "sessionToken": c.session_token,
                 "expiration": c.expiration * 1000,
-            }}))
-        }
-        Portal::Logout => Ok(json!({})),
+            }})
+        }),
+        (_, None) => Err(IamError::service("UnauthorizedException", "Session token not found or invalid", &[])),
+    };
+    if let Some(user) = &user {
+        let call = DirectoryCall { facts, event_source: "sso.amazonaws.com", event_name: op.name(), read_only: op != Portal::Logout, request_id, parameters: v.clone() };
+        let outcome = match &out {
+            Ok(_) => CallOutcome::Success(None),
+            Err(e) => CallOutcome::Failure { code: e.code(), message: e.public_message() },
+        };
+        iam.record_directory_event(call, &user.store_id, Some(user), DirectoryOutcome::Call(outcome)).await;
     }
+    out
 }

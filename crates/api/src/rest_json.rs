@@ -275,11 +275,11 @@ async fn process(state: &AppState, req: Request, request_id: &str) -> Result<Str
         }
         (RestService::SsoOidc, _) => {
             let op = SsoOidcOperation::parse(&op.name).ok_or_else(unknown)?;
-            crate::portal_api::dispatch_oidc(&state.iam, op, &input).await
+            crate::portal_api::dispatch_oidc(&state.iam, op, &input, &crate::authenticate::unsigned_facts(&parts), request_id).await
         }
         (RestService::SsoPortal, _) => {
             let op = SsoPortalOperation::parse(&op.name).ok_or_else(unknown)?;
-            crate::portal_api::dispatch_portal(&state.iam, op, &input).await
+            crate::portal_api::dispatch_portal(&state.iam, op, &input, &crate::authenticate::unsigned_facts(&parts), request_id).await
         }
         (RestService::Account, None) => return Err(unknown()),
     }

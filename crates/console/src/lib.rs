@@ -60,7 +60,7 @@ impl Console {
 pub fn router(iam: Iam) -> Result<Router, String> {
     let iam_model = portcullis_protocol::ServiceModel::load_gz(portcullis_protocol::IAM_MODEL_GZ)?;
     let recorder = iam.clone();
-    let console = Arc::new(Console { iam, sessions: session::Sessions::default(), iam_model });
+    let console = Arc::new(Console { sessions: session::Sessions::new(iam.clone()), iam, iam_model });
     Ok(Router::new()
         .route("/console", get(dashboard::dashboard))
         .route("/start/{store}", get(portal::home))

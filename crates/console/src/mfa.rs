@@ -237,7 +237,7 @@ pub async fn assign_mfa(State(c): Shared, headers: HeaderMap, remote: ClientAddr
         .await;
         return match started {
             Ok((options, reg)) => {
-                c.sessions.put_registration(&session.id, reg, c.now());
+                c.sessions.put_registration(&session.id, reg, c.now()).await;
                 let page = AssignMfaPage { arn: &session.arn, csrf: &session.csrf, suggested_name: name, device: None, key_options: Some(options), error: None };
                 render(StatusCode::OK, &page)
             }
@@ -396,7 +396,7 @@ pub async fn enable_key(State(c): Shared, headers: HeaderMap, remote: ClientAddr
         let next = ("/console/mfa/assign", "Assign MFA device");
         render(StatusCode::BAD_REQUEST, &MessagePage { title: "The passkey or security key was not registered", text: &text, next })
     };
-    let Some(reg) = c.sessions.take_registration(&session.id, c.now()) else {
+    let Some(reg) = c.sessions.take_registration(&session.id, c.now()).await else {
         return not_registered("The registration has expired.");
     };
     match c.iam.finish_security_key_registration(&caller, &reg, &f.credential).await {

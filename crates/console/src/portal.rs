@@ -10,12 +10,13 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use portcullis_core::{Iam, PortalSecondFactor, PortalSignIn, PortalUser};
+use portcullis_core::audit::{DirectoryCall, DirectoryOutcome};
+use portcullis_core::{Iam, PortalSecondFactor, PortalSignIn, PortalUser, RequestFacts};
 use serde::Deserialize;
 
 use crate::security::cookie;
 use crate::session::{same_token, Pending};
-use crate::web::{redirect, render, Shared};
+use crate::web::{facts, redirect, render, ClientAddr, Shared};
 
 const PORTAL_COOKIE: &str = "portcullis-portal";
 
@@ -150,11 +151,12 @@ pub struct SignInForm {
 
 /// `POST /start/{store}/signin`: user name and password, with an authenticator code or a
 /// new password when the first answer asked for one.
-pub async fn sign_in(State(c): Shared, Path(store_id): Path<String>, axum::Form(f): axum::Form<SignInForm>) -> Response {
+pub async fn sign_in(State(c): Shared, Path(store_id): Path<String>, headers: HeaderMap, remote: ClientAddr, axum::Form(f): axum::Form<SignInForm>) -> Response {
     let code = f.mfa_code.as_deref().filter(|c| !c.is_empty());
     let factor = code.map_or(PortalSecondFactor::None, PortalSecondFactor::Code);
     let new_password = f.new_password.clone().filter(|p| !p.is_empty());
-    let step = SignInStep { store_id: &store_id, next: f.next.as_deref().unwrap_or(""), user_name: &f.user_name, password: &f.password, new_password, mfa_given: code.is_some() };
+    let facts = facts(&headers, &remote);
+    let step = SignInStep { store_id: &store_id, next: f.next.as_deref().unwrap_or(""), user_name: &f.user_name, password: &f.password, new_password, mfa_given: code.is_some(), facts };
     step.attempt(&c, factor).await
 }
 
@@ -167,14 +169,14 @@ pub struct KeyForm {
 
 /// `POST /start/{store}/signin/key`: the browser's answer to the security-key challenge of a
 /// pending sign-in.
-pub async fn sign_in_key(State(c): Shared, Path(store_id): Path<String>, axum::Form(f): axum::Form<KeyForm>) -> Response {
+pub async fn sign_in_key(State(c): Shared, Path(store_id): Path<String>, headers: HeaderMap, remote: ClientAddr, axum::Form(f): axum::Form<KeyForm>) -> Response {
     let expired = || render(StatusCode::OK, &SignInPage { store_id: &store_id, next: "", user_name: "", new_password: false, mfa: false, key: None, error: Some("Your sign-in took too long. Please sign in again.") });
-    let Some(p) = c.sessions.take_pending(&f.pending, c.now()) else { return expired() };
+    let Some(p) = c.sessions.take_pending(&f.pending, c.now()).await else { return expired() };
     let (Some(challenge), Some(user_name)) = (p.portal_key.as_ref(), p.user_name.as_deref()) else { return expired() };
     if challenge.store_id() != store_id || p.account.as_deref() != Some(store_id.as_str()) {
         return expired();
     }
-    let step = SignInStep { store_id: &store_id, next: f.next.as_deref().unwrap_or(""), user_name, password: &p.password, new_password: p.new_password.clone(), mfa_given: true };
+    let step = SignInStep { store_id: &store_id, next: f.next.as_deref().unwrap_or(""), user_name, password: &p.password, new_password: p.new_password.clone(), mfa_given: true, facts: facts(&headers, &remote) };
     step.attempt(&c, PortalSecondFactor::Key(challenge, &f.key_response)).await
 }
 
@@ -186,9 +188,24 @@ struct SignInStep<'a> {
     password: &'a str,
     new_password: Option<String>,
     mfa_given: bool,
+    facts: RequestFacts,
 }
 
 impl SignInStep<'_> {
+    /// The sign-in's event: a success, or a refused password or second factor.
+    async fn record(&self, c: &crate::Console, user: Option<&PortalUser>, success: bool) {
+        let call = DirectoryCall {
+            facts: &self.facts,
+            event_source: "signin.amazonaws.com",
+            event_name: if success { "UserAuthentication" } else { "CredentialVerification" },
+            read_only: false,
+            // A page's request has no id of its own: the event gets one.
+            request_id: "",
+            parameters: serde_json::Value::Null,
+        };
+        c.iam.record_directory_event(call, self.store_id, user, DirectoryOutcome::SignIn { success, mfa_used: self.mfa_given }).await;
+    }
+
     fn page(&self, error: Option<&str>, new_password: bool, mfa: bool, key: Option<(String, String)>) -> Response {
         let next = safe_next(self.store_id, self.next).unwrap_or("");
         render(StatusCode::OK, &SignInPage { store_id: self.store_id, next, user_name: self.user_name, new_password, mfa, key, error })
@@ -201,6 +218,11 @@ impl SignInStep<'_> {
             // A wrong second factor: the step again (a new challenge for the keys), saying why.
             error = Some(m.clone());
             result = c.iam.portal_sign_in(self.store_id, self.user_name, self.password, self.new_password.as_deref(), PortalSecondFactor::None).await;
+        }
+        match &result {
+            Ok(PortalSignIn::SignedIn { user, .. }) => self.record(c, Some(user), true).await,
+            Err(portcullis_core::IamError::AccessDenied(_)) => self.record(c, None, false).await,
+            _ => {}
         }
         match result {
             Ok(PortalSignIn::SignedIn { token, .. }) => {
@@ -215,7 +237,7 @@ impl SignInStep<'_> {
                         let mut p = Pending::new(None, Some(self.store_id.to_owned()), Some(self.user_name.to_owned()), self.password.to_owned(), String::new(), c.now());
                         p.new_password.clone_from(&self.new_password);
                         p.portal_key = Some(challenge);
-                        let Some(id) = c.sessions.put_pending(p, c.now()) else { return crate::web::failure() };
+                        let Some(id) = c.sessions.put_pending(p, c.now()).await else { return crate::web::failure() };
                         Some((id, options))
                     }
                     None => None,
@@ -375,7 +397,7 @@ pub async fn mfa_page(State(c): Shared, Path(store_id): Path<String>, headers: H
     let csrf = Iam::portal_form_token(&token);
     let key_options = match c.iam.start_portal_key_registration(&user).await {
         Ok((options, reg)) => {
-            c.sessions.put_portal_registration(&token, reg, c.now());
+            c.sessions.put_portal_registration(&token, reg, c.now()).await;
             Some(options)
         }
         Err(_) => None,
@@ -400,7 +422,7 @@ pub async fn mfa_key(State(c): Shared, Path(store_id): Path<String>, headers: He
         return crate::web::forbidden();
     }
     let page = |done: bool, error: Option<&str>| render(StatusCode::OK, &MfaPage { store_id: &store_id, csrf: &csrf, setup: None, key_options: None, done, error });
-    let Some(reg) = c.sessions.take_portal_registration(&token, c.now()) else { return page(false, Some("The registration took too long. Please start again.")) };
+    let Some(reg) = c.sessions.take_portal_registration(&token, c.now()).await else { return page(false, Some("The registration took too long. Please start again.")) };
     match c.iam.finish_portal_key_registration(&user, &reg, &f.credential).await {
         Ok(()) => page(true, None),
         Err(portcullis_core::IamError::AccessDenied(m) | portcullis_core::IamError::Service { message: m, .. }) => page(false, Some(&m)),
@@ -448,7 +470,7 @@ pub async fn management_console(State(c): Shared, Path(store_id): Path<String>, 
     }
     match c.iam.portal_role_session(&user, &f.account_id, &f.role_name).await {
         Ok(session) => {
-            let Some(id) = c.sessions.start(&f.account_id, &session.arn, &session.credentials, c.now()) else { return crate::web::failure() };
+            let Some(id) = c.sessions.start(&f.account_id, &session.arn, &session.credentials, c.now()).await else { return crate::web::failure() };
             redirect("/console", &[crate::security::set_cookie(crate::security::SESSION_COOKIE, &id)])
         }
         Err(_) => crate::web::message(StatusCode::NOT_FOUND, "No access", "You have no such permission set in that account."),

@@ -140,14 +140,14 @@ enum Factor {
 }
 
 /// The pending sign-in a step's form belongs to (its cookie and CSRF token must agree).
-fn pending(c: &Console, headers: &HeaderMap, csrf: &str) -> Option<Pending> {
+async fn pending(c: &Console, headers: &HeaderMap, csrf: &str) -> Option<Pending> {
     let id = cookie(headers, PENDING_COOKIE)?;
-    let p = c.sessions.take_pending(id, c.now())?;
+    let p = c.sessions.take_pending(id, c.now()).await?;
     same_token(&p.csrf, csrf).then_some(p)
 }
 
 pub async fn sign_in_mfa(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Form(f): Form<MfaForm>) -> Response {
-    let Some(p) = pending(&c, &headers, &f.csrf) else {
+    let Some(p) = pending(&c, &headers, &f.csrf).await else {
         return sign_in_form(StatusCode::UNAUTHORIZED, SignInStep::Choose, "", "", Some(INCORRECT));
     };
     let factor = match (f.security_key_response, f.recovery_code, f.mfa_code) {
@@ -169,24 +169,24 @@ pub struct NewPasswordForm {
 }
 
 pub async fn sign_in_new_password(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Form(f): Form<NewPasswordForm>) -> Response {
-    let Some(mut p) = pending(&c, &headers, &f.csrf) else {
+    let Some(mut p) = pending(&c, &headers, &f.csrf).await else {
         return sign_in_form(StatusCode::UNAUTHORIZED, SignInStep::Choose, "", "", Some(INCORRECT));
     };
     if f.new_password != f.confirm_password {
-        return next_step(&c, p, false, "Choose a new password.", Some("The new passwords do not match."));
+        return next_step(&c, p, false, "Choose a new password.", Some("The new passwords do not match.")).await;
     }
     p.new_password = Some(f.new_password);
     attempt(&c, p, None, facts(&headers, &remote), cookie(&headers, SESSION_COOKIE)).await
 }
 
 /// Renders the MFA or new-password step for a pending sign-in, under a new id and token.
-fn next_step(c: &Console, mut p: Pending, mfa: bool, reason: &str, error: Option<&str>) -> Response {
+async fn next_step(c: &Console, mut p: Pending, mfa: bool, reason: &str, error: Option<&str>) -> Response {
     let Some(csrf) = random_token() else { return failure() };
     p.csrf = csrf.clone();
     let devices = p.mfa_devices.clone();
     let security_key = p.security_key.as_ref().map(|(options, _)| options.clone());
     let recovery_codes = p.recovery_codes;
-    let Some(id) = c.sessions.put_pending(p, c.now()) else { return failure() };
+    let Some(id) = c.sessions.put_pending(p, c.now()).await else { return failure() };
     let status = if error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
     let page = NextStepPage { mfa, devices: &devices, security_key: security_key.as_deref(), recovery_codes, reason, csrf: &csrf, error };
     let page = render(status, &page);
@@ -223,9 +223,9 @@ async fn attempt(c: &Console, p: Pending, factor: Option<Factor>, facts: Request
         Ok(SignInOutcome::SignedIn { account_id, arn, credentials, recovery_codes_left, .. }) => {
             // Whatever session the browser had ends: one browser, one identity.
             if let Some(old) = previous {
-                c.sessions.end(old);
+                c.sessions.end(old).await;
             }
-            let Some(id) = c.sessions.start(&account_id, &arn, &credentials, c.now()) else { return failure() };
+            let Some(id) = c.sessions.start(&account_id, &arn, &credentials, c.now()).await else { return failure() };
             // A recovery code stood in for a lost device: on to replacing it.
             let to = if recovery_codes_left.is_some() { "/console/security-credentials?done=recovery" } else { "/console" };
             redirect(to, &[set_cookie(SESSION_COOKIE, &id), clear_cookie(PENDING_COOKIE), clear_cookie(SIGNIN_COOKIE)])
@@ -237,14 +237,14 @@ async fn attempt(c: &Console, p: Pending, factor: Option<Factor>, facts: Request
             p.security_key = security_key;
             p.recovery_codes = recovery_codes;
             p.at_mfa = true;
-            next_step(c, p, true, "", error)
+            next_step(c, p, true, "", error).await
         }
         Ok(SignInOutcome::PasswordChangeRequired { reason }) => {
             let text = match reason {
                 portcullis_core::PasswordChangeReason::ResetRequired => "Your administrator requires you to choose a new password before you continue.",
                 portcullis_core::PasswordChangeReason::Expired => "Your password has expired. Choose a new password to continue.",
             };
-            next_step(c, p, false, text, None)
+            next_step(c, p, false, text, None).await
         }
         // A wrong second factor: the step again, with a new challenge for the keys.
         Err(SignInError::InvalidMfaCode) if p.at_mfa => {
@@ -255,7 +255,7 @@ async fn attempt(c: &Console, p: Pending, factor: Option<Factor>, facts: Request
                     p.mfa_devices = devices;
                     p.security_key = security_key;
                     p.recovery_codes = recovery_codes;
-                    next_step(c, p, true, "", Some(INCORRECT))
+                    next_step(c, p, true, "", Some(INCORRECT)).await
                 }
                 _ => incorrect(&p),
             }
@@ -270,7 +270,7 @@ async fn attempt(c: &Console, p: Pending, factor: Option<Factor>, facts: Request
             let text = e.public_message();
             let mut p = p;
             p.new_password = None;
-            next_step(c, p, false, "Choose a new password.", Some(&text))
+            next_step(c, p, false, "Choose a new password.", Some(&text)).await
         }
         Err(e) => {
             tracing::error!(error = %e, "console sign-in failed");
@@ -281,9 +281,9 @@ async fn attempt(c: &Console, p: Pending, factor: Option<Factor>, facts: Request
 
 pub async fn sign_out(State(c): Shared, headers: HeaderMap, Form(f): Form<CsrfForm>) -> Response {
     let Some(id) = cookie(&headers, SESSION_COOKIE) else { return redirect("/signin", &[]) };
-    match c.sessions.touch(id, c.now()) {
+    match c.sessions.touch(id, c.now()).await {
         Some(s) if same_token(&s.csrf, &f.csrf) => {
-            c.sessions.end(id);
+            c.sessions.end(id).await;
             redirect("/signin", &[clear_cookie(SESSION_COOKIE)])
         }
         Some(_) => forbidden(),

@@ -187,7 +187,7 @@ pub async fn keys(State(c): Shared, headers: HeaderMap, remote: ClientAddr, Path
             "create" => match iam.create_access_key(&auth, Some(&name)).await {
                 Ok(k) => {
                     let csv = format!("Access key ID,Secret access key\n{},{}\n", k.access_key_id, k.secret_access_key);
-                    c.sessions.put_one_time(&session.id, csv, c.now());
+                    c.sessions.put_one_time(&session.id, csv, c.now()).await;
                     let page = KeyCreatedPage { arn: &session.arn, csrf: &session.csrf, name: &name, key_id: &k.access_key_id, secret: &k.secret_access_key };
                     return render(StatusCode::OK, &page);
                 }

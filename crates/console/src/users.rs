@@ -216,7 +216,7 @@ pub async fn create_user(State(c): Shared, headers: HeaderMap, remote: ClientAdd
     let alias = iam.sign_in_account(&account).await.ok().flatten().and_then(|(_, alias)| alias);
     let sign_in_url = format!("{}/signin/{}", origin.0, alias.as_deref().unwrap_or(&account));
     match credentials_csv(name, password.as_deref(), access_key.as_ref(), &sign_in_url) {
-        Some(csv) => c.sessions.put_one_time(&session.id, csv, c.now()),
+        Some(csv) => c.sessions.put_one_time(&session.id, csv, c.now()).await,
         None => return failure(),
     }
     render(
@@ -249,7 +249,7 @@ pub async fn credentials_download(State(c): Shared, headers: HeaderMap, remote: 
         Ok(s) => s,
         Err(answer) => return answer,
     };
-    match c.sessions.take_one_time(&session.id, c.now()) {
+    match c.sessions.take_one_time(&session.id, c.now()).await {
         Some(csv) => ([(CONTENT_TYPE, "text/csv; charset=utf-8"), (CONTENT_DISPOSITION, "attachment; filename=\"credentials.csv\"")], csv).into_response(),
         None => crate::web::message(
             StatusCode::GONE,

@@ -119,11 +119,11 @@ pub fn forbidden() -> Response {
 pub async fn signed_in(c: &Console, headers: &HeaderMap, remote: &ClientAddr) -> Result<(SessionView, Caller), Response> {
     let to_sign_in = || redirect("/signin", &[clear_cookie(SESSION_COOKIE)]);
     let id = cookie(headers, SESSION_COOKIE).ok_or_else(to_sign_in)?;
-    let session = c.sessions.touch(id, c.now()).ok_or_else(to_sign_in)?;
+    let session = c.sessions.touch(id, c.now()).await.ok_or_else(to_sign_in)?;
     match c.iam.resolve_session_token(&session.access_key_id, &session.session_token, facts(headers, remote)).await {
         Ok((caller, _)) => Ok((session, caller)),
         Err(_) => {
-            c.sessions.end(id);
+            c.sessions.end(id).await;
             Err(to_sign_in())
         }
     }

@@ -143,6 +143,25 @@ pub struct ConsoleSignIn<'a> {
     pub login_to: &'a str,
 }
 
+/// What the access portal's and the OIDC service's handlers know of a call by an IAM
+/// Identity Center user, or of a sign-in to the access portal.
+pub struct DirectoryCall<'a> {
+    pub facts: &'a crate::RequestFacts,
+    /// `sso.amazonaws.com`, `sso-oauth.amazonaws.com` or `signin.amazonaws.com`.
+    pub event_source: &'a str,
+    pub event_name: &'a str,
+    pub read_only: bool,
+    /// The request's id (an empty one is made up).
+    pub request_id: &'a str,
+    pub parameters: Value,
+}
+
+/// How a directory user's call or sign-in ended.
+pub enum DirectoryOutcome<'a> {
+    Call(CallOutcome<'a>),
+    SignIn { success: bool, mfa_used: bool },
+}
+
 impl Iam {
     /// Records calls at `level`, keeping events `retention_days`.
     pub fn with_audit(mut self, level: AuditLevel, retention_days: i64) -> Self {
@@ -337,6 +356,86 @@ impl Iam {
             event_source: "signin.amazonaws.com".into(),
             read_only: false,
             username,
+            access_key_id: None,
+            resources: Vec::new(),
+            body: Value::Object(body).to_string(),
+        });
+    }
+
+    /// Records an IAM Identity Center user's call of the access portal's API (`sso`) or
+    /// the OIDC service (`sso-oauth`), or a sign-in to the access portal (`signin`), in the
+    /// account that owns the identity store (`userIdentity` of type `IdentityCenterUser`).
+    /// Calls made before anyone is known (RegisterClient, StartDeviceAuthorization) name
+    /// no user and no account, and are not recorded.
+    pub async fn record_directory_event(&self, call: DirectoryCall<'_>, store_id: &str, user: Option<&crate::PortalUser>, outcome: DirectoryOutcome<'_>) {
+        match self.events.level {
+            AuditLevel::Off => return,
+            AuditLevel::Writes if call.read_only => return,
+            _ => {}
+        }
+        let account_id = match self.identity_store_owner(store_id).await {
+            Some(a) => a,
+            None => return,
+        };
+        let now = self.clock.now();
+        let event_id = uuid::Uuid::now_v7().to_string();
+        let mut on_behalf_of = Map::new();
+        if let Some(u) = user {
+            on_behalf_of.insert("userId".into(), json!(u.user_id));
+        }
+        on_behalf_of.insert("identityStoreArn".into(), json!(format!("arn:aws:identitystore::{account_id}:identitystore/{store_id}")));
+        let identity = json!({"type": "IdentityCenterUser", "accountId": account_id, "onBehalfOf": on_behalf_of});
+        let mut parameters = lower_camel(call.parameters);
+        hide_secrets(&mut parameters);
+        let mut body = Map::new();
+        body.insert("eventVersion".into(), json!("1.08"));
+        body.insert("userIdentity".into(), identity);
+        body.insert("eventTime".into(), json!(event_time(now)));
+        body.insert("eventSource".into(), json!(call.event_source));
+        body.insert("eventName".into(), json!(call.event_name));
+        body.insert("awsRegion".into(), json!("us-east-1"));
+        body.insert("sourceIPAddress".into(), json!(call.facts.source_ip.as_deref().unwrap_or("127.0.0.1")));
+        body.insert("userAgent".into(), json!(call.facts.user_agent.as_deref().unwrap_or("")));
+        let event_type = match &outcome {
+            DirectoryOutcome::Call(CallOutcome::Failure { code, message }) => {
+                body.insert("errorCode".into(), json!(code));
+                body.insert("errorMessage".into(), json!(message));
+                "AwsApiCall"
+            }
+            DirectoryOutcome::Call(CallOutcome::Success(_)) => "AwsApiCall",
+            &DirectoryOutcome::SignIn { success, mfa_used } => {
+                let (detail, result) = if success { ("UserAuthentication", "Success") } else { ("CredentialVerification", "Failure") };
+                body.insert("serviceEventDetails".into(), json!({ detail: result }));
+                body.insert("additionalEventData".into(), json!({"CredentialType": if mfa_used { "PASSWORD,TOTP" } else { "PASSWORD" }, "MFAUsed": if mfa_used { "Yes" } else { "No" }}));
+                "AwsServiceEvent"
+            }
+        };
+        body.insert("requestParameters".into(), if parameters.as_object().is_some_and(|o| !o.is_empty()) { parameters } else { Value::Null });
+        let response = match outcome {
+            DirectoryOutcome::Call(CallOutcome::Success(Some(r))) => {
+                let mut r = lower_camel(r);
+                hide_secrets(&mut r);
+                r
+            }
+            _ => Value::Null,
+        };
+        body.insert("responseElements".into(), response);
+        let request_id = if call.request_id.is_empty() { uuid::Uuid::new_v4().to_string() } else { call.request_id.to_owned() };
+        body.insert("requestID".into(), json!(request_id));
+        body.insert("eventID".into(), json!(event_id));
+        body.insert("readOnly".into(), json!(call.read_only));
+        body.insert("eventType".into(), json!(event_type));
+        body.insert("managementEvent".into(), json!(true));
+        body.insert("recipientAccountId".into(), json!(account_id));
+        body.insert("eventCategory".into(), json!("Management"));
+        self.queue_event(EventRecord {
+            event_id,
+            account_id,
+            event_time: (now.unix_timestamp_nanos() / 1_000_000) as i64,
+            event_name: call.event_name.to_owned(),
+            event_source: call.event_source.to_owned(),
+            read_only: call.read_only,
+            username: user.map(|u| u.user_name.clone()),
             access_key_id: None,
             resources: Vec::new(),
             body: Value::Object(body).to_string(),

@@ -11,6 +11,7 @@ mod account;
 mod auth;
 mod authorize;
 mod catalog;
+mod console_state;
 mod credential_report;
 mod security_status;
 mod error;
@@ -56,6 +57,7 @@ pub use auth::{Authorized, Caller, Federation, Principal, RequestFacts, Session}
 pub use authorize::{AuthzDecision, AuthzRequest, ResourceKind};
 pub use portcullis_policy::EvalDecision;
 pub use catalog::{Catalog, ManagedPolicy};
+pub use console_state::{ConsoleLimits, ConsoleState, ConsoleStateKind};
 pub use error::IamError;
 pub use operations::{unknown_operation, AccountOperation, CloudTrailOperation, Authorization, IamOperation, IdentityStoreOperation, OrganizationsOperation, Spec, SsoAdminOperation, SsoOidcOperation, SsoPortalOperation, StsOperation, Target};
 pub use identity_center::{AccountAssignmentInput, DirectoryEntity, PermissionSetInput, PortalKeyChallenge, PortalKeyRegistration, PortalMfaSetup, PortalMfaState, PortalSecondFactor, PortalSignIn, PortalUser, SsoPage, UsersWithoutMfa};

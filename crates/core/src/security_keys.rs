@@ -48,6 +48,8 @@ impl WebAuthnSettings {
 }
 
 /// A registration under way: what the browser was asked to create, for whom.
+/// Serialisable, so that the console can keep it (sealed) in the store between requests.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct SecurityKeyRegistration {
     account_id: String,
     user_id: Option<String>,
@@ -56,7 +58,8 @@ pub struct SecurityKeyRegistration {
 }
 
 /// A sign-in challenge under way, for one identity's keys.
-#[derive(Clone)]
+/// Serialisable, so that the console can keep it (sealed) in the store between requests.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct SecurityKeyChallenge {
     account_id: String,
     user_id: Option<String>,

@@ -278,6 +278,69 @@ impl Tx for SqlTx {
         self.exec(sqlx::query("DELETE FROM events WHERE event_time < $1").bind(before)).await
     }
 
+    async fn put_console_state(&mut self, rec: &ConsoleStateRecord, now: i64) -> StoreResult<()> {
+        self.exec(sqlx::query("DELETE FROM console_states WHERE expires_at <= $1").bind(now)).await?;
+        let q = sqlx::query("INSERT INTO console_states (state_id, kind, owner, body, created_at, last_seen, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(&rec.state_id)
+            .bind(&rec.kind)
+            .bind(&rec.owner)
+            .bind(&rec.body)
+            .bind(rec.created_at)
+            .bind(rec.last_seen)
+            .bind(rec.expires_at);
+        self.exec(q).await.map(|_| ())
+    }
+
+    async fn get_console_state(&mut self, state_id: &str) -> StoreResult<Option<ConsoleStateRecord>> {
+        let row: Option<ConsoleStateRow> =
+            sqlx::query_as("SELECT state_id, kind, owner, body, created_at, last_seen, expires_at FROM console_states WHERE state_id = $1")
+                .bind(state_id)
+                .fetch_optional(&mut *self.tx)
+                .await
+                .map_err(backend)?;
+        Ok(row.map(console_state))
+    }
+
+    async fn take_console_state(&mut self, state_id: &str) -> StoreResult<Option<ConsoleStateRecord>> {
+        let Some(rec) = self.get_console_state(state_id).await? else { return Ok(None) };
+        // Only the transaction whose DELETE removed the row has it.
+        let gone = self.exec(sqlx::query("DELETE FROM console_states WHERE state_id = $1").bind(state_id)).await?;
+        Ok((gone == 1).then_some(rec))
+    }
+
+    async fn update_console_state(&mut self, state_id: &str, body: Option<&str>, last_seen: i64, expires_at: i64) -> StoreResult<bool> {
+        let q = sqlx::query("UPDATE console_states SET body = COALESCE($1, body), last_seen = $2, expires_at = $3 WHERE state_id = $4")
+            .bind(body)
+            .bind(last_seen)
+            .bind(expires_at)
+            .bind(state_id);
+        Ok(self.exec(q).await? == 1)
+    }
+
+    async fn delete_console_state(&mut self, state_id: &str) -> StoreResult<()> {
+        self.exec(sqlx::query("DELETE FROM console_states WHERE state_id = $1").bind(state_id)).await.map(|_| ())
+    }
+
+    async fn trim_console_states(&mut self, kind: &str, owner: Option<&str>, keep: i64) -> StoreResult<u64> {
+        // LIMIT before OFFSET: SQLite accepts OFFSET only after a LIMIT.
+        let q = match owner {
+            Some(owner) => sqlx::query(
+                "DELETE FROM console_states WHERE state_id IN (SELECT state_id FROM console_states WHERE kind = $1 AND owner = $2 \
+                 ORDER BY last_seen DESC, state_id LIMIT 1000000000 OFFSET $3)",
+            )
+            .bind(kind)
+            .bind(owner)
+            .bind(keep.max(0)),
+            None => sqlx::query(
+                "DELETE FROM console_states WHERE state_id IN (SELECT state_id FROM console_states WHERE kind = $1 \
+                 ORDER BY last_seen DESC, state_id LIMIT 1000000000 OFFSET $2)",
+            )
+            .bind(kind)
+            .bind(keep.max(0)),
+        };
+        self.exec(q).await
+    }
+
     async fn attempt_failures(&mut self, key: &str) -> StoreResult<Option<(i64, i64)>> {
         let row: Option<(i64, i64)> = sqlx::query_as("SELECT failures, since FROM attempt_failures WHERE throttle_key = $1").bind(key).fetch_optional(&mut *self.tx).await.map_err(backend)?;
         Ok(row)
@@ -1451,3 +1514,8 @@ impl Tx for SqlTx {
     }
 }
 
+type ConsoleStateRow = (String, String, String, String, i64, i64, i64);
+
+fn console_state(r: ConsoleStateRow) -> ConsoleStateRecord {
+    ConsoleStateRecord { state_id: r.0, kind: r.1, owner: r.2, body: r.3, created_at: r.4, last_seen: r.5, expires_at: r.6 }
+}

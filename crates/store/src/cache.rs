@@ -27,7 +27,7 @@ use async_trait::async_trait;
 use crate::{
     OrgLinkKind, OrgLinkRecord, OrgObjectKind, OrgObjectRecord, AccessKeyRecord, KeyStatus, AccessReportRecord, ActionAccessRecord, DelegationRequestRecord, AccountRecord, GroupRecord, InstanceProfileRecord, OidcProviderRecord, SamlProviderRecord, UserCredentialRecord, CredentialKind, ServerCertificateRecord, LoginProfileRecord, MfaDeviceRecord, PageQuery, PasswordPolicyRecord,
     PolicyRecord, PolicyVersionRecord, PrincipalKind, RecoveryCodeRecord, RoleRecord, Store, StoreError, StoreResult, Tag, TagTarget, Tx,
-    UserRecord, EventQuery, EventRecord,
+    UserRecord, EventQuery, EventRecord, ConsoleStateRecord,
 };
 
 /// Categories of data, as bits of a mask.
@@ -446,6 +446,30 @@ impl Tx for CacheTx {
 
     async fn purge_events(&mut self, before: i64) -> StoreResult<u64> {
         write!(self, 0, purge_events(before))
+    }
+
+    async fn put_console_state(&mut self, rec: &ConsoleStateRecord, now: i64) -> StoreResult<()> {
+        write!(self, 0, put_console_state(rec, now))
+    }
+
+    async fn get_console_state(&mut self, state_id: &str) -> StoreResult<Option<ConsoleStateRecord>> {
+        uncached!(self, get_console_state(state_id))
+    }
+
+    async fn take_console_state(&mut self, state_id: &str) -> StoreResult<Option<ConsoleStateRecord>> {
+        write!(self, 0, take_console_state(state_id))
+    }
+
+    async fn update_console_state(&mut self, state_id: &str, body: Option<&str>, last_seen: i64, expires_at: i64) -> StoreResult<bool> {
+        write!(self, 0, update_console_state(state_id, body, last_seen, expires_at))
+    }
+
+    async fn delete_console_state(&mut self, state_id: &str) -> StoreResult<()> {
+        write!(self, 0, delete_console_state(state_id))
+    }
+
+    async fn trim_console_states(&mut self, kind: &str, owner: Option<&str>, keep: i64) -> StoreResult<u64> {
+        write!(self, 0, trim_console_states(kind, owner, keep))
     }
 
     async fn attempt_failures(&mut self, key: &str) -> StoreResult<Option<(i64, i64)>> {

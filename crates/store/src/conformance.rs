@@ -567,6 +567,43 @@ async fn mfa_devices_and_recovery_codes(store: &dyn Store) {
     tx.clear_attempt_failures("signin:alice").await.unwrap();
     assert_eq!(tx.attempt_failures("signin:alice").await.unwrap(), None);
 
+    // Console states: put, read, update, take once, trim per owner and per kind, expiry.
+    let state = |id: &str, kind: &str, owner: &str, seen: i64, expires: i64| ConsoleStateRecord {
+        state_id: id.into(),
+        kind: kind.into(),
+        owner: owner.into(),
+        body: format!("sealed-{id}"),
+        created_at: 10,
+        last_seen: seen,
+        expires_at: expires,
+    };
+    for (i, id) in ["s1", "s2", "s3"].iter().enumerate() {
+        tx.put_console_state(&state(id, "session", "arn:alice", 10 + i64::try_from(i).unwrap(), 5000), 10).await.unwrap();
+    }
+    tx.put_console_state(&state("s4", "session", "arn:bob", 5, 5000), 10).await.unwrap();
+    tx.put_console_state(&state("p1", "pending", "", 10, 300), 10).await.unwrap();
+    assert_eq!(tx.get_console_state("s1").await.unwrap(), Some(state("s1", "session", "arn:alice", 10, 5000)));
+    assert!(tx.update_console_state("s1", None, 99, 4000).await.unwrap());
+    assert_eq!(tx.get_console_state("s1").await.unwrap(), Some(state("s1", "session", "arn:alice", 99, 4000)), "the body is kept");
+    assert!(tx.update_console_state("s1", Some("sealed-new"), 99, 4000).await.unwrap());
+    assert_eq!(tx.get_console_state("s1").await.unwrap().map(|r| r.body), Some("sealed-new".into()));
+    assert!(!tx.update_console_state("nope", None, 1, 1).await.unwrap(), "an update of a state that went says so");
+    assert_eq!(tx.trim_console_states("session", Some("arn:alice"), 2).await.unwrap(), 1, "alice's least recently seen goes");
+    assert_eq!(tx.get_console_state("s2").await.unwrap(), None);
+    assert!(tx.get_console_state("s4").await.unwrap().is_some(), "another owner's stays");
+    assert_eq!(tx.trim_console_states("session", None, 2).await.unwrap(), 1, "beyond the kind's limit the least recently seen goes");
+    assert_eq!(tx.get_console_state("s4").await.unwrap(), None);
+    assert!(tx.get_console_state("p1").await.unwrap().is_some(), "other kinds are not counted");
+    assert_eq!(tx.take_console_state("p1").await.unwrap().map(|r| r.body), Some("sealed-p1".into()));
+    assert_eq!(tx.take_console_state("p1").await.unwrap(), None, "a state is taken once");
+    tx.put_console_state(&state("p2", "pending", "", 10, 300), 10).await.unwrap();
+    tx.put_console_state(&state("p3", "pending", "", 400, 700), 400).await.unwrap();
+    assert_eq!(tx.get_console_state("p2").await.unwrap(), None, "expired states are forgotten when another is put");
+    tx.delete_console_state("p3").await.unwrap();
+    tx.delete_console_state("s1").await.unwrap();
+    tx.delete_console_state("s3").await.unwrap();
+    assert_eq!(tx.get_console_state("s3").await.unwrap(), None);
+
     let user = "arn:aws:iam::111111111111:user/alice".to_owned();
     let use_at = |action: &str, region: &str, at: i64| ActionAccessRecord { entity_arn: user.clone(), action: action.into(), region: region.into(), accessed_at: at };
     tx.record_action_access("111111111111", &use_at("iam:ListUsers", "us-east-1", 20)).await.unwrap();

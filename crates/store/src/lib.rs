@@ -91,6 +91,20 @@ pub trait Tx: Send {
     /// Deletes events older than `before` (milliseconds); returns how many.
     async fn purge_events(&mut self, before: i64) -> StoreResult<u64>;
 
+    // Console state (sessions, pending sign-ins, key registrations; see ConsoleStateRecord)
+    /// Stores a new state, after forgetting every state that expired by `now`.
+    async fn put_console_state(&mut self, rec: &ConsoleStateRecord, now: i64) -> StoreResult<()>;
+    /// The state with this id, whatever its expiry (the caller judges it).
+    async fn get_console_state(&mut self, state_id: &str) -> StoreResult<Option<ConsoleStateRecord>>;
+    /// Removes and returns the state; of two nodes taking the same state at once, one gets it.
+    async fn take_console_state(&mut self, state_id: &str) -> StoreResult<Option<ConsoleStateRecord>>;
+    /// Sets a state's times, and its body when given; false when it no longer exists.
+    async fn update_console_state(&mut self, state_id: &str, body: Option<&str>, last_seen: i64, expires_at: i64) -> StoreResult<bool>;
+    async fn delete_console_state(&mut self, state_id: &str) -> StoreResult<()>;
+    /// Keeps the `keep` most recently seen states of a kind (of one owner, when given) and
+    /// deletes the others; returns how many went.
+    async fn trim_console_states(&mut self, kind: &str, owner: Option<&str>, keep: i64) -> StoreResult<u64>;
+
     // Account
     async fn first_account(&mut self) -> StoreResult<Option<AccountRecord>>;
     async fn get_account(&mut self, account_id: &str) -> StoreResult<Option<AccountRecord>>;

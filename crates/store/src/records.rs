@@ -467,3 +467,19 @@ pub struct OrgLinkRecord {
     pub to_id: String,
     pub created_at: i64,
 }
+
+/// Something the web console keeps between a browser's requests (a signed-in session, a
+/// sign-in waiting for its next step, a key registration under way), in the database so
+/// that every node of a service sees it. `state_id` is the SHA-256 of the token the browser
+/// holds, never the token; `body` is sealed by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleStateRecord {
+    pub state_id: String,
+    pub kind: String,
+    /// Whose it is (a session's identity), or empty.
+    pub owner: String,
+    pub body: String,
+    pub created_at: i64,
+    pub last_seen: i64,
+    pub expires_at: i64,
+}

@@ -281,6 +281,13 @@ impl Iam {
         Ok(Some(PortalUser { store_id: rec.org_id, user_id, user_name: text(&object_body(&user)?, "UserName") }))
     }
 
+    /// The account that owns an identity store (where its users' events are recorded).
+    pub(crate) async fn identity_store_owner(&self, store_id: &str) -> Option<String> {
+        let mut tx = self.store.begin_read().await.ok()?;
+        let rec = tx.get_org_object(store_id).await.ok()??;
+        (rec.kind == OrgObjectKind::IdentityStore).then(|| object_body(&rec).ok().map(|b| text(&b, "OwnerAccountId")))?.filter(|a| !a.is_empty())
+    }
+
     pub async fn portal_logout(&self, token: &str) -> IamResult<()> {
         let mut tx = self.store.begin().await?;
         if tx.get_org_object(&sha(token)).await?.is_none_or(|r| r.kind != OrgObjectKind::PortalSession) {
@@ -682,6 +689,8 @@ impl Iam {
 
 /// A passkey or security key being registered by a portal user (held by the portal's
 /// server side between the two steps).
+/// Serialisable, so that the console can keep it (sealed) in the store between requests.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct PortalKeyRegistration {
     store_id: String,
     user_id: String,
@@ -689,7 +698,8 @@ pub struct PortalKeyRegistration {
 }
 
 /// A sign-in challenge for a portal user's passkeys and security keys.
-#[derive(Clone)]
+/// Serialisable, so that the console can keep it (sealed) in the store between requests.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct PortalKeyChallenge {
     store_id: String,
     user_id: String,
