@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use portcullis_store::{Store, StoreError, StoreResult, Tx};
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::AnyPool;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyTransactionManager};
+use sqlx::{AnyConnection, AnyPool, Connection, Executor, TransactionManager};
 
 pub use backup::SqliteFileInfo;
 pub use tx::SqlTx;
@@ -51,6 +51,38 @@ pub(crate) fn backend(e: sqlx::Error) -> StoreError {
     }
 }
 
+/// Puts an SQLite connection back in step with sqlx when it returns to the pool.
+///
+/// SQLite rolls a transaction back by itself when a statement or its COMMIT fails with
+/// SQLITE_FULL or SQLITE_IOERR (a full disk). The ROLLBACK sqlx sends when it drops that
+/// transaction then fails ("no transaction is active"), and sqlx goes on counting one
+/// transaction open on the connection: its next `begin` is a SAVEPOINT, and once a RELEASE
+/// that should have committed fails too, every later transaction nests inside one that is
+/// never committed. Writes would be acknowledged and lost, even after space is freed. So
+/// when sqlx still counts a transaction once the dropped one's ROLLBACK has run, whatever
+/// SQLite holds open is rolled back and sqlx's count brought back to zero; false (close the
+/// connection) when that cannot be done.
+async fn realign_sqlite(conn: &mut AnyConnection) -> Result<bool, sqlx::Error> {
+    // The ROLLBACK of a transaction dropped without a commit is queued to the connection's
+    // worker; a ping is answered after it.
+    conn.ping().await?;
+    match AnyTransactionManager::get_transaction_depth(conn) {
+        0 => return Ok(true),
+        1 => {}
+        depth => {
+            tracing::error!(depth, "an SQLite connection came back with nested transactions open; closing it");
+            return Ok(false);
+        }
+    }
+    tracing::warn!("a failed transaction left the SQLite connection out of step with sqlx; rolling it back");
+    // Nothing SQLite still holds open was committed (there may be nothing to roll back).
+    let _ = conn.execute("ROLLBACK").await;
+    // One transaction for sqlx's own ROLLBACK to end, which takes its count back to zero.
+    conn.execute("BEGIN").await?;
+    AnyTransactionManager::rollback(conn).await?;
+    Ok(AnyTransactionManager::get_transaction_depth(conn) == 0)
+}
+
 impl SqlStore {
     /// Connects to `sqlite://PATH` or `postgres://…` and applies pending migrations.
     pub async fn connect(url: &str) -> StoreResult<Self> {
@@ -76,9 +108,9 @@ impl SqlStore {
                 .idle_timeout(None)
                 .max_lifetime(None)
                 .acquire_timeout(Duration::from_secs(30))
+                .after_release(|conn, _| Box::pin(realign_sqlite(conn)))
                 .after_connect(|conn, _| {
                     Box::pin(async move {
-                        use sqlx::Executor;
                         conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;").await?;
                         Ok(())
                     })
@@ -186,5 +218,55 @@ impl Store for SqlStore {
             Dialect::Sqlite => "sqlite",
             Dialect::Postgres => "postgres",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    /// A transaction SQLite rolled back by itself (SQLITE_FULL, here from `max_page_count`
+    /// as it would be from a full disk) leaves the connection as sqlx believes it is: no
+    /// transaction open, so the next `begin` is a real BEGIN and its commit is for good.
+    #[tokio::test]
+    async fn a_transaction_sqlite_rolled_back_leaves_the_connection_in_step() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = SqlStore::sqlite_url(dir.path());
+        let store = SqlStore::connect(&url).await.unwrap();
+        sqlx::query("CREATE TABLE filler (b BLOB)").execute(&store.pool).await.unwrap();
+        let (pages,): (i64,) = sqlx::query_as("PRAGMA page_count").fetch_one(&store.pool).await.unwrap();
+        sqlx::query(&format!("PRAGMA max_page_count = {}", pages + 3)).execute(&store.pool).await.unwrap();
+        let mut full = None;
+        for _ in 0..50 {
+            let mut tx = store.pool.begin().await.unwrap();
+            if let Err(e) = sqlx::query("INSERT INTO filler VALUES (zeroblob(3000))").execute(&mut *tx).await {
+                full = Some(e.to_string());
+                break; // dropped: SQLite has already rolled it back, so sqlx's ROLLBACK fails
+            }
+            tx.commit().await.unwrap();
+        }
+        assert!(full.as_deref().is_some_and(|e| e.contains("full")), "{full:?}");
+
+        let conn = store.pool.acquire().await.unwrap();
+        assert!(!conn.is_in_transaction(), "sqlx still counts the transaction SQLite rolled back");
+        drop(conn);
+
+        sqlx::query("PRAGMA max_page_count = 1000000").execute(&store.pool).await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_account(&portcullis_store::AccountRecord {
+            account_id: "111111111111".into(),
+            created_at: 1,
+            root_email: "root@example.com".into(),
+            root_password_hash: None,
+            alias: None,
+        })
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let other = SqlStore::connect(&url).await.unwrap();
+        let mut tx = other.begin().await.unwrap();
+        assert_eq!(tx.first_account().await.unwrap().map(|a| a.account_id).as_deref(), Some("111111111111"));
     }
 }
