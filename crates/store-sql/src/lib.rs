@@ -7,6 +7,7 @@ mod rows;
 mod tx;
 
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -38,7 +39,16 @@ pub struct SqlStore {
 /// [`SqlStore::listen_for_changes`]).
 pub(crate) const CHANGES_CHANNEL: &str = "portcullis_changes";
 
+/// Set when a statement failed with a database error: the SQLite connection may have had its
+/// transaction rolled back by SQLite itself (see [`realign_sqlite`]), so it is checked when it
+/// goes back to the pool. Unset, the check (a round trip to the connection's worker) is
+/// skipped, which keeps it off the path of every successful transaction.
+static MAY_BE_OUT_OF_STEP: AtomicBool = AtomicBool::new(false);
+
 pub(crate) fn backend(e: sqlx::Error) -> StoreError {
+    if matches!(e, sqlx::Error::Database(_) | sqlx::Error::Io(_)) {
+        MAY_BE_OUT_OF_STEP.store(true, Ordering::Release);
+    }
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(db.message().to_owned()),
         // PostgreSQL's connection exceptions (08…) and "operator intervention" (57P01
@@ -108,7 +118,14 @@ impl SqlStore {
                 .idle_timeout(None)
                 .max_lifetime(None)
                 .acquire_timeout(Duration::from_secs(30))
-                .after_release(|conn, _| Box::pin(realign_sqlite(conn)))
+                .after_release(|conn, _| {
+                    Box::pin(async move {
+                        if !MAY_BE_OUT_OF_STEP.swap(false, Ordering::AcqRel) {
+                            return Ok(true);
+                        }
+                        realign_sqlite(conn).await
+                    })
+                })
                 .after_connect(|conn, _| {
                     Box::pin(async move {
                         conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;").await?;
@@ -243,6 +260,7 @@ mod tests {
             let mut tx = store.pool.begin().await.unwrap();
             if let Err(e) = sqlx::query("INSERT INTO filler VALUES (zeroblob(3000))").execute(&mut *tx).await {
                 full = Some(e.to_string());
+                let _ = backend(e); // as the store's methods map every error
                 break; // dropped: SQLite has already rolled it back, so sqlx's ROLLBACK fails
             }
             tx.commit().await.unwrap();
