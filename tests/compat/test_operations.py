@@ -68,3 +68,16 @@ def test_json_logs_carry_the_request_id(server_factory, monkeypatch):
     mine = [e for e in events if e.get("span", {}).get("request_id") == request_id]
     assert mine, f"no log line names request {request_id}"
     assert all({"timestamp", "level", "fields"} <= e.keys() for e in mine)
+
+
+def test_requests_before_the_first_scrape_are_counted(server_factory):
+    """The recorder is there from the start (a request before Prometheus's first scrape
+    counts), and its samples are folded into the histogram without a scrape (a server
+    nobody scrapes does not keep every request's latency: bench/soak)."""
+    srv = server_factory()
+    iam = srv.client()
+    for _ in range(3):
+        iam.list_users(MaxItems=1)
+    text = requests.get(f"{srv.endpoint}/metrics", timeout=10).text
+    assert metric(text, "portcullis_requests_total", service="iam", operation="ListUsers", status="200") >= 3, text[:2000]
+    assert metric(text, "portcullis_request_duration_seconds_count", service="iam", operation="ListUsers") >= 3

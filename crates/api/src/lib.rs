@@ -59,6 +59,9 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(iam: Iam, test_clock: Option<Arc<portcullis_types::OffsetClock>>) -> Result<Self, String> {
+        // The metrics recorder from the start (requests before the first scrape count too),
+        // with its upkeep running.
+        metrics::handle();
         let iam_model = ServiceModel::load_gz(portcullis_protocol::IAM_MODEL_GZ)?;
         let sts_model = ServiceModel::load_gz(portcullis_protocol::STS_MODEL_GZ)?;
         check_operation_tables(&iam_model, &sts_model)?;
