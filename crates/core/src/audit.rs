@@ -186,26 +186,26 @@ impl Iam {
         let region = if call.regional && !caller.request.region.is_empty() { caller.request.region.clone() } else { "us-east-1".to_owned() };
         let (identity, username) = user_identity(caller, &account_id);
         let resources = resources_of(&parameters);
-        let mut body = Map::new();
-        body.insert("eventVersion".into(), json!("1.08"));
-        body.insert("userIdentity".into(), identity);
-        body.insert("eventTime".into(), json!(event_time(now)));
-        body.insert("eventSource".into(), json!(call.event_source));
-        body.insert("eventName".into(), json!(call.event_name));
-        body.insert("awsRegion".into(), json!(region));
-        body.insert("sourceIPAddress".into(), json!(caller.request.source_ip.as_deref().unwrap_or("127.0.0.1")));
-        body.insert("userAgent".into(), json!(caller.request.user_agent.as_deref().unwrap_or("")));
-        body.insert("requestParameters".into(), if parameters.as_object().is_some_and(|o| !o.is_empty()) { parameters } else { Value::Null });
-        body.insert("responseElements".into(), Value::Null);
-        body.insert("requestID".into(), json!(call.request_id));
-        body.insert("eventID".into(), json!(event_id));
-        body.insert("readOnly".into(), json!(call.read_only));
         // The named resources are LookupEvents' `Resources` (types and names); the record's
         // own `resources` member would need ARNs the request does not always carry.
-        body.insert("eventType".into(), json!("AwsApiCall"));
-        body.insert("managementEvent".into(), json!(true));
-        body.insert("recipientAccountId".into(), json!(account_id));
-        body.insert("eventCategory".into(), json!("Management"));
+        let body = event_body(EventParts {
+            identity,
+            time: now,
+            source: call.event_source,
+            name: call.event_name,
+            region: &region,
+            source_ip: caller.request.source_ip.as_deref(),
+            user_agent: caller.request.user_agent.as_deref(),
+            details: Vec::new(),
+            parameters,
+            response: Value::Null,
+            additional: None,
+            request_id: Some(call.request_id),
+            event_id: &event_id,
+            read_only: call.read_only,
+            event_type: "AwsApiCall",
+            account_id: &account_id,
+        });
         let record = EventRecord {
             event_id,
             account_id,
@@ -326,27 +326,25 @@ impl Iam {
         if let Some(name) = s.user_name {
             identity.insert("userName".into(), json!(name));
         }
-        let mut body = Map::new();
-        body.insert("eventVersion".into(), json!("1.08"));
-        body.insert("userIdentity".into(), Value::Object(identity));
-        body.insert("eventTime".into(), json!(event_time(now)));
-        body.insert("eventSource".into(), json!("signin.amazonaws.com"));
-        body.insert("eventName".into(), json!("ConsoleLogin"));
-        body.insert("awsRegion".into(), json!("us-east-1"));
-        body.insert("sourceIPAddress".into(), json!(s.source_ip.unwrap_or("127.0.0.1")));
-        body.insert("userAgent".into(), json!(s.user_agent.unwrap_or("")));
-        if !s.success {
-            body.insert("errorMessage".into(), json!("Failed authentication"));
-        }
-        body.insert("requestParameters".into(), Value::Null);
-        body.insert("responseElements".into(), json!({"ConsoleLogin": if s.success { "Success" } else { "Failure" }}));
-        body.insert("additionalEventData".into(), json!({"LoginTo": s.login_to, "MobileVersion": "No", "MFAUsed": if s.mfa_used { "Yes" } else { "No" }}));
-        body.insert("eventID".into(), json!(event_id));
-        body.insert("readOnly".into(), json!(false));
-        body.insert("eventType".into(), json!("AwsConsoleSignIn"));
-        body.insert("managementEvent".into(), json!(true));
-        body.insert("recipientAccountId".into(), json!(s.account_id));
-        body.insert("eventCategory".into(), json!("Management"));
+        let details = if s.success { Vec::new() } else { vec![("errorMessage", json!("Failed authentication"))] };
+        let body = event_body(EventParts {
+            identity: Value::Object(identity),
+            time: now,
+            source: "signin.amazonaws.com",
+            name: "ConsoleLogin",
+            region: "us-east-1",
+            source_ip: s.source_ip,
+            user_agent: s.user_agent,
+            details,
+            parameters: Value::Null,
+            response: json!({"ConsoleLogin": if s.success { "Success" } else { "Failure" }}),
+            additional: Some(json!({"LoginTo": s.login_to, "MobileVersion": "No", "MFAUsed": if s.mfa_used { "Yes" } else { "No" }})),
+            request_id: None,
+            event_id: &event_id,
+            read_only: false,
+            event_type: "AwsConsoleSignIn",
+            account_id: s.account_id,
+        });
         let username = if s.identity_type == "Root" { Some("root".to_owned()) } else { s.user_name.map(str::to_owned) };
         self.queue_event(EventRecord {
             event_id,
@@ -387,30 +385,15 @@ impl Iam {
         let identity = json!({"type": "IdentityCenterUser", "accountId": account_id, "onBehalfOf": on_behalf_of});
         let mut parameters = lower_camel(call.parameters);
         hide_secrets(&mut parameters);
-        let mut body = Map::new();
-        body.insert("eventVersion".into(), json!("1.08"));
-        body.insert("userIdentity".into(), identity);
-        body.insert("eventTime".into(), json!(event_time(now)));
-        body.insert("eventSource".into(), json!(call.event_source));
-        body.insert("eventName".into(), json!(call.event_name));
-        body.insert("awsRegion".into(), json!("us-east-1"));
-        body.insert("sourceIPAddress".into(), json!(call.facts.source_ip.as_deref().unwrap_or("127.0.0.1")));
-        body.insert("userAgent".into(), json!(call.facts.user_agent.as_deref().unwrap_or("")));
-        let event_type = match &outcome {
-            DirectoryOutcome::Call(CallOutcome::Failure { code, message }) => {
-                body.insert("errorCode".into(), json!(code));
-                body.insert("errorMessage".into(), json!(message));
-                "AwsApiCall"
-            }
-            DirectoryOutcome::Call(CallOutcome::Success(_)) => "AwsApiCall",
+        let (details, additional, event_type) = match &outcome {
+            DirectoryOutcome::Call(CallOutcome::Failure { code, message }) => (vec![("errorCode", json!(code)), ("errorMessage", json!(message))], None, "AwsApiCall"),
+            DirectoryOutcome::Call(CallOutcome::Success(_)) => (Vec::new(), None, "AwsApiCall"),
             &DirectoryOutcome::SignIn { success, mfa_used } => {
                 let (detail, result) = if success { ("UserAuthentication", "Success") } else { ("CredentialVerification", "Failure") };
-                body.insert("serviceEventDetails".into(), json!({ detail: result }));
-                body.insert("additionalEventData".into(), json!({"CredentialType": if mfa_used { "PASSWORD,TOTP" } else { "PASSWORD" }, "MFAUsed": if mfa_used { "Yes" } else { "No" }}));
-                "AwsServiceEvent"
+                let additional = json!({"CredentialType": if mfa_used { "PASSWORD,TOTP" } else { "PASSWORD" }, "MFAUsed": if mfa_used { "Yes" } else { "No" }});
+                (vec![("serviceEventDetails", json!({ detail: result }))], Some(additional), "AwsServiceEvent")
             }
         };
-        body.insert("requestParameters".into(), if parameters.as_object().is_some_and(|o| !o.is_empty()) { parameters } else { Value::Null });
         let response = match outcome {
             DirectoryOutcome::Call(CallOutcome::Success(Some(r))) => {
                 let mut r = lower_camel(r);
@@ -419,15 +402,25 @@ impl Iam {
             }
             _ => Value::Null,
         };
-        body.insert("responseElements".into(), response);
         let request_id = if call.request_id.is_empty() { uuid::Uuid::new_v4().to_string() } else { call.request_id.to_owned() };
-        body.insert("requestID".into(), json!(request_id));
-        body.insert("eventID".into(), json!(event_id));
-        body.insert("readOnly".into(), json!(call.read_only));
-        body.insert("eventType".into(), json!(event_type));
-        body.insert("managementEvent".into(), json!(true));
-        body.insert("recipientAccountId".into(), json!(account_id));
-        body.insert("eventCategory".into(), json!("Management"));
+        let body = event_body(EventParts {
+            identity,
+            time: now,
+            source: call.event_source,
+            name: call.event_name,
+            region: "us-east-1",
+            source_ip: call.facts.source_ip.as_deref(),
+            user_agent: call.facts.user_agent.as_deref(),
+            details,
+            parameters,
+            response,
+            additional,
+            request_id: Some(&request_id),
+            event_id: &event_id,
+            read_only: call.read_only,
+            event_type,
+            account_id: &account_id,
+        });
         self.queue_event(EventRecord {
             event_id,
             account_id,
@@ -581,6 +574,59 @@ fn trail_error(code: &'static str, message: &str) -> IamError {
 }
 
 /// CloudTrail's `eventTime`: UTC, whole seconds, `Z`.
+/// What an event says, for [`event_body`].
+struct EventParts<'a> {
+    identity: Value,
+    time: time::OffsetDateTime,
+    source: &'a str,
+    name: &'a str,
+    region: &'a str,
+    source_ip: Option<&'a str>,
+    user_agent: Option<&'a str>,
+    /// After `userAgent`: `errorCode`, `errorMessage`, `serviceEventDetails`.
+    details: Vec<(&'static str, Value)>,
+    parameters: Value,
+    response: Value,
+    additional: Option<Value>,
+    /// None for events no request stands for (a console sign-in).
+    request_id: Option<&'a str>,
+    event_id: &'a str,
+    read_only: bool,
+    event_type: &'a str,
+    account_id: &'a str,
+}
+
+/// An event's members, in CloudTrail's order.
+fn event_body(p: EventParts<'_>) -> Map<String, Value> {
+    let mut body = Map::new();
+    body.insert("eventVersion".into(), json!("1.08"));
+    body.insert("userIdentity".into(), p.identity);
+    body.insert("eventTime".into(), json!(event_time(p.time)));
+    body.insert("eventSource".into(), json!(p.source));
+    body.insert("eventName".into(), json!(p.name));
+    body.insert("awsRegion".into(), json!(p.region));
+    body.insert("sourceIPAddress".into(), json!(p.source_ip.unwrap_or("127.0.0.1")));
+    body.insert("userAgent".into(), json!(p.user_agent.unwrap_or("")));
+    for (k, v) in p.details {
+        body.insert(k.into(), v);
+    }
+    body.insert("requestParameters".into(), if p.parameters.as_object().is_some_and(|o| !o.is_empty()) { p.parameters } else { Value::Null });
+    body.insert("responseElements".into(), p.response);
+    if let Some(a) = p.additional {
+        body.insert("additionalEventData".into(), a);
+    }
+    if let Some(id) = p.request_id {
+        body.insert("requestID".into(), json!(id));
+    }
+    body.insert("eventID".into(), json!(p.event_id));
+    body.insert("readOnly".into(), json!(p.read_only));
+    body.insert("eventType".into(), json!(p.event_type));
+    body.insert("managementEvent".into(), json!(true));
+    body.insert("recipientAccountId".into(), json!(p.account_id));
+    body.insert("eventCategory".into(), json!("Management"));
+    body
+}
+
 fn event_time(t: time::OffsetDateTime) -> String {
     portcullis_types::format_utc(t, "Z")
 }
