@@ -344,6 +344,16 @@ def cpu_seconds(pid: int | None) -> float | None:
         return None
 
 
+def settled_cpu(pid: int | None, settle: float) -> float | None:
+    """The server's CPU seconds once the work a load left behind (batched audit writes,
+    last-used updates) is done: read after `settle` seconds without load, or None when
+    settle is 0. An idle server spends next to nothing in that time."""
+    if not pid or settle <= 0:
+        return None
+    time.sleep(settle)
+    return cpu_seconds(pid)
+
+
 def thread_ticks(pid: int | None) -> dict[str, int]:
     """CPU ticks per thread of a process, keyed 'tid name'."""
     out: dict[str, int] = {}
@@ -499,12 +509,15 @@ def cmd_measure(a) -> int:
     cpu0, th0, t0 = cpu_seconds(a.pid), thread_ticks(a.pid), time.monotonic()
     fig, text = run_wrk(a.endpoint, a.lua_file, a.threads, a.connections, a.duration, a.timeout)
     cpu1, th1, t1 = cpu_seconds(a.pid), thread_ticks(a.pid), time.monotonic()
+    cpu_done = settled_cpu(a.pid, a.cpu_settle)
     entry["threads_cpu_pct"] = busiest_threads(th0, th1, t1 - t0)
     entry.update(fig)
     entry["status"] = "ok"
     if cpu0 is not None and cpu1 is not None:
         entry["server_cpu_pct"] = 100.0 * (cpu1 - cpu0) / (t1 - t0)
         entry["server_cpu_us_per_req"] = 1e6 * (cpu1 - cpu0) / max(fig["requests"], 1)
+    if cpu0 is not None and cpu_done is not None:
+        entry["server_cpu_us_per_req_settled"] = 1e6 * (cpu_done - cpu0) / max(fig["requests"], 1)
     if a.server == "portcullis":
         entry["drain_s"] = wait_quiet(a.endpoint, creds)
     errs = fig["errors"]
@@ -622,6 +635,7 @@ def cmd_openloop(a) -> int:
         cpu0, t0 = cpu_seconds(a.pid), time.monotonic()
         fig, oha_cpu, busy = run_oha(oha_command(a.oha, a.endpoint, r, rate, a.connections, a.duration), a.duration)
         cpu1, t1 = cpu_seconds(a.pid), time.monotonic()
+        cpu_done = settled_cpu(a.pid, a.cpu_settle)
 
         s = fig["summary"]
         statuses = {int(k): v for k, v in fig.get("statusCodeDistribution", {}).items()}
@@ -643,6 +657,8 @@ def cmd_openloop(a) -> int:
         if cpu0 is not None and cpu1 is not None:
             entry["server_cpu_pct"] = 100.0 * (cpu1 - cpu0) / (t1 - t0)
             entry["server_cpu_us_per_req"] = 1e6 * (cpu1 - cpu0) / max(ok, 1)
+        if cpu0 is not None and cpu_done is not None:
+            entry["server_cpu_us_per_req_settled"] = 1e6 * (cpu_done - cpu0) / max(ok, 1)
         if a.server == "portcullis":
             entry["drain_s"] = wait_quiet(a.endpoint, creds)
         bad = entry["non200"] or sum(errors.values())
@@ -821,6 +837,8 @@ def main() -> int:
     m.add_argument("--warmup", default="2s")
     m.add_argument("--timeout", default="10s")
     m.add_argument("--pid", type=int, help="server process, for its CPU time")
+    m.add_argument("--cpu-settle", type=float, default=0.0,
+                   help="also count the server's CPU for this many seconds after the load (work it left behind)")
     m.add_argument("--lua-file", required=True)
     m.add_argument("--results", required=True)
     m.add_argument("--note")
@@ -846,6 +864,8 @@ def main() -> int:
     o.add_argument("--duration", default="10s")
     o.add_argument("--warmup", default="2s", help="oha at the same rate first, not recorded")
     o.add_argument("--pid", type=int, help="server process, for its CPU time")
+    o.add_argument("--cpu-settle", type=float, default=0.0,
+                   help="also count the server's CPU for this many seconds after the load (work it left behind)")
     o.add_argument("--results", required=True)
     o.add_argument("--note")
     o.add_argument("--must-succeed", action="store_true", help="exit 1 on any non-200 or connection error")

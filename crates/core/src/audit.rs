@@ -47,6 +47,10 @@ pub const DEFAULT_RETENTION_DAYS: i64 = 90;
 const QUEUE: usize = 16_384;
 /// Events written in one transaction.
 const BATCH: usize = 500;
+/// A batch at least this large when the writer wakes says the server is busy: the writer
+/// then waits `LINGER` for more before it writes.
+const LINGER_FROM: usize = 16;
+const LINGER: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// What `secret` members of requests and responses are replaced with, as CloudTrail does.
 const HIDDEN: &str = "HIDDEN_DUE_TO_SECURITY_REASONS";
@@ -101,10 +105,10 @@ impl Default for EventLog {
 }
 
 /// A call's event while the call runs.
-struct CallEvent {
+struct CallEvent<'a> {
     pending: Arc<PendingEvent>,
     record: EventRecord,
-    body: Map<String, Value>,
+    body: EventParts<'a>,
 }
 
 /// What the protocol layer knows of a call before it runs.
@@ -171,7 +175,7 @@ impl Iam {
 
     /// Drafts a call's event (None when calls like it are not recorded, or the caller's
     /// account is not known).
-    fn begin_event(&self, call: ApiCall<'_>) -> Option<CallEvent> {
+    fn begin_event<'a>(&self, call: ApiCall<'a>) -> Option<CallEvent<'a>> {
         match self.events.level {
             AuditLevel::Off => return None,
             AuditLevel::Writes if call.read_only => return None,
@@ -188,12 +192,12 @@ impl Iam {
         let resources = resources_of(&parameters);
         // The named resources are LookupEvents' `Resources` (types and names); the record's
         // own `resources` member would need ARNs the request does not always carry.
-        let body = event_body(EventParts {
+        let body = EventParts {
             identity,
             time: now,
             source: call.event_source,
             name: call.event_name,
-            region: &region,
+            region,
             source_ip: caller.request.source_ip.as_deref(),
             user_agent: caller.request.user_agent.as_deref(),
             details: Vec::new(),
@@ -201,11 +205,11 @@ impl Iam {
             response: Value::Null,
             additional: None,
             request_id: Some(call.request_id),
-            event_id: &event_id,
+            event_id: event_id.clone(),
             read_only: call.read_only,
             event_type: "AwsApiCall",
-            account_id: &account_id,
-        });
+            account_id: account_id.clone(),
+        };
         let record = EventRecord {
             event_id,
             account_id,
@@ -219,7 +223,7 @@ impl Iam {
             body: String::new(),
         };
         let mut draft = record.clone();
-        draft.body = serde_json::to_string(&body).unwrap_or_default();
+        draft.body = body.to_json();
         Some(CallEvent { pending: PendingEvent::new(draft), record, body })
     }
 
@@ -234,7 +238,7 @@ impl Iam {
     }
 
     /// Completes a call's event with its outcome and queues it.
-    fn finish_event(&self, event: CallEvent, outcome: CallOutcome<'_>) {
+    fn finish_event(&self, event: CallEvent<'_>, outcome: CallOutcome<'_>) {
         let CallEvent { pending, mut record, mut body } = event;
         let unchanged = match outcome {
             CallOutcome::Success(None) => true,
@@ -242,14 +246,15 @@ impl Iam {
                 let mut response = lower_camel(response);
                 hide_secrets(&mut response);
                 if let Some((identity, username)) = federated_identity(&record.event_name, &response) {
-                    body.insert("userIdentity".into(), identity);
+                    body.identity = identity;
                     record.username = Some(username);
                 }
-                body.insert("responseElements".into(), response);
+                body.response = response;
                 false
             }
             CallOutcome::Failure { code, message } => {
-                insert_after(&mut body, "userAgent", [("errorCode", json!(code)), ("errorMessage", json!(message))]);
+                // Right after `userAgent`, before any other detail.
+                body.details.splice(0..0, [("errorCode", json!(code)), ("errorMessage", json!(message))]);
                 false
             }
         };
@@ -260,7 +265,7 @@ impl Iam {
             }
             return;
         }
-        record.body = serde_json::to_string(&body).unwrap_or_default();
+        record.body = body.to_json();
         self.queue_event(record);
     }
 
@@ -295,7 +300,7 @@ impl Iam {
             Some(e) => self.finish_event(event, CallOutcome::Failure { code: e.code(), message: e.public_message() }),
             None => {
                 let CallEvent { mut record, body, .. } = event;
-                record.body = serde_json::to_string(&body).unwrap_or_default();
+                record.body = body.to_json();
                 if let Some(previous) = slot.replace(record) {
                     self.settle_console_event(previous);
                 }
@@ -327,12 +332,12 @@ impl Iam {
             identity.insert("userName".into(), json!(name));
         }
         let details = if s.success { Vec::new() } else { vec![("errorMessage", json!("Failed authentication"))] };
-        let body = event_body(EventParts {
+        let body = EventParts {
             identity: Value::Object(identity),
             time: now,
             source: "signin.amazonaws.com",
             name: "ConsoleLogin",
-            region: "us-east-1",
+            region: "us-east-1".to_owned(),
             source_ip: s.source_ip,
             user_agent: s.user_agent,
             details,
@@ -340,11 +345,11 @@ impl Iam {
             response: json!({"ConsoleLogin": if s.success { "Success" } else { "Failure" }}),
             additional: Some(json!({"LoginTo": s.login_to, "MobileVersion": "No", "MFAUsed": if s.mfa_used { "Yes" } else { "No" }})),
             request_id: None,
-            event_id: &event_id,
+            event_id: event_id.clone(),
             read_only: false,
             event_type: "AwsConsoleSignIn",
-            account_id: s.account_id,
-        });
+            account_id: s.account_id.to_owned(),
+        };
         let username = if s.identity_type == "Root" { Some("root".to_owned()) } else { s.user_name.map(str::to_owned) };
         self.queue_event(EventRecord {
             event_id,
@@ -356,7 +361,7 @@ impl Iam {
             username,
             access_key_id: None,
             resources: Vec::new(),
-            body: Value::Object(body).to_string(),
+            body: body.to_json(),
         });
     }
 
@@ -403,12 +408,12 @@ impl Iam {
             _ => Value::Null,
         };
         let request_id = if call.request_id.is_empty() { uuid::Uuid::new_v4().to_string() } else { call.request_id.to_owned() };
-        let body = event_body(EventParts {
+        let body = EventParts {
             identity,
             time: now,
             source: call.event_source,
             name: call.event_name,
-            region: "us-east-1",
+            region: "us-east-1".to_owned(),
             source_ip: call.facts.source_ip.as_deref(),
             user_agent: call.facts.user_agent.as_deref(),
             details,
@@ -416,11 +421,11 @@ impl Iam {
             response,
             additional,
             request_id: Some(&request_id),
-            event_id: &event_id,
+            event_id: event_id.clone(),
             read_only: call.read_only,
             event_type,
-            account_id: &account_id,
-        });
+            account_id: account_id.clone(),
+        };
         self.queue_event(EventRecord {
             event_id,
             account_id,
@@ -431,7 +436,7 @@ impl Iam {
             username: user.map(|u| u.user_name.clone()),
             access_key_id: None,
             resources: Vec::new(),
-            body: Value::Object(body).to_string(),
+            body: body.to_json(),
         });
     }
 
@@ -574,13 +579,13 @@ fn trail_error(code: &'static str, message: &str) -> IamError {
 }
 
 /// CloudTrail's `eventTime`: UTC, whole seconds, `Z`.
-/// What an event says, for [`event_body`].
+/// What an event says: its body, written out (as JSON) in CloudTrail's order.
 struct EventParts<'a> {
     identity: Value,
     time: time::OffsetDateTime,
     source: &'a str,
     name: &'a str,
-    region: &'a str,
+    region: String,
     source_ip: Option<&'a str>,
     user_agent: Option<&'a str>,
     /// After `userAgent`: `errorCode`, `errorMessage`, `serviceEventDetails`.
@@ -590,41 +595,52 @@ struct EventParts<'a> {
     additional: Option<Value>,
     /// None for events no request stands for (a console sign-in).
     request_id: Option<&'a str>,
-    event_id: &'a str,
+    event_id: String,
     read_only: bool,
     event_type: &'a str,
-    account_id: &'a str,
+    account_id: String,
 }
 
-/// An event's members, in CloudTrail's order.
-fn event_body(p: EventParts<'_>) -> Map<String, Value> {
-    let mut body = Map::new();
-    body.insert("eventVersion".into(), json!("1.08"));
-    body.insert("userIdentity".into(), p.identity);
-    body.insert("eventTime".into(), json!(event_time(p.time)));
-    body.insert("eventSource".into(), json!(p.source));
-    body.insert("eventName".into(), json!(p.name));
-    body.insert("awsRegion".into(), json!(p.region));
-    body.insert("sourceIPAddress".into(), json!(p.source_ip.unwrap_or("127.0.0.1")));
-    body.insert("userAgent".into(), json!(p.user_agent.unwrap_or("")));
-    for (k, v) in p.details {
-        body.insert(k.into(), v);
+impl EventParts<'_> {
+    fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
     }
-    body.insert("requestParameters".into(), if p.parameters.as_object().is_some_and(|o| !o.is_empty()) { p.parameters } else { Value::Null });
-    body.insert("responseElements".into(), p.response);
-    if let Some(a) = p.additional {
-        body.insert("additionalEventData".into(), a);
+}
+
+/// An event's members, in CloudTrail's order, written straight from the parts (building a
+/// JSON map first cost a call's event several microseconds of allocation).
+impl serde::Serialize for EventParts<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = serializer.serialize_map(None)?;
+        m.serialize_entry("eventVersion", "1.08")?;
+        m.serialize_entry("userIdentity", &self.identity)?;
+        m.serialize_entry("eventTime", &event_time(self.time))?;
+        m.serialize_entry("eventSource", self.source)?;
+        m.serialize_entry("eventName", self.name)?;
+        m.serialize_entry("awsRegion", &self.region)?;
+        m.serialize_entry("sourceIPAddress", self.source_ip.unwrap_or("127.0.0.1"))?;
+        m.serialize_entry("userAgent", self.user_agent.unwrap_or(""))?;
+        for (k, v) in &self.details {
+            m.serialize_entry(k, v)?;
+        }
+        let parameters = if self.parameters.as_object().is_some_and(|o| !o.is_empty()) { &self.parameters } else { &Value::Null };
+        m.serialize_entry("requestParameters", parameters)?;
+        m.serialize_entry("responseElements", &self.response)?;
+        if let Some(a) = &self.additional {
+            m.serialize_entry("additionalEventData", a)?;
+        }
+        if let Some(id) = self.request_id {
+            m.serialize_entry("requestID", id)?;
+        }
+        m.serialize_entry("eventID", &self.event_id)?;
+        m.serialize_entry("readOnly", &self.read_only)?;
+        m.serialize_entry("eventType", self.event_type)?;
+        m.serialize_entry("managementEvent", &true)?;
+        m.serialize_entry("recipientAccountId", &self.account_id)?;
+        m.serialize_entry("eventCategory", "Management")?;
+        m.end()
     }
-    if let Some(id) = p.request_id {
-        body.insert("requestID".into(), json!(id));
-    }
-    body.insert("eventID".into(), json!(p.event_id));
-    body.insert("readOnly".into(), json!(p.read_only));
-    body.insert("eventType".into(), json!(p.event_type));
-    body.insert("managementEvent".into(), json!(true));
-    body.insert("recipientAccountId".into(), json!(p.account_id));
-    body.insert("eventCategory".into(), json!("Management"));
-    body
 }
 
 fn event_time(t: time::OffsetDateTime) -> String {
@@ -677,11 +693,21 @@ async fn write_events(store: Arc<dyn Store>, clock: Arc<dyn portcullis_types::Cl
             Message::Flush(done) => waiting.push(done),
         };
         take(first, &mut batch, &mut waiting);
-        while batch.len() < BATCH {
-            match rx.try_recv() {
-                Ok(m) => take(m, &mut batch, &mut waiting),
-                Err(_) => break,
+        let mut drain = |batch: &mut Batch, waiting: &mut Vec<oneshot::Sender<()>>| {
+            while batch.len() < BATCH {
+                match rx.try_recv() {
+                    Ok(m) => take(m, batch, waiting),
+                    Err(_) => break,
+                }
             }
+        };
+        drain(&mut batch, &mut waiting);
+        // Under load, waiting a moment fills the transaction: a commit (and the pages it
+        // writes, and the checkpoints they bring) serves many more events. A quiet server,
+        // or anyone waiting for a flush, gets its write at once.
+        if batch.len() >= LINGER_FROM && batch.len() < BATCH && waiting.is_empty() {
+            tokio::time::sleep(LINGER).await;
+            drain(&mut batch, &mut waiting);
         }
         if batch.len() > 0 {
             write_batch(store.as_ref(), &batch).await;
@@ -914,19 +940,6 @@ fn hide_secrets(v: &mut Value) {
         }
         Value::Array(a) => a.iter_mut().for_each(hide_secrets),
         _ => {}
-    }
-}
-
-fn insert_after<const N: usize>(body: &mut Map<String, Value>, after: &str, members: [(&str, Value); N]) {
-    let old = std::mem::take(body);
-    for (k, v) in old {
-        let here = k == after;
-        body.insert(k, v);
-        if here {
-            for (name, value) in &members {
-                body.insert((*name).to_owned(), value.clone());
-            }
-        }
     }
 }
 

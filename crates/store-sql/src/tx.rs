@@ -45,9 +45,11 @@ impl SqlTx {
     }
 }
 
-/// `rows` groups of `width` numbered placeholders from `$first`: `($1, $2), ($3, $4)`, or a
-/// plain list (`$1, $2, $3`) when `width` is 1.
-fn placeholders(rows: usize, width: usize, first: usize) -> String {
+/// `rows` groups of `width` placeholders: `($1, $2), ($3, $4)`, or a plain list (`$1, $2, $3`)
+/// when `width` is 1. SQLite gets anonymous `?` instead: sqlx binds each numbered parameter
+/// by asking SQLite its name, a linear search, so a statement of n numbered parameters costs
+/// O(n²) to bind (most of the audit writer's time with batches of hundreds of events).
+fn placeholders(dialect: Dialect, rows: usize, width: usize) -> String {
     let mut out = String::with_capacity(rows * width * 5);
     for r in 0..rows {
         if r > 0 {
@@ -60,8 +62,13 @@ fn placeholders(rows: usize, width: usize, first: usize) -> String {
             if c > 0 {
                 out.push_str(", ");
             }
-            out.push('$');
-            out.push_str(&(first + r * width + c).to_string());
+            match dialect {
+                Dialect::Sqlite => out.push('?'),
+                Dialect::Postgres => {
+                    out.push('$');
+                    out.push_str(&(1 + r * width + c).to_string());
+                }
+            }
         }
         if width > 1 {
             out.push(')');
@@ -172,16 +179,12 @@ impl Tx for SqlTx {
 
     async fn put_events(&mut self, events: &[EventRecord]) -> StoreResult<()> {
         // The last version of each event (one statement may not update a row twice).
-        let mut latest: Vec<&EventRecord> = Vec::with_capacity(events.len());
-        for e in events.iter().rev() {
-            if !latest.iter().any(|l| l.event_id == e.event_id) {
-                latest.push(e);
-            }
-        }
+        let mut seen = std::collections::HashSet::with_capacity(events.len());
+        let mut latest: Vec<&EventRecord> = events.iter().rev().filter(|e| seen.insert(e.event_id.as_str())).collect();
         latest.reverse();
         // Multi-row statements: a batch of events costs a few statements, not several each.
         for chunk in latest.chunks(100) {
-            let marks = placeholders(chunk.len(), 1, 1);
+            let marks = placeholders(self.dialect, chunk.len(), 1);
             let sql = format!("DELETE FROM event_resources WHERE event_id IN ({marks})");
             let mut delete = sqlx::query(&sql);
             for e in chunk {
@@ -191,7 +194,7 @@ impl Tx for SqlTx {
             let sql = format!(
                 "INSERT INTO events (event_id, account_id, event_time, event_name, event_source, read_only, username, access_key_id, body) VALUES {} \
                  ON CONFLICT (event_id) DO UPDATE SET body = excluded.body, username = excluded.username, access_key_id = excluded.access_key_id",
-                placeholders(chunk.len(), 9, 1)
+                placeholders(self.dialect, chunk.len(), 9)
             );
             let mut insert = sqlx::query(&sql);
             for e in chunk {
@@ -209,7 +212,7 @@ impl Tx for SqlTx {
             self.exec(insert).await?;
             let resources: Vec<(&str, &str, &str)> = chunk.iter().flat_map(|e| e.resources.iter().map(|(k, n)| (e.event_id.as_str(), k.as_str(), n.as_str()))).collect();
             for rows in resources.chunks(300) {
-                let sql = format!("INSERT INTO event_resources (event_id, resource_type, resource_name) VALUES {} ON CONFLICT DO NOTHING", placeholders(rows.len(), 3, 1));
+                let sql = format!("INSERT INTO event_resources (event_id, resource_type, resource_name) VALUES {} ON CONFLICT DO NOTHING", placeholders(self.dialect, rows.len(), 3));
                 let mut insert = sqlx::query(&sql);
                 for (id, kind, name) in rows {
                     insert = insert.bind(*id).bind(*kind).bind(*name);
