@@ -70,6 +70,24 @@ PY
     fi
 }
 
+# Sets OHA to oha, the open-loop load generator: $LOADBENCH_OHA when given, otherwise the
+# pinned version built once into bench/load/.tools (ignored by git; about 10 minutes).
+BENCH_OHA_VERSION=1.16.0
+bench_oha() {
+    if [ -n "${LOADBENCH_OHA:-}" ]; then
+        OHA="$LOADBENCH_OHA"
+        [ -x "$OHA" ] || { bench_say "LOADBENCH_OHA=$OHA is not an executable"; exit 2; }
+    else
+        OHA="$BENCH_DIR/load/.tools/bin/oha"
+        if [ "$("$OHA" --version 2>/dev/null || true)" != "oha $BENCH_OHA_VERSION" ]; then
+            bench_say "installing oha $BENCH_OHA_VERSION into bench/load/.tools (cargo install; about 10 minutes on 2 cores)"
+            cargo install --locked --force --version "$BENCH_OHA_VERSION" --root "$BENCH_DIR/load/.tools" oha
+        fi
+    fi
+    OHA_V="$("$OHA" --version 2>/dev/null || true)"
+    [ "$OHA_V" = "oha $BENCH_OHA_VERSION" ] || bench_say "warning: $OHA is '$OHA_V', the open-loop phase was written for oha $BENCH_OHA_VERSION"
+}
+
 # Sets WORK to a new temporary directory; on exit, stops every process in BENCH_PIDS, runs
 # the commands in BENCH_ON_EXIT and removes WORK.
 bench_workdir() {

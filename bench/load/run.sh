@@ -27,8 +27,11 @@
 # workload with anything but 200 (a benchmark of errors is worthless).
 set -euo pipefail
 
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO="$(cd "$HERE/../.." && pwd)"
+BENCH_NAME=run.sh
+# shellcheck source=../lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../lib.sh"
+HERE="$BENCH_DIR/load"
+REPO="$BENCH_REPO"
 
 USERS="${LOADBENCH_USERS:-10}"
 POLICIES="${LOADBENCH_POLICIES:-10}"
@@ -40,7 +43,6 @@ CONNS="${LOADBENCH_CONNECTIONS:-64}"
 THREADS="${LOADBENCH_THREADS:-2}"
 OPEN_RATES="${LOADBENCH_OPEN_LOOP_RATES:-5000,10000,20000}"
 OPEN_DURATION="${LOADBENCH_OPEN_LOOP_DURATION:-}"
-OHA_VERSION=1.16.0
 DO_MOTO=1
 DO_OPEN=1
 DO_SCALE=1
@@ -66,106 +68,29 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-say() { echo "[run.sh] $*" >&2; }
+say() { bench_say "$@"; }
 OPEN_DURATION="${OPEN_DURATION:-$DURATION}"
 [[ "$OPEN_RATES" =~ ^[0-9]+(,[0-9]+)*$ ]] || { echo "run.sh: --open-loop-rates wants rates like 5000,10000" >&2; exit 2; }
 
 # ------------------------------------------------------------------ 1. tools and builds
-if ! command -v wrk >/dev/null 2>&1; then
-    say "installing wrk (Debian package)"
-    SUDO=""
-    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    $SUDO apt-get update -qq
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-fi
+bench_ensure_wrk
 
-# oha, the open-loop load generator: pinned, built once into bench/load/.tools (ignored by git).
-if [ "$DO_OPEN" = 1 ]; then
-    if [ -n "${LOADBENCH_OHA:-}" ]; then
-        OHA="$LOADBENCH_OHA"
-        [ -x "$OHA" ] || { say "LOADBENCH_OHA=$OHA is not an executable"; exit 2; }
-    else
-        OHA="$HERE/.tools/bin/oha"
-        if [ "$("$OHA" --version 2>/dev/null || true)" != "oha $OHA_VERSION" ]; then
-            say "installing oha $OHA_VERSION into $HERE/.tools (cargo install; about 10 minutes on 2 cores)"
-            cargo install --locked --force --version "$OHA_VERSION" --root "$HERE/.tools" oha
-        fi
-    fi
-    OHA_V="$("$OHA" --version 2>/dev/null || true)"
-    [ "$OHA_V" = "oha $OHA_VERSION" ] || say "warning: $OHA is '$OHA_V', the open-loop phase was written for oha $OHA_VERSION"
-fi
+[ "$DO_OPEN" = 1 ] && bench_oha
 
-say "cargo build --release -p portcullis"
-(cd "$REPO" && cargo build --release -p portcullis)
-BIN="$REPO/target/release/portcullis"
-
-bash "$REPO/scripts/setup-python-env.sh" >&2
-PY="$REPO/.venv/bin/python"
-
-BENCH_VENV="$HERE/.venv"
-if [ ! -x "$BENCH_VENV/bin/python" ] || ! "$BENCH_VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
-    say "creating $BENCH_VENV for moto"
-    rm -rf "$BENCH_VENV"
-    python3 -m venv "$BENCH_VENV"
-fi
-if ! "$BENCH_VENV/bin/python" - "$HERE/requirements.txt" >/dev/null 2>&1 <<'PY'
-import re, sys
-from importlib import metadata
-for line in open(sys.argv[1]):
-    line = line.split("#", 1)[0].strip()
-    m = re.fullmatch(r"([A-Za-z0-9_.\-]+)(\[[^\]]*\])?==(\S+)", line)
-    if m and metadata.version(m.group(1)) != m.group(3):
-        sys.exit(1)
-import flask, flask_cors, moto.server  # the server extra
-PY
-then
-    say "installing moto[server] into $BENCH_VENV"
-    "$BENCH_VENV/bin/python" -m pip install --disable-pip-version-check -q -r "$HERE/requirements.txt"
-fi
+bench_portcullis_bin
+bench_test_venv
+[ "$DO_MOTO" = 1 ] && bench_moto_venv
 
 # ------------------------------------------------------------------ 2. servers
-WORK="$(mktemp -d)"
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${PIDS[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$WORK"
-    [ -n "${SHM_DIR:-}" ] && rm -rf "$SHM_DIR"
-    return 0
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_workdir
+BENCH_ON_EXIT+=('[ -n "${SHM_DIR:-}" ] && rm -rf "$SHM_DIR"')
 RESULTS="$WORK/results.jsonl"
 : >"$RESULTS"
 
 # start_portcullis NAME DATA_DIR: sets P_URL, P_PID, P_AK, P_SK
 start_portcullis() {
-    local name="$1" dir="$2"
-    "$BIN" serve --listen 127.0.0.1:0 --data-dir "$dir" >"$WORK/$name.out" 2>"$WORK/$name.err" &
-    P_PID=$!
-    PIDS+=("$P_PID")
-    P_URL=""
-    for _ in $(seq 1 300); do
-        P_URL="$(sed -n 's/^listening on \(http:\/\/[^ ]*\).*/\1/p' "$WORK/$name.out" | head -n1)"
-        [ -n "$P_URL" ] && break
-        kill -0 "$P_PID" 2>/dev/null || { cat "$WORK/$name.err" >&2; say "portcullis exited"; exit 1; }
-        sleep 0.1
-    done
-    [ -n "$P_URL" ] || { cat "$WORK/$name.err" >&2; say "portcullis did not start"; exit 1; }
-    local creds
-    creds="$("$BIN" bootstrap-admin --user-name bench --data-dir "$dir")"
-    P_AK="$(sed -n 's/^aws_access_key_id *= *//p' <<<"$creds")"
-    P_SK="$(sed -n 's/^aws_secret_access_key *= *//p' <<<"$creds")"
-    [ -n "$P_AK" ] && [ -n "$P_SK" ] || { say "bootstrap-admin printed no credentials"; exit 1; }
-    say "$name: $P_URL (pid $P_PID, data $dir)"
-}
-
-free_port() {
-    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    bench_start_portcullis "$1" "$2"
+    bench_bootstrap "$2"
 }
 
 FAILED=0
@@ -201,22 +126,7 @@ say "seeding Portcullis: $USERS users, $POLICIES customer policies"
 PORT_ARN="$("$PY" "$HERE/loadbench.py" user-arn --endpoint "$PORT_URL" --access-key "$PORT_AK" --secret-key "$PORT_SK")"
 
 if [ "$DO_MOTO" = 1 ]; then
-    MOTO_PORT="$(free_port)"
-    MOTO_URL="http://127.0.0.1:$MOTO_PORT"
-    # moto does not check signatures: any key signs valid-looking requests.
-    MOTO_AK="AKIAIOSFODNN7EXAMPLE"
-    MOTO_SK="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
-    MOTO_IAM_LOAD_MANAGED_POLICIES=true "$BENCH_VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$WORK/moto.out" 2>"$WORK/moto.err" &
-    MOTO_PID=$!
-    PIDS+=("$MOTO_PID")
-    for _ in $(seq 1 300); do
-        if "$PY" -c "import urllib.request, sys; urllib.request.urlopen('$MOTO_URL/moto-api/', timeout=1)" >/dev/null 2>&1; then
-            break
-        fi
-        kill -0 "$MOTO_PID" 2>/dev/null || { cat "$WORK/moto.err" >&2; say "moto exited"; exit 1; }
-        sleep 0.2
-    done
-    say "moto: $MOTO_URL (pid $MOTO_PID)"
+    bench_start_moto
     say "seeding moto: $USERS users, $POLICIES customer policies"
     "$PY" "$HERE/loadbench.py" seed --moto --endpoint "$MOTO_URL" --access-key "$MOTO_AK" --secret-key "$MOTO_SK" \
         --users "$USERS" --policies "$POLICIES"

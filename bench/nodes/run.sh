@@ -10,52 +10,40 @@
 #
 # It makes its own database (and drops it), uses loopback addresses only, and stops its nodes.
 set -euo pipefail
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO="$(cd "$HERE/../.." && pwd)"
+BENCH_NAME=nodes
+# shellcheck source=../lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../lib.sh"
+HERE="$BENCH_DIR/nodes"
+REPO="$BENCH_REPO"
 WORKLOAD="${WORKLOAD:-GetUser}"
 DURATION="${DURATION:-10s}"
 CONNS="${CONNS:-64}"
 PG="${PORTCULLIS_BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
-say() { echo "[nodes] $*" >&2; }
+say() { bench_say "$@"; }
 
-command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
-if [ -n "${PORTCULLIS_BIN:-}" ]; then BIN="$PORTCULLIS_BIN"; else (cd "$REPO" && cargo build --release -p portcullis); BIN="${CARGO_TARGET_DIR:-$REPO/target}/release/portcullis"; fi
-bash "$REPO/scripts/setup-python-env.sh" >&2
-PY="$REPO/.venv/bin/python"
+bench_ensure_wrk
+bench_portcullis_bin
+bench_test_venv
 
-WORK="$(mktemp -d)"
+bench_workdir
 DB="portcullis_bench_$(date +%s)_$$"
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-    psql "$PG" -qc "DROP DATABASE IF EXISTS \"$DB\" WITH (FORCE)" >/dev/null 2>&1 || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+BENCH_ON_EXIT+=("psql \"\$PG\" -qc \"DROP DATABASE IF EXISTS \\\"\$DB\\\" WITH (FORCE)\" >/dev/null 2>&1")
 psql "$PG" -qc "CREATE DATABASE \"$DB\"" >/dev/null
 URL_DB="${PG%/*}/$DB"
 
 URLS=()
+PIDS=()
 start_node() {
     local i="$1" dir="$WORK/node-$1"
     mkdir -p "$dir"
     [ "$i" -gt 1 ] && cp "$WORK/node-1/master.key" "$dir/master.key"
-    "$BIN" serve --listen 127.0.0.1:0 --data-dir "$dir" --database-url "$URL_DB" >"$dir/out" 2>"$dir/err" &
-    PIDS+=($!)
-    local url=""
-    for _ in $(seq 1 300); do
-        url="$(sed -n 's/^listening on \(http:\/\/[^ ]*\).*/\1/p' "$dir/out" | head -n1)"
-        [ -n "$url" ] && break
-        sleep 0.1
-    done
-    [ -n "$url" ] || { cat "$dir/err" >&2; say "node $i did not start"; exit 1; }
-    URLS+=("$url")
+    bench_start_portcullis "node-$i" "$dir" --database-url "$URL_DB"
+    URLS+=("$P_URL")
+    PIDS+=("$P_PID")
 }
 for i in 1 2 3; do start_node "$i"; done
-CREDS="$("$BIN" bootstrap-admin --user-name bench --data-dir "$WORK/node-1" --database-url "$URL_DB")"
-AK="$(sed -n 's/^aws_access_key_id *= *//p' <<<"$CREDS")"
-SK="$(sed -n 's/^aws_secret_access_key *= *//p' <<<"$CREDS")"
+bench_bootstrap "$WORK/node-1" --database-url "$URL_DB"
+AK="$P_AK"; SK="$P_SK"
 "$PY" "$HERE/../load/loadbench.py" seed --endpoint "${URLS[0]}" --access-key "$AK" --secret-key "$SK" --users 10 --policies 10 >&2
 export AWS_ACCESS_KEY_ID="$AK" AWS_SECRET_ACCESS_KEY="$SK"
 ARN="$("$REPO/.venv/bin/aws" --endpoint-url "${URLS[0]}" --region us-east-1 iam get-user --query User.Arn --output text)"

@@ -29,8 +29,11 @@
 # (ignored by git). Exits 0 on PASS, 1 on FAIL or if any request was not answered 2xx.
 set -euo pipefail
 
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO="$(cd "$HERE/../.." && pwd)"
+BENCH_NAME=soak
+# shellcheck source=../lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../lib.sh"
+HERE="$BENCH_DIR/soak"
+REPO="$BENCH_REPO"
 
 DURATION="${SOAK_DURATION:-600}"
 CONNS="${SOAK_CONNECTIONS:-64}"
@@ -60,66 +63,26 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-say() { echo "[soak] $*" >&2; }
+say() { bench_say "$@"; }
 DURATION="${DURATION%s}"  # "600s" is accepted too
 [[ "$DURATION" =~ ^[0-9]+$ ]] && [ "$DURATION" -gt 0 ] || { echo "run.sh: --duration wants seconds" >&2; exit 2; }
 case "$AUDIT" in ""|all|writes|off) ;; *) echo "run.sh: --audit-events is all, writes or off" >&2; exit 2 ;; esac
 
 # ------------------------------------------------------------------ 1. tools and build
-if ! command -v wrk >/dev/null 2>&1; then
-    say "installing wrk (Debian package)"
-    SUDO=""
-    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    $SUDO apt-get update -qq
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-fi
-
-if [ -n "${PORTCULLIS_BIN:-}" ]; then
-    BIN="$PORTCULLIS_BIN"
-    [ -x "$BIN" ] || { say "PORTCULLIS_BIN=$BIN is not an executable"; exit 2; }
-    say "using $BIN (not building)"
-else
-    say "cargo build --release -p portcullis"
-    (cd "$REPO" && cargo build --release -p portcullis)
-    BIN="${CARGO_TARGET_DIR:-$REPO/target}/release/portcullis"
-fi
-
-bash "$REPO/scripts/setup-python-env.sh" >&2
-PY="$REPO/.venv/bin/python"
+bench_ensure_wrk
+bench_portcullis_bin
+bench_test_venv
 
 # ------------------------------------------------------------------ 2. server
-WORK="$(mktemp -d)"
-SERVER_PID=""
-cleanup() {
-    if [ -n "$SERVER_PID" ]; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    rm -rf "$WORK"
-    return 0
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
+bench_workdir
 DATA="$WORK/data"
-SERVE_ENV=()
-[ -n "$AUDIT" ] && SERVE_ENV=(PORTCULLIS_AUDIT_EVENTS="$AUDIT")
 # Loopback only; SQLite (the default store) on a fresh data directory.
-env "${SERVE_ENV[@]}" "$BIN" serve --listen 127.0.0.1:0 --data-dir "$DATA" >"$WORK/server.out" 2>"$WORK/server.err" &
-SERVER_PID=$!
-URL=""
-for _ in $(seq 1 300); do
-    URL="$(sed -n 's/^listening on \(http:\/\/[^ ]*\).*/\1/p' "$WORK/server.out" | head -n1)"
-    [ -n "$URL" ] && break
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.err" >&2; say "portcullis exited"; exit 1; }
-    sleep 0.1
-done
-[ -n "$URL" ] || { cat "$WORK/server.err" >&2; say "portcullis did not start"; exit 1; }
-CREDS="$("$BIN" bootstrap-admin --user-name bench --data-dir "$DATA")"
-AK="$(sed -n 's/^aws_access_key_id *= *//p' <<<"$CREDS")"
-SK="$(sed -n 's/^aws_secret_access_key *= *//p' <<<"$CREDS")"
-[ -n "$AK" ] && [ -n "$SK" ] || { say "bootstrap-admin printed no credentials"; exit 1; }
-say "portcullis: $URL (pid $SERVER_PID, data $DATA, audit events ${AUDIT:-default (all)})"
+[ -n "$AUDIT" ] && export PORTCULLIS_AUDIT_EVENTS="$AUDIT"
+bench_start_portcullis server "$DATA"
+URL="$P_URL"; SERVER_PID="$P_PID"
+bench_bootstrap "$DATA"
+AK="$P_AK"; SK="$P_SK"
+say "audit events: ${AUDIT:-default (all)}"
 
 say "seeding: $USERS users, $POLICIES customer policies"
 "$PY" "$REPO/bench/load/loadbench.py" seed --endpoint "$URL" --access-key "$AK" --secret-key "$SK" \

@@ -32,7 +32,6 @@ CONNS="${SPEED_CONNECTIONS:-16}"
 DURATION="${SPEED_DURATION:-10s}"
 RATE="${SPEED_RATE:-10000}"
 OPEN_CONNS="${SPEED_OPEN_CONNECTIONS:-64}"
-OHA_VERSION=1.16.0
 DO_MOTO=1
 DO_OPEN=1
 while [ $# -gt 0 ]; do
@@ -57,13 +56,7 @@ cargo build --release --quiet --manifest-path "$BENCH_DIR/http-ceiling/Cargo.tom
 CEILING_BIN="$BENCH_DIR/http-ceiling/target/release/portcullis-http-ceiling"
 bench_test_venv
 [ "$DO_MOTO" = 1 ] && bench_moto_venv
-if [ "$DO_OPEN" = 1 ]; then
-    OHA="${LOADBENCH_OHA:-$LOAD/.tools/bin/oha}"
-    if [ "$("$OHA" --version 2>/dev/null || true)" != "oha $OHA_VERSION" ]; then
-        bench_say "installing oha $OHA_VERSION into $LOAD/.tools (cargo install; about 10 minutes on 2 cores)"
-        cargo install --locked --force --version "$OHA_VERSION" --root "$LOAD/.tools" oha
-    fi
-fi
+[ "$DO_OPEN" = 1 ] && bench_oha
 
 # ------------------------------------------------------------------ servers
 bench_workdir
