@@ -205,8 +205,10 @@ async fn handle(State(state): State<Arc<AppState>>, req: Request) -> Response {
 
 fn iam_error(e: IamError) -> AwsError {
     match &e {
-        IamError::ServiceFailure(cause) => tracing::error!(cause = %cause, "internal failure"),
-        IamError::ServiceUnavailable(cause) => tracing::warn!(cause = %cause, "the database is unavailable"),
+        IamError::ServiceFailure(cause) => tracing::error!(request_id = request_scope::current_request_id(), cause = %cause, "internal failure"),
+        IamError::ServiceUnavailable(cause) => {
+            tracing::warn!(request_id = request_scope::current_request_id(), cause = %cause, "the database is unavailable")
+        }
         _ => {}
     }
     AwsError::new(e.code(), e.status(), e.public_message())
