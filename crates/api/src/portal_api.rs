@@ -16,12 +16,10 @@ pub async fn dispatch_oidc(iam: &Iam, op: Oidc, v: &Value, facts: &RequestFacts,
         Oidc::StartDeviceAuthorization => iam.start_device_authorization(s(v, "clientId"), s(v, "clientSecret"), s(v, "startUrl")).await,
         Oidc::CreateToken => {
             let opt = |k: &str| v.get(k).and_then(Value::as_str);
-            let out = iam.create_oidc_token(s(v, "clientId"), s(v, "clientSecret"), s(v, "grantType"), opt("deviceCode"), opt("refreshToken")).await?;
+            let (out, user) = iam.create_oidc_token(s(v, "clientId"), s(v, "clientSecret"), s(v, "grantType"), opt("deviceCode"), opt("refreshToken")).await?;
             // A token granted is the user's: recorded in their identity store's account.
-            if let Ok(user) = iam.portal_user(s(&out, "accessToken")).await {
-                let call = DirectoryCall { facts, event_source: "sso-oauth.amazonaws.com", event_name: op.name(), read_only: false, request_id, parameters: v.clone() };
-                iam.record_directory_event(call, &user.store_id, Some(&user), DirectoryOutcome::Call(CallOutcome::Success(Some(out.clone())))).await;
-            }
+            let call = DirectoryCall { facts, event_source: "sso-oauth.amazonaws.com", event_name: op.name(), read_only: false, request_id, parameters: v.clone() };
+            iam.record_directory_event(call, &user.store_id, Some(&user), DirectoryOutcome::Call(CallOutcome::Success(Some(out.clone())))).await;
             Ok(out)
         }
     }
@@ -59,7 +57,8 @@ pub async fn dispatch_portal(iam: &Iam, op: Portal, v: &Value, facts: &RequestFa
                 "expiration": c.expiration * 1000,
             }})
         }),
-        (_, None) => Err(IamError::service("UnauthorizedException", "Session token not found or invalid", &[])),
+        // Not reached: only Logout goes on without a user.
+        (_, None) => Err(portcullis_core::portal_unauthorized()),
     };
     if let Some(user) = &user {
         let call = DirectoryCall { facts, event_source: "sso.amazonaws.com", event_name: op.name(), read_only: op != Portal::Logout, request_id, parameters: v.clone() };

@@ -205,25 +205,14 @@ impl Iam {
             response: Value::Null,
             additional: None,
             request_id: Some(call.request_id),
-            event_id: event_id.clone(),
+            event_id,
             read_only: call.read_only,
             event_type: "AwsApiCall",
-            account_id: account_id.clone(),
-        };
-        let record = EventRecord {
-            event_id,
             account_id,
-            event_time: (now.unix_timestamp_nanos() / 1_000_000) as i64,
-            event_name: call.event_name.to_owned(),
-            event_source: call.event_source.to_owned(),
-            read_only: call.read_only,
-            username,
-            access_key_id: Some(caller.access_key_id.clone()).filter(|k| !k.is_empty()),
-            resources,
-            body: String::new(),
         };
-        let mut draft = record.clone();
-        draft.body = body.to_json();
+        let draft = body.record(username, Some(caller.access_key_id.clone()).filter(|k| !k.is_empty()), resources);
+        // The outcome is added to the body when the call is answered.
+        let record = EventRecord { body: String::new(), ..draft.clone() };
         Some(CallEvent { pending: PendingEvent::new(draft), record, body })
     }
 
@@ -345,24 +334,13 @@ impl Iam {
             response: json!({"ConsoleLogin": if s.success { "Success" } else { "Failure" }}),
             additional: Some(json!({"LoginTo": s.login_to, "MobileVersion": "No", "MFAUsed": if s.mfa_used { "Yes" } else { "No" }})),
             request_id: None,
-            event_id: event_id.clone(),
+            event_id,
             read_only: false,
             event_type: "AwsConsoleSignIn",
             account_id: s.account_id.to_owned(),
         };
         let username = if s.identity_type == "Root" { Some("root".to_owned()) } else { s.user_name.map(str::to_owned) };
-        self.queue_event(EventRecord {
-            event_id,
-            account_id: s.account_id.to_owned(),
-            event_time: (now.unix_timestamp_nanos() / 1_000_000) as i64,
-            event_name: "ConsoleLogin".into(),
-            event_source: "signin.amazonaws.com".into(),
-            read_only: false,
-            username,
-            access_key_id: None,
-            resources: Vec::new(),
-            body: body.to_json(),
-        });
+        self.queue_event(body.record(username, None, Vec::new()));
     }
 
     /// Records an IAM Identity Center user's call of the access portal's API (`sso`) or
@@ -421,23 +399,12 @@ impl Iam {
             response,
             additional,
             request_id: Some(&request_id),
-            event_id: event_id.clone(),
+            event_id,
             read_only: call.read_only,
             event_type,
-            account_id: account_id.clone(),
-        };
-        self.queue_event(EventRecord {
-            event_id,
             account_id,
-            event_time: (now.unix_timestamp_nanos() / 1_000_000) as i64,
-            event_name: call.event_name.to_owned(),
-            event_source: call.event_source.to_owned(),
-            read_only: call.read_only,
-            username: user.map(|u| u.user_name.clone()),
-            access_key_id: None,
-            resources: Vec::new(),
-            body: body.to_json(),
-        });
+        };
+        self.queue_event(body.record(user.map(|u| u.user_name.clone()), None, Vec::new()));
     }
 
     fn queue_event(&self, record: EventRecord) {
@@ -604,6 +571,22 @@ struct EventParts<'a> {
 impl EventParts<'_> {
     fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// The stored event: these parts as its body, with what LookupEvents filters on.
+    fn record(&self, username: Option<String>, access_key_id: Option<String>, resources: Vec<(String, String)>) -> EventRecord {
+        EventRecord {
+            event_id: self.event_id.clone(),
+            account_id: self.account_id.clone(),
+            event_time: (self.time.unix_timestamp_nanos() / 1_000_000) as i64,
+            event_name: self.name.to_owned(),
+            event_source: self.source.to_owned(),
+            read_only: self.read_only,
+            username,
+            access_key_id,
+            resources,
+            body: self.to_json(),
+        }
     }
 }
 
@@ -931,7 +914,7 @@ fn hide_secrets(v: &mut Value) {
     match v {
         Value::Object(o) => {
             for (k, v) in o.iter_mut() {
-                if SECRET_MEMBERS.contains(&k.to_ascii_lowercase().as_str()) && !v.is_null() {
+                if !v.is_null() && SECRET_MEMBERS.iter().any(|m| m.eq_ignore_ascii_case(k)) {
                     *v = json!(HIDDEN);
                 } else {
                     hide_secrets(v);

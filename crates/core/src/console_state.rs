@@ -121,11 +121,7 @@ impl Iam {
     pub async fn take_console_state(&self, kind: ConsoleStateKind, token: &str, now: i64) -> IamResult<Option<ConsoleState>> {
         let id = state_id(token);
         let mut tx = self.store.begin().await?;
-        let Some(rec) = tx.get_console_state(&id).await? else { return Ok(None) };
-        if rec.kind != kind.as_str() {
-            return Ok(None);
-        }
-        let taken = tx.take_console_state(&id).await?;
+        let taken = tx.take_console_state(&id, kind.as_str()).await?;
         tx.commit().await?;
         Ok(taken.and_then(|r| self.open_console_state(kind, r, now)))
     }

@@ -60,7 +60,7 @@ pub use catalog::{Catalog, ManagedPolicy};
 pub use console_state::{ConsoleLimits, ConsoleState, ConsoleStateKind};
 pub use error::IamError;
 pub use operations::{unknown_operation, AccountOperation, CloudTrailOperation, Authorization, IamOperation, IdentityStoreOperation, OrganizationsOperation, Spec, SsoAdminOperation, SsoOidcOperation, SsoPortalOperation, StsOperation, Target};
-pub use identity_center::{AccountAssignmentInput, DirectoryEntity, PermissionSetInput, PortalKeyChallenge, PortalKeyRegistration, PortalMfaSetup, PortalMfaState, PortalSecondFactor, PortalSignIn, PortalUser, SsoPage, UsersWithoutMfa};
+pub use identity_center::{portal_unauthorized, AccountAssignmentInput, DirectoryEntity, PermissionSetInput, PortalKeyChallenge, PortalKeyRegistration, PortalMfaSetup, PortalMfaState, PortalSecondFactor, PortalSignIn, PortalUser, SsoPage, UsersWithoutMfa};
 pub use page::{positional, Page, PageRequest};
 pub use security_status::{SecurityCheck, SecurityStatus};
 pub use credential_report::COLUMNS as CREDENTIAL_REPORT_COLUMNS;

@@ -304,11 +304,17 @@ impl Tx for SqlTx {
         Ok(row.map(console_state))
     }
 
-    async fn take_console_state(&mut self, state_id: &str) -> StoreResult<Option<ConsoleStateRecord>> {
-        let Some(rec) = self.get_console_state(state_id).await? else { return Ok(None) };
-        // Only the transaction whose DELETE removed the row has it.
-        let gone = self.exec(sqlx::query("DELETE FROM console_states WHERE state_id = $1").bind(state_id)).await?;
-        Ok((gone == 1).then_some(rec))
+    async fn take_console_state(&mut self, state_id: &str, kind: &str) -> StoreResult<Option<ConsoleStateRecord>> {
+        // One statement: only the transaction whose DELETE removed the row gets it back.
+        let row: Option<ConsoleStateRow> = sqlx::query_as(
+            "DELETE FROM console_states WHERE state_id = $1 AND kind = $2 RETURNING state_id, kind, owner, body, created_at, last_seen, expires_at",
+        )
+        .bind(state_id)
+        .bind(kind)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(backend)?;
+        Ok(row.map(console_state))
     }
 
     async fn update_console_state(&mut self, state_id: &str, body: Option<&str>, last_seen: i64, expires_at: i64) -> StoreResult<bool> {

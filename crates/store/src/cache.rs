@@ -456,8 +456,8 @@ impl Tx for CacheTx {
         uncached!(self, get_console_state(state_id))
     }
 
-    async fn take_console_state(&mut self, state_id: &str) -> StoreResult<Option<ConsoleStateRecord>> {
-        write!(self, 0, take_console_state(state_id))
+    async fn take_console_state(&mut self, state_id: &str, kind: &str) -> StoreResult<Option<ConsoleStateRecord>> {
+        write!(self, 0, take_console_state(state_id, kind))
     }
 
     async fn update_console_state(&mut self, state_id: &str, body: Option<&str>, last_seen: i64, expires_at: i64) -> StoreResult<bool> {

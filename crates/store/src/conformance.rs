@@ -594,8 +594,9 @@ async fn mfa_devices_and_recovery_codes(store: &dyn Store) {
     assert_eq!(tx.trim_console_states("session", None, 2).await.unwrap(), 1, "beyond the kind's limit the least recently seen goes");
     assert_eq!(tx.get_console_state("s4").await.unwrap(), None);
     assert!(tx.get_console_state("p1").await.unwrap().is_some(), "other kinds are not counted");
-    assert_eq!(tx.take_console_state("p1").await.unwrap().map(|r| r.body), Some("sealed-p1".into()));
-    assert_eq!(tx.take_console_state("p1").await.unwrap(), None, "a state is taken once");
+    assert_eq!(tx.take_console_state("p1", "session").await.unwrap(), None, "a state of another kind is not taken");
+    assert_eq!(tx.take_console_state("p1", "pending").await.unwrap().map(|r| r.body), Some("sealed-p1".into()));
+    assert_eq!(tx.take_console_state("p1", "pending").await.unwrap(), None, "a state is taken once");
     tx.put_console_state(&state("p2", "pending", "", 10, 300), 10).await.unwrap();
     tx.put_console_state(&state("p3", "pending", "", 400, 700), 400).await.unwrap();
     assert_eq!(tx.get_console_state("p2").await.unwrap(), None, "expired states are forgotten when another is put");

@@ -96,8 +96,9 @@ pub trait Tx: Send {
     async fn put_console_state(&mut self, rec: &ConsoleStateRecord, now: i64) -> StoreResult<()>;
     /// The state with this id, whatever its expiry (the caller judges it).
     async fn get_console_state(&mut self, state_id: &str) -> StoreResult<Option<ConsoleStateRecord>>;
-    /// Removes and returns the state; of two nodes taking the same state at once, one gets it.
-    async fn take_console_state(&mut self, state_id: &str) -> StoreResult<Option<ConsoleStateRecord>>;
+    /// Removes and returns the state if it is of `kind`; of two nodes taking the same state
+    /// at once, one gets it.
+    async fn take_console_state(&mut self, state_id: &str, kind: &str) -> StoreResult<Option<ConsoleStateRecord>>;
     /// Sets a state's times, and its body when given; false when it no longer exists.
     async fn update_console_state(&mut self, state_id: &str, body: Option<&str>, last_seen: i64, expires_at: i64) -> StoreResult<bool>;
     async fn delete_console_state(&mut self, state_id: &str) -> StoreResult<()>;

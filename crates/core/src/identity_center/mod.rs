@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use crate::{Authorized, IamError, IamResult};
 
-pub use portal::{PortalKeyChallenge, PortalKeyRegistration, PortalMfaSetup, PortalMfaState, PortalSecondFactor, PortalSignIn, PortalUser, UsersWithoutMfa};
+pub use portal::{unauthorized as portal_unauthorized, PortalKeyChallenge, PortalKeyRegistration, PortalMfaSetup, PortalMfaState, PortalSecondFactor, PortalSignIn, PortalUser, UsersWithoutMfa};
 pub use sso_admin::{AccountAssignmentInput, PermissionSetInput};
 pub use identity_store::DirectoryEntity;
 

@@ -123,7 +123,8 @@ fn oidc_error(code: &'static str, error: &str, description: &str) -> IamError {
     IamError::service(code, description, &[("error", error), ("error_description", description)])
 }
 
-fn unauthorized() -> IamError {
+/// The access portal's answer to a token that is no session's.
+pub fn unauthorized() -> IamError {
     IamError::service("UnauthorizedException", "Session token not found or invalid", &[])
 }
 
@@ -488,7 +489,8 @@ impl Iam {
     }
 
     /// CreateToken: the device-code grant (pending until approved) and the refresh-token grant.
-    pub async fn create_oidc_token(&self, client_id: &str, secret: &str, grant_type: &str, device_code: Option<&str>, refresh_token: Option<&str>) -> IamResult<Value> {
+    /// OIDC's CreateToken: the new session's tokens, and the user they are for.
+    pub async fn create_oidc_token(&self, client_id: &str, secret: &str, grant_type: &str, device_code: Option<&str>, refresh_token: Option<&str>) -> IamResult<(Value, PortalUser)> {
         let mut tx = self.store.begin().await?;
         self.check_client(&mut tx, client_id, secret).await?;
         let grant = || oidc_error("InvalidGrantException", "invalid_grant", "Invalid grant provided");
@@ -522,7 +524,7 @@ impl Iam {
         };
         let (access, refresh) = self.open_portal_session(&mut tx, &user).await?;
         tx.commit().await?;
-        Ok(json!({"accessToken": access, "tokenType": "Bearer", "expiresIn": SESSION_SECONDS, "refreshToken": refresh}))
+        Ok((json!({"accessToken": access, "tokenType": "Bearer", "expiresIn": SESSION_SECONDS, "refreshToken": refresh}), user))
     }
 
     /// Invites a directory user by e-mail (its primary address, else its first): a link to
