@@ -545,7 +545,6 @@ fn trail_error(code: &'static str, message: &str) -> IamError {
     IamError::Service { code, message: message.to_owned(), fields: Vec::new() }
 }
 
-/// CloudTrail's `eventTime`: UTC, whole seconds, `Z`.
 /// What an event says: its body, written out (as JSON) in CloudTrail's order.
 struct EventParts<'a> {
     identity: Value,
@@ -626,6 +625,7 @@ impl serde::Serialize for EventParts<'_> {
     }
 }
 
+/// CloudTrail's `eventTime`: UTC, whole seconds, `Z`.
 fn event_time(t: time::OffsetDateTime) -> String {
     portcullis_types::format_utc(t, "Z")
 }
