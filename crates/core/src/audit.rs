@@ -210,9 +210,9 @@ impl Iam {
             event_type: "AwsApiCall",
             account_id,
         };
-        let draft = body.record(username, Some(caller.access_key_id.clone()).filter(|k| !k.is_empty()), resources);
-        // The outcome is added to the body when the call is answered.
-        let record = EventRecord { body: String::new(), ..draft.clone() };
+        // The record's body is written when the call is answered, with its outcome.
+        let record = body.record(username, Some(caller.access_key_id.clone()).filter(|k| !k.is_empty()), resources);
+        let draft = EventRecord { body: body.to_json(), ..record.clone() };
         Some(CallEvent { pending: PendingEvent::new(draft), record, body })
     }
 
@@ -340,7 +340,7 @@ impl Iam {
             account_id: s.account_id.to_owned(),
         };
         let username = if s.identity_type == "Root" { Some("root".to_owned()) } else { s.user_name.map(str::to_owned) };
-        self.queue_event(body.record(username, None, Vec::new()));
+        self.queue_event(EventRecord { body: body.to_json(), ..body.record(username, None, Vec::new()) });
     }
 
     /// Records an IAM Identity Center user's call of the access portal's API (`sso`) or
@@ -404,7 +404,7 @@ impl Iam {
             event_type,
             account_id,
         };
-        self.queue_event(body.record(user.map(|u| u.user_name.clone()), None, Vec::new()));
+        self.queue_event(EventRecord { body: body.to_json(), ..body.record(user.map(|u| u.user_name.clone()), None, Vec::new()) });
     }
 
     fn queue_event(&self, record: EventRecord) {
@@ -572,7 +572,8 @@ impl EventParts<'_> {
         serde_json::to_string(self).unwrap_or_default()
     }
 
-    /// The stored event: these parts as its body, with what LookupEvents filters on.
+    /// The stored event's columns, what LookupEvents filters on; its body (`to_json`) is
+    /// left empty for the caller, which may write it only once the call is answered.
     fn record(&self, username: Option<String>, access_key_id: Option<String>, resources: Vec<(String, String)>) -> EventRecord {
         EventRecord {
             event_id: self.event_id.clone(),
@@ -584,7 +585,7 @@ impl EventParts<'_> {
             username,
             access_key_id,
             resources,
-            body: self.to_json(),
+            body: String::new(),
         }
     }
 }

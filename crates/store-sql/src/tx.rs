@@ -78,6 +78,8 @@ fn placeholders(dialect: Dialect, rows: usize, width: usize) -> String {
 }
 
 const EVENT_COLUMNS: &str = "event_id, account_id, event_time, event_name, event_source, read_only, username, access_key_id, body";
+/// A console state's columns, in `ConsoleStateRow`'s order.
+const CONSOLE_STATE_COLUMNS: &str = "state_id, kind, owner, body, created_at, last_seen, expires_at";
 
 macro_rules! fetch_opt {
     ($self:ident, $sql:expr, $map:path, $($arg:expr),*) => {{
@@ -283,7 +285,8 @@ impl Tx for SqlTx {
 
     async fn put_console_state(&mut self, rec: &ConsoleStateRecord, now: i64) -> StoreResult<()> {
         self.exec(sqlx::query("DELETE FROM console_states WHERE expires_at <= $1").bind(now)).await?;
-        let q = sqlx::query("INSERT INTO console_states (state_id, kind, owner, body, created_at, last_seen, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        let sql = format!("INSERT INTO console_states ({CONSOLE_STATE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)");
+        let q = sqlx::query(&sql)
             .bind(&rec.state_id)
             .bind(&rec.kind)
             .bind(&rec.owner)
@@ -296,7 +299,7 @@ impl Tx for SqlTx {
 
     async fn get_console_state(&mut self, state_id: &str) -> StoreResult<Option<ConsoleStateRecord>> {
         let row: Option<ConsoleStateRow> =
-            sqlx::query_as("SELECT state_id, kind, owner, body, created_at, last_seen, expires_at FROM console_states WHERE state_id = $1")
+            sqlx::query_as(&format!("SELECT {CONSOLE_STATE_COLUMNS} FROM console_states WHERE state_id = $1"))
                 .bind(state_id)
                 .fetch_optional(&mut *self.tx)
                 .await
@@ -306,9 +309,7 @@ impl Tx for SqlTx {
 
     async fn take_console_state(&mut self, state_id: &str, kind: &str) -> StoreResult<Option<ConsoleStateRecord>> {
         // One statement: only the transaction whose DELETE removed the row gets it back.
-        let row: Option<ConsoleStateRow> = sqlx::query_as(
-            "DELETE FROM console_states WHERE state_id = $1 AND kind = $2 RETURNING state_id, kind, owner, body, created_at, last_seen, expires_at",
-        )
+        let row: Option<ConsoleStateRow> = sqlx::query_as(&format!("DELETE FROM console_states WHERE state_id = $1 AND kind = $2 RETURNING {CONSOLE_STATE_COLUMNS}"))
         .bind(state_id)
         .bind(kind)
         .fetch_optional(&mut *self.tx)
